@@ -1,0 +1,136 @@
+use chrono::{DateTime, Utc};
+
+use super::{MessageId, Track, UserId};
+
+/// Where a check-in is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckInStatus {
+    /// In the ledger, not yet claimed for posting.
+    Recorded,
+    /// One scheduler has claimed it and is posting.
+    Posting,
+    Posted,
+    /// Its time passed while the bot was down; never posted.
+    Missed,
+}
+
+impl CheckInStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckInStatus::Recorded => "recorded",
+            CheckInStatus::Posting => "posting",
+            CheckInStatus::Posted => "posted",
+            CheckInStatus::Missed => "missed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "recorded" => CheckInStatus::Recorded,
+            "posting" => CheckInStatus::Posting,
+            "posted" => CheckInStatus::Posted,
+            "missed" => CheckInStatus::Missed,
+            _ => return None,
+        })
+    }
+}
+
+/// One occurrence of a cohort's schedule: a weekly question, open until the
+/// cohort's next occurrence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckIn {
+    pub id: i64,
+    pub cohort_id: i64,
+    pub occurrence_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    /// Deterministic, ≤ 25 chars: the Discord message nonce.
+    pub nonce: String,
+    pub status: CheckInStatus,
+    pub prompt: Option<PostedPrompt>,
+    pub message_id: Option<MessageId>,
+}
+
+/// The question as it was asked (the library may change later).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostedPrompt {
+    pub id: String,
+    pub track: Track,
+    pub question: String,
+}
+
+impl CheckIn {
+    pub fn is_open_at(&self, t: DateTime<Utc>) -> bool {
+        self.status == CheckInStatus::Posted && self.occurrence_at <= t && t < self.closes_at
+    }
+}
+
+/// The stable identity of an occurrence, used as the message nonce.
+pub fn occurrence_nonce(cohort_id: i64, occurrence_at: DateTime<Utc>) -> String {
+    // "t" + up to 19 digits + "-" + 10-11 digits stays within Discord's 25 chars
+    // for any realistic cohort id.
+    format!("t{cohort_id}-{}", occurrence_at.timestamp())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplySource {
+    Modal,
+    Dm,
+}
+
+impl ReplySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplySource::Modal => "modal",
+            ReplySource::Dm => "dm",
+        }
+    }
+}
+
+/// A member's current answer to a check-in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub id: i64,
+    pub checkin_id: i64,
+    pub user_id: UserId,
+    pub answer: String,
+    pub confidence: Option<u8>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An earlier version of an edited reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyEdit {
+    pub answer: String,
+    pub confidence: Option<u8>,
+    pub written_at: DateTime<Utc>,
+}
+
+/// A measurable win in a member's impact ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImpactEntry {
+    pub id: i64,
+    pub cohort_id: i64,
+    pub user_id: UserId,
+    pub what_changed: String,
+    pub evidence: String,
+    pub who_benefited: String,
+    pub link: Option<String>,
+    pub tracks: Vec<Track>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub cohort_id: i64,
+    pub user_id: UserId,
+    pub joined_at: DateTime<Utc>,
+    pub left_at: Option<DateTime<Utc>>,
+}
+
+/// A pause covers `[starts_at, ends_at)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pause {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}

@@ -1,0 +1,160 @@
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::Track;
+use crate::schedule::{Schedule, ScheduleError, parse_duration};
+
+/// Discord snowflake ids, kept as plain integers in the domain.
+pub type GuildId = u64;
+pub type ChannelId = u64;
+pub type UserId = u64;
+pub type RoleId = u64;
+pub type MessageId = u64;
+
+/// Where a cohort's definition lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CohortSource {
+    /// Declared in the TOML file; the file wins over in-Discord edits.
+    File,
+    /// Created with `/cohort setup`; lives in the database only.
+    Discord,
+}
+
+impl CohortSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CohortSource::File => "file",
+            CohortSource::Discord => "discord",
+        }
+    }
+}
+
+/// A cohort as declared (config file or `/cohort setup`), validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CohortSpec {
+    pub name: String,
+    pub guild_id: GuildId,
+    pub channel_id: ChannelId,
+    pub mentor_role_id: RoleId,
+    pub schedule: String,
+    pub timezone: String,
+    pub reminder_after: Option<Duration>,
+    pub digest_channel_id: Option<ChannelId>,
+    pub tracks: Vec<Track>,
+}
+
+/// A field of a cohort declaration that is wrong, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct FieldError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        FieldError { field, reason: reason.into() }
+    }
+}
+
+/// Raw, unvalidated values of a cohort declaration.
+#[derive(Debug, Clone, Default)]
+pub struct CohortDraft {
+    pub name: String,
+    pub guild_id: u64,
+    pub channel_id: u64,
+    pub mentor_role_id: u64,
+    pub schedule: String,
+    pub timezone: String,
+    pub reminder_after: Option<String>,
+    pub digest_channel_id: Option<u64>,
+    pub tracks: Option<Vec<String>>,
+}
+
+pub const MAX_COHORT_NAME: usize = 64;
+
+impl CohortDraft {
+    pub fn validate(self) -> Result<CohortSpec, FieldError> {
+        let name = self.name.trim().to_string();
+        let name_len = name.chars().count();
+        if name_len == 0 || name_len > MAX_COHORT_NAME {
+            return Err(FieldError::new(
+                "name",
+                format!("must be 1..={MAX_COHORT_NAME} characters, e.g. \"staff-path-2027\""),
+            ));
+        }
+        for (field, id) in [
+            ("guild_id", Some(self.guild_id)),
+            ("channel_id", Some(self.channel_id)),
+            ("mentor_role_id", Some(self.mentor_role_id)),
+            ("digest_channel_id", self.digest_channel_id),
+        ] {
+            if let Some(id) = id {
+                check_snowflake(field, id)?;
+            }
+        }
+        Schedule::parse(&self.schedule, &self.timezone).map_err(|e| match e {
+            ScheduleError::TimeZone(_) => FieldError::new("timezone", e.to_string()),
+            _ => FieldError::new("schedule", e.to_string()),
+        })?;
+        let reminder_after = self
+            .reminder_after
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|e| FieldError::new("reminder_after", e.to_string()))?;
+        let tracks = match self.tracks {
+            None => Track::ALL.to_vec(),
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(FieldError::new(
+                        "tracks",
+                        format!("is empty; list one or more of: {}", Track::names()),
+                    ));
+                }
+                list.iter()
+                    .map(|t| t.parse::<Track>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| FieldError::new("tracks", e.to_string()))?
+            }
+        };
+        Ok(CohortSpec {
+            name,
+            guild_id: self.guild_id,
+            channel_id: self.channel_id,
+            mentor_role_id: self.mentor_role_id,
+            schedule: self.schedule,
+            timezone: self.timezone,
+            reminder_after,
+            digest_channel_id: self.digest_channel_id,
+            tracks,
+        })
+    }
+}
+
+fn check_snowflake(field: &'static str, id: u64) -> Result<(), FieldError> {
+    if id == 0 || id > i64::MAX as u64 {
+        return Err(FieldError::new(
+            field,
+            format!("`{id}` is not a Discord id; expected a non-zero snowflake such as 222222222222222222"),
+        ));
+    }
+    Ok(())
+}
+
+/// A stored cohort.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cohort {
+    pub id: i64,
+    pub spec: CohortSpec,
+    pub source: CohortSource,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Cohort {
+    pub fn schedule(&self) -> Schedule {
+        Schedule::parse(&self.spec.schedule, &self.spec.timezone).expect("stored schedules are validated")
+    }
+}

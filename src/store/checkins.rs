@@ -1,0 +1,200 @@
+use chrono::{DateTime, Utc};
+
+use super::{Result, Store, StoreError, id, time, ts, uid};
+use crate::domain::{CheckIn, CheckInStatus, PostedPrompt, occurrence_nonce};
+
+/// A ledger row to record.
+#[derive(Debug, Clone)]
+pub struct NewCheckIn {
+    pub cohort_id: i64,
+    pub occurrence_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    /// `None` records the occurrence as missed.
+    pub prompt: Option<PostedPrompt>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CheckInRow {
+    id: i64,
+    cohort_id: i64,
+    occurrence_at: i64,
+    closes_at: i64,
+    nonce: String,
+    status: String,
+    prompt_id: Option<String>,
+    track: Option<String>,
+    question: Option<String>,
+    message_id: Option<i64>,
+}
+
+impl TryFrom<CheckInRow> for CheckIn {
+    type Error = StoreError;
+
+    fn try_from(r: CheckInRow) -> Result<Self> {
+        let prompt = match (r.prompt_id, r.track, r.question) {
+            (Some(id), Some(track), Some(question)) => Some(PostedPrompt {
+                id,
+                track: track
+                    .parse()
+                    .map_err(|e: crate::domain::track::UnknownTrack| StoreError::Corrupt(e.to_string()))?,
+                question,
+            }),
+            _ => None,
+        };
+        Ok(CheckIn {
+            id: r.id,
+            cohort_id: r.cohort_id,
+            occurrence_at: time(r.occurrence_at),
+            closes_at: time(r.closes_at),
+            nonce: r.nonce,
+            status: CheckInStatus::parse(&r.status).ok_or_else(|| StoreError::Corrupt(r.status.clone()))?,
+            prompt,
+            message_id: r.message_id.map(uid),
+        })
+    }
+}
+
+const COLUMNS: &str = "id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id";
+
+impl Store {
+    /// Record an occurrence in the ledger. `None` when it is already there: the
+    /// unique key on (cohort, occurrence) is what makes posting exactly-once.
+    pub async fn record_checkin(&self, new: &NewCheckIn) -> Result<Option<CheckIn>> {
+        let status = if new.prompt.is_some() { CheckInStatus::Recorded } else { CheckInStatus::Missed };
+        let sql = format!(
+            "INSERT INTO checkins (cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+        );
+        let row: Option<CheckInRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(new.cohort_id)
+            .bind(ts(new.occurrence_at))
+            .bind(ts(new.closes_at))
+            .bind(occurrence_nonce(new.cohort_id, new.occurrence_at))
+            .bind(status.as_str())
+            .bind(new.prompt.as_ref().map(|p| p.id.as_str()))
+            .bind(new.prompt.as_ref().map(|p| p.track.as_str()))
+            .bind(new.prompt.as_ref().map(|p| p.question.as_str()))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(CheckIn::try_from).transpose()
+    }
+
+    /// The newest occurrence in the ledger for a cohort.
+    pub async fn latest_occurrence(&self, cohort_id: i64) -> Result<Option<DateTime<Utc>>> {
+        let row: (Option<i64>,) = sqlx::query_as("SELECT MAX(occurrence_at) FROM checkins WHERE cohort_id = ?")
+            .bind(cohort_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.0.map(time))
+    }
+
+    /// Prompt ids of the cohort's check-ins that were (or are being) posted, oldest first.
+    pub async fn prompt_history(&self, cohort_id: i64) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT prompt_id FROM checkins WHERE cohort_id = ? AND prompt_id IS NOT NULL ORDER BY occurrence_at",
+        )
+        .bind(cohort_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(p,)| p).collect())
+    }
+
+    /// Check-ins recorded but not yet posted (including claims left by a crash).
+    pub async fn unposted_checkins(&self) -> Result<Vec<CheckIn>> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM checkins WHERE status IN ('recorded', 'posting') ORDER BY occurrence_at");
+        let rows: Vec<CheckInRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+        rows.into_iter().map(CheckIn::try_from).collect()
+    }
+
+    /// Claim a check-in for posting. Only one caller wins; a claim older than
+    /// `stale_before` (its owner crashed) may be taken over.
+    pub async fn claim_post(&self, checkin_id: i64, now: DateTime<Utc>, stale_before: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE checkins SET status = 'posting', claimed_at = ? WHERE id = ? \
+             AND (status = 'recorded' OR (status = 'posting' AND claimed_at < ?))",
+        )
+        .bind(ts(now))
+        .bind(checkin_id)
+        .bind(ts(stale_before))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Give a claim back after a failed post, so the next tick retries.
+    pub async fn release_post(&self, checkin_id: i64) -> Result<()> {
+        sqlx::query("UPDATE checkins SET status = 'recorded', claimed_at = NULL WHERE id = ? AND status = 'posting'")
+            .bind(checkin_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn mark_posted(&self, checkin_id: i64, message_id: u64, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE checkins SET status = 'posted', message_id = ?, posted_at = ? WHERE id = ?")
+            .bind(id(message_id))
+            .bind(ts(now))
+            .bind(checkin_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A recorded check-in whose window closed before it could be posted.
+    pub async fn mark_missed(&self, checkin_id: i64) -> Result<()> {
+        sqlx::query("UPDATE checkins SET status = 'missed' WHERE id = ? AND status IN ('recorded', 'posting')")
+            .bind(checkin_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn checkin(&self, checkin_id: i64) -> Result<Option<CheckIn>> {
+        let sql = format!("SELECT {COLUMNS} FROM checkins WHERE id = ?");
+        let row: Option<CheckInRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(checkin_id).fetch_optional(&self.pool).await?;
+        row.map(CheckIn::try_from).transpose()
+    }
+
+    /// The posted check-in of a cohort that is open at `at`.
+    pub async fn open_checkin(&self, cohort_id: i64, at: DateTime<Utc>) -> Result<Option<CheckIn>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM checkins WHERE cohort_id = ? AND status = 'posted' \
+             AND occurrence_at <= ? AND ? < closes_at ORDER BY occurrence_at DESC LIMIT 1"
+        );
+        let row: Option<CheckInRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(cohort_id)
+            .bind(ts(at))
+            .bind(ts(at))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(CheckIn::try_from).transpose()
+    }
+
+    /// Open check-ins of active cohorts the user is an active member of.
+    pub async fn open_checkins_for_member(&self, user_id: u64, at: DateTime<Utc>) -> Result<Vec<CheckIn>> {
+        let sql = format!(
+            "SELECT {cols} FROM checkins k \
+             JOIN cohorts c ON c.id = k.cohort_id AND c.active = 1 \
+             JOIN members m ON m.cohort_id = k.cohort_id AND m.user_id = ? AND m.left_at IS NULL \
+             WHERE k.status = 'posted' AND k.occurrence_at <= ? AND ? < k.closes_at ORDER BY k.occurrence_at",
+            cols = COLUMNS.split(", ").map(|c| format!("k.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        let rows: Vec<CheckInRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id(user_id))
+            .bind(ts(at))
+            .bind(ts(at))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(CheckIn::try_from).collect()
+    }
+
+    /// All ledger rows of a cohort, oldest first.
+    pub async fn checkins_of_cohort(&self, cohort_id: i64) -> Result<Vec<CheckIn>> {
+        let sql = format!("SELECT {COLUMNS} FROM checkins WHERE cohort_id = ? ORDER BY occurrence_at");
+        let rows: Vec<CheckInRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(cohort_id).fetch_all(&self.pool).await?;
+        rows.into_iter().map(CheckIn::try_from).collect()
+    }
+}

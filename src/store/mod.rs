@@ -1,0 +1,180 @@
+//! The one place that speaks SQL. Every statement lives in this module, split by
+//! table family; the rest of Trellis calls typed methods on [`Store`].
+
+mod checkins;
+mod cohorts;
+mod impact;
+mod members;
+mod replies;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+pub use checkins::NewCheckIn;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("`{url}` is not a usable SQLite database URL: {reason}")]
+    Url { url: String, reason: String },
+    #[error("cannot create the database file {path}: {source}")]
+    Create { path: PathBuf, source: std::io::Error },
+    #[error("the database holds a value Trellis cannot read: {0}")]
+    Corrupt(String),
+    #[error("a cohort named `{0}` already exists in another channel; pick another name")]
+    NameTaken(String),
+}
+
+impl StoreError {
+    /// True when another writer held the database past the busy timeout.
+    pub fn is_locked(&self) -> bool {
+        matches!(self, StoreError::Sqlx(sqlx::Error::Database(e)) if e.message().contains("locked"))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How long a statement waits for another writer before failing with "locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Handle to the SQLite database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Open (creating if missing) the database at `url`, e.g. `sqlite://data/trellis.db`.
+    /// Does not migrate; call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url { url: url.to_string(), reason: e.to_string() })?;
+        if let Some(path) = file_path(&options) {
+            create_private_file(&path)?;
+        }
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: in WAL mode NORMAL may lose the last commits on power loss; FULL
+            // syncs the WAL on every commit, so a confirmed answer is on disk.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new().max_connections(4).min_connections(1).connect_with(options).await?;
+        Ok(Store { pool })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// `VACUUM INTO`: a consistent copy of the live database.
+    pub async fn backup_to(&self, path: &Path) -> Result<()> {
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Url { url: path.display().to_string(), reason: "path is not UTF-8".into() })?;
+        sqlx::query("VACUUM INTO ?").bind(target).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Deletes every row about `user_id`, in one transaction. Returns rows deleted.
+    pub async fn forget_user(&self, user_id: u64) -> Result<u64> {
+        let uid = id(user_id);
+        let mut tx = self.pool.begin().await?;
+        let mut n = 0;
+        for sql in [
+            "DELETE FROM reply_edits WHERE user_id = ?",
+            "DELETE FROM replies WHERE user_id = ?",
+            "DELETE FROM impact_entries WHERE user_id = ?",
+            "DELETE FROM reminders WHERE user_id = ?",
+            "DELETE FROM pauses WHERE user_id = ?",
+            "DELETE FROM members WHERE user_id = ?",
+        ] {
+            n += sqlx::query(sql).bind(uid).execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Rows in each table that mention `user_id` (for forget-me checks).
+    pub async fn rows_mentioning_user(&self, user_id: u64) -> Result<Vec<(&'static str, i64)>> {
+        let uid = id(user_id);
+        let mut out = Vec::new();
+        for (table, sql) in [
+            ("members", "SELECT COUNT(*) FROM members WHERE user_id = ?"),
+            ("pauses", "SELECT COUNT(*) FROM pauses WHERE user_id = ?"),
+            ("replies", "SELECT COUNT(*) FROM replies WHERE user_id = ?"),
+            ("reply_edits", "SELECT COUNT(*) FROM reply_edits WHERE user_id = ?"),
+            ("impact_entries", "SELECT COUNT(*) FROM impact_entries WHERE user_id = ?"),
+            ("reminders", "SELECT COUNT(*) FROM reminders WHERE user_id = ?"),
+        ] {
+            let (count,): (i64,) = sqlx::query_as(sql).bind(uid).fetch_one(&self.pool).await?;
+            out.push((table, count));
+        }
+        Ok(out)
+    }
+
+    /// Names of all user tables, to check that `rows_mentioning_user` misses none.
+    pub async fn table_names(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%' ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+}
+
+fn file_path(options: &SqliteConnectOptions) -> Option<PathBuf> {
+    let path = options.get_filename();
+    let s = path.to_string_lossy();
+    if s.is_empty() || s == ":memory:" || s.starts_with("file:") { None } else { Some(path.to_path_buf()) }
+}
+
+/// Create the folder and an empty database file readable by its owner only;
+/// SQLite gives the -wal and -shm files the same mode.
+fn create_private_file(path: &Path) -> Result<()> {
+    let err = |source| StoreError::Create { path: path.to_path_buf(), source };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// Snowflakes are u64 in Discord's API and i64 in SQLite; they fit in 63 bits.
+pub(crate) fn id(v: u64) -> i64 {
+    v as i64
+}
+
+pub(crate) fn uid(v: i64) -> u64 {
+    v as u64
+}
+
+pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+pub(crate) fn time(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
