@@ -3,7 +3,11 @@
 //! The domain, schedule, engine and store know nothing of Discord; the
 //! `discord` module translates between them and the platform.
 
+pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod engine;
 pub mod schedule;
+pub mod startup;
 pub mod store;
+pub mod telemetry;

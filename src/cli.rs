@@ -1,0 +1,104 @@
+//! The `trellis` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+
+use crate::config::{ConfigError, Settings, Sources};
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(name = "trellis", version, about = "A Discord bot that runs a Senior-to-Staff mentoring cohort.")]
+pub struct Cli {
+    /// Config file (TOML). Default: config/trellis.toml when it exists.
+    #[arg(long, global = true, env = "TRELLIS_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bot (the default). Needs DISCORD_TOKEN; applies migrations first.
+    Run,
+    /// Validate the config and prompt library; print each cohort's next 3 check-ins.
+    CheckConfig,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+/// Exit code for invalid configuration.
+pub const EXIT_CONFIG: u8 = 2;
+
+pub async fn main(cli: Cli) -> ExitCode {
+    let settings = match Settings::load(Sources::from_env(cli.config.clone())) {
+        Ok(s) => s,
+        Err(e) => return config_failure(&e),
+    };
+    let result = match cli.command.unwrap_or(Command::Run) {
+        Command::CheckConfig => {
+            print!("{}", check_config_report(&settings));
+            Ok(())
+        }
+        Command::Migrate => migrate(&settings).await,
+        Command::Run => match std::env::var("DISCORD_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
+            None => {
+                eprintln!(
+                    "error: DISCORD_TOKEN is not set. Put DISCORD_TOKEN=... in a .env file (copy .env.example) or export it in the environment."
+                );
+                return ExitCode::FAILURE;
+            }
+            Some(token) => crate::startup::run_until_stopped(settings, token).await,
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config_failure(e: &ConfigError) -> ExitCode {
+    eprintln!("error: invalid configuration: {e}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let store = Store::connect(&settings.database_url).await?;
+    store.migrate().await?;
+    store.close().await;
+    println!("migrations applied to {}", settings.database_url);
+    Ok(())
+}
+
+/// What `check-config` prints: the files read and each cohort's next 3 check-ins.
+pub fn check_config_report(settings: &Settings) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    match &settings.config_file {
+        Some(f) => writeln!(out, "config: {} (valid)", f.display()).unwrap(),
+        None => writeln!(out, "config: none (cohorts come from the database, created with /cohort setup)").unwrap(),
+    }
+    writeln!(out, "prompts: {} prompts (valid)", settings.prompts.prompts().len()).unwrap();
+    writeln!(out, "database: {}", settings.database_url).unwrap();
+    let now = Utc::now();
+    for spec in &settings.cohorts {
+        let schedule = crate::schedule::Schedule::parse(&spec.schedule, &spec.timezone).expect("validated at load");
+        writeln!(out, "\ncohort {} (schedule \"{}\", {}):", spec.name, spec.schedule, spec.timezone).unwrap();
+        for t in schedule.upcoming(now, 3) {
+            writeln!(
+                out,
+                "  {}  ({})",
+                t.format("%a %Y-%m-%d %H:%M %Z"),
+                t.with_timezone(&Utc).format("%Y-%m-%d %H:%M UTC")
+            )
+            .unwrap();
+        }
+    }
+    out
+}

@@ -1,0 +1,222 @@
+//! Posting check-ins exactly once, and reminders.
+//!
+//! The ledger row is written before the post and marked posted after it. The
+//! row's unique key (cohort, occurrence) stops two schedulers from recording
+//! twice; the `posting` claim stops them from posting twice; the deterministic
+//! nonce (with `enforce_nonce`) makes the platform drop a repeat after a crash
+//! between the post and the mark.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::watch;
+
+use super::{ChatError, CheckInPost, Engine, ReminderDm, Result};
+use crate::domain::{CheckIn, Cohort, PostedPrompt};
+use crate::store::NewCheckIn;
+
+/// A claim older than this is taken to belong to a crashed scheduler.
+const POST_LEASE: Duration = Duration::minutes(2);
+/// The scheduler re-checks at least this often, whatever the plan says, so a
+/// clock jump or a failed post is picked up.
+const MAX_SLEEP: Duration = Duration::seconds(60);
+/// How soon to retry a post that failed.
+const RETRY_AFTER: Duration = Duration::seconds(10);
+
+/// What one tick did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TickReport {
+    /// Nonces of the check-ins posted.
+    pub posted: Vec<String>,
+    /// Occurrences recorded as missed.
+    pub missed: usize,
+    /// (check-in, user) reminders sent.
+    pub reminded: Vec<(i64, u64)>,
+    /// Posts or DMs that failed and will be retried.
+    pub failures: usize,
+}
+
+impl Engine {
+    /// Do everything that is due now: record and post check-ins, send reminders.
+    pub async fn tick(&self) -> Result<TickReport> {
+        let mut report = TickReport::default();
+        let cohorts = self.store.active_cohorts().await?;
+        for cohort in &cohorts {
+            self.record_due(cohort, &mut report).await?;
+        }
+        self.post_recorded(&cohorts, &mut report).await?;
+        for cohort in &cohorts {
+            self.send_reminders(cohort, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    /// Put the cohort's due occurrences in the ledger: the newest to be posted,
+    /// older ones (downtime) as missed, so there is never a backlog of posts.
+    async fn record_due(&self, cohort: &Cohort, report: &mut TickReport) -> Result<()> {
+        let now = self.clock.now();
+        let schedule = cohort.schedule();
+        let since = match self.store.latest_occurrence(cohort.id).await? {
+            Some(t) => t.max(cohort.created_at - Duration::seconds(1)),
+            None => cohort.created_at - Duration::seconds(1),
+        };
+        let due = schedule.between(since, now);
+        let Some((&newest, older)) = due.split_last() else { return Ok(()) };
+        for &occurrence_at in older {
+            let closes_at = schedule.next_after(occurrence_at).unwrap_or(newest);
+            let row = NewCheckIn { cohort_id: cohort.id, occurrence_at, closes_at, prompt: None };
+            if self.store.record_checkin(&row).await?.is_some() {
+                report.missed += 1;
+            }
+        }
+        let Some(closes_at) = schedule.next_after(newest) else { return Ok(()) };
+        let history = self.store.prompt_history(cohort.id).await?;
+        let prompt = self.prompts.choose(&cohort.spec.tracks, &history);
+        let row = NewCheckIn {
+            cohort_id: cohort.id,
+            occurrence_at: newest,
+            closes_at,
+            prompt: Some(PostedPrompt {
+                id: prompt.id.clone(),
+                track: prompt.track(),
+                question: prompt.question.clone(),
+            }),
+        };
+        self.store.record_checkin(&row).await?;
+        Ok(())
+    }
+
+    async fn post_recorded(&self, cohorts: &[Cohort], report: &mut TickReport) -> Result<()> {
+        for checkin in self.store.unposted_checkins().await? {
+            let now = self.clock.now();
+            let cohort = cohorts.iter().find(|c| c.id == checkin.cohort_id);
+            let (Some(cohort), Some(prompt)) = (cohort, checkin.prompt.as_ref()) else {
+                // Cohort removed meanwhile: the check-in will never be posted.
+                self.store.mark_missed(checkin.id).await?;
+                report.missed += 1;
+                continue;
+            };
+            if checkin.closes_at <= now {
+                self.store.mark_missed(checkin.id).await?;
+                report.missed += 1;
+                continue;
+            }
+            if !self.store.claim_post(checkin.id, now, now - POST_LEASE).await? {
+                continue;
+            }
+            let post = CheckInPost {
+                checkin_id: checkin.id,
+                cohort_name: cohort.spec.name.clone(),
+                channel_id: cohort.spec.channel_id,
+                nonce: checkin.nonce.clone(),
+                track: prompt.track,
+                question: prompt.question.clone(),
+                closes_at: checkin.closes_at,
+                timezone: cohort.spec.timezone.clone(),
+            };
+            match self.chat.post_checkin(&post).await {
+                Ok(message_id) => {
+                    self.store.mark_posted(checkin.id, message_id, self.clock.now()).await?;
+                    tracing::info!(cohort = %cohort.spec.name, nonce = %checkin.nonce, "check-in posted");
+                    report.posted.push(checkin.nonce.clone());
+                }
+                Err(ChatError(e)) => {
+                    tracing::warn!(cohort = %cohort.spec.name, nonce = %checkin.nonce, error = %e, "check-in post failed; will retry");
+                    self.store.release_post(checkin.id).await?;
+                    report.failures += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_reminders(&self, cohort: &Cohort, report: &mut TickReport) -> Result<()> {
+        let Some(after) = cohort.spec.reminder_after else { return Ok(()) };
+        let now = self.clock.now();
+        let Some(checkin) = self.store.open_checkin(cohort.id, now).await? else { return Ok(()) };
+        if now < remind_at(&checkin, after) {
+            return Ok(());
+        }
+        let question = checkin.prompt.as_ref().map(|p| p.question.clone()).unwrap_or_default();
+        for user_id in self.store.members_to_remind(cohort.id, checkin.id, now).await? {
+            if !self.store.claim_reminder(checkin.id, user_id, now).await? {
+                continue;
+            }
+            let dm = ReminderDm {
+                user_id,
+                checkin_id: checkin.id,
+                cohort_name: cohort.spec.name.clone(),
+                question: question.clone(),
+                closes_at: checkin.closes_at,
+            };
+            match self.chat.send_reminder(&dm).await {
+                Ok(()) => report.reminded.push((checkin.id, user_id)),
+                Err(ChatError(e)) => {
+                    tracing::warn!(cohort = %cohort.spec.name, error = %e, "reminder DM failed; will retry");
+                    self.store.release_reminder(checkin.id, user_id).await?;
+                    report.failures += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// When the next thing is due: an occurrence, a reminder, or a retry.
+    pub async fn next_wake(&self) -> Result<DateTime<Utc>> {
+        let now = self.clock.now();
+        let mut wake = now + MAX_SLEEP;
+        if !self.store.unposted_checkins().await?.is_empty() {
+            wake = wake.min(now + RETRY_AFTER);
+        }
+        for cohort in self.store.active_cohorts().await? {
+            if let Some(next) = cohort.schedule().next_after(now) {
+                wake = wake.min(next);
+            }
+            if let Some(after) = cohort.spec.reminder_after
+                && let Some(open) = self.store.open_checkin(cohort.id, now).await?
+            {
+                let at = remind_at(&open, after);
+                wake = wake.min(if at > now { at } else { now + MAX_SLEEP });
+            }
+        }
+        Ok(wake.max(now))
+    }
+
+    /// Run until `shutdown` turns true: tick, sleep until the next wake, and
+    /// re-plan at once when cohorts change.
+    pub async fn run_scheduler(&self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match self.tick().await {
+                Ok(r) if r.failures > 0 => tracing::warn!(failures = r.failures, "scheduler tick had failures"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "scheduler tick failed"),
+            }
+            let wake = match self.next_wake().await {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduler could not plan");
+                    self.clock.now() + RETRY_AFTER
+                }
+            };
+            // A few ms past the due second, so `now` is surely at or after it.
+            let sleep = (wake - self.clock.now()).to_std().unwrap_or_default() + StdDuration::from_millis(5);
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = self.replan.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Wake the scheduler so it re-plans (cohorts changed).
+    pub fn replan(&self) {
+        self.replan.notify_one();
+    }
+}
+
+fn remind_at(checkin: &CheckIn, after: StdDuration) -> DateTime<Utc> {
+    checkin.occurrence_at + Duration::from_std(after).unwrap_or(Duration::MAX)
+}
