@@ -5,9 +5,11 @@
 
 pub mod cli;
 pub mod config;
+pub mod discord;
 pub mod domain;
 pub mod engine;
 pub mod schedule;
 pub mod startup;
 pub mod store;
+pub mod summary;
 pub mod telemetry;
