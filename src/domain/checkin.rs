@@ -60,7 +60,10 @@ pub struct PostedPrompt {
 
 impl CheckIn {
     pub fn is_open_at(&self, t: DateTime<Utc>) -> bool {
-        self.status == CheckInStatus::Posted && self.occurrence_at <= t && t < self.closes_at
+        // `Posting` counts: members can click the post before the ledger marks it.
+        matches!(self.status, CheckInStatus::Posted | CheckInStatus::Posting)
+            && self.occurrence_at <= t
+            && t < self.closes_at
     }
 }
 

@@ -59,12 +59,17 @@ const COLUMNS: &str = "id, cohort_id, occurrence_at, closes_at, nonce, status, p
 impl Store {
     /// Record an occurrence in the ledger. `None` when it is already there: the
     /// unique key on (cohort, occurrence) is what makes posting exactly-once.
+    ///
+    /// A new occurrence closes the cohort's earlier check-ins (a check-in is
+    /// open until the next occurrence, even when the schedule changed in
+    /// between), in the same transaction, so a cohort never has two open.
     pub async fn record_checkin(&self, new: &NewCheckIn) -> Result<Option<CheckIn>> {
         let status = if new.prompt.is_some() { CheckInStatus::Recorded } else { CheckInStatus::Missed };
         let sql = format!(
             "INSERT INTO checkins (cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
         );
+        let mut tx = self.pool.begin().await?;
         let row: Option<CheckInRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(new.cohort_id)
             .bind(ts(new.occurrence_at))
@@ -74,9 +79,40 @@ impl Store {
             .bind(new.prompt.as_ref().map(|p| p.id.as_str()))
             .bind(new.prompt.as_ref().map(|p| p.track.as_str()))
             .bind(new.prompt.as_ref().map(|p| p.question.as_str()))
+            .fetch_optional(&mut *tx)
+            .await?;
+        if row.is_some() {
+            sqlx::query(
+                "UPDATE checkins SET closes_at = ? WHERE cohort_id = ? AND occurrence_at < ? AND closes_at > ?",
+            )
+            .bind(ts(new.occurrence_at))
+            .bind(new.cohort_id)
+            .bind(ts(new.occurrence_at))
+            .bind(ts(new.occurrence_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        row.map(CheckIn::try_from).transpose()
+    }
+
+    /// When the check-in was posted, if it was.
+    pub async fn posted_at(&self, checkin_id: i64) -> Result<Option<DateTime<Utc>>> {
+        let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT posted_at FROM checkins WHERE id = ?")
+            .bind(checkin_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(CheckIn::try_from).transpose()
+        Ok(row.and_then(|(t,)| t).map(time))
+    }
+
+    /// Move a check-in's close (its cohort's schedule changed).
+    pub async fn set_closes_at(&self, checkin_id: i64, closes_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE checkins SET closes_at = ? WHERE id = ?")
+            .bind(ts(closes_at))
+            .bind(checkin_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The newest occurrence in the ledger for a cohort.
@@ -89,9 +125,12 @@ impl Store {
     }
 
     /// Prompt ids of the cohort's check-ins that were (or are being) posted, oldest first.
+    /// A check-in that was never shown (missed) does not count, so the rotation
+    /// does not skip a track the cohort never saw.
     pub async fn prompt_history(&self, cohort_id: i64) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT prompt_id FROM checkins WHERE cohort_id = ? AND prompt_id IS NOT NULL ORDER BY occurrence_at",
+            "SELECT prompt_id FROM checkins WHERE cohort_id = ? AND prompt_id IS NOT NULL \
+             AND status IN ('recorded', 'posting', 'posted') ORDER BY occurrence_at",
         )
         .bind(cohort_id)
         .fetch_all(&self.pool)
@@ -160,7 +199,7 @@ impl Store {
     /// The posted check-in of a cohort that is open at `at`.
     pub async fn open_checkin(&self, cohort_id: i64, at: DateTime<Utc>) -> Result<Option<CheckIn>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM checkins WHERE cohort_id = ? AND status = 'posted' \
+            "SELECT {COLUMNS} FROM checkins WHERE cohort_id = ? AND status IN ('posting', 'posted') \
              AND occurrence_at <= ? AND ? < closes_at ORDER BY occurrence_at DESC LIMIT 1"
         );
         let row: Option<CheckInRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -178,7 +217,7 @@ impl Store {
             "SELECT {cols} FROM checkins k \
              JOIN cohorts c ON c.id = k.cohort_id AND c.active = 1 \
              JOIN members m ON m.cohort_id = k.cohort_id AND m.user_id = ? AND m.left_at IS NULL \
-             WHERE k.status = 'posted' AND k.occurrence_at <= ? AND ? < k.closes_at ORDER BY k.occurrence_at",
+             WHERE k.status IN ('posting', 'posted') AND k.occurrence_at <= ? AND ? < k.closes_at ORDER BY k.occurrence_at",
             cols = COLUMNS.split(", ").map(|c| format!("k.{c}")).collect::<Vec<_>>().join(", ")
         );
         let rows: Vec<CheckInRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
