@@ -42,15 +42,23 @@ pub struct Schedule {
 const WALK_LIMIT: usize = 10_000;
 
 impl Schedule {
+    /// Parse and validate a new schedule: it must fire at least once more.
     pub fn parse(expr: &str, timezone: &str) -> Result<Self, ScheduleError> {
-        let tz = parse_timezone(timezone)?;
-        let cron = cron::Schedule::from_str(expr)
-            .map_err(|e| ScheduleError::Cron { expr: expr.to_string(), reason: e.to_string() })?;
-        let schedule = Schedule { cron, tz };
+        let schedule = Self::parse_stored(expr, timezone)?;
         if schedule.next_after(Utc::now()).is_none() {
             return Err(ScheduleError::NeverFires(expr.to_string()));
         }
         Ok(schedule)
+    }
+
+    /// Parse a schedule that was validated when it was stored. A bounded
+    /// schedule (with a year field) may have fired for the last time since;
+    /// that is not an error here, it simply has no next occurrence.
+    pub fn parse_stored(expr: &str, timezone: &str) -> Result<Self, ScheduleError> {
+        let tz = parse_timezone(timezone)?;
+        let cron = cron::Schedule::from_str(expr)
+            .map_err(|e| ScheduleError::Cron { expr: expr.to_string(), reason: cron_reason(expr, &e) })?;
+        Ok(Schedule { cron, tz })
     }
 
     /// The cron expression for "every `day` at `time`".
@@ -129,6 +137,19 @@ impl Schedule {
     }
 }
 
+/// The cron crate's message on one line: it repeats the expression with a
+/// caret under the bad field, which means nothing in a log line or a Discord
+/// message, so keep only the explanation.
+fn cron_reason(expr: &str, e: &cron::error::Error) -> String {
+    let text = e.to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != expr.trim() && !l.chars().all(|c| c == '^' || c.is_whitespace()))
+        .collect();
+    if lines.is_empty() { text.split_whitespace().collect::<Vec<_>>().join(" ") } else { lines.join(" ") }
+}
+
 pub fn parse_timezone(name: &str) -> Result<Tz, ScheduleError> {
     name.parse::<Tz>().map_err(|_| ScheduleError::TimeZone(name.to_string()))
 }
@@ -156,11 +177,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, ScheduleError> {
 /// Render a duration the way `parse_duration` reads it.
 pub fn format_duration(d: Duration) -> String {
     let s = d.as_secs();
-    if s % 86_400 == 0 {
+    if s.is_multiple_of(86_400) {
         format!("{}d", s / 86_400)
-    } else if s % 3600 == 0 {
+    } else if s.is_multiple_of(3600) {
         format!("{}h", s / 3600)
-    } else if s % 60 == 0 {
+    } else if s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")

@@ -168,7 +168,7 @@ pub fn impact_saved(entry: &ImpactEntry) -> CreateInteractionResponseMessage {
 }
 
 pub fn progress_embed(cohort: &Cohort, who: &str, p: &MemberProgress) -> CreateEmbed {
-    let rate = if p.offered == 0 { 0 } else { p.answered * 100 / p.offered };
+    let rate = (p.answered * 100).checked_div(p.offered).unwrap_or(0);
     let mut tracks = String::new();
     for (t, f) in &p.tracks {
         let conf = match (f.average_confidence(), f.confidence_trend()) {
