@@ -12,8 +12,10 @@ use crate::store::Store;
 #[derive(Debug, Parser)]
 #[command(name = "trellis", version, about = "A Discord bot that runs a Senior-to-Staff mentoring cohort.")]
 pub struct Cli {
-    /// Config file (TOML). Default: config/trellis.toml when it exists.
-    #[arg(long, global = true, env = "TRELLIS_CONFIG", value_name = "PATH")]
+    /// Config file (TOML) [env: TRELLIS_CONFIG]. Default: config/trellis.toml when it exists.
+    // TRELLIS_CONFIG is read in `main`, not by clap: clap rejects an empty
+    // variable ("a value is required for --config"), where empty means unset.
+    #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -34,7 +36,10 @@ pub enum Command {
 pub const EXIT_CONFIG: u8 = 2;
 
 pub async fn main(cli: Cli) -> ExitCode {
-    let settings = match Settings::load(Sources::from_env(cli.config.clone())) {
+    let config = cli.config.clone().or_else(|| {
+        std::env::var_os("TRELLIS_CONFIG").filter(|v| !v.to_string_lossy().trim().is_empty()).map(PathBuf::from)
+    });
+    let settings = match Settings::load(Sources::from_env(config)) {
         Ok(s) => s,
         Err(e) => return config_failure(&e),
     };
@@ -88,7 +93,8 @@ pub fn check_config_report(settings: &Settings) -> String {
     writeln!(out, "database: {}", settings.database_url).unwrap();
     let now = Utc::now();
     for spec in &settings.cohorts {
-        let schedule = crate::schedule::Schedule::parse(&spec.schedule, &spec.timezone).expect("validated at load");
+        let schedule =
+            crate::schedule::Schedule::parse_stored(&spec.schedule, &spec.timezone).expect("validated at load");
         writeln!(out, "\ncohort {} (schedule \"{}\", {}):", spec.name, spec.schedule, spec.timezone).unwrap();
         for t in schedule.upcoming(now, 3) {
             writeln!(

@@ -25,10 +25,16 @@ impl ConfigError {
         ConfigError { file: file.to_path_buf(), key: key.into(), reason: reason.into() }
     }
 
-    pub(crate) fn from_toml(file: &Path, err: &serde_path_to_error::Error<toml::de::Error>) -> Self {
+    pub(crate) fn from_toml(file: &Path, text: &str, err: &serde_path_to_error::Error<toml::de::Error>) -> Self {
         let key = err.path().to_string();
         let key = if key == "." { String::new() } else { key };
-        ConfigError::new(file, key, err.inner().message().trim().to_string())
+        let mut reason = err.inner().message().trim().to_string();
+        // Without a key (a syntax error) the line is the only pointer the reader has.
+        if let Some(span) = err.inner().span() {
+            let (line, column) = line_column(text, span.start);
+            reason = format!("{reason} (line {line}, column {column})");
+        }
+        ConfigError::new(file, key, reason)
     }
 }
 
@@ -44,7 +50,15 @@ impl fmt::Display for ConfigError {
 
 pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, ConfigError> {
     let de = toml::Deserializer::new(text);
-    serde_path_to_error::deserialize(de).map_err(|e| ConfigError::from_toml(file, &e))
+    serde_path_to_error::deserialize(de).map_err(|e| ConfigError::from_toml(file, text, &e))
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -185,6 +199,22 @@ fn validate_cohorts(file: &Path, sections: Vec<CohortSection>) -> Result<Vec<Coh
             ));
         }
         specs.push(spec);
+    }
+    // The digest names who has gone quiet: it must not land in a members' channel.
+    for (i, spec) in specs.iter().enumerate() {
+        if let Some(digest) = spec.digest_channel_id
+            && let Some(&other) = channels.get(&digest)
+            && other != i
+        {
+            return Err(ConfigError::new(
+                file,
+                format!("cohort[{i}].digest_channel_id"),
+                format!(
+                    "channel {digest} is the channel of cohort[{other}], where its members would see the digest; \
+                     give a mentors-only channel"
+                ),
+            ));
+        }
     }
     Ok(specs)
 }

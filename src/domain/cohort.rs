@@ -94,6 +94,12 @@ impl CohortDraft {
                 check_snowflake(field, id)?;
             }
         }
+        if self.digest_channel_id == Some(self.channel_id) {
+            return Err(FieldError::new(
+                "digest_channel_id",
+                "is the cohort's own channel; the digest names who has gone quiet, so give a mentors-only channel",
+            ));
+        }
         Schedule::parse(&self.schedule, &self.timezone).map_err(|e| match e {
             ScheduleError::TimeZone(_) => FieldError::new("timezone", e.to_string()),
             _ => FieldError::new("schedule", e.to_string()),
@@ -155,6 +161,7 @@ pub struct Cohort {
 
 impl Cohort {
     pub fn schedule(&self) -> Schedule {
-        Schedule::parse(&self.spec.schedule, &self.spec.timezone).expect("stored schedules are validated")
+        // Not `parse`: a bounded schedule that has ended is still a schedule.
+        Schedule::parse_stored(&self.spec.schedule, &self.spec.timezone).expect("stored schedules are validated")
     }
 }

@@ -107,7 +107,9 @@ impl Engine {
     // ---- cohorts -------------------------------------------------------------
 
     /// Create or update the cohorts declared in the config file; they win over
-    /// in-Discord edits of the same name (or channel).
+    /// in-Discord edits of the same name (or channel). A file cohort no longer
+    /// in the file is stopped (its history stays; putting it back resumes it):
+    /// it cannot be removed in Discord, so the file is the only way to stop it.
     pub async fn sync_file_cohorts(&self, specs: &[CohortSpec]) -> Result<Vec<Cohort>> {
         let now = self.clock.now();
         let mut out = Vec::with_capacity(specs.len());
@@ -117,28 +119,89 @@ impl Engine {
                 None => self.store.cohort_by_channel(spec.channel_id).await?,
             };
             let cohort = match existing {
-                Some(c) => self.store.update_cohort(c.id, spec, CohortSource::File, now).await?,
+                Some(c) => {
+                    let updated = self.store.update_cohort(c.id, spec, CohortSource::File, now).await?;
+                    self.reclose_open_checkin(&c, &updated).await?;
+                    updated
+                }
                 None => self.store.insert_cohort(spec, CohortSource::File, now).await?,
             };
             out.push(cohort);
         }
+        for c in self.store.active_cohorts().await? {
+            if c.source == CohortSource::File && !out.iter().any(|o| o.id == c.id) {
+                self.store.deactivate_cohort(c.id, now).await?;
+                tracing::warn!(cohort = %c.spec.name, "cohort is no longer in the config file; stopped (its history stays)");
+            }
+        }
         self.replan.notify_one();
         Ok(out)
+    }
+
+    /// After a schedule change, the open check-in stays open until the new
+    /// schedule's next occurrence (a check-in closes when the next one opens).
+    async fn reclose_open_checkin(&self, before: &Cohort, after: &Cohort) -> Result<()> {
+        if before.spec.schedule == after.spec.schedule && before.spec.timezone == after.spec.timezone {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        if let Some(open) = self.store.open_checkin(after.id, now).await?
+            && let Some(next) = after.schedule().next_after(now)
+        {
+            self.store.set_closes_at(open.id, next).await?;
+        }
+        Ok(())
     }
 
     /// `/cohort setup`: make the draft's channel a cohort's channel, or update
     /// the cohort already there.
     pub async fn setup_cohort(&self, draft: CohortDraft) -> Result<Cohort> {
         let spec = draft.validate().map_err(EngineError::Field)?;
+        self.check_digest_channels(&spec).await?;
         let now = self.clock.now();
         let cohort = match self.store.cohort_by_channel(spec.channel_id).await? {
-            Some(c) if c.source == CohortSource::File => return Err(EngineError::FileManaged(c.spec.name)),
+            // An active file cohort belongs to the file; one removed from the
+            // file (stopped) may be taken over from Discord.
+            Some(c) if c.source == CohortSource::File && c.active => return Err(EngineError::FileManaged(c.spec.name)),
             Some(c) if c.spec.guild_id != spec.guild_id => return Err(EngineError::NotACohortChannel),
-            Some(c) => self.store.update_cohort(c.id, &spec, CohortSource::Discord, now).await?,
+            Some(c) => {
+                let updated = self.store.update_cohort(c.id, &spec, CohortSource::Discord, now).await?;
+                self.reclose_open_checkin(&c, &updated).await?;
+                updated
+            }
             None => self.store.insert_cohort(&spec, CohortSource::Discord, now).await?,
         };
         self.replan.notify_one();
         Ok(cohort)
+    }
+
+    /// The digest names who has gone quiet: it must not be posted where another
+    /// cohort's members read, and a mentors' digest channel is no cohort channel.
+    async fn check_digest_channels(&self, spec: &CohortSpec) -> Result<()> {
+        for other in self.store.active_cohorts_in_guild(spec.guild_id).await? {
+            if other.spec.channel_id == spec.channel_id {
+                continue;
+            }
+            if spec.digest_channel_id == Some(other.spec.channel_id) {
+                return Err(EngineError::Field(FieldError::new(
+                    "digest_channel_id",
+                    format!(
+                        "is the channel of cohort `{}`, where its members would see the digest; pick a mentors-only channel",
+                        other.spec.name
+                    ),
+                )));
+            }
+            if other.spec.digest_channel_id == Some(spec.channel_id) {
+                return Err(EngineError::Field(FieldError::new(
+                    "channel",
+                    format!(
+                        "this channel receives the mentors' digest of cohort `{}`; run the setup in a channel for members",
+                        other.spec.name
+                    ),
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// `/cohort remove`: stop the cohort of this channel; history stays.

@@ -41,6 +41,9 @@ impl Engine {
     pub async fn tick(&self) -> Result<TickReport> {
         let mut report = TickReport::default();
         let cohorts = self.store.active_cohorts().await?;
+        // First retire what can no longer be posted, so the rotation below sees
+        // only check-ins the cohort was (or is about to be) shown.
+        self.expire_unposted(&cohorts, &mut report).await?;
         for cohort in &cohorts {
             self.record_due(cohort, &mut report).await?;
         }
@@ -49,6 +52,20 @@ impl Engine {
             self.send_reminders(cohort, &mut report).await?;
         }
         Ok(report)
+    }
+
+    /// Mark missed the recorded check-ins whose window closed before they could
+    /// be posted, and those of cohorts removed meanwhile.
+    async fn expire_unposted(&self, cohorts: &[Cohort], report: &mut TickReport) -> Result<()> {
+        let now = self.clock.now();
+        for checkin in self.store.unposted_checkins().await? {
+            let active = cohorts.iter().any(|c| c.id == checkin.cohort_id);
+            if !active || checkin.prompt.is_none() || checkin.closes_at <= now {
+                self.store.mark_missed(checkin.id).await?;
+                report.missed += 1;
+            }
+        }
+        Ok(())
     }
 
     /// Put the cohort's due occurrences in the ledger: the newest to be posted,
@@ -69,7 +86,9 @@ impl Engine {
                 report.missed += 1;
             }
         }
-        let Some(closes_at) = schedule.next_after(newest) else { return Ok(()) };
+        // The last occurrence of a bounded schedule (a year field) has no next
+        // one; it still gets its check-in, open for a week.
+        let closes_at = schedule.next_after(newest).unwrap_or(newest + Duration::weeks(1));
         let history = self.store.prompt_history(cohort.id).await?;
         let prompt = self.prompts.choose(&cohort.spec.tracks, &history);
         let row = NewCheckIn {
@@ -134,7 +153,7 @@ impl Engine {
         let Some(after) = cohort.spec.reminder_after else { return Ok(()) };
         let now = self.clock.now();
         let Some(checkin) = self.store.open_checkin(cohort.id, now).await? else { return Ok(()) };
-        if now < remind_at(&checkin, after) {
+        if now < self.remind_at(&checkin, after).await? {
             return Ok(());
         }
         let question = checkin.prompt.as_ref().map(|p| p.question.clone()).unwrap_or_default();
@@ -175,7 +194,7 @@ impl Engine {
             if let Some(after) = cohort.spec.reminder_after
                 && let Some(open) = self.store.open_checkin(cohort.id, now).await?
             {
-                let at = remind_at(&open, after);
+                let at = self.remind_at(&open, after).await?;
                 wake = wake.min(if at > now { at } else { now + MAX_SLEEP });
             }
         }
@@ -217,6 +236,14 @@ impl Engine {
     }
 }
 
-fn remind_at(checkin: &CheckIn, after: StdDuration) -> DateTime<Utc> {
-    checkin.occurrence_at + Duration::from_std(after).unwrap_or(Duration::MAX)
+impl Engine {
+    /// `reminder_after` counts from the post: a check-in posted late (the bot
+    /// was down at its time) gives members the full delay before the nudge.
+    async fn remind_at(&self, checkin: &CheckIn, after: StdDuration) -> Result<DateTime<Utc>> {
+        let posted = self.store.posted_at(checkin.id).await?.unwrap_or(checkin.occurrence_at);
+        let start = checkin.occurrence_at.max(posted);
+        Ok(start
+            .checked_add_signed(Duration::from_std(after).unwrap_or(Duration::MAX))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC))
+    }
 }

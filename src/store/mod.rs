@@ -54,8 +54,23 @@ impl Store {
     /// Open (creating if missing) the database at `url`, e.g. `sqlite://data/trellis.db`.
     /// Does not migrate; call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<Self> {
+        // sqlx reads anything without a `sqlite:` prefix as a file name, so
+        // `postgres://host/db` would quietly create a folder named `postgres:`.
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::Url {
+                url: url.to_string(),
+                reason: "Trellis stores its data in SQLite; expected a URL like sqlite://data/trellis.db".into(),
+            });
+        }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Url { url: url.to_string(), reason: e.to_string() })?;
+        // `sqlite://` with no path would open a throw-away temporary database.
+        if options.get_filename().as_os_str().is_empty() && !url.contains("mode=memory") {
+            return Err(StoreError::Url {
+                url: url.to_string(),
+                reason: "the URL names no database file; expected e.g. sqlite://data/trellis.db".into(),
+            });
+        }
         if let Some(path) = file_path(&options) {
             create_private_file(&path)?;
         }
