@@ -30,6 +30,11 @@ pub enum Command {
     CheckConfig,
     /// Apply database migrations and exit.
     Migrate,
+    /// Write a consistent copy of the database (safe while the bot runs) to PATH.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        path: PathBuf,
+    },
 }
 
 /// Exit code for invalid configuration.
@@ -49,6 +54,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             Ok(())
         }
         Command::Migrate => migrate(&settings).await,
+        Command::Backup { path } => backup(&settings, &path).await,
         Command::Run => match std::env::var("DISCORD_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
             None => {
                 eprintln!(
@@ -78,6 +84,23 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     store.migrate().await?;
     store.close().await;
     println!("migrations applied to {}", settings.database_url);
+    Ok(())
+}
+
+async fn backup(settings: &Settings, path: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    if path.exists() {
+        anyhow::bail!("{} already exists; give a new file name", path.display());
+    }
+    let store = Store::connect(&settings.database_url).await?;
+    store.backup_to(path).await.with_context(|| format!("backing up to {}", path.display()))?;
+    store.close().await;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    println!("backup written to {} (restore: point DATABASE_URL at it)", path.display());
     Ok(())
 }
 

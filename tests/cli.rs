@@ -44,7 +44,7 @@ fn help_lists_the_subcommands() {
     let out = trellis(dir.path(), &["--help"], &[]);
     assert!(out.status.success(), "{out:?}");
     let help = text(&out.stdout);
-    for sub in ["run", "check-config", "migrate"] {
+    for sub in ["run", "check-config", "migrate", "backup"] {
         assert!(help.lines().any(|l| l.trim_start().starts_with(sub)), "--help lacks {sub}:\n{help}");
     }
     assert!(help.contains("--config"), "{help}");
@@ -302,4 +302,33 @@ fn a_database_url_that_is_not_sqlite_is_refused_without_side_effects() {
         assert!(stderr.contains(url) && stderr.contains("sqlite://"), "{stderr}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{url} created files");
     }
+}
+
+#[test]
+fn backup_writes_a_private_restorable_copy_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("live.db").display());
+    let out = trellis(dir.path(), &["migrate"], &[("DATABASE_URL", &url)]);
+    assert!(out.status.success(), "{out:?}");
+    let copy = dir.path().join("copy.db");
+    let out = trellis(dir.path(), &["backup", copy.to_str().unwrap()], &[("DATABASE_URL", &url)]);
+    assert!(out.status.success(), "{out:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // Restorable: the copy holds the schema and data of the live database.
+    let copy_url = format!("sqlite://{}", copy.display());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let tables = rt.block_on(async {
+        let store = trellis::store::Store::connect(&copy_url).await.unwrap();
+        store.table_names().await.unwrap()
+    });
+    for t in ["checkins", "cohorts", "replies"] {
+        assert!(tables.iter().any(|n| n == t) || t.starts_with('_'), "{t} missing from {tables:?}");
+    }
+    let out = trellis(dir.path(), &["backup", copy.to_str().unwrap()], &[("DATABASE_URL", &url)]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("already exists"), "{out:?}");
 }
