@@ -84,7 +84,8 @@ impl Bot {
 
     /// `/cohort setup` by an admin in CHANNEL; returns the response text.
     async fn setup(&self, cron: &str, reminder_after: Option<&str>) -> String {
-        let admin = Actor::in_guild(GUILD, CHANNEL, ADMIN).permissions(permissions::EVERYONE_DEFAULT | permissions::MANAGE_GUILD);
+        let admin = Actor::in_guild(GUILD, CHANNEL, ADMIN)
+            .permissions(permissions::EVERYONE_DEFAULT | permissions::MANAGE_GUILD);
         let mut inv = admin
             .command("cohort")
             .subcommand("setup")
@@ -162,7 +163,8 @@ async fn setup_by_admin_schedules_exactly_one_post_per_occurrence() {
     assert!(bot.engine.cohorts_in_guild(GUILD).await.unwrap().is_empty());
 
     // Bad input: a clear message, nothing stored.
-    let admin = Actor::in_guild(GUILD, CHANNEL, ADMIN).permissions(permissions::EVERYONE_DEFAULT | permissions::MANAGE_GUILD);
+    let admin =
+        Actor::in_guild(GUILD, CHANNEL, ADMIN).permissions(permissions::EVERYONE_DEFAULT | permissions::MANAGE_GUILD);
     let h = bot.fake.slash_command(
         admin
             .command("cohort")
@@ -323,11 +325,13 @@ async fn reminders_by_dm_and_dm_replies_are_answers() {
     bot.fake.wait_messages(CHANNEL, 1, Duration::from_secs(40)).await;
     let alice_dm = bot.fake.dm_channel_for(ALICE);
     bot.fake.dm_message(ALICE, alice_dm, "My answer by DM, @everyone");
-    let replies = bot.fake.wait_until(WAIT, "DM confirmation", |fake| {
-        let bot_msgs: Vec<_> = fake.messages_in(alice_dm).into_iter().filter(|m| m.author_id == BOT).collect();
-        (!bot_msgs.is_empty()).then_some(bot_msgs)
-    })
-    .await;
+    let replies = bot
+        .fake
+        .wait_until(WAIT, "DM confirmation", |fake| {
+            let bot_msgs: Vec<_> = fake.messages_in(alice_dm).into_iter().filter(|m| m.author_id == BOT).collect();
+            (!bot_msgs.is_empty()).then_some(bot_msgs)
+        })
+        .await;
     assert!(replies[0].content.contains("Saved"), "{:?}", replies[0]);
     pings_nobody(replies[0].allowed_mentions.as_ref().unwrap());
 

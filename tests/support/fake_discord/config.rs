@@ -35,8 +35,7 @@ pub mod permissions {
         | SEND_MESSAGES_IN_THREADS;
 
     /// Default permissions of the bot's managed role: send, embed, attach.
-    pub const BOT_DEFAULT: u64 =
-        VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY;
+    pub const BOT_DEFAULT: u64 = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY;
 }
 
 /// Configuration for [`super::FakeDiscord::start`].
@@ -54,11 +53,17 @@ pub struct FakeConfig {
     pub guilds: Vec<GuildSpec>,
     /// Interval announced in HELLO.
     pub heartbeat_interval: Duration,
+    /// Simulated human reaction time: a button click is delivered no sooner
+    /// than this after its message was created or edited, a modal submit no
+    /// sooner than this after the modal was opened. serenity/poise collectors
+    /// are registered only after the HTTP call that showed the UI returns,
+    /// so an instant click could arrive before anyone listens for it.
+    pub user_reaction_delay: Duration,
 }
 
 impl FakeConfig {
-    /// A bot with no guilds, username `Trellis`, owner id 1 and Discord's
-    /// usual 41.25 s heartbeat interval.
+    /// A bot with no guilds, username `Trellis`, owner id 1, Discord's
+    /// usual 41.25 s heartbeat interval and a 200 ms user reaction delay.
     pub fn new(bot_user_id: u64, application_id: u64) -> Self {
         Self {
             bot_user_id,
@@ -67,6 +72,7 @@ impl FakeConfig {
             owner_id: 1,
             guilds: Vec::new(),
             heartbeat_interval: Duration::from_millis(41_250),
+            user_reaction_delay: Duration::from_millis(200),
         }
     }
 
@@ -79,6 +85,12 @@ impl FakeConfig {
     /// Sets the heartbeat interval announced in HELLO.
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
         self.heartbeat_interval = interval;
+        self
+    }
+
+    /// Sets the simulated reaction time (see [`FakeConfig::user_reaction_delay`]).
+    pub fn user_reaction_delay(mut self, delay: Duration) -> Self {
+        self.user_reaction_delay = delay;
         self
     }
 

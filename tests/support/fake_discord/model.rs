@@ -151,6 +151,8 @@ pub struct StoredMessage {
     /// RFC 3339 creation time.
     pub timestamp: String,
     pub edited_timestamp: Option<String>,
+    /// When the fake created or last edited it.
+    pub updated_at: Instant,
 }
 
 impl StoredMessage {
@@ -184,6 +186,8 @@ pub struct InteractionResponse {
     pub attachments: Vec<Attachment>,
     /// Time from delivering INTERACTION_CREATE on the socket to the callback.
     pub elapsed: Duration,
+    /// When the callback arrived.
+    pub at: Instant,
 }
 
 impl InteractionResponse {
@@ -240,7 +244,15 @@ impl Actor {
 
     /// A user acting in their DM channel with the bot.
     pub fn in_dm(channel_id: u64, user_id: u64) -> Self {
-        Self { guild_id: None, roles: Vec::new(), ..Self::in_guild(0, channel_id, user_id) }
+        Self {
+            guild_id: None,
+            channel_id,
+            user_id,
+            username: format!("user{user_id}"),
+            roles: Vec::new(),
+            permissions: super::permissions::EVERYONE_DEFAULT,
+            locale: "en-US".to_owned(),
+        }
     }
 
     pub fn roles(mut self, roles: Vec<u64>) -> Self {
@@ -283,7 +295,10 @@ pub enum OptionValue {
     /// A role id; the fake adds `resolved.roles`.
     Role(u64),
     /// Anything else: the raw option `type` and `value`.
-    Raw { kind: u8, value: Value },
+    Raw {
+        kind: u8,
+        value: Value,
+    },
 }
 
 impl OptionValue {

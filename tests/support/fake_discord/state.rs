@@ -77,10 +77,6 @@ impl State {
         self.interactions.values().find(|r| r.handle.token == token)
     }
 
-    pub fn interaction_by_token_mut(&mut self, token: &str) -> Option<&mut InteractionRecord> {
-        self.interactions.values_mut().find(|r| r.handle.token == token)
-    }
-
     /// The user id behind a DM channel, if `channel_id` is one.
     pub fn dm_recipient(&self, channel_id: u64) -> Option<u64> {
         self.dm_channels.iter().find(|(_, c)| **c == channel_id).map(|(u, _)| *u)
@@ -131,9 +127,7 @@ pub(crate) struct Fault {
 
 impl Fault {
     pub fn matches(&self, method: &str, api_path: &str) -> bool {
-        self.remaining > 0
-            && self.method.eq_ignore_ascii_case(method)
-            && api_path.starts_with(&self.path_prefix)
+        self.remaining > 0 && self.method.eq_ignore_ascii_case(method) && api_path.starts_with(&self.path_prefix)
     }
 }
 
