@@ -1,0 +1,122 @@
+//! A running Trellis (the real `Application`) wired to a fresh fake Discord
+//! and a fresh SQLite file: what every end-to-end test starts from.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+use trellis::config::Settings;
+use trellis::domain::PromptLibrary;
+use trellis::engine::{Engine, SystemClock};
+use trellis::startup::{Application, StartOptions};
+
+use super::fake_discord::{Actor, FakeConfig, FakeDiscord, GuildSpec, OptionValue, permissions};
+
+pub const TOKEN: &str = "Bot e2e-secret-token.Zm9vYmFy.c2VjcmV0";
+pub const BOT: u64 = 900_000_000_000_000_001;
+pub const APP: u64 = 900_000_000_000_000_002;
+pub const GUILD: u64 = 100_000_000_000_000_001;
+pub const CHANNEL: u64 = 100_000_000_000_000_011;
+pub const OTHER_CHANNEL: u64 = 100_000_000_000_000_012;
+pub const MENTOR_ROLE: u64 = 100_000_000_000_000_021;
+pub const GUILD2: u64 = 200_000_000_000_000_001;
+pub const CHANNEL2: u64 = 200_000_000_000_000_011;
+pub const ADMIN: u64 = 300_000_000_000_000_001;
+pub const MENTOR: u64 = 300_000_000_000_000_002;
+pub const ALICE: u64 = 300_000_000_000_000_003;
+pub const BOB: u64 = 300_000_000_000_000_004;
+pub const STRANGER: u64 = 300_000_000_000_000_005;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct Bot {
+    pub fake: FakeDiscord,
+    pub engine: Arc<Engine>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Bot {
+    pub async fn start() -> Bot {
+        trellis::telemetry::init_for_tests();
+        let config = FakeConfig::new(BOT, APP)
+            .guild(
+                GuildSpec::new(GUILD, "Staff Path")
+                    .channel(CHANNEL, "staff-path")
+                    .channel(OTHER_CHANNEL, "general")
+                    .role(MENTOR_ROLE, "mentors", 0),
+            )
+            .guild(GuildSpec::new(GUILD2, "Elsewhere").channel(CHANNEL2, "elsewhere"));
+        let fake = FakeDiscord::start(config).await;
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            config_file: None,
+            database_url: format!("sqlite://{}", dir.path().join("trellis.db").display()),
+            cohorts: vec![],
+            prompts: PromptLibrary::builtin(),
+        };
+        let options = StartOptions { api_base: Some(fake.api_base()), clock: Arc::new(SystemClock) };
+        let app = Application::build(settings, TOKEN, options).await.expect("app builds");
+        let engine = app.engine();
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        fake.wait_ready(WAIT).await;
+        // Commands are registered on GUILD_CREATE.
+        fake.wait_until(WAIT, "commands registered", |fake| {
+            (fake.registered_command_names(GUILD).len() >= 8 && fake.registered_command_names(GUILD2).len() >= 8)
+                .then_some(())
+        })
+        .await;
+        Bot { fake, engine, stop: Some(stop), task, _dir: dir }
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(WAIT, self.task).await.expect("bot stops").unwrap().unwrap();
+        self.fake.assert_no_unknown_routes();
+    }
+
+    /// `/cohort setup` by an admin in CHANNEL; returns the response text.
+    pub async fn setup(&self, cron: &str, reminder_after: Option<&str>) -> String {
+        let admin = Actor::in_guild(GUILD, CHANNEL, ADMIN)
+            .permissions(permissions::EVERYONE_DEFAULT | permissions::MANAGE_GUILD);
+        let mut inv = admin
+            .command("cohort")
+            .subcommand("setup")
+            .option("timezone", "UTC")
+            .option("mentor_role", OptionValue::Role(MENTOR_ROLE))
+            .option("cron", cron);
+        if let Some(r) = reminder_after {
+            inv = inv.option("reminder_after", r);
+        }
+        let h = self.fake.slash_command(inv);
+        let r = self.fake.wait_interaction_response(&h, WAIT).await;
+        assert!(r.is_ephemeral(), "{r:?}");
+        r.content().to_string()
+    }
+
+    pub fn checkin_posts(&self) -> Vec<super::fake_discord::StoredMessage> {
+        self.fake.messages_in(CHANNEL)
+    }
+}
+
+pub fn member(user: u64) -> Actor {
+    Actor::in_guild(GUILD, CHANNEL, user)
+}
+
+pub fn button_custom_id(message: &super::fake_discord::StoredMessage) -> String {
+    message.components[0]["components"][0]["custom_id"].as_str().unwrap().to_string()
+}
+
+pub fn pings_nobody(allowed_mentions: &Value) {
+    assert_eq!(allowed_mentions["parse"], serde_json::json!([]), "{allowed_mentions}");
+    for key in ["users", "roles"] {
+        if let Some(v) = allowed_mentions.get(key) {
+            assert_eq!(v, &serde_json::json!([]), "{allowed_mentions}");
+        }
+    }
+}
