@@ -26,7 +26,12 @@
 //! - Gateway at `/ws`: HELLO, IDENTIFY → READY + GUILD_CREATE per guild,
 //!   heartbeats, RESUME → RESUMED, dropping the socket, arbitrary dispatches.
 //! - Simulated users: slash commands, autocomplete, button clicks, modal
-//!   submits and DMs, with their responses captured.
+//!   submits and DMs, with their responses captured. Clicks and modal
+//!   submits are held back by [`FakeConfig::user_reaction_delay`] (200 ms)
+//!   after the UI appeared, because serenity/poise collectors only start
+//!   listening once the HTTP call that showed the UI has returned.
+//! - Events dispatched while the socket is down are queued and delivered
+//!   after the next RESUMED (or READY).
 //!
 //! All `wait_*` helpers panic with a diagnostic when the timeout passes.
 //! Secrets: the `authorization` header and the gateway token are stored but
