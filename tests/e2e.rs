@@ -238,3 +238,48 @@ async fn reminders_by_dm_and_dm_replies_are_answers() {
     assert!(alice_msgs.iter().all(|m| !m.content.contains("nudge")), "{alice_msgs:?}");
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timezone_autocomplete_and_impact_modal() {
+    let bot = Bot::start().await;
+    let admin =
+        Actor::in_guild(GUILD, CHANNEL, ADMIN).permissions(permissions::EVERYONE_DEFAULT | permissions::MANAGE_GUILD);
+    let inv = admin
+        .command("cohort")
+        .subcommand("setup")
+        .option("timezone", "berl")
+        .option("mentor_role", OptionValue::Role(MENTOR_ROLE));
+    let h = bot.fake.autocomplete(inv, "timezone");
+    let r = bot.fake.wait_interaction_response(&h, WAIT).await;
+    assert_eq!(r.kind, 8, "{r:?}");
+    let names: Vec<_> = r.data["choices"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Europe/Berlin"), "{names:?}");
+
+    bot.setup("0 0 9 * * Mon", None).await;
+    let h = bot.fake.slash_command(member(ALICE).command("impact"));
+    let modal = bot.fake.wait_interaction_response(&h, WAIT).await;
+    assert_eq!(modal.kind, 9, "{modal:?}");
+    let custom_id = modal.custom_id().unwrap().to_string();
+    let fields = [
+        ("what_changed", "Checkout p99 dropped"),
+        ("evidence", "820 ms → 310 ms over 2 weeks"),
+        ("who_benefited", "Mobile buyers, @everyone"),
+        ("link", "https://dash.example/p99"),
+    ];
+    let h = bot.fake.modal_submit(&member(ALICE), &custom_id, &fields);
+    let r = bot.fake.wait_interaction_response(&h, WAIT).await;
+    assert!(r.is_ephemeral(), "{r:?}");
+    pings_nobody(&r.data["allowed_mentions"]);
+    let cohort = bot.engine.store().cohort_by_channel(CHANNEL).await.unwrap().unwrap();
+    let ledger = bot.engine.store().impact_of_member(cohort.id, ALICE, 10).await.unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].evidence, "820 ms → 310 ms over 2 weeks");
+
+    // A link that is not http(s): a clear message, nothing stored.
+    let bad = [fields[0], fields[1], fields[2], ("link", "javascript:alert(1)")];
+    let h = bot.fake.modal_submit(&member(ALICE), &custom_id, &bad);
+    let r = bot.fake.wait_interaction_response(&h, WAIT).await;
+    assert!(r.content().contains("http"), "{r:?}");
+    assert_eq!(bot.engine.store().impact_of_member(cohort.id, ALICE, 10).await.unwrap().len(), 1);
+    bot.stop().await;
+}
