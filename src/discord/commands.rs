@@ -97,6 +97,12 @@ pub async fn progress(
     weeks: Option<u32>,
 ) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
+    // Discord checks min and max in its client only; a huge window overflows the date maths.
+    if let Some(w) = weeks
+        && !(1..=520).contains(&w)
+    {
+        return say(ctx, "`weeks` must be a whole number from 1 to 520.").await;
+    }
     let who = Invoker::of(ctx)?;
     let engine = &ctx.data().engine;
     let target = member.as_ref().map(|u| u.id.get()).unwrap_or(who.user_id);
@@ -288,6 +294,19 @@ pub async fn setup(
     let who = Invoker::of(ctx)?;
     if !who.can_manage_guild() {
         return say(ctx, "Only members with the Manage Server permission can set up a cohort.").await;
+    }
+    // These are echoed in error messages; an overlong one would push the reason
+    // out of Discord's 2000 characters. No valid value comes near the limits.
+    for (option, value, max) in [
+        ("timezone", Some(&timezone), 64),
+        ("time", time.as_ref(), 16),
+        ("cron", cron.as_ref(), 256),
+        ("reminder_after", reminder_after.as_ref(), 32),
+    ] {
+        let len = value.map_or(0, |v| v.chars().count());
+        if len > max {
+            return say(ctx, format!("`{option}` is {len} characters long; a valid value has at most {max}.")).await;
+        }
     }
     let schedule = match (cron, day, time) {
         (Some(c), None, None) => c,

@@ -5,7 +5,7 @@ use poise::serenity_prelude as serenity;
 use serenity::{CreateInteractionResponse, CreateMessage, FullEvent, Interaction};
 
 use super::{Data, Error, Invoker, render};
-use crate::domain::ReplySource;
+use crate::domain::{Cohort, ReplySource};
 use crate::engine::EngineError;
 
 pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
@@ -15,6 +15,17 @@ pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event
             // At start and on join: guild commands appear at once.
             poise::builtins::register_in_guild(ctx, &framework.options().commands, guild.id).await?;
             tracing::info!(guild = %guild.id, "commands registered");
+        }
+        // poise ignores a command it does not know (a stale registration, a
+        // removed subcommand) and leaves the user waiting; say so instead.
+        FullEvent::InteractionCreate { interaction: Interaction::Command(command) }
+            if !is_known_command(&framework.options().commands, &command.data.name, &command.data.options) =>
+        {
+            tracing::warn!(command = %render::truncate(&command.data.name, 32), "unknown command");
+            let text = "This command is no longer available. Discord refreshes the command list shortly; try again in a minute.";
+            command
+                .create_response(&ctx.http, CreateInteractionResponse::Message(render::ephemeral_text(text)))
+                .await?;
         }
         FullEvent::InteractionCreate { interaction: Interaction::Component(click) } => {
             on_click(ctx, framework.user_data().await, click).await?;
@@ -28,6 +39,25 @@ pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event
         _ => {}
     }
     Ok(())
+}
+
+/// Whether poise finds a command for this name and subcommand path (the
+/// same walk as poise's own lookup).
+fn is_known_command(
+    commands: &[poise::Command<Data, Error>],
+    name: &str,
+    options: &[serenity::CommandDataOption],
+) -> bool {
+    let Some(command) = commands.iter().find(|c| c.name == name) else { return false };
+    let sub = options.iter().find_map(|o| match &o.value {
+        serenity::CommandDataOptionValue::SubCommand(inner)
+        | serenity::CommandDataOptionValue::SubCommandGroup(inner) => Some((o.name.as_str(), inner.as_slice())),
+        _ => None,
+    });
+    match sub {
+        Some((sub_name, inner)) => is_known_command(&command.subcommands, sub_name, inner),
+        None => true,
+    }
 }
 
 async fn reply_ephemeral(
@@ -46,27 +76,32 @@ fn user_message(e: EngineError) -> Result<String, Error> {
 async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) -> Result<(), Error> {
     let respond = async |http: &serenity::Http, r| click.create_response(http, r).await;
     let id = click.data.custom_id.as_str();
-    if id == render::FORGET_CONFIRM {
-        let rows = data.engine.forget_me(click.user.id.get()).await;
-        let text = match rows {
-            Ok(n) => format!("Done: everything Trellis stored about you is deleted ({n} records)."),
-            Err(e) => user_message(e)?,
-        };
-        return reply_ephemeral(ctx, respond, text).await;
-    }
-    let Some(checkin_id) = id.strip_prefix(render::ANSWER_PREFIX).and_then(|s| s.parse::<i64>().ok()) else {
-        tracing::warn!(custom_id = %render::truncate(id, 100), "unknown button");
-        return reply_ephemeral(ctx, respond, "This button is no longer in use.".into()).await;
+    let checkin_id = match parse_custom_id(id) {
+        CustomId::ForgetConfirm => {
+            let rows = data.engine.forget_me(click.user.id.get()).await;
+            let text = match rows {
+                Ok(n) => format!("Done: everything Trellis stored about you is deleted ({n} records)."),
+                Err(e) => user_message(e)?,
+            };
+            return reply_ephemeral(ctx, respond, text).await;
+        }
+        CustomId::Answer(checkin_id) => checkin_id,
+        CustomId::Impact(_) | CustomId::Unknown => {
+            tracing::warn!(custom_id = %render::truncate(id, 100), "unknown button");
+            return reply_ephemeral(ctx, respond, "This button is no longer in use.".into()).await;
+        }
     };
-    let Some(guild_id) = click.guild_id else {
+    let Ok(who) = Invoker::from_interaction(click.guild_id, click.channel_id, click.member.as_ref(), &click.user)
+    else {
         return reply_ephemeral(ctx, respond, EngineError::UnknownCheckIn.to_string()).await;
     };
     let found = async {
-        let (checkin, _) = data.engine.checkin_in_guild(checkin_id, guild_id.get()).await?;
+        let (checkin, cohort) = data.engine.checkin_in_guild(checkin_id, who.guild_id).await?;
+        require_reachable(data, &cohort, &who).await?;
         if !checkin.is_open_at(data.engine.now()) {
             return Err(EngineError::CheckInClosed);
         }
-        let current = data.engine.store().reply(checkin.id, click.user.id.get()).await?;
+        let current = data.engine.store().reply(checkin.id, who.user_id).await?;
         Ok((checkin, current))
     }
     .await;
@@ -77,6 +112,47 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
             Ok(())
         }
         Err(e) => reply_ephemeral(ctx, respond, user_message(e)?).await,
+    }
+}
+
+/// What a button's or a modal's custom_id asks for. Only the exact shapes
+/// `render` writes are accepted: a prefix and a positive decimal row id with
+/// no sign, no leading zero and no trailing text. Anything else is `Unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CustomId {
+    Answer(i64),
+    Impact(i64),
+    ForgetConfirm,
+    Unknown,
+}
+
+pub(crate) fn parse_custom_id(id: &str) -> CustomId {
+    fn row_id(digits: &str) -> Option<i64> {
+        let canonical = !digits.is_empty() && !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit());
+        if canonical { digits.parse().ok() } else { None }
+    }
+    if id == render::FORGET_CONFIRM {
+        CustomId::ForgetConfirm
+    } else if let Some(n) = id.strip_prefix(render::ANSWER_PREFIX).and_then(row_id) {
+        CustomId::Answer(n)
+    } else if let Some(n) = id.strip_prefix(render::IMPACT_PREFIX).and_then(row_id) {
+        CustomId::Impact(n)
+    } else {
+        CustomId::Unknown
+    }
+}
+
+/// A cohort's forms are for its own channel, or for its members anywhere in
+/// the server (`/checkin`, `/impact` elsewhere). Answering joins the cohort, so
+/// without this a hand-made custom_id would enrol someone in a cohort whose
+/// channel they cannot see. Refused as "unknown" to reveal nothing.
+async fn require_reachable(data: &Data, cohort: &Cohort, who: &Invoker) -> Result<(), EngineError> {
+    if cohort.spec.channel_id == who.channel_id {
+        return Ok(());
+    }
+    match data.engine.store().member(cohort.id, who.user_id).await? {
+        Some(m) if m.left_at.is_none() => Ok(()),
+        _ => Err(EngineError::UnknownCheckIn),
     }
 }
 
@@ -101,68 +177,77 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
     else {
         return reply_ephemeral(ctx, respond, "Use this form from your cohort's server.".into()).await;
     };
-    if let Some(checkin_id) = id.strip_prefix(render::ANSWER_PREFIX).and_then(|s| s.parse::<i64>().ok()) {
-        let saved = async {
-            let (checkin, _) = engine.checkin_in_guild(checkin_id, who.guild_id).await?;
-            let had = engine.store().reply(checkin.id, who.user_id).await?.is_some();
-            let reply = engine
-                .answer(
-                    &checkin,
-                    who.user_id,
-                    field(submit, render::FIELD_ANSWER),
-                    field(submit, render::FIELD_CONFIDENCE),
-                    ReplySource::Modal,
-                )
-                .await?;
-            Ok::<_, EngineError>((reply, had))
-        }
-        .await;
-        // The answer is committed before this confirmation goes out.
-        return match saved {
-            Ok((reply, edited)) => {
-                submit
-                    .create_response(
-                        &ctx.http,
-                        CreateInteractionResponse::Message(render::answer_saved(&reply, edited)),
+    match parse_custom_id(id) {
+        CustomId::Answer(checkin_id) => {
+            let saved = async {
+                let (checkin, cohort) = engine.checkin_in_guild(checkin_id, who.guild_id).await?;
+                require_reachable(data, &cohort, &who).await?;
+                let had = engine.store().reply(checkin.id, who.user_id).await?.is_some();
+                let reply = engine
+                    .answer(
+                        &checkin,
+                        who.user_id,
+                        field(submit, render::FIELD_ANSWER),
+                        field(submit, render::FIELD_CONFIDENCE),
+                        ReplySource::Modal,
                     )
                     .await?;
-                Ok(())
+                Ok::<_, EngineError>((reply, had))
             }
-            Err(e) => reply_ephemeral(ctx, respond, user_message(e)?).await,
-        };
-    }
-    if let Some(cohort_id) = id.strip_prefix(render::IMPACT_PREFIX).and_then(|s| s.parse::<i64>().ok()) {
-        let saved = async {
-            let cohort = engine
-                .store()
-                .cohort(cohort_id)
-                .await?
-                .filter(|c| c.active && c.spec.guild_id == who.guild_id)
-                .ok_or(EngineError::NotACohortChannel)?;
-            engine
-                .record_impact(
-                    &cohort,
-                    who.user_id,
-                    field(submit, render::FIELD_WHAT),
-                    field(submit, render::FIELD_EVIDENCE),
-                    field(submit, render::FIELD_WHO),
-                    field(submit, render::FIELD_LINK),
-                )
-                .await
+            .await;
+            // The answer is committed before this confirmation goes out.
+            match saved {
+                Ok((reply, edited)) => {
+                    submit
+                        .create_response(
+                            &ctx.http,
+                            CreateInteractionResponse::Message(render::answer_saved(&reply, edited)),
+                        )
+                        .await?;
+                    Ok(())
+                }
+                Err(e) => reply_ephemeral(ctx, respond, user_message(e)?).await,
+            }
         }
-        .await;
-        return match saved {
-            Ok(entry) => {
-                submit
-                    .create_response(&ctx.http, CreateInteractionResponse::Message(render::impact_saved(&entry)))
-                    .await?;
-                Ok(())
+        CustomId::Impact(cohort_id) => {
+            let saved = async {
+                let cohort = engine
+                    .store()
+                    .cohort(cohort_id)
+                    .await?
+                    .filter(|c| c.active && c.spec.guild_id == who.guild_id)
+                    .ok_or(EngineError::NotACohortChannel)?;
+                match require_reachable(data, &cohort, &who).await {
+                    Err(EngineError::UnknownCheckIn) => return Err(EngineError::NotACohortChannel),
+                    other => other?,
+                }
+                engine
+                    .record_impact(
+                        &cohort,
+                        who.user_id,
+                        field(submit, render::FIELD_WHAT),
+                        field(submit, render::FIELD_EVIDENCE),
+                        field(submit, render::FIELD_WHO),
+                        field(submit, render::FIELD_LINK),
+                    )
+                    .await
             }
-            Err(e) => reply_ephemeral(ctx, respond, user_message(e)?).await,
-        };
+            .await;
+            match saved {
+                Ok(entry) => {
+                    submit
+                        .create_response(&ctx.http, CreateInteractionResponse::Message(render::impact_saved(&entry)))
+                        .await?;
+                    Ok(())
+                }
+                Err(e) => reply_ephemeral(ctx, respond, user_message(e)?).await,
+            }
+        }
+        CustomId::ForgetConfirm | CustomId::Unknown => {
+            tracing::warn!(custom_id = %render::truncate(id, 100), "unknown modal");
+            reply_ephemeral(ctx, respond, "This form is no longer in use.".into()).await
+        }
     }
-    tracing::warn!(custom_id = %render::truncate(id, 100), "unknown modal");
-    reply_ephemeral(ctx, respond, "This form is no longer in use.".into()).await
 }
 
 async fn on_dm(ctx: &serenity::Context, data: &Data, message: &serenity::Message) -> Result<(), Error> {
@@ -178,4 +263,87 @@ async fn on_dm(ctx: &serenity::Context, data: &Data, message: &serenity::Message
         .send_message(&ctx.http, CreateMessage::new().content(text).allowed_mentions(render::no_mentions()))
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn only_what_render_writes_is_known() {
+        assert_eq!(parse_custom_id("answer:42"), CustomId::Answer(42));
+        assert_eq!(parse_custom_id("impact:7"), CustomId::Impact(7));
+        assert_eq!(parse_custom_id(render::FORGET_CONFIRM), CustomId::ForgetConfirm);
+        let max = format!("answer:{}", i64::MAX);
+        assert_eq!(parse_custom_id(&max), CustomId::Answer(i64::MAX));
+        for bad in [
+            "",
+            "answer:",
+            "answer:0",
+            "answer:-1",
+            "answer:+1",
+            "answer:01",
+            "answer: 1",
+            "answer:1 ",
+            "answer:1\0",
+            "answer:١",
+            "answer:9223372036854775808",
+            "answer:99999999999999999999",
+            "Answer:1",
+            "answer:answer:1",
+            "impact:",
+            "forget:confirm ",
+            "forget:",
+        ] {
+            assert_eq!(parse_custom_id(bad), CustomId::Unknown, "{bad:?}");
+        }
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    /// Re-render what was parsed: a known id is exactly the string it came from.
+    fn rendered(id: CustomId) -> Option<String> {
+        match id {
+            CustomId::Answer(n) => Some(format!("{}{n}", render::ANSWER_PREFIX)),
+            CustomId::Impact(n) => Some(format!("{}{n}", render::IMPACT_PREFIX)),
+            CustomId::ForgetConfirm => Some(render::FORGET_CONFIRM.to_string()),
+            CustomId::Unknown => None,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_string_is_unknown_or_canonical(s in any::<String>()) {
+            if let Some(back) = rendered(parse_custom_id(&s)) {
+                prop_assert_eq!(back, s);
+            }
+        }
+
+        #[test]
+        fn prefixed_noise_is_unknown_or_canonical(
+            prefix in prop_oneof![Just("answer:"), Just("impact:"), Just("forget:"), Just("")],
+            tail in "[-+0-9 a-z\\x00\\u{660}-\\u{669}]{0,24}",
+        ) {
+            let s = format!("{prefix}{tail}");
+            match parse_custom_id(&s) {
+                CustomId::Answer(n) | CustomId::Impact(n) => prop_assert!(n > 0),
+                _ => {}
+            }
+            if let Some(back) = rendered(parse_custom_id(&s)) {
+                prop_assert_eq!(back, s);
+            }
+        }
+
+        #[test]
+        fn every_row_id_round_trips(n in 1..=i64::MAX) {
+            prop_assert_eq!(parse_custom_id(&format!("answer:{n}")), CustomId::Answer(n));
+            prop_assert_eq!(parse_custom_id(&format!("impact:{n}")), CustomId::Impact(n));
+        }
+    }
 }

@@ -115,6 +115,17 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
                 )
                 .await;
         }
+        // An option of another type than registered (a stale registration):
+        // poise's default only logs it, leaving the user with no answer.
+        poise::FrameworkError::CommandStructureMismatch { ctx, description, .. } => {
+            tracing::warn!(command = %ctx.command().qualified_name, description, "option type mismatch");
+            let text = "That option value is not valid for this command. Discord may still show an old version of it; try again in a minute.";
+            let _ = poise::Context::Application(ctx)
+                .send(
+                    poise::CreateReply::default().content(text).ephemeral(true).allowed_mentions(render::no_mentions()),
+                )
+                .await;
+        }
         other => {
             if let Err(e) = poise::builtins::on_error(other).await {
                 tracing::error!(error = %e, "error while handling an error");

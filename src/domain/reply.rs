@@ -19,7 +19,7 @@ pub enum InputError {
     EmptyField { field: &'static str },
     #[error("`{field}` is {len} characters; the limit is {max}.")]
     FieldTooLong { field: &'static str, len: usize, max: usize },
-    #[error("The link must start with http:// or https:// (or be left empty).")]
+    #[error("The link must be one http:// or https:// address without spaces (or be left empty).")]
     Link,
     #[error("The text contains a NUL character, which cannot be stored. Remove it and submit again.")]
     Nul,
@@ -41,7 +41,7 @@ impl AnswerInput {
             return Err(InputError::Nul);
         }
         let len = text.chars().count();
-        if len == 0 {
+        if is_blank(text) {
             return Err(InputError::EmptyAnswer);
         }
         if len > MAX_ANSWER_CHARS {
@@ -58,8 +58,39 @@ pub fn parse_confidence(raw: &str) -> Result<Option<u8>, InputError> {
     }
     match raw.parse::<u8>() {
         Ok(n @ 1..=5) => Ok(Some(n)),
-        _ => Err(InputError::Confidence(raw.chars().take(20).collect())),
+        // Echoed back inside a code span: keep it short, printable and unable to close the span.
+        _ => Err(InputError::Confidence(raw.chars().filter(|c| !c.is_control() && *c != '`').take(20).collect())),
     }
+}
+
+/// Nothing a reader could see: whitespace, and the invisible characters that
+/// `trim` keeps (zero-width spaces and joiners, direction marks, word joiner,
+/// BOM, Hangul fillers, Braille blank, variation selectors, tag characters).
+fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{00AD}'
+                    | '\u{034F}'
+                    | '\u{061C}'
+                    | '\u{115F}'
+                    | '\u{1160}'
+                    | '\u{17B4}'
+                    | '\u{17B5}'
+                    | '\u{180B}'..='\u{180F}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2060}'..='\u{206F}'
+                    | '\u{2800}'
+                    | '\u{3164}'
+                    | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{FEFF}'
+                    | '\u{FFA0}'
+                    | '\u{1D173}'..='\u{1D17A}'
+                    | '\u{E0000}'..='\u{E0FFF}'
+            )
+    })
 }
 
 /// A validated measurable win.
@@ -80,7 +111,7 @@ impl ImpactInput {
                 return Err(InputError::Nul);
             }
             let len = v.chars().count();
-            if len == 0 {
+            if is_blank(v) {
                 return Err(InputError::EmptyField { field: name });
             }
             if len > MAX_IMPACT_FIELD_CHARS {
@@ -89,11 +120,16 @@ impl ImpactInput {
             Ok(v.to_string())
         };
         let link = link.trim();
+        if link.contains('\0') {
+            return Err(InputError::Nul);
+        }
         let link = if link.is_empty() {
             None
         } else if link.chars().count() > MAX_LINK_CHARS {
             return Err(InputError::FieldTooLong { field: "link", len: link.chars().count(), max: MAX_LINK_CHARS });
-        } else if (link.starts_with("https://") || link.starts_with("http://")) && !link.contains(char::is_whitespace) {
+        } else if (link.starts_with("https://") || link.starts_with("http://"))
+            && !link.contains(|c: char| c.is_whitespace() || c.is_control())
+        {
             Some(link.to_string())
         } else {
             return Err(InputError::Link);
@@ -124,6 +160,11 @@ mod tests {
         let rtl = "שלום עולם، مرحبا بالعالم";
         assert_eq!(AnswerInput::parse(rtl, "").unwrap().text, rtl);
         assert_eq!(AnswerInput::parse("a\0b", "").unwrap_err(), InputError::Nul);
+        // Invisible-only text is as empty as whitespace: `trim` keeps these.
+        for blank in ["\u{200B}", "\u{200B}\u{200D}\u{FEFF}", " \u{2800} ", "\u{3164}\u{E0041}"] {
+            assert_eq!(AnswerInput::parse(blank, "").unwrap_err(), InputError::EmptyAnswer, "{blank:?}");
+        }
+        assert_eq!(AnswerInput::parse("\u{200B}a", "").unwrap().text, "\u{200B}a");
     }
 
     #[test]
@@ -143,5 +184,15 @@ mod tests {
         assert!(matches!(ImpactInput::parse("", "e", "b", ""), Err(InputError::EmptyField { .. })));
         assert_eq!(ImpactInput::parse("w", "e", "b", "javascript:alert(1)").unwrap_err(), InputError::Link);
         assert_eq!(ImpactInput::parse("w", "e", "b", "").unwrap().link, None);
+        assert_eq!(ImpactInput::parse("w", "e", "b", "https://x.test/\0").unwrap_err(), InputError::Nul);
+        assert_eq!(ImpactInput::parse("w", "e", "b", "https://x.test/\u{1b}[2J").unwrap_err(), InputError::Link);
+        assert!(matches!(ImpactInput::parse("\u{200B}", "e", "b", ""), Err(InputError::EmptyField { .. })));
+    }
+
+    #[test]
+    fn confidence_echo_is_short_and_inert() {
+        let e = parse_confidence(&format!("`@everyone`\0{}", "9".repeat(5000))).unwrap_err();
+        let InputError::Confidence(echo) = &e else { panic!("{e:?}") };
+        assert!(echo.chars().count() <= 20 && !echo.contains('`') && !echo.contains('\0'), "{echo:?}");
     }
 }

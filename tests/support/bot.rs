@@ -27,6 +27,10 @@ pub const MENTOR: u64 = 300_000_000_000_000_002;
 pub const ALICE: u64 = 300_000_000_000_000_003;
 pub const BOB: u64 = 300_000_000_000_000_004;
 pub const STRANGER: u64 = 300_000_000_000_000_005;
+/// A second cohort in GUILD lives in OTHER_CHANNEL, mentored by MENTOR_ROLE2.
+pub const MENTOR_ROLE2: u64 = 100_000_000_000_000_022;
+pub const MENTOR2: u64 = 300_000_000_000_000_006;
+pub const CAROL: u64 = 300_000_000_000_000_007;
 
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -46,7 +50,8 @@ impl Bot {
                 GuildSpec::new(GUILD, "Staff Path")
                     .channel(CHANNEL, "staff-path")
                     .channel(OTHER_CHANNEL, "general")
-                    .role(MENTOR_ROLE, "mentors", 0),
+                    .role(MENTOR_ROLE, "mentors", 0)
+                    .role(MENTOR_ROLE2, "mentors-b", 0),
             )
             .guild(GuildSpec::new(GUILD2, "Elsewhere").channel(CHANNEL2, "elsewhere"));
         let fake = FakeDiscord::start(config).await;
@@ -99,9 +104,74 @@ impl Bot {
         r.content().to_string()
     }
 
+    /// `/cohort setup` by an admin in `channel` with `mentor_role`; returns the response text.
+    pub async fn setup_in(&self, channel: u64, mentor_role: u64, cron: &str, name: &str) -> String {
+        let inv = admin(GUILD, channel)
+            .command("cohort")
+            .subcommand("setup")
+            .option("timezone", "UTC")
+            .option("mentor_role", OptionValue::Role(mentor_role))
+            .option("cron", cron)
+            .option("name", name);
+        let h = self.fake.slash_command(inv);
+        let r = self.fake.wait_interaction_response(&h, WAIT).await;
+        assert!(r.is_ephemeral() && r.content().contains("is set up"), "{r:?}");
+        r.content().to_string()
+    }
+
+    /// Puts an open, posted check-in in the ledger of `channel`'s cohort
+    /// without waiting for its schedule: it occurred a minute ago and closes
+    /// in an hour. Returns it and the custom_id of its Answer button.
+    pub async fn open_checkin(&self, channel: u64) -> (trellis::domain::CheckIn, String) {
+        let store = self.engine.store();
+        let cohort = store.cohort_by_channel(channel).await.unwrap().expect("a cohort in this channel");
+        let now = chrono::Utc::now();
+        let p = &self.engine.prompts().prompts()[0];
+        let new = trellis::store::NewCheckIn {
+            cohort_id: cohort.id,
+            occurrence_at: now - chrono::Duration::minutes(1),
+            closes_at: now + chrono::Duration::hours(1),
+            prompt: Some(trellis::domain::PostedPrompt {
+                id: p.id.clone(),
+                track: p.track(),
+                question: p.question.clone(),
+            }),
+        };
+        let checkin = store.record_checkin(&new).await.unwrap().expect("a new occurrence");
+        assert!(store.claim_post(checkin.id, now, now).await.unwrap());
+        store.mark_posted(checkin.id, 555_000_000_000_000_000 + checkin.id as u64, now).await.unwrap();
+        let checkin = store.checkin(checkin.id).await.unwrap().unwrap();
+        let custom_id = format!("answer:{}", checkin.id);
+        (checkin, custom_id)
+    }
+
     pub fn checkin_posts(&self) -> Vec<super::fake_discord::StoredMessage> {
         self.fake.messages_in(CHANNEL)
     }
+}
+
+/// A member of GUILD with Manage Server, acting in `channel`.
+pub fn admin(guild: u64, channel: u64) -> Actor {
+    Actor::in_guild(guild, channel, ADMIN).permissions(permissions::EVERYONE_DEFAULT | permissions::MANAGE_GUILD)
+}
+
+/// Every interaction callback and every message the bot sent that echoes
+/// mention syntax (`@everyone`, `@here`, `<@…>`) pings nobody. Returns how
+/// many such bodies were checked.
+pub fn assert_echoes_ping_nobody(fake: &FakeDiscord) -> usize {
+    let mut checked = 0;
+    for req in fake.requests() {
+        let Some(body) = req.body.as_ref() else { continue };
+        // Callbacks carry the message in `data`; messages and follow-ups at the top.
+        let message = if req.api_path().starts_with("/interactions/") { &body["data"] } else { body };
+        let text = serde_json::json!([message.get("content"), message.get("embeds")]).to_string();
+        if text.contains("@everyone") || text.contains("@here") || text.contains("<@") {
+            checked += 1;
+            let allowed = message.get("allowed_mentions").unwrap_or_else(|| panic!("no allowed_mentions: {req:?}"));
+            pings_nobody(allowed);
+        }
+    }
+    checked
 }
 
 pub fn member(user: u64) -> Actor {
