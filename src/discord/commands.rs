@@ -10,7 +10,7 @@ use super::{Context, Data, Error, Invoker, render};
 use crate::domain::{Cohort, CohortDraft};
 use crate::engine::{EngineError, MAX_PAUSE_WEEKS};
 use crate::schedule::{Schedule, format_duration, parse_time_of_day};
-use crate::summary::{CohortStatus, MemberProgress};
+use crate::summary::{self, CohortStatus, DEFAULT_WINDOW_WEEKS, MemberProgress, chart};
 
 pub fn all() -> Vec<poise::Command<Data, Error>> {
     vec![checkin(), impact(), progress(), cohort(), packet(), pause(), resume(), forget_me()]
@@ -86,12 +86,21 @@ pub async fn impact(ctx: Context<'_>) -> Result<(), Error> {
     }
 }
 
-/// Your progress (or, for mentors, a member's): answers, streaks, tracks, wins.
+/// What a `/progress` caller may see.
+enum Seen {
+    Progress(Box<(Cohort, MemberProgress)>),
+    /// Not the caller, and not a member the caller mentors.
+    Refused,
+    /// A mentor named someone who is not in this cohort.
+    NotInCohort,
+}
+
+/// Your progress (or, for mentors, a member's): answers, streaks, tracks, wins, and a chart.
 #[poise::command(slash_command, guild_only)]
 pub async fn progress(
     ctx: Context<'_>,
     #[description = "Mentors: the member to look at (default: you)"] member: Option<serenity::User>,
-    #[description = "Look back this many weeks (default: all time)"]
+    #[description = "Recent window in weeks (default 12); all-time figures are shown too"]
     #[min = 1]
     #[max = 520]
     weeks: Option<u32>,
@@ -106,47 +115,80 @@ pub async fn progress(
     let who = Invoker::of(ctx)?;
     let engine = &ctx.data().engine;
     let target = member.as_ref().map(|u| u.id.get()).unwrap_or(who.user_id);
+    let name = match &member {
+        Some(u) if u.id.get() != who.user_id => display_name(u),
+        _ => invoker_name(ctx),
+    };
     let result = async {
         let cohort = if target == who.user_id {
             engine.cohort_for_member(who.guild_id, who.channel_id, who.user_id).await?
         } else {
             // Mentors: the member's cohort here that this mentor mentors.
-            let cohort = engine.cohort_for_member(who.guild_id, who.channel_id, target).await;
-            match cohort {
+            match engine.cohort_for_member(who.guild_id, who.channel_id, target).await {
                 Ok(c) if who.is_mentor_of(&c) => c,
-                _ => return Ok(None),
+                _ => return Ok(Seen::Refused),
             }
         };
-        let store = engine.store();
-        let Some(member) = store.member(cohort.id, target).await? else { return Err(EngineError::NotAMember) };
-        let now = engine.now();
-        let mut checkins = store.checkins_of_cohort(cohort.id).await?;
-        if let Some(w) = weeks {
-            let from = now - chrono::Duration::weeks(i64::from(w));
-            checkins.retain(|c| c.occurrence_at >= from);
-        }
-        let replies = store.replies_of_member(cohort.id, target).await?;
-        let pauses = store.pauses(cohort.id, target).await?;
-        let impact = store.impact_of_member(cohort.id, target, 5).await?;
-        let p = MemberProgress::compute(&member, &pauses, &checkins, &replies, &impact, now);
-        Ok(Some((cohort, p)))
+        let Some(h) = engine.store().member_history(cohort.id, target).await? else {
+            return if target == who.user_id { Err(EngineError::NotAMember) } else { Ok(Seen::NotInCohort) };
+        };
+        let window = weeks.unwrap_or(DEFAULT_WINDOW_WEEKS);
+        let p = MemberProgress::compute(&h.member, &h.pauses, &h.checkins, &h.replies, &h.impact, window, engine.now());
+        Ok(Seen::Progress(Box::new((cohort, p))))
     }
     .await;
-    match result {
-        Ok(Some((cohort, p))) => {
-            let name = member.as_ref().map(|u| u.name.clone()).unwrap_or_else(|| ctx.author().name.clone());
-            ctx.send(
-                CreateReply::default()
-                    .embed(render::progress_embed(&cohort, &name, &p))
-                    .ephemeral(true)
-                    .allowed_mentions(render::no_mentions()),
-            )
-            .await?;
-            Ok(())
-        }
-        Ok(None) => say(ctx, "Only this member's mentors can see their progress.").await,
-        Err(e) => outcome(ctx, Err(e)).await,
+    let (cohort, p) = match result {
+        Ok(Seen::Progress(found)) => *found,
+        Ok(Seen::Refused) => return say(ctx, "Only this member's mentors can see their progress.").await,
+        Ok(Seen::NotInCohort) => return say(ctx, format!("{name} is not a member of this cohort.")).await,
+        Err(e) => return outcome(ctx, Err(e)).await,
+    };
+    let tz = summary::time_zone(&cohort);
+    let title = format!("{name} · last {} weeks", p.window_weeks);
+    let (p, png) = off_thread(p, move |p| chart::progress_png(p, &title, tz)).await;
+    let mut embed = render::progress_embed(&cohort, &name, &p);
+    let mut reply = CreateReply::default().ephemeral(true).allowed_mentions(render::no_mentions());
+    if let Some(png) = png {
+        embed = embed.image(format!("attachment://{PROGRESS_PNG}"));
+        reply = reply.attachment(CreateAttachment::bytes(png, PROGRESS_PNG));
     }
+    ctx.send(reply.embed(embed)).await?;
+    Ok(())
+}
+
+const PROGRESS_PNG: &str = "progress.png";
+const HEATMAP_PNG: &str = "heatmap.png";
+const STATUS_CSV: &str = "cohort-status.csv";
+const PACKET_MD: &str = "packet.md";
+
+/// A chart takes milliseconds of CPU: draw it on the blocking pool, not on an
+/// async worker. A chart that fails is logged and left out; the figures still go.
+async fn off_thread<T: Send + 'static>(
+    value: T,
+    draw: impl FnOnce(&T) -> Result<Vec<u8>, chart::ChartError> + Send + 'static,
+) -> (T, Option<Vec<u8>>) {
+    let drawn = tokio::task::spawn_blocking(move || {
+        let png = draw(&value);
+        (value, png)
+    })
+    .await;
+    match drawn {
+        Ok((value, Ok(png))) => (value, Some(png)),
+        Ok((value, Err(e))) => {
+            tracing::error!(error = %e, "chart not rendered");
+            (value, None)
+        }
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+fn display_name(user: &serenity::User) -> String {
+    user.global_name.clone().unwrap_or_else(|| user.name.clone())
+}
+
+/// The caller's name on this server (nickname first).
+fn invoker_name(ctx: Context<'_>) -> String {
+    app(ctx).interaction.member.as_ref().and_then(|m| m.nick.clone()).unwrap_or_else(|| display_name(ctx.author()))
 }
 
 /// Cohort membership, status and setup.
@@ -160,10 +202,22 @@ pub async fn cohort(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Mentors: this week's answers, streaks, quiet members and track coverage.
+/// Mentors: this week's answers, streaks, quiet members, track coverage and a heatmap.
 #[poise::command(slash_command, guild_only)]
-pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
+pub async fn status(
+    ctx: Context<'_>,
+    #[description = "Weeks shown in the heatmap and track coverage (default 12)"]
+    #[min = 1]
+    #[max = 104]
+    weeks: Option<u32>,
+) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
+    // Discord checks min and max in its client only.
+    if let Some(w) = weeks
+        && !(1..=104).contains(&w)
+    {
+        return say(ctx, "`weeks` must be a whole number from 1 to 104.").await;
+    }
     let who = Invoker::of(ctx)?;
     let engine = &ctx.data().engine;
     let cohorts = engine.cohorts_in_guild(who.guild_id).await?;
@@ -177,23 +231,23 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         (None, []) => return say(ctx, "Only a cohort's mentors can see its status.").await,
         (None, _) => return say(ctx, "You mentor several cohorts here; run this in the cohort's channel.").await,
     };
-    let store = engine.store();
-    let now = engine.now();
-    let mut members = Vec::new();
-    for m in store.members(cohort.id).await? {
-        let pauses = store.pauses(cohort.id, m.user_id).await?;
-        members.push((m, pauses));
+    let activity = engine.store().cohort_activity(cohort.id).await?;
+    let window = weeks.unwrap_or(DEFAULT_WINDOW_WEEKS);
+    let s = CohortStatus::from_activity(&activity.members, &activity.checkins, window, engine.now());
+    let tz = summary::time_zone(cohort);
+    let table = s.to_csv(tz);
+    let title = format!("{} · last {} weeks", cohort.spec.name, s.window_weeks);
+    let (s, png) = off_thread(s, move |s| chart::heatmap_png(s, &title, tz)).await;
+    let mut embed = render::cohort_status_embed(cohort, &s, STATUS_CSV);
+    let mut reply = CreateReply::default()
+        .ephemeral(true)
+        .allowed_mentions(render::no_mentions())
+        .attachment(CreateAttachment::bytes(table.into_bytes(), STATUS_CSV));
+    if let Some(png) = png {
+        embed = embed.image(format!("attachment://{HEATMAP_PNG}"));
+        reply = reply.attachment(CreateAttachment::bytes(png, HEATMAP_PNG));
     }
-    let checkins = store.checkins_of_cohort(cohort.id).await?;
-    let replies = store.replies_of_cohort(cohort.id).await?;
-    let s = CohortStatus::compute(&members, &checkins, &replies, now);
-    ctx.send(
-        CreateReply::default()
-            .embed(render::cohort_status_embed(cohort, &s))
-            .ephemeral(true)
-            .allowed_mentions(render::no_mentions()),
-    )
-    .await?;
+    ctx.send(reply.embed(embed)).await?;
     Ok(())
 }
 
@@ -295,19 +349,6 @@ pub async fn setup(
     if !who.can_manage_guild() {
         return say(ctx, "Only members with the Manage Server permission can set up a cohort.").await;
     }
-    // These are echoed in error messages; an overlong one would push the reason
-    // out of Discord's 2000 characters. No valid value comes near the limits.
-    for (option, value, max) in [
-        ("timezone", Some(&timezone), 64),
-        ("time", time.as_ref(), 16),
-        ("cron", cron.as_ref(), 256),
-        ("reminder_after", reminder_after.as_ref(), 32),
-    ] {
-        let len = value.map_or(0, |v| v.chars().count());
-        if len > max {
-            return say(ctx, format!("`{option}` is {len} characters long; a valid value has at most {max}.")).await;
-        }
-    }
     let schedule = match (cron, day, time) {
         (Some(c), None, None) => c,
         (None, Some(d), Some(t)) => match parse_time_of_day(&t) {
@@ -396,18 +437,17 @@ pub async fn packet(ctx: Context<'_>) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
     let who = Invoker::of(ctx)?;
     let engine = &ctx.data().engine;
+    let name = invoker_name(ctx);
     let result = async {
         let cohort = engine.cohort_for_member(who.guild_id, who.channel_id, who.user_id).await?;
-        let store = engine.store();
-        let checkins = store.checkins_of_cohort(cohort.id).await?;
-        let replies = store.replies_of_member(cohort.id, who.user_id).await?;
-        let impact = store.impact_of_member(cohort.id, who.user_id, u32::MAX).await?;
-        Ok::<_, EngineError>(crate::summary::packet::render(
+        let h = engine.store().member_history(cohort.id, who.user_id).await?.ok_or(EngineError::NotAMember)?;
+        Ok::<_, EngineError>(summary::packet::render(
             &cohort,
-            &ctx.author().name,
-            &checkins,
-            &replies,
-            &impact,
+            &h.member,
+            &name,
+            &h.checkins,
+            &h.replies,
+            &h.impact,
             engine.now(),
         ))
     }
@@ -416,8 +456,10 @@ pub async fn packet(ctx: Context<'_>) -> Result<(), Error> {
         Ok(markdown) => {
             ctx.send(
                 CreateReply::default()
-                    .content("Your promotion-evidence packet is attached.")
-                    .attachment(CreateAttachment::bytes(markdown.into_bytes(), "packet.md"))
+                    .content(
+                        "Your promotion-evidence packet is attached: your impact ledger and your answers by track.",
+                    )
+                    .attachment(CreateAttachment::bytes(markdown.into_bytes(), PACKET_MD))
                     .ephemeral(true)
                     .allowed_mentions(render::no_mentions()),
             )

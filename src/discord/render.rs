@@ -9,7 +9,7 @@ use serenity::{
 
 use crate::domain::{CheckIn, Cohort, ImpactEntry, Reply, Track};
 use crate::engine::{CheckInPost, ReminderDm};
-use crate::summary::{CohortStatus, MemberProgress, WeekState};
+use crate::summary::{CohortStatus, MemberProgress, MemberRow, QUIET_AFTER, Tally, Trend, WeekState};
 
 pub const ANSWER_PREFIX: &str = "answer:";
 pub const IMPACT_PREFIX: &str = "impact:";
@@ -167,85 +167,191 @@ pub fn impact_saved(entry: &ImpactEntry) -> CreateInteractionResponseMessage {
     CreateInteractionResponseMessage::new().embed(embed).ephemeral(true).allowed_mentions(no_mentions())
 }
 
-pub fn progress_embed(cohort: &Cohort, who: &str, p: &MemberProgress) -> CreateEmbed {
-    let rate = (p.answered * 100).checked_div(p.offered).unwrap_or(0);
-    let mut tracks = String::new();
-    for (t, f) in &p.tracks {
-        let conf = match (f.average_confidence(), f.confidence_trend()) {
-            (Some(a), Some(d)) if d > 0 => format!(" · confidence {a:.1} ↑"),
-            (Some(a), Some(d)) if d < 0 => format!(" · confidence {a:.1} ↓"),
-            (Some(a), _) => format!(" · confidence {a:.1}"),
-            _ => String::new(),
-        };
-        tracks.push_str(&format!("**{}**: {} answers, {} wins{conf}\n", title_case(*t), f.answers, f.impact_entries));
+/// Lines joined with newlines, as many as fit in `max` characters; the rest
+/// are counted in a last line made by `more`.
+fn lines_within(lines: &[String], max: usize, more: impl Fn(usize) -> String) -> String {
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let rest = lines.len() - i;
+        let tail = if rest > 1 { more(rest - 1).chars().count() + 1 } else { 0 };
+        if out.chars().count() + line.chars().count() + 1 + tail > max {
+            out.push_str(&more(rest));
+            return out;
+        }
+        out.push_str(line);
+        out.push('\n');
     }
-    let impact = if p.latest_impact.is_empty() {
+    out.trim_end().to_string()
+}
+
+fn tally(t: &Tally) -> String {
+    match t.rate_percent() {
+        Some(rate) => format!("{}/{} answered ({rate}%)", t.answered, t.offered),
+        None => "nothing offered yet".to_string(),
+    }
+}
+
+fn plural(n: u32, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Short lines and no inline fields: it reads on a phone.
+pub fn progress_embed(cohort: &Cohort, who: &str, p: &MemberProgress) -> CreateEmbed {
+    let description = format!(
+        "**Last {} weeks:** {}\n**All time:** {}\n**Streak:** {} now · longest {}",
+        p.window_weeks,
+        tally(&p.recent),
+        tally(&p.all_time),
+        p.current_streak,
+        p.longest_streak
+    );
+    let tracks: Vec<String> = p
+        .tracks
+        .iter()
+        .map(|(t, f)| {
+            let mut line = format!(
+                "**{}** · {} · {} in {} wk",
+                title_case(*t),
+                plural(f.answers, "answer", "answers"),
+                f.recent_answers,
+                p.window_weeks
+            );
+            if let Some(avg) = f.average_confidence() {
+                let arrow = match f.confidence_trend() {
+                    Some(Trend::Rising) => " ↑",
+                    Some(Trend::Falling) => " ↓",
+                    Some(Trend::Steady) => " →",
+                    None => "",
+                };
+                line.push_str(&format!(" · confidence {avg:.1}{arrow}"));
+            }
+            if f.impact_entries > 0 {
+                line.push_str(&format!(" · {}", plural(f.impact_entries, "win", "wins")));
+            }
+            line
+        })
+        .collect();
+    let wins = if p.latest_impact.is_empty() {
         "None yet: log one with `/impact`.".to_string()
     } else {
-        p.latest_impact
+        let lines: Vec<String> = p
+            .latest_impact
             .iter()
-            .map(|e| format!("{} · {}", e.recorded_at.format("%Y-%m-%d"), truncate(&e.what_changed, 150)))
-            .collect::<Vec<_>>()
-            .join("\n")
+            .map(|e| {
+                format!("{} · {}", discord_time(e.recorded_at, 'd'), truncate(&e.what_changed.replace('\n', " "), 150))
+            })
+            .collect();
+        let mut text = lines_within(&lines, 950, |n| format!("…and {n} more"));
+        if p.impact_total as usize > p.latest_impact.len() {
+            text.push_str(&format!("\n({} in all; `/packet` has every one)", p.impact_total));
+        }
+        text
     };
     let focus = if p.next_focus.is_empty() {
-        "Every track had activity in the last 4 weeks.".to_string()
+        "Every track had an answer or a win in the last 4 weeks.".to_string()
     } else {
-        p.next_focus.iter().map(|t| title_case(*t)).collect::<Vec<_>>().join(", ")
+        format!(
+            "{}\n_No answer or win in 4 weeks; weakest first._",
+            p.next_focus.iter().map(|t| title_case(*t)).collect::<Vec<_>>().join(", ")
+        )
     };
     CreateEmbed::new()
-        .title(format!("Progress · {who}"))
-        .description(format!(
-            "**{}/{}** check-ins answered ({rate}%) · streak **{}** (longest {})",
-            p.answered, p.offered, p.current_streak, p.longest_streak
-        ))
-        .field("Tracks", tracks, false)
-        .field("Latest wins", truncate(&impact, 1024), false)
+        .title(truncate(&format!("Progress · {who}"), 256))
+        .description(description)
+        .field("Tracks", lines_within(&tracks, 1024, |n| format!("…and {n} more")), false)
+        .field("Latest wins", wins, false)
         .field("Next focus", focus, false)
-        .footer(CreateEmbedFooter::new(&cohort.spec.name))
+        .footer(CreateEmbedFooter::new(truncate(
+            &format!("{} · paused weeks and check-ins before you joined do not count", cohort.spec.name),
+            2048,
+        )))
         .colour(COLOUR)
 }
 
-/// Members listed in the embed; the rest are counted.
-const STATUS_ROWS: usize = 20;
+/// Members listed one per line in the embed when the cohort is this small;
+/// larger cohorts get counts and the quiet list, and the table as a file.
+const STATUS_ROWS: usize = 15;
 
-pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus) -> CreateEmbed {
+/// Fits Discord's limits for any cohort size: every list is cut to its
+/// field's 1024 characters and points to `table`, the attached full table.
+pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus, table: &str) -> CreateEmbed {
+    let open = s.current_is_open();
     let week = match &s.current {
-        Some(c) => format!(
-            "This week ({}): **{}** answered · **{}** not yet · **{}** paused",
-            c.prompt.as_ref().map(|p| title_case(p.track)).unwrap_or_default(),
-            s.answered(),
-            s.not_yet(),
-            s.paused()
-        ),
-        None => "No check-in is open right now.".to_string(),
+        Some(c) => {
+            let track = c.prompt.as_ref().map(|p| title_case(p.track)).unwrap_or_default();
+            let (when, missing) = if open {
+                (format!("this week, {track}, open until {}", discord_time(c.closes_at, 'f')), "not yet")
+            } else {
+                (format!("last check-in, {track}, closed {}", discord_time(c.closes_at, 'f')), "missing")
+            };
+            format!(
+                "**{}** answered · **{}** {missing} · **{}** paused ({when})",
+                s.answered(),
+                s.not_yet(),
+                s.paused()
+            )
+        }
+        None => "No check-in has been posted yet.".to_string(),
     };
-    let mut rows = String::new();
-    for m in s.members.iter().take(STATUS_ROWS) {
-        let mark = match m.this_week {
-            WeekState::Answered => "✅",
-            WeekState::NotYet => "⏳",
-            WeekState::Paused => "⏸️",
-        };
-        let last = m.last_answer.map(|t| discord_time(t, 'd')).unwrap_or_else(|| "never".into());
-        let flag =
-            if m.missed_in_a_row >= 2 { format!(" · ⚠️ missed {}", m.missed_in_a_row) } else { String::new() };
-        rows.push_str(&format!("{mark} <@{}> · streak {} · last {last}{flag}\n", m.user_id, m.current_streak));
+    let quiet: Vec<&MemberRow> = {
+        let mut q: Vec<&MemberRow> = s.quiet().collect();
+        q.sort_by(|a, b| b.missed_in_a_row.cmp(&a.missed_in_a_row).then(a.user_id.cmp(&b.user_id)));
+        q
+    };
+    let description = format!(
+        "{week}\n{} · quiet for {QUIET_AFTER}+ check-ins: **{}**",
+        plural(s.members.len() as u32, "member", "members"),
+        quiet.len()
+    );
+    let last = |m: &MemberRow| m.last_answer.map(|t| discord_time(t, 'd')).unwrap_or_else(|| "never".into());
+    let more = |n: usize| format!("…and {n} more in `{table}`");
+    let mut embed = CreateEmbed::new()
+        .title(truncate(&format!("Cohort status · {}", cohort.spec.name), 256))
+        .description(description);
+    if !quiet.is_empty() {
+        let lines: Vec<String> = quiet
+            .iter()
+            .map(|m| format!("⚠️ <@{}> · missed {} in a row · last answer {}", m.user_id, m.missed_in_a_row, last(m)))
+            .collect();
+        embed = embed.field("Quiet members", lines_within(&lines, 1024, more), false);
     }
-    if s.members.len() > STATUS_ROWS {
-        rows.push_str(&format!("…and {} more", s.members.len() - STATUS_ROWS));
-    }
-    if rows.is_empty() {
-        rows = "No members yet: members join with `/cohort join` or by answering.".into();
-    }
-    let coverage =
-        s.track_answers.iter().map(|(t, n)| format!("{}: {n}", title_case(*t))).collect::<Vec<_>>().join(" · ");
-    let quiet = s.quiet().count();
-    CreateEmbed::new()
-        .title(format!("Cohort status · {}", cohort.spec.name))
-        .description(format!("{week}\nQuiet for 2+ check-ins: **{quiet}**"))
-        .field("Members", truncate(&rows, 1024), false)
-        .field("Answers per track", coverage, false)
+    let members = if s.members.is_empty() {
+        "No members yet: members join with `/cohort join` or by answering.".to_string()
+    } else if s.members.len() <= STATUS_ROWS {
+        let lines: Vec<String> = s
+            .members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mark = match m.this_week {
+                    WeekState::Answered => "✅",
+                    WeekState::NotYet => "⏳",
+                    WeekState::Paused => "⏸️",
+                };
+                format!("{}. {mark} <@{}> · streak {} · last {}", i + 1, m.user_id, m.current_streak, last(m))
+            })
+            .collect();
+        lines_within(&lines, 1024, more)
+    } else {
+        format!(
+            "Every member's streak, last answer and week-by-week record is in `{table}` (rows numbered as in the heatmap)."
+        )
+    };
+    embed = embed.field("Members", members, false);
+    let coverage: Vec<String> = s
+        .tracks
+        .iter()
+        .map(|(t, c)| match c.rate_percent() {
+            Some(rate) => format!("**{}** {rate}% · {}/{} answered", title_case(*t), c.answered, c.offered),
+            None if c.checkins == 0 => format!("**{}** not asked", title_case(*t)),
+            None => format!("**{}** nobody expected to answer", title_case(*t)),
+        })
+        .collect();
+    embed
+        .field(format!("Answers per track, last {} weeks", s.window_weeks), coverage.join("\n"), false)
+        .footer(CreateEmbedFooter::new(format!(
+            "Heatmap rows: members in join order, numbered as in {table}. Paused weeks do not count as missed."
+        )))
         .colour(COLOUR)
 }
 

@@ -6,6 +6,7 @@ mod cohorts;
 mod impact;
 mod members;
 mod replies;
+pub mod summary;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,216 +1,107 @@
 //! Summaries: pure functions over rows the store returns. No I/O.
+//!
+//! Every summary counts a check-in for a member the same way ([`Outcome::of`]):
+//! - it is *offered* when it was posted while they were a member (joined
+//!   before it was posted, not gone before it closed), or when they answered it;
+//! - a check-in during which the member was paused at any moment is neither
+//!   missed nor answered ("paused weeks do not count against you");
+//! - one still open and not answered yet does not count either, so a streak
+//!   only breaks when a check-in closes unanswered.
 
+pub mod chart;
 pub mod packet;
-
-use std::collections::BTreeMap;
+mod progress;
+mod status;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{CheckIn, CheckInStatus, ImpactEntry, Member, Pause, Reply, Track, UserId};
+use chrono_tz::Tz;
 
-/// Was the member expected to answer this check-in?
-fn offered_to(checkin: &CheckIn, member: &Member, pauses: &[Pause]) -> bool {
-    checkin.status == CheckInStatus::Posted
-        && checkin.closes_at > member.joined_at
-        && member.left_at.is_none_or(|l| checkin.occurrence_at < l)
-        && !pauses.iter().any(|p| p.starts_at <= checkin.occurrence_at && checkin.occurrence_at < p.ends_at)
-}
+use crate::domain::{CheckIn, CheckInStatus, Cohort, Member, Pause};
 
-/// Per-track figures for one member.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TrackFigures {
-    pub answers: u32,
-    pub impact_entries: u32,
-    /// Confidence values in answer order.
-    pub confidence: Vec<u8>,
-    pub last_activity: Option<DateTime<Utc>>,
-}
+pub use progress::{LATEST_IMPACT, MemberProgress, TREND_THRESHOLD, TrackFigures, Trend, WeekPoint};
+pub use status::{CohortStatus, MemberActivity, MemberRow, QUIET_AFTER, TrackCoverage, WeekColumn, WeekState};
 
-impl TrackFigures {
-    pub fn average_confidence(&self) -> Option<f64> {
-        (!self.confidence.is_empty())
-            .then(|| self.confidence.iter().map(|&c| f64::from(c)).sum::<f64>() / self.confidence.len() as f64)
-    }
-
-    /// Last confidence minus first (positive = growing).
-    pub fn confidence_trend(&self) -> Option<i16> {
-        match (self.confidence.first(), self.confidence.last()) {
-            (Some(&a), Some(&b)) if self.confidence.len() > 1 => Some(i16::from(b) - i16::from(a)),
-            _ => None,
-        }
-    }
-}
-
-/// A member's progress in one cohort.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemberProgress {
-    pub user_id: UserId,
-    /// Check-ins closed or open while the member was in and not paused.
-    pub offered: u32,
-    pub answered: u32,
-    pub current_streak: u32,
-    pub longest_streak: u32,
-    pub tracks: BTreeMap<Track, TrackFigures>,
-    /// Newest first.
-    pub latest_impact: Vec<ImpactEntry>,
-    /// Tracks with no answer or impact entry in the last 4 weeks, weakest first.
-    pub next_focus: Vec<Track>,
-}
-
+/// The recent window of `/progress` and `/cohort status` unless asked otherwise.
+pub const DEFAULT_WINDOW_WEEKS: u32 = 12;
+/// "Next focus": tracks with no answer or impact entry for this long.
 pub const FOCUS_WINDOW_DAYS: i64 = 28;
 
-impl MemberProgress {
-    /// `checkins`: the cohort's ledger, oldest first; `replies`: this member's.
-    pub fn compute(
-        member: &Member,
-        pauses: &[Pause],
-        checkins: &[CheckIn],
-        replies: &[Reply],
-        impact: &[ImpactEntry],
-        now: DateTime<Utc>,
-    ) -> Self {
-        let mut offered = 0;
-        let mut answered = 0;
-        let mut run = 0;
-        let mut longest = 0;
-        let mut tracks: BTreeMap<Track, TrackFigures> = Track::ALL.iter().map(|&t| (t, Default::default())).collect();
-        for checkin in checkins.iter().filter(|c| c.occurrence_at <= now) {
-            let reply = replies.iter().find(|r| r.checkin_id == checkin.id);
-            if let (Some(reply), Some(prompt)) = (reply, &checkin.prompt) {
-                let f = tracks.entry(prompt.track).or_default();
-                f.answers += 1;
-                f.confidence.extend(reply.confidence);
-                f.last_activity = f.last_activity.max(Some(reply.updated_at));
-            }
-            if !offered_to(checkin, member, pauses) {
-                continue;
-            }
-            let still_open = checkin.closes_at > now;
-            if reply.is_some() {
-                offered += 1;
-                answered += 1;
-                run += 1;
-                longest = longest.max(run);
-            } else if !still_open {
-                // An open check-in not yet answered neither counts nor breaks the streak.
-                offered += 1;
-                run = 0;
-            }
-        }
-        for entry in impact {
-            for &t in &entry.tracks {
-                let f = tracks.entry(t).or_default();
-                f.impact_entries += 1;
-                f.last_activity = f.last_activity.max(Some(entry.recorded_at));
-            }
-        }
-        let window_start = now - chrono::Duration::days(FOCUS_WINDOW_DAYS);
-        let mut next_focus: Vec<Track> =
-            tracks.iter().filter(|(_, f)| f.last_activity.is_none_or(|t| t < window_start)).map(|(&t, _)| t).collect();
-        next_focus.sort_by_key(|t| {
-            let f = &tracks[t];
-            (f.answers + f.impact_entries, f.last_activity)
-        });
-        let mut latest_impact = impact.to_vec();
-        latest_impact.sort_by(|a, b| b.recorded_at.cmp(&a.recorded_at).then(b.id.cmp(&a.id)));
-        latest_impact.truncate(5);
-        MemberProgress {
-            user_id: member.user_id,
-            offered,
-            answered,
-            current_streak: run,
-            longest_streak: longest,
-            tracks,
-            latest_impact,
-            next_focus,
-        }
-    }
+/// Start of a window of `weeks` ending at `now`; saturates rather than
+/// overflowing when a caller asks for an absurd window.
+pub fn window_start(now: DateTime<Utc>, weeks: u32) -> DateTime<Utc> {
+    now.checked_sub_signed(chrono::Duration::weeks(i64::from(weeks))).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-/// Where each member stands on a cohort's current check-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WeekState {
+/// The cohort's time zone, for dates people read (validated when stored).
+pub fn time_zone(cohort: &Cohort) -> Tz {
+    cohort.spec.timezone.parse().unwrap_or(Tz::UTC)
+}
+
+/// What one check-in was for one member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
     Answered,
-    NotYet,
+    /// Closed without an answer while it counted for the member.
+    Missed,
+    /// The member was paused at some moment while it was open.
     Paused,
+    /// Open and not answered yet.
+    Open,
+    /// Not the member's: posted before they joined or after they left, or never posted.
+    NotOffered,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemberRow {
-    pub user_id: UserId,
-    pub this_week: WeekState,
-    pub current_streak: u32,
-    pub last_answer: Option<DateTime<Utc>>,
-    /// Consecutive offered check-ins missed, newest backwards.
-    pub missed_in_a_row: u32,
-}
-
-/// The mentor's view of a cohort.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CohortStatus {
-    pub current: Option<CheckIn>,
-    pub members: Vec<MemberRow>,
-    /// Answers per track across the cohort.
-    pub track_answers: BTreeMap<Track, u32>,
-}
-
-impl CohortStatus {
-    pub fn answered(&self) -> usize {
-        self.members.iter().filter(|m| m.this_week == WeekState::Answered).count()
-    }
-    pub fn not_yet(&self) -> usize {
-        self.members.iter().filter(|m| m.this_week == WeekState::NotYet).count()
-    }
-    pub fn paused(&self) -> usize {
-        self.members.iter().filter(|m| m.this_week == WeekState::Paused).count()
-    }
-    /// Members who missed 2 or more offered check-ins in a row.
-    pub fn quiet(&self) -> impl Iterator<Item = &MemberRow> {
-        self.members.iter().filter(|m| m.missed_in_a_row >= 2)
-    }
-
-    /// `members`: active members with their pauses; `replies`: all of the cohort's.
-    pub fn compute(
-        members: &[(Member, Vec<Pause>)],
-        checkins: &[CheckIn],
-        replies: &[Reply],
-        now: DateTime<Utc>,
-    ) -> Self {
-        let current = checkins.iter().rev().find(|c| c.is_open_at(now)).cloned();
-        let mut track_answers: BTreeMap<Track, u32> = Track::ALL.iter().map(|&t| (t, 0)).collect();
-        let track_of: BTreeMap<i64, Track> =
-            checkins.iter().filter_map(|c| c.prompt.as_ref().map(|p| (c.id, p.track))).collect();
-        for r in replies {
-            if let Some(t) = track_of.get(&r.checkin_id) {
-                *track_answers.entry(*t).or_default() += 1;
-            }
+impl Outcome {
+    pub fn of(checkin: &CheckIn, member: &Member, pauses: &[Pause], answered: bool, now: DateTime<Utc>) -> Outcome {
+        if answered {
+            return Outcome::Answered;
         }
-        let rows = members
-            .iter()
-            .filter(|(m, _)| m.left_at.is_none())
-            .map(|(member, pauses)| {
-                let mine: Vec<Reply> = replies.iter().filter(|r| r.user_id == member.user_id).cloned().collect();
-                let progress = MemberProgress::compute(member, pauses, checkins, &mine, &[], now);
-                let this_week = match &current {
-                    Some(c) if mine.iter().any(|r| r.checkin_id == c.id) => WeekState::Answered,
-                    _ if pauses.iter().any(|p| p.starts_at <= now && now < p.ends_at) => WeekState::Paused,
-                    _ => WeekState::NotYet,
-                };
-                let missed_in_a_row = checkins
-                    .iter()
-                    .rev()
-                    .filter(|c| c.closes_at <= now && offered_to(c, member, pauses))
-                    .take_while(|c| !mine.iter().any(|r| r.checkin_id == c.id))
-                    .count() as u32;
-                MemberRow {
-                    user_id: member.user_id,
-                    this_week,
-                    current_streak: progress.current_streak,
-                    last_answer: mine.iter().map(|r| r.updated_at).max(),
-                    missed_in_a_row,
-                }
-            })
-            .collect();
-        CohortStatus { current, members: rows, track_answers }
+        let shown = matches!(checkin.status, CheckInStatus::Posted | CheckInStatus::Posting);
+        let occ = checkin.occurrence_at;
+        let was_member = member.joined_at <= occ && member.left_at.is_none_or(|left| checkin.closes_at <= left);
+        if !shown || occ > now || !was_member {
+            return Outcome::NotOffered;
+        }
+        // The part of its window that has passed: [occ, end).
+        let end = checkin.closes_at.min(now);
+        if pauses.iter().any(|p| p.ends_at > occ && (p.starts_at <= occ || p.starts_at < end)) {
+            return Outcome::Paused;
+        }
+        if checkin.closes_at > now { Outcome::Open } else { Outcome::Missed }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Missed => "missed",
+            Outcome::Paused => "paused",
+            Outcome::Open => "open",
+            Outcome::NotOffered => "-",
+        }
+    }
+
+    /// Answered or missed: the check-ins "offered" counts.
+    pub fn counts(self) -> bool {
+        matches!(self, Outcome::Answered | Outcome::Missed)
+    }
+}
+
+/// Check-ins answered of those offered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub offered: u32,
+    pub answered: u32,
+}
+
+impl Tally {
+    pub fn add(&mut self, outcome: Outcome) {
+        self.offered += u32::from(outcome.counts());
+        self.answered += u32::from(outcome == Outcome::Answered);
+    }
+
+    /// Whole percent answered; `None` when nothing was offered.
+    pub fn rate_percent(&self) -> Option<u32> {
+        (self.answered * 100).checked_div(self.offered)
     }
 }

@@ -1,0 +1,358 @@
+//! The rows behind the summaries, fetched set-based: a member's whole history
+//! in two statements, a cohort's activity in two, whatever the number of
+//! members and weeks. Each pair runs in one read transaction, so both
+//! statements see the same snapshot while answers keep arriving.
+//!
+//! Child rows that belong to one parent row (a member's pauses, impact
+//! entries, answered check-ins) come back aggregated into that row
+//! (`json_group_array`, `group_concat`) rather than as a query per member.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{Result, Store, StoreError, id, time, ts, uid};
+use crate::domain::track::{join_track_list, parse_track_list};
+use crate::domain::{
+    CheckIn, CheckInStatus, ImpactEntry, ImpactInput, Member, Pause, PostedPrompt, Reply, UserId, occurrence_nonce,
+};
+use crate::summary::MemberActivity;
+
+/// One member's rows in one cohort: what `/progress` and `/packet` read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberHistory {
+    pub member: Member,
+    /// Oldest first.
+    pub pauses: Vec<Pause>,
+    /// The cohort's whole ledger, oldest first.
+    pub checkins: Vec<CheckIn>,
+    /// The member's replies (with their text), in ledger order.
+    pub replies: Vec<Reply>,
+    /// The member's impact ledger, oldest first.
+    pub impact: Vec<ImpactEntry>,
+}
+
+/// A cohort's ledger and every member's activity: what `/cohort status` reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CohortActivity {
+    /// Oldest first.
+    pub checkins: Vec<CheckIn>,
+    /// Current and former members, in the order they joined.
+    pub members: Vec<MemberActivity>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LedgerRow {
+    id: i64,
+    cohort_id: i64,
+    occurrence_at: i64,
+    closes_at: i64,
+    nonce: String,
+    status: String,
+    prompt_id: Option<String>,
+    track: Option<String>,
+    question: Option<String>,
+    message_id: Option<i64>,
+    reply_id: Option<i64>,
+    answer: Option<String>,
+    confidence: Option<i64>,
+    created_at: Option<i64>,
+    updated_at: Option<i64>,
+}
+
+impl LedgerRow {
+    fn checkin(&mut self) -> Result<CheckIn> {
+        let prompt = match (self.prompt_id.take(), self.track.as_deref(), self.question.take()) {
+            (Some(id), Some(track), Some(question)) => {
+                Some(PostedPrompt { id, track: corrupt(track.parse())?, question })
+            }
+            _ => None,
+        };
+        Ok(CheckIn {
+            id: self.id,
+            cohort_id: self.cohort_id,
+            occurrence_at: time(self.occurrence_at),
+            closes_at: time(self.closes_at),
+            nonce: std::mem::take(&mut self.nonce),
+            status: CheckInStatus::parse(&self.status).ok_or_else(|| StoreError::Corrupt(self.status.clone()))?,
+            prompt,
+            message_id: self.message_id.map(uid),
+        })
+    }
+
+    fn reply(&mut self, user_id: UserId) -> Option<Reply> {
+        Some(Reply {
+            id: self.reply_id?,
+            checkin_id: self.id,
+            user_id,
+            answer: self.answer.take().unwrap_or_default(),
+            confidence: self.confidence.map(|c| c as u8),
+            created_at: time(self.created_at.unwrap_or_default()),
+            updated_at: time(self.updated_at.unwrap_or_default()),
+        })
+    }
+}
+
+/// The ledger columns, aliased so [`LedgerRow`] reads them with or without a reply.
+const LEDGER: &str = "k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, \
+     k.question, k.message_id";
+
+/// `[[starts_at, ends_at], …]` of a member's pauses that lasted at all.
+const PAUSES_JSON: &str = "(SELECT json_group_array(json_array(p.starts_at, p.ends_at)) FROM pauses p \
+     WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at)";
+
+#[derive(Deserialize)]
+struct ImpactJson {
+    id: i64,
+    what_changed: String,
+    evidence: String,
+    who_benefited: String,
+    link: Option<String>,
+    tracks: String,
+    recorded_at: i64,
+}
+
+fn corrupt<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
+    r.map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn pauses(json: &str) -> Result<Vec<Pause>> {
+    let mut spans: Vec<(i64, i64)> = corrupt(serde_json::from_str(json))?;
+    spans.sort_unstable();
+    Ok(spans.into_iter().map(|(s, e)| Pause { starts_at: time(s), ends_at: time(e) }).collect())
+}
+
+impl Store {
+    /// Everything about one member in one cohort, in two statements; `None`
+    /// when they never joined it.
+    pub async fn member_history(&self, cohort_id: i64, user_id: u64) -> Result<Option<MemberHistory>> {
+        let mut tx = self.pool.begin().await?;
+        let impact_json = "(SELECT json_group_array(json_object('id', e.id, 'what_changed', e.what_changed, \
+             'evidence', e.evidence, 'who_benefited', e.who_benefited, 'link', e.link, 'tracks', e.tracks, \
+             'recorded_at', e.recorded_at)) FROM impact_entries e \
+             WHERE e.cohort_id = m.cohort_id AND e.user_id = m.user_id)";
+        let sql = format!(
+            "SELECT m.joined_at, m.left_at, {PAUSES_JSON}, {impact_json} FROM members m \
+             WHERE m.cohort_id = ? AND m.user_id = ?"
+        );
+        let row: Option<(i64, Option<i64>, String, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(cohort_id).bind(id(user_id)).fetch_optional(&mut *tx).await?;
+        let Some((joined_at, left_at, pauses_json, impact_json)) = row else { return Ok(None) };
+
+        let sql = format!(
+            "SELECT {LEDGER}, r.id AS reply_id, r.answer, r.confidence, r.created_at, r.updated_at \
+             FROM checkins k LEFT JOIN replies r ON r.checkin_id = k.id AND r.user_id = ? \
+             WHERE k.cohort_id = ? ORDER BY k.occurrence_at, k.id"
+        );
+        let rows: Vec<LedgerRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id(user_id)).bind(cohort_id).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+
+        let mut checkins = Vec::with_capacity(rows.len());
+        let mut replies = Vec::new();
+        for mut row in rows {
+            checkins.push(row.checkin()?);
+            replies.extend(row.reply(user_id));
+        }
+        let entries: Vec<ImpactJson> = corrupt(serde_json::from_str(&impact_json))?;
+        let mut impact = entries
+            .into_iter()
+            .map(|e| {
+                Ok(ImpactEntry {
+                    id: e.id,
+                    cohort_id,
+                    user_id,
+                    what_changed: e.what_changed,
+                    evidence: e.evidence,
+                    who_benefited: e.who_benefited,
+                    link: e.link,
+                    tracks: corrupt(parse_track_list(&e.tracks))?,
+                    recorded_at: time(e.recorded_at),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        impact.sort_by_key(|e| (e.recorded_at, e.id));
+        Ok(Some(MemberHistory {
+            member: Member { cohort_id, user_id, joined_at: time(joined_at), left_at: left_at.map(time) },
+            pauses: pauses(&pauses_json)?,
+            checkins,
+            replies,
+            impact,
+        }))
+    }
+
+    /// A cohort's ledger and, per member, their pauses and which check-ins
+    /// they answered (no answer text), in two statements.
+    pub async fn cohort_activity(&self, cohort_id: i64) -> Result<CohortActivity> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "SELECT {LEDGER}, NULL AS reply_id, NULL AS answer, NULL AS confidence, NULL AS created_at, \
+             NULL AS updated_at FROM checkins k WHERE k.cohort_id = ? ORDER BY k.occurrence_at, k.id"
+        );
+        let rows: Vec<LedgerRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(cohort_id).fetch_all(&mut *tx).await?;
+        // Replies are grouped per member before the join: one pass over the
+        // cohort's replies (by check-in, through the unique index), not one per member.
+        let sql = format!(
+            "SELECT m.user_id, m.joined_at, m.left_at, {PAUSES_JSON}, a.answered, a.last_answer FROM members m \
+             LEFT JOIN (SELECT r.user_id, group_concat(r.checkin_id) AS answered, MAX(r.updated_at) AS last_answer \
+                        FROM checkins k JOIN replies r ON r.checkin_id = k.id \
+                        WHERE k.cohort_id = ? GROUP BY r.user_id) a ON a.user_id = m.user_id \
+             WHERE m.cohort_id = ? ORDER BY m.joined_at, m.user_id"
+        );
+        type Row = (i64, i64, Option<i64>, String, Option<String>, Option<i64>);
+        let members: Vec<Row> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(cohort_id).bind(cohort_id).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+
+        let checkins = rows.into_iter().map(|mut r| r.checkin()).collect::<Result<Vec<_>>>()?;
+        let members = members
+            .into_iter()
+            .map(|(user, joined_at, left_at, pauses_json, answered, last_answer)| {
+                let mut answered = answered
+                    .as_deref()
+                    .unwrap_or("")
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| corrupt(s.parse::<i64>()))
+                    .collect::<Result<Vec<_>>>()?;
+                answered.sort_unstable();
+                Ok(MemberActivity {
+                    member: Member {
+                        cohort_id,
+                        user_id: uid(user),
+                        joined_at: time(joined_at),
+                        left_at: left_at.map(time),
+                    },
+                    pauses: pauses(&pauses_json)?,
+                    answered,
+                    last_answer: last_answer.map(time),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(CohortActivity { checkins, members })
+    }
+}
+
+// ---- bulk loading -------------------------------------------------------------
+
+/// A posted check-in to load in bulk.
+#[derive(Debug, Clone)]
+pub struct BulkCheckIn {
+    pub occurrence_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    pub prompt: PostedPrompt,
+}
+
+/// A reply to load in bulk.
+#[derive(Debug, Clone)]
+pub struct BulkReply {
+    pub checkin_id: i64,
+    pub user_id: UserId,
+    pub answer: String,
+    pub confidence: Option<u8>,
+    pub at: DateTime<Utc>,
+}
+
+/// Many rows in one transaction each, for benchmarks and tests that need a
+/// large history (500 members × two years). The bot never calls these.
+impl Store {
+    #[doc(hidden)]
+    pub async fn bulk_members(&self, cohort_id: i64, members: &[(UserId, DateTime<Utc>)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (user, joined_at) in members {
+            sqlx::query("INSERT INTO members (cohort_id, user_id, joined_at) VALUES (?, ?, ?)")
+                .bind(cohort_id)
+                .bind(id(*user))
+                .bind(ts(*joined_at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts posted check-ins; returns their ids in the same order.
+    #[doc(hidden)]
+    pub async fn bulk_checkins(&self, cohort_id: i64, checkins: &[BulkCheckIn]) -> Result<Vec<i64>> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(checkins.len());
+        for c in checkins {
+            let (new_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO checkins (cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, \
+                 posted_at) VALUES (?, ?, ?, ?, 'posted', ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(cohort_id)
+            .bind(ts(c.occurrence_at))
+            .bind(ts(c.closes_at))
+            .bind(occurrence_nonce(cohort_id, c.occurrence_at))
+            .bind(&c.prompt.id)
+            .bind(c.prompt.track.as_str())
+            .bind(&c.prompt.question)
+            .bind(ts(c.occurrence_at))
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.push(new_id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    #[doc(hidden)]
+    pub async fn bulk_replies(&self, replies: &[BulkReply]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for r in replies {
+            sqlx::query(
+                "INSERT INTO replies (checkin_id, user_id, answer, confidence, source, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, 'modal', ?, ?)",
+            )
+            .bind(r.checkin_id)
+            .bind(id(r.user_id))
+            .bind(&r.answer)
+            .bind(r.confidence.map(i64::from))
+            .bind(ts(r.at))
+            .bind(ts(r.at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[doc(hidden)]
+    pub async fn bulk_impact(&self, cohort_id: i64, entries: &[(UserId, ImpactInput, DateTime<Utc>)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (user, e, at) in entries {
+            sqlx::query(
+                "INSERT INTO impact_entries (cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, \
+                 recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(cohort_id)
+            .bind(id(*user))
+            .bind(&e.what_changed)
+            .bind(&e.evidence)
+            .bind(&e.who_benefited)
+            .bind(e.link.as_deref())
+            .bind(join_track_list(&e.tracks))
+            .bind(ts(*at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[doc(hidden)]
+    pub async fn bulk_pauses(&self, cohort_id: i64, pauses: &[(UserId, Pause)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (user, p) in pauses {
+            sqlx::query("INSERT INTO pauses (cohort_id, user_id, starts_at, ends_at) VALUES (?, ?, ?, ?)")
+                .bind(cohort_id)
+                .bind(id(*user))
+                .bind(ts(p.starts_at))
+                .bind(ts(p.ends_at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,284 @@
+//! The mentors' view of a cohort: this week, streaks, quiet members, tracks.
+
+use std::collections::BTreeMap;
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::progress::Streak;
+use super::{DEFAULT_WINDOW_WEEKS, Outcome, Tally};
+use crate::domain::{CheckIn, CheckInStatus, Member, Pause, Reply, Track, UserId};
+
+/// A member is flagged as quiet from this many missed check-ins in a row.
+pub const QUIET_AFTER: u32 = 2;
+
+/// What the cohort view needs of one member: no answer text, only which
+/// check-ins they answered. The store fetches this for a whole cohort at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberActivity {
+    pub member: Member,
+    pub pauses: Vec<Pause>,
+    /// Ids of the cohort's check-ins the member answered, ascending.
+    pub answered: Vec<i64>,
+    /// Newest answer (or edit of one).
+    pub last_answer: Option<DateTime<Utc>>,
+}
+
+impl MemberActivity {
+    /// From full reply rows (any members'; each goes to its author).
+    pub fn from_replies(members: &[(Member, Vec<Pause>)], replies: &[Reply]) -> Vec<MemberActivity> {
+        let mut by_user: BTreeMap<UserId, (Vec<i64>, Option<DateTime<Utc>>)> = BTreeMap::new();
+        for r in replies {
+            let (ids, last) = by_user.entry(r.user_id).or_default();
+            ids.push(r.checkin_id);
+            *last = (*last).max(Some(r.updated_at));
+        }
+        members
+            .iter()
+            .map(|(member, pauses)| {
+                let (mut answered, last_answer) = by_user.get(&member.user_id).cloned().unwrap_or_default();
+                answered.sort_unstable();
+                MemberActivity { member: member.clone(), pauses: pauses.clone(), answered, last_answer }
+            })
+            .collect()
+    }
+}
+
+/// Where a member stands on the cohort's current check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeekState {
+    Answered,
+    /// No answer (yet, while the check-in is open).
+    NotYet,
+    Paused,
+}
+
+/// A column of the heatmap: one posted check-in of the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeekColumn {
+    pub checkin_id: i64,
+    pub occurrence_at: DateTime<Utc>,
+    pub track: Option<Track>,
+}
+
+/// How the cohort covered one track within the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrackCoverage {
+    /// Check-ins of this track posted in the window.
+    pub checkins: u32,
+    /// Member × check-in pairs that counted (answered or missed).
+    pub offered: u32,
+    pub answered: u32,
+}
+
+impl TrackCoverage {
+    pub fn rate_percent(&self) -> Option<u32> {
+        (self.answered * 100).checked_div(self.offered)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRow {
+    pub user_id: UserId,
+    pub joined_at: DateTime<Utc>,
+    pub this_week: WeekState,
+    pub current_streak: u32,
+    pub longest_streak: u32,
+    pub all_time: Tally,
+    pub last_answer: Option<DateTime<Utc>>,
+    /// Consecutive offered check-ins missed, newest backwards (pauses skipped).
+    pub missed_in_a_row: u32,
+    /// One outcome per column of [`CohortStatus::weeks`].
+    pub recent: Vec<Outcome>,
+}
+
+impl MemberRow {
+    pub fn is_quiet(&self) -> bool {
+        self.missed_in_a_row >= QUIET_AFTER
+    }
+}
+
+/// The mentor's view of a cohort.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CohortStatus {
+    pub as_of: DateTime<Utc>,
+    /// The open check-in; with none open, the latest posted one.
+    pub current: Option<CheckIn>,
+    pub window_weeks: u32,
+    /// The window's posted check-ins, oldest first.
+    pub weeks: Vec<WeekColumn>,
+    /// Current members, in the order they joined.
+    pub members: Vec<MemberRow>,
+    /// Every track, covered or not, within the window.
+    pub tracks: BTreeMap<Track, TrackCoverage>,
+}
+
+impl CohortStatus {
+    pub fn answered(&self) -> usize {
+        self.members.iter().filter(|m| m.this_week == WeekState::Answered).count()
+    }
+    pub fn not_yet(&self) -> usize {
+        self.members.iter().filter(|m| m.this_week == WeekState::NotYet).count()
+    }
+    pub fn paused(&self) -> usize {
+        self.members.iter().filter(|m| m.this_week == WeekState::Paused).count()
+    }
+    /// Members who missed [`QUIET_AFTER`] or more offered check-ins in a row.
+    pub fn quiet(&self) -> impl Iterator<Item = &MemberRow> {
+        self.members.iter().filter(|m| m.is_quiet())
+    }
+    pub fn current_is_open(&self) -> bool {
+        self.current.as_ref().is_some_and(|c| c.is_open_at(self.as_of))
+    }
+
+    /// The full table, one row per member numbered as in the heatmap, with
+    /// one column per check-in of the window (dates in `tz`). Only ids,
+    /// numbers, dates and fixed words: nothing anyone wrote.
+    pub fn to_csv(&self, tz: Tz) -> String {
+        let date = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d").to_string();
+        let mut out = String::from(
+            "row,user_id,joined,this_week,current_streak,longest_streak,answered,offered,missed_in_a_row,quiet,last_answer",
+        );
+        for w in &self.weeks {
+            let track = w.track.map(|t| t.as_str()).unwrap_or("none");
+            let _ = write!(out, ",{} {track}", date(w.occurrence_at));
+        }
+        out.push('\n');
+        for (i, m) in self.members.iter().enumerate() {
+            let this_week = match m.this_week {
+                WeekState::Answered => "answered",
+                WeekState::NotYet if self.current_is_open() => "not yet",
+                WeekState::NotYet => "missing",
+                WeekState::Paused => "paused",
+            };
+            let _ = write!(
+                out,
+                "{},{},{},{this_week},{},{},{},{},{},{},{}",
+                i + 1,
+                m.user_id,
+                date(m.joined_at),
+                m.current_streak,
+                m.longest_streak,
+                m.all_time.answered,
+                m.all_time.offered,
+                m.missed_in_a_row,
+                if m.is_quiet() { "yes" } else { "no" },
+                m.last_answer.map(date).unwrap_or_default(),
+            );
+            for o in &m.recent {
+                out.push(',');
+                out.push_str(o.as_str());
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// `members`: the cohort's members (former ones are left out) with their
+    /// pauses; `replies`: the cohort's replies (text unused). Passing the
+    /// ledger only up to a closed check-in and its close as `now` describes
+    /// the cohort as that check-in closed.
+    pub fn compute(
+        members: &[(Member, Vec<Pause>)],
+        checkins: &[CheckIn],
+        replies: &[Reply],
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self::from_activity(&MemberActivity::from_replies(members, replies), checkins, DEFAULT_WINDOW_WEEKS, now)
+    }
+
+    /// The same from compact rows, with a heatmap and coverage window of `window_weeks`.
+    pub fn from_activity(
+        members: &[MemberActivity],
+        checkins: &[CheckIn],
+        window_weeks: u32,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut ledger: Vec<&CheckIn> = checkins.iter().filter(|c| c.occurrence_at <= now).collect();
+        ledger.sort_by_key(|c| (c.occurrence_at, c.id));
+        let shown = |c: &CheckIn| matches!(c.status, CheckInStatus::Posted | CheckInStatus::Posting);
+        let current = ledger
+            .iter()
+            .rev()
+            .find(|c| c.is_open_at(now))
+            .or_else(|| ledger.iter().rev().find(|c| shown(c)))
+            .map(|c| (*c).clone());
+        let window_start = super::window_start(now, window_weeks);
+        let in_window = |c: &CheckIn| shown(c) && c.occurrence_at > window_start;
+        let weeks: Vec<WeekColumn> = ledger
+            .iter()
+            .filter(|c| in_window(c))
+            .map(|c| WeekColumn {
+                checkin_id: c.id,
+                occurrence_at: c.occurrence_at,
+                track: c.prompt.as_ref().map(|p| p.track),
+            })
+            .collect();
+
+        let mut tracks: BTreeMap<Track, TrackCoverage> = Track::ALL.iter().map(|&t| (t, Default::default())).collect();
+        for w in &weeks {
+            if let Some(t) = w.track {
+                tracks.entry(t).or_default().checkins += 1;
+            }
+        }
+
+        let mut rows = Vec::new();
+        let mut sorted_ids = Vec::new();
+        let mut outcomes = Vec::with_capacity(ledger.len());
+        let mut active: Vec<&MemberActivity> = members.iter().filter(|a| a.member.left_at.is_none()).collect();
+        active.sort_by_key(|a| (a.member.joined_at, a.member.user_id));
+        for activity in active {
+            let member = &activity.member;
+            let answered: &[i64] = if activity.answered.is_sorted() {
+                &activity.answered
+            } else {
+                sorted_ids.clone_from(&activity.answered);
+                sorted_ids.sort_unstable();
+                &sorted_ids
+            };
+            let mut all_time = Tally::default();
+            let mut streak = Streak::default();
+            let mut recent = Vec::with_capacity(weeks.len());
+            let mut this_week = WeekState::NotYet;
+            outcomes.clear();
+            for checkin in &ledger {
+                let outcome =
+                    Outcome::of(checkin, member, &activity.pauses, answered.binary_search(&checkin.id).is_ok(), now);
+                all_time.add(outcome);
+                streak.add(outcome);
+                outcomes.push(outcome);
+                if in_window(checkin) {
+                    recent.push(outcome);
+                    if let Some(track) = checkin.prompt.as_ref().map(|p| p.track) {
+                        let cov = tracks.entry(track).or_default();
+                        cov.offered += u32::from(outcome.counts());
+                        cov.answered += u32::from(outcome == Outcome::Answered);
+                    }
+                }
+                if current.as_ref().is_some_and(|c| c.id == checkin.id) {
+                    this_week = match outcome {
+                        Outcome::Answered => WeekState::Answered,
+                        Outcome::Paused => WeekState::Paused,
+                        Outcome::Missed | Outcome::Open | Outcome::NotOffered => WeekState::NotYet,
+                    };
+                }
+            }
+            let missed_in_a_row =
+                outcomes.iter().rev().filter(|o| o.counts()).take_while(|o| **o == Outcome::Missed).count() as u32;
+            rows.push(MemberRow {
+                user_id: member.user_id,
+                joined_at: member.joined_at,
+                this_week,
+                current_streak: streak.current,
+                longest_streak: streak.longest,
+                all_time,
+                last_answer: activity.last_answer,
+                missed_in_a_row,
+                recent,
+            });
+        }
+        CohortStatus { as_of: now, current, window_weeks, weeks, members: rows, tracks }
+    }
+}
