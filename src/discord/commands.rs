@@ -349,6 +349,19 @@ pub async fn setup(
     if !who.can_manage_guild() {
         return say(ctx, "Only members with the Manage Server permission can set up a cohort.").await;
     }
+    // These are echoed in error messages; an overlong one would push the reason
+    // out of Discord's 2000 characters. No valid value comes near the limits.
+    for (option, value, max) in [
+        ("timezone", Some(&timezone), 64),
+        ("time", time.as_ref(), 16),
+        ("cron", cron.as_ref(), 256),
+        ("reminder_after", reminder_after.as_ref(), 32),
+    ] {
+        let len = value.map_or(0, |v| v.chars().count());
+        if len > max {
+            return say(ctx, format!("`{option}` is {len} characters long; a valid value has at most {max}.")).await;
+        }
+    }
     let schedule = match (cron, day, time) {
         (Some(c), None, None) => c,
         (None, Some(d), Some(t)) => match parse_time_of_day(&t) {
