@@ -194,6 +194,7 @@ async fn handle(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Resp
 
     record.status = reply.status;
     record.error = reply.error.clone();
+    let delay = take_delay(&shared, &record);
     {
         let mut st = shared.lock();
         record.seq = st.requests.len();
@@ -203,7 +204,40 @@ async fn handle(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Resp
         st.requests.push(record);
     }
     shared.notify();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     reply.into_response()
+}
+
+/// Response delays (see `FakeDiscord::delay_next_response`).
+impl super::FakeDiscord {
+    /// The next `times` requests with `method` whose path (below `/api/v10`;
+    /// a leading `/api/v10` is accepted too) starts with `path_prefix` are
+    /// handled and recorded at once (a message is created, a callback
+    /// stored), but their HTTP response is held back for `delay`: Discord did
+    /// the work, the bot has not heard yet. Lets a test kill the bot between
+    /// an effect and its acknowledgement. Combines with `fail_next*`.
+    pub fn delay_next_response(&self, method: &str, path_prefix: &str, times: u32, delay: std::time::Duration) {
+        let delay = super::state::Delay {
+            method: method.to_ascii_uppercase(),
+            path_prefix: path_prefix.strip_prefix(API_PREFIX).unwrap_or(path_prefix).to_owned(),
+            remaining: times,
+            delay,
+        };
+        self.shared.lock().delays.push(delay);
+    }
+}
+
+fn take_delay(shared: &Shared, req: &RecordedRequest) -> Option<std::time::Duration> {
+    let mut st = shared.lock();
+    let pos = st.delays.iter().position(|d| {
+        d.remaining > 0 && d.method.eq_ignore_ascii_case(&req.method) && req.api_path().starts_with(&d.path_prefix)
+    })?;
+    st.delays[pos].remaining -= 1;
+    let delay = st.delays[pos].delay;
+    st.delays.retain(|d| d.remaining > 0);
+    Some(delay)
 }
 
 async fn read_body(shared: &Shared, req: Request) -> Result<ParsedBody, String> {

@@ -50,6 +50,9 @@ pub(crate) struct State {
     /// `"METHOD /path"` of requests no route matched.
     pub unknown_routes: Vec<String>,
     pub faults: Vec<Fault>,
+    /// Armed with `delay_next_response`: matching requests take effect at
+    /// once but are answered late.
+    pub delays: Vec<Delay>,
     /// Registered commands: key `None` = global, `Some(guild)` = guild commands.
     pub commands: BTreeMap<Option<u64>, Vec<Value>>,
     /// Every message the fake knows, in creation order.
@@ -129,6 +132,16 @@ impl Fault {
     pub fn matches(&self, method: &str, api_path: &str) -> bool {
         self.remaining > 0 && self.method.eq_ignore_ascii_case(method) && api_path.starts_with(&self.path_prefix)
     }
+}
+
+/// A response delay armed with `delay_next_response`.
+#[derive(Clone, Debug)]
+pub(crate) struct Delay {
+    pub method: String,
+    /// Prefix of the path below `/api/v10`.
+    pub path_prefix: String,
+    pub remaining: u32,
+    pub delay: std::time::Duration,
 }
 
 /// Bookkeeping for one dispatched interaction.
