@@ -35,6 +35,24 @@ pub enum Command {
         /// Where to write the copy; must not exist yet.
         path: PathBuf,
     },
+    /// Export a cohort's answers and impact entries, or a member's promotion
+    /// packet (read-only: safe while the bot runs).
+    Export {
+        /// The cohort's name.
+        #[arg(long)]
+        cohort: String,
+        /// csv or json: one record per member per check-in, then one per impact
+        /// entry; markdown: the promotion packet of --member.
+        #[arg(long, value_enum)]
+        format: crate::export::Format,
+        /// Only this member (Discord user id); required with markdown.
+        #[arg(long, value_name = "ID")]
+        member: Option<u64>,
+        /// Write to this new file (mode 0600; an existing file is never
+        /// overwritten) instead of standard output.
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Exit code for invalid configuration.
@@ -55,6 +73,9 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
         Command::Migrate => migrate(&settings).await,
         Command::Backup { path } => backup(&settings, &path).await,
+        Command::Export { cohort, format, member, out } => {
+            export(&settings, crate::export::Request { cohort, format, member }, out.as_deref()).await
+        }
         Command::Run => match std::env::var("DISCORD_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
             None => {
                 eprintln!(
@@ -101,6 +122,32 @@ async fn backup(settings: &Settings, path: &std::path::Path) -> anyhow::Result<(
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     }
     println!("backup written to {} (restore: point DATABASE_URL at it)", path.display());
+    Ok(())
+}
+
+async fn export(
+    settings: &Settings,
+    request: crate::export::Request,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    if let Some(path) = out
+        && path.exists()
+    {
+        // Checked before reading too, so a long export does not end in this error.
+        return Err(crate::export::ExportError::OutExists(path.into()).into());
+    }
+    let store = Store::open_read_only(&settings.database_url).await?;
+    let rendered = crate::export::render(&store, &request, Utc::now()).await;
+    store.close().await;
+    let text = rendered?;
+    match out {
+        Some(path) => {
+            crate::export::write_new_file(path, &text)?;
+            eprintln!("{} export of cohort `{}` written to {}", request.format, request.cohort, path.display());
+        }
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
     Ok(())
 }
 

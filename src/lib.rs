@@ -8,6 +8,7 @@ pub mod config;
 pub mod discord;
 pub mod domain;
 pub mod engine;
+pub mod export;
 pub mod schedule;
 pub mod startup;
 pub mod store;

@@ -1,9 +1,13 @@
 use tracing_subscriber::EnvFilter;
 
+/// serenity logs the full text of a gateway frame it cannot decode at WARN,
+/// which may hold a member's answer; keep that module to errors by default.
+pub const DEFAULT_FILTER: &str = "warn,trellis=info,serenity::gateway::ws=error";
+
 /// Install the global subscriber: `RUST_LOG` filters (default `info` for
 /// Trellis, `warn` for dependencies). Logs go to stderr.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,trellis=info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

@@ -73,6 +73,7 @@ pub struct CohortDraft {
 }
 
 pub const MAX_COHORT_NAME: usize = 64;
+pub const MAX_REMINDER_AFTER: Duration = Duration::from_secs(365 * 86_400);
 
 impl CohortDraft {
     pub fn validate(self) -> Result<CohortSpec, FieldError> {
@@ -83,6 +84,9 @@ impl CohortDraft {
                 "name",
                 format!("must be 1..={MAX_COHORT_NAME} characters, e.g. \"staff-path-2027\""),
             ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(FieldError::new("name", "must not contain control characters (tabs, newlines, NUL)"));
         }
         for (field, id) in [
             ("guild_id", Some(self.guild_id)),
@@ -110,6 +114,12 @@ impl CohortDraft {
             .map(parse_duration)
             .transpose()
             .map_err(|e| FieldError::new("reminder_after", e.to_string()))?;
+        if reminder_after.is_some_and(|d| d > MAX_REMINDER_AFTER) {
+            return Err(FieldError::new(
+                "reminder_after",
+                "must be at most 365d (a nudge later than that never comes)",
+            ));
+        }
         let tracks = match self.tracks {
             None => Track::ALL.to_vec(),
             Some(list) => {

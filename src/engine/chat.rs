@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{ChannelId, MessageId, Track, UserId};
+use crate::summary::digest::Digest;
 
 /// A check-in to post in a cohort's channel.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +32,19 @@ pub struct ReminderDm {
     pub closes_at: DateTime<Utc>,
 }
 
+/// The mentors' digest of a closed check-in, for the cohort's digest channel.
+/// It carries counts and member ids, never answer text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigestPost {
+    pub cohort_name: String,
+    /// The cohort's digest channel (mentors only).
+    pub channel_id: ChannelId,
+    /// Deterministic per check-in and distinct from the check-in's own nonce,
+    /// so a send retried after a lost response is dropped by the platform.
+    pub nonce: String,
+    pub digest: Digest,
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("chat platform error: {0}")]
 pub struct ChatError(pub String);
@@ -40,4 +54,6 @@ pub trait ChatEdge: Send + Sync + 'static {
     /// Post the check-in; returns the message id.
     async fn post_checkin(&self, post: &CheckInPost) -> Result<MessageId, ChatError>;
     async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError>;
+    /// Post a digest in the cohort's digest channel, pinging nobody.
+    async fn post_digest(&self, digest: &DigestPost) -> Result<(), ChatError>;
 }

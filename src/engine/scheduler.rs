@@ -5,15 +5,22 @@
 //! twice; the `posting` claim stops them from posting twice; the deterministic
 //! nonce (with `enforce_nonce`) makes the platform drop a repeat after a crash
 //! between the post and the mark.
+//!
+//! When a check-in closes, the mentors' digest of it goes to the cohort's
+//! digest channel, once: a claim on the check-in row (`digest_claimed_at`) is
+//! taken before the send and given back if the send fails. A crash between the
+//! claim and the send loses that digest rather than risk sending it twice.
 
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::watch;
 
+use super::chat::DigestPost;
 use super::{ChatError, CheckInPost, Engine, ReminderDm, Result};
 use crate::domain::{CheckIn, Cohort, PostedPrompt};
 use crate::store::NewCheckIn;
+use crate::summary::digest::Digest;
 
 /// A claim older than this is taken to belong to a crashed scheduler.
 const POST_LEASE: Duration = Duration::minutes(2);
@@ -22,6 +29,10 @@ const POST_LEASE: Duration = Duration::minutes(2);
 const MAX_SLEEP: Duration = Duration::seconds(60);
 /// How soon to retry a post that failed.
 const RETRY_AFTER: Duration = Duration::seconds(10);
+/// A check-in that closed longer ago than this gets no digest: none for the
+/// history that predates the digest channel (or the feature), and a digest
+/// that failed for a week is news no more.
+pub const DIGEST_WINDOW: Duration = Duration::days(7);
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -32,12 +43,15 @@ pub struct TickReport {
     pub missed: usize,
     /// (check-in, user) reminders sent.
     pub reminded: Vec<(i64, u64)>,
-    /// Posts or DMs that failed and will be retried.
+    /// Check-ins whose digest was posted.
+    pub digests: Vec<i64>,
+    /// Posts, DMs or digests that failed and will be retried.
     pub failures: usize,
 }
 
 impl Engine {
-    /// Do everything that is due now: record and post check-ins, send reminders.
+    /// Do everything that is due now: record and post check-ins, post the
+    /// digests of closed ones, send reminders.
     pub async fn tick(&self) -> Result<TickReport> {
         let mut report = TickReport::default();
         let cohorts = self.store.active_cohorts().await?;
@@ -48,6 +62,7 @@ impl Engine {
             self.record_due(cohort, &mut report).await?;
         }
         self.post_recorded(&cohorts, &mut report).await?;
+        self.post_digests(&cohorts, &mut report).await?;
         for cohort in &cohorts {
             self.send_reminders(cohort, &mut report).await?;
         }
@@ -149,6 +164,45 @@ impl Engine {
         Ok(())
     }
 
+    /// Post the digest of each cohort's newest closed check-in, once.
+    async fn post_digests(&self, cohorts: &[Cohort], report: &mut TickReport) -> Result<()> {
+        let now = self.clock.now();
+        for checkin_id in self.store.due_digests(now, now - DIGEST_WINDOW).await? {
+            let Some(checkin) = self.store.checkin(checkin_id).await? else { continue };
+            let Some(cohort) = cohorts.iter().find(|c| c.id == checkin.cohort_id) else { continue };
+            let Some(channel_id) = cohort.spec.digest_channel_id else { continue };
+            // Computed before the claim: a failure here leaves nothing to undo.
+            let digest = self.digest_of(&checkin).await?;
+            if !self.store.claim_digest(checkin.id, now).await? {
+                continue;
+            }
+            let post = DigestPost {
+                cohort_name: cohort.spec.name.clone(),
+                channel_id,
+                nonce: digest_nonce(&checkin),
+                digest,
+            };
+            match self.chat.post_digest(&post).await {
+                Ok(()) => {
+                    tracing::info!(cohort = %cohort.spec.name, nonce = %checkin.nonce, "digest posted");
+                    report.digests.push(checkin.id);
+                }
+                Err(ChatError(e)) => {
+                    tracing::warn!(cohort = %cohort.spec.name, nonce = %checkin.nonce, error = %e, "digest failed; will retry");
+                    self.store.release_digest(checkin.id).await?;
+                    report.failures += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The digest of a closed check-in, from one read of the cohort's activity.
+    async fn digest_of(&self, checkin: &CheckIn) -> Result<Digest> {
+        let activity = self.store.cohort_activity(checkin.cohort_id).await?;
+        Ok(Digest::compute(checkin, &activity.members, &activity.checkins))
+    }
+
     async fn send_reminders(&self, cohort: &Cohort, report: &mut TickReport) -> Result<()> {
         let Some(after) = cohort.spec.reminder_after else { return Ok(()) };
         let now = self.clock.now();
@@ -180,7 +234,8 @@ impl Engine {
         Ok(())
     }
 
-    /// When the next thing is due: an occurrence, a reminder, or a retry.
+    /// When the next thing is due: an occurrence, a close (its digest), a
+    /// reminder, or a retry. A failed digest is retried within `MAX_SLEEP`.
     pub async fn next_wake(&self) -> Result<DateTime<Utc>> {
         let now = self.clock.now();
         let mut wake = now + MAX_SLEEP;
@@ -191,9 +246,15 @@ impl Engine {
             if let Some(next) = cohort.schedule().next_after(now) {
                 wake = wake.min(next);
             }
-            if let Some(after) = cohort.spec.reminder_after
-                && let Some(open) = self.store.open_checkin(cohort.id, now).await?
-            {
+            if cohort.spec.reminder_after.is_none() && cohort.spec.digest_channel_id.is_none() {
+                continue;
+            }
+            let Some(open) = self.store.open_checkin(cohort.id, now).await? else { continue };
+            if cohort.spec.digest_channel_id.is_some() {
+                // Usually the next occurrence; not when the schedule changed or ended.
+                wake = wake.min(open.closes_at);
+            }
+            if let Some(after) = cohort.spec.reminder_after {
                 let at = self.remind_at(&open, after).await?;
                 wake = wake.min(if at > now { at } else { now + MAX_SLEEP });
             }
@@ -234,6 +295,12 @@ impl Engine {
     pub fn replan(&self) {
         self.replan.notify_one();
     }
+}
+
+/// The digest's message nonce: the check-in's identity with its own prefix
+/// ("t…" is the check-in post), within Discord's 25 characters likewise.
+fn digest_nonce(checkin: &CheckIn) -> String {
+    format!("d{}-{}", checkin.cohort_id, checkin.occurrence_at.timestamp())
 }
 
 impl Engine {

@@ -3,6 +3,8 @@
 
 mod checkins;
 mod cohorts;
+mod digest;
+mod export;
 mod impact;
 mod members;
 mod replies;

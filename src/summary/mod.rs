@@ -9,6 +9,7 @@
 //!   only breaks when a check-in closes unanswered.
 
 pub mod chart;
+pub mod digest;
 pub mod packet;
 mod progress;
 mod status;

@@ -11,6 +11,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Utc};
 use tempfile::TempDir;
 use trellis::domain::{CohortDraft, CohortSpec, MessageId, PromptLibrary};
+use trellis::engine::chat::DigestPost;
 use trellis::engine::{ChatEdge, ChatError, CheckInPost, Clock, Engine, ManualClock, ReminderDm};
 use trellis::store::Store;
 
@@ -141,6 +142,9 @@ struct FakeState {
     fail_all_posts: bool,
     fail_dms_to: HashMap<u64, usize>,
     next_message_id: u64,
+    digests: Vec<DigestPost>,
+    digest_attempts: usize,
+    fail_digests: usize,
 }
 
 /// An in-memory chat platform: records posts and DMs, fails on request.
@@ -202,6 +206,21 @@ impl FakeChat {
         *self.post_delay.lock().unwrap() = d;
     }
 
+    /// Delivered digests, in order.
+    pub fn digests(&self) -> Vec<DigestPost> {
+        self.state.lock().unwrap().digests.clone()
+    }
+
+    /// Digest sends tried, failed or not.
+    pub fn digest_attempts(&self) -> usize {
+        self.state.lock().unwrap().digest_attempts
+    }
+
+    /// The next `n` digest sends fail.
+    pub fn fail_next_digests(&self, n: usize) {
+        self.state.lock().unwrap().fail_digests = n;
+    }
+
     /// Posts that share a nonce with an earlier successful post.
     pub fn duplicate_nonces(&self) -> Vec<String> {
         let mut seen = HashSet::new();
@@ -243,6 +262,17 @@ impl ChatEdge for FakeChat {
             return Err(ChatError("injected: cannot send messages to this user".into()));
         }
         s.dms.push(dm.clone());
+        Ok(())
+    }
+
+    async fn post_digest(&self, digest: &DigestPost) -> Result<(), ChatError> {
+        let mut s = self.state.lock().unwrap();
+        s.digest_attempts += 1;
+        if s.fail_digests > 0 {
+            s.fail_digests -= 1;
+            return Err(ChatError("injected: digest channel unavailable".into()));
+        }
+        s.digests.push(digest.clone());
         Ok(())
     }
 }

@@ -1,0 +1,58 @@
+//! The mentors' digest: which check-ins are due one, and the exactly-once
+//! claim. Its figures come from `cohort_activity` (no answer text).
+
+use chrono::{DateTime, Utc};
+
+use super::{Result, Store, time, ts};
+
+impl Store {
+    /// Check-ins whose digest is due at `now`, oldest close first: for each
+    /// active cohort with a digest channel, its newest posted check-in that has
+    /// closed, if it closed after `closed_after` and no digest was claimed.
+    ///
+    /// Only the newest: when several closed unseen (the bot was down, or the
+    /// digest channel was added later), mentors get the latest, not a backlog.
+    pub async fn due_digests(&self, now: DateTime<Utc>, closed_after: DateTime<Utc>) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT k.id FROM cohorts c JOIN checkins k ON k.id = ( \
+                 SELECT n.id FROM checkins n WHERE n.cohort_id = c.id AND n.status = 'posted' AND n.closes_at <= ? \
+                 ORDER BY n.closes_at DESC, n.occurrence_at DESC LIMIT 1) \
+             WHERE c.active = 1 AND c.digest_channel_id IS NOT NULL \
+             AND k.closes_at > ? AND k.digest_claimed_at IS NULL \
+             ORDER BY k.closes_at, k.id",
+        )
+        .bind(ts(now))
+        .bind(ts(closed_after))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Claim the digest of a check-in. Only one caller ever wins, until released.
+    pub async fn claim_digest(&self, checkin_id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query("UPDATE checkins SET digest_claimed_at = ? WHERE id = ? AND digest_claimed_at IS NULL")
+            .bind(ts(now))
+            .bind(checkin_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Give a claim back after a failed send, so a later tick retries.
+    pub async fn release_digest(&self, checkin_id: i64) -> Result<()> {
+        sqlx::query("UPDATE checkins SET digest_claimed_at = NULL WHERE id = ?")
+            .bind(checkin_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// When the check-in's digest was claimed (sent, or being sent).
+    pub async fn digest_claimed_at(&self, checkin_id: i64) -> Result<Option<DateTime<Utc>>> {
+        let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT digest_claimed_at FROM checkins WHERE id = ?")
+            .bind(checkin_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.and_then(|(t,)| t).map(time))
+    }
+}
