@@ -176,12 +176,8 @@ impl Engine {
             if !self.store.claim_digest(checkin.id, now).await? {
                 continue;
             }
-            let post = DigestPost {
-                cohort_name: cohort.spec.name.clone(),
-                channel_id,
-                nonce: digest_nonce(&checkin),
-                digest,
-            };
+            let post =
+                DigestPost { cohort_name: cohort.spec.name.clone(), channel_id, nonce: digest_nonce(&checkin), digest };
             match self.chat.post_digest(&post).await {
                 Ok(()) => {
                     tracing::info!(cohort = %cohort.spec.name, nonce = %checkin.nonce, "digest posted");
