@@ -44,7 +44,7 @@ fn help_lists_the_subcommands() {
     let out = trellis(dir.path(), &["--help"], &[]);
     assert!(out.status.success(), "{out:?}");
     let help = text(&out.stdout);
-    for sub in ["run", "check-config", "migrate", "backup"] {
+    for sub in ["run", "check-config", "migrate", "backup", "export"] {
         assert!(help.lines().any(|l| l.trim_start().starts_with(sub)), "--help lacks {sub}:\n{help}");
     }
     assert!(help.contains("--config"), "{help}");

@@ -774,10 +774,13 @@ async fn a_late_catch_up_post_gives_members_the_full_delay_before_the_nudge() {
 }
 
 #[tokio::test]
-async fn an_enormous_reminder_delay_does_not_crash_the_scheduler() {
+async fn an_enormous_reminder_delay_is_refused_and_the_largest_does_not_crash_the_scheduler() {
     let h = Harness::new(utc(START)).await;
     let mut d = draft("patient", CHANNEL, WEEKLY_UTC, "UTC");
     d.reminder_after = Some("100000000d".into());
+    let err = h.engine.setup_cohort(d.clone()).await.unwrap_err();
+    assert!(err.to_string().contains("reminder_after") && err.to_string().contains("365d"), "{err}");
+    d.reminder_after = Some("365d".into());
     let cohort = setup(&h, d).await;
     h.engine.join(&cohort, BOB).await.unwrap();
     post_at(&h, utc(FIRST_MONDAY)).await;
