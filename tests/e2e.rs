@@ -132,7 +132,7 @@ async fn answer_button_modal_confirmation_progress_and_access() {
     let desc = p.embeds[0]["description"].as_str().unwrap().to_string();
     assert!(desc.contains("streak **1**") || desc.contains("1/1"), "{desc}");
     let tracks = p.embeds[0]["fields"][0]["value"].as_str().unwrap();
-    assert!(tracks.contains("1 answers"), "{tracks}");
+    assert!(tracks.contains("**Scope** · 1 answer"), "{tracks}");
 
     // Bob may not read Alice's progress; the mentor may.
     let h = bot.fake.slash_command(member(BOB).command("progress").option("member", OptionValue::User(ALICE)));
