@@ -69,9 +69,23 @@ async fn reply_ephemeral(
     Ok(())
 }
 
-fn user_message(e: EngineError) -> Result<String, Error> {
-    if e.is_user_error() { Ok(e.to_string()) } else { Err(e.into()) }
+/// The reply for a failed interaction. An internal failure (the database
+/// locked by another process, say) is logged and the member asked to try
+/// again: an unanswered interaction shows only "interaction failed".
+fn user_message(e: EngineError) -> String {
+    if e.is_user_error() {
+        return e.to_string();
+    }
+    tracing::error!(error = %e, "interaction failed");
+    "Trellis could not save this just now (its database is busy). Please try again in a moment.".into()
 }
+
+/// Discord drops an interaction not answered within 3 s. A save still waiting
+/// by this deadline (all connections stuck behind a lock) gets an answer
+/// anyway; it may yet commit, so the reply does not claim it was discarded.
+const SAVE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(2500);
+const SAVE_TIMED_OUT: &str = "Trellis is busy and could not confirm your submission in time. Please submit it again in a moment; \
+     submitting twice is harmless.";
 
 async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) -> Result<(), Error> {
     let respond = async |http: &serenity::Http, r| click.create_response(http, r).await;
@@ -81,7 +95,7 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
             let rows = data.engine.forget_me(click.user.id.get()).await;
             let text = match rows {
                 Ok(n) => format!("Done: everything Trellis stored about you is deleted ({n} records)."),
-                Err(e) => user_message(e)?,
+                Err(e) => user_message(e),
             };
             return reply_ephemeral(ctx, respond, text).await;
         }
@@ -111,7 +125,7 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
             click.create_response(&ctx.http, CreateInteractionResponse::Modal(modal)).await?;
             Ok(())
         }
-        Err(e) => reply_ephemeral(ctx, respond, user_message(e)?).await,
+        Err(e) => reply_ephemeral(ctx, respond, user_message(e)).await,
     }
 }
 
@@ -179,7 +193,7 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
     };
     match parse_custom_id(id) {
         CustomId::Answer(checkin_id) => {
-            let saved = async {
+            let saved = tokio::time::timeout(SAVE_DEADLINE, async {
                 let (checkin, cohort) = engine.checkin_in_guild(checkin_id, who.guild_id).await?;
                 require_reachable(data, &cohort, &who).await?;
                 let had = engine.store().reply(checkin.id, who.user_id).await?.is_some();
@@ -193,11 +207,12 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
                     )
                     .await?;
                 Ok::<_, EngineError>((reply, had))
-            }
+            })
             .await;
             // The answer is committed before this confirmation goes out.
             match saved {
-                Ok((reply, edited)) => {
+                Err(_) => reply_ephemeral(ctx, respond, SAVE_TIMED_OUT.into()).await,
+                Ok(Ok((reply, edited))) => {
                     submit
                         .create_response(
                             &ctx.http,
@@ -206,11 +221,11 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
                         .await?;
                     Ok(())
                 }
-                Err(e) => reply_ephemeral(ctx, respond, user_message(e)?).await,
+                Ok(Err(e)) => reply_ephemeral(ctx, respond, user_message(e)).await,
             }
         }
         CustomId::Impact(cohort_id) => {
-            let saved = async {
+            let saved = tokio::time::timeout(SAVE_DEADLINE, async {
                 let cohort = engine
                     .store()
                     .cohort(cohort_id)
@@ -231,16 +246,17 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
                         field(submit, render::FIELD_LINK),
                     )
                     .await
-            }
+            })
             .await;
             match saved {
-                Ok(entry) => {
+                Err(_) => reply_ephemeral(ctx, respond, SAVE_TIMED_OUT.into()).await,
+                Ok(Ok(entry)) => {
                     submit
                         .create_response(&ctx.http, CreateInteractionResponse::Message(render::impact_saved(&entry)))
                         .await?;
                     Ok(())
                 }
-                Err(e) => reply_ephemeral(ctx, respond, user_message(e)?).await,
+                Ok(Err(e)) => reply_ephemeral(ctx, respond, user_message(e)).await,
             }
         }
         CustomId::ForgetConfirm | CustomId::Unknown => {
@@ -256,7 +272,7 @@ async fn on_dm(ctx: &serenity::Context, data: &Data, message: &serenity::Message
             "Saved as your answer to this week's check-in ({} characters). Reply again to replace it.",
             reply.answer.chars().count()
         ),
-        Err(e) => user_message(e)?,
+        Err(e) => user_message(e),
     };
     message
         .channel_id

@@ -36,13 +36,26 @@ pub async fn fake() -> FakeDiscord {
 /// A fake with `n` guilds, guild `i` (0-based) having id `GUILD + i * 1000`
 /// and one channel `CHANNEL + i * 1000`.
 pub async fn fake_with_guilds(n: u64) -> FakeDiscord {
+    fake_with_busy_guilds(n, 0, 0).await
+}
+
+/// Like [`fake_with_guilds`], each guild also having `channels` more text
+/// channels and `roles` more roles: what a community server sends in its
+/// GUILD_CREATE, and what serenity's cache would keep.
+pub async fn fake_with_busy_guilds(n: u64, channels: u64, roles: u64) -> FakeDiscord {
     let mut config = FakeConfig::new(BOT, APP);
     for i in 0..n {
-        config = config.guild(
-            GuildSpec::new(GUILD + i * 1000, &format!("Guild {i}"))
-                .channel(CHANNEL + i * 1000, &format!("cohort-{i}"))
-                .role(MENTOR_ROLE + i * 1000, "mentors", 0),
-        );
+        let base = GUILD + i * 1000;
+        let mut guild = GuildSpec::new(base, &format!("Guild {i}"))
+            .channel(CHANNEL + i * 1000, &format!("cohort-{i}"))
+            .role(MENTOR_ROLE + i * 1000, "mentors", 0);
+        for c in 0..channels {
+            guild = guild.channel(base + 100 + c, &format!("channel-{c}"));
+        }
+        for r in 0..roles {
+            guild = guild.role(base + 600 + r, &format!("role-{r}"), 0);
+        }
+        config = config.guild(guild);
     }
     FakeDiscord::start(config).await
 }

@@ -85,6 +85,12 @@ impl FakeDiscord {
         let addr = listener.local_addr().expect("fake discord: local_addr");
         let shared = Arc::new(Shared::new(config, format!("http://{addr}")));
         let app = rest::router(Arc::clone(&shared));
+        // No Nagle: READY and the GUILD_CREATEs behind it are separate small
+        // frames, and the second would wait ~40 ms for the bot's delayed ACK,
+        // which is the fake's artefact, not the bot's start-up time.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             if let Err(why) = axum::serve(listener, app).await {
                 eprintln!("fake discord: server stopped: {why}");
