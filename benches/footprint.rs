@@ -1,7 +1,9 @@
 #![recursion_limit = "256"]
 //! Footprint and start-up of the real (release) binary: 10 cohorts with a
-//! year of history in 10 community-sized guilds (400 channels, 200 roles
-//! each), `trellis run` against the fake Discord on loopback.
+//! year of history, one per guild, `trellis run` against the fake Discord on
+//! loopback. Two kinds of guild: a cohort's own small server (one channel, two
+//! roles), and a community server (400 more channels, 200 more roles) whose
+//! GUILD_CREATE is 100 times larger.
 //!
 //! `cargo bench --bench footprint` prints, over several runs:
 //! - start → READY handled: from spawning the process until the fake receives
@@ -31,10 +33,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 const COHORTS: u64 = 10;
 const MEMBERS: u64 = 25;
 const WEEKLY: &str = "0 0 9 * * Mon";
-/// Each guild is a community server: its GUILD_CREATE carries this many more
-/// channels and roles (ids stay below the next guild's 1,000 block).
-const CHANNELS: u64 = 400;
-const ROLES: u64 = 200;
+/// (label, extra channels, extra roles) per guild; ids stay below the next
+/// guild's 1,000 block.
+const SCENARIOS: [(&str, u64, u64); 2] =
+    [("small guilds", 0, 0), ("community guilds (400 channels, 200 roles)", 400, 200)];
 const RUNS: usize = 7;
 const IDLE: Duration = Duration::from_secs(3);
 
@@ -180,8 +182,8 @@ struct Run {
     timeline: Vec<(f64, String)>,
 }
 
-async fn one_run(db: &harness::Db) -> Run {
-    let fake = harness::fake_with_busy_guilds(COHORTS, CHANNELS, ROLES).await;
+async fn one_run(db: &harness::Db, channels: u64, roles: u64) -> Run {
+    let fake = harness::fake_with_busy_guilds(COHORTS, channels, roles).await;
     let mut bot = Trellis::spawn(BIN, db.dir.path(), &db.url(), &fake.api_base(), &[]);
     fake.wait_until(Duration::from_secs(30), "all guilds registered", |f| {
         (registrations(f) >= COHORTS as usize).then_some(())
@@ -244,44 +246,45 @@ fn main() {
             t.elapsed()
         );
         println!("binary: {BIN}");
-        let mut runs = Vec::new();
-        for i in 0..RUNS {
-            let r = one_run(&db).await;
+        for (label, channels, roles) in SCENARIOS {
+            println!("\n== {label}");
+            let mut runs = Vec::new();
+            for i in 0..RUNS {
+                let r = one_run(&db, channels, roles).await;
+                println!(
+                    "run {i}: first request {:>5.1} ms, start→READY handled {:>5.1} ms, all {COHORTS} guilds registered \
+                     {:>5.1} ms; idle RSS {} (anon {}, file {}), peak {}, {} threads",
+                    r.init.as_secs_f64() * 1e3,
+                    r.ready.as_secs_f64() * 1e3,
+                    r.all_registered.as_secs_f64() * 1e3,
+                    mb(r.rss_kb),
+                    mb(r.anon_kb),
+                    mb(r.file_kb),
+                    mb(r.hwm_kb),
+                    r.threads
+                );
+                runs.push(r);
+            }
+            let last = runs.last().unwrap();
+            println!("start-up requests (last run):");
+            for (ms, line) in &last.timeline {
+                println!("  +{ms:>5.1} ms  {line}");
+            }
+            println!("resident memory by mapping (last run):");
+            for (what, kb) in &last.breakdown {
+                println!("  {:>9}  {what}", mb(*kb));
+            }
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
             println!(
-                "run {i}: first request {:>5.1} ms, start→READY handled {:>5.1} ms, all {COHORTS} guilds registered {:>5.1} ms; idle RSS {} \
-                 (anon {}, file {}), peak {}, {} threads",
-                r.init.as_secs_f64() * 1e3,
-                r.ready.as_secs_f64() * 1e3,
-                r.all_registered.as_secs_f64() * 1e3,
-                mb(r.rss_kb),
-                mb(r.anon_kb),
-                mb(r.file_kb),
-                mb(r.hwm_kb),
-                r.threads
+                "median of {RUNS}, {label}: start→READY handled {:.1} ms (target ≤ 80), all guilds {:.1} ms; \
+                 idle RSS {} (target ≤ 15 MB; anon {}, file {}), peak {}",
+                ms(median(runs.iter().map(|r| r.ready).collect())),
+                ms(median(runs.iter().map(|r| r.all_registered).collect())),
+                mb(median(runs.iter().map(|r| r.rss_kb).collect())),
+                mb(median(runs.iter().map(|r| r.anon_kb).collect())),
+                mb(median(runs.iter().map(|r| r.file_kb).collect())),
+                mb(median(runs.iter().map(|r| r.hwm_kb).collect()))
             );
-            runs.push(r);
         }
-        let ready = median(runs.iter().map(|r| r.ready).collect());
-        let all = median(runs.iter().map(|r| r.all_registered).collect());
-        let rss = median(runs.iter().map(|r| r.rss_kb).collect());
-        let anon = median(runs.iter().map(|r| r.anon_kb).collect());
-        let hwm = median(runs.iter().map(|r| r.hwm_kb).collect());
-        println!("start-up requests (last run):");
-        for (ms, line) in &runs.last().unwrap().timeline {
-            println!("  +{ms:>5.1} ms  {line}");
-        }
-        println!("resident memory by mapping (last run):");
-        for (what, kb) in &runs.last().unwrap().breakdown {
-            println!("  {:>9}  {what}", mb(*kb));
-        }
-        println!(
-            "median of {RUNS}: start→READY handled {:.1} ms (target ≤ 80), all guilds {:.1} ms; idle RSS {} \
-             (target ≤ 15 MB; anon {}), peak {}",
-            ready.as_secs_f64() * 1e3,
-            all.as_secs_f64() * 1e3,
-            mb(rss),
-            mb(anon),
-            mb(hwm)
-        );
     });
 }
