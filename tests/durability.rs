@@ -230,6 +230,22 @@ async fn wait_status(store: &trellis::store::Store, cohort: i64, o: i64, want: &
     }
 }
 
+/// Waits until the (re)started bot has caught up: the latest occurrence is in
+/// the ledger and no row is waiting to be posted.
+async fn wait_caught_up(store: &trellis::store::Store, cohort: i64, seed: u64) {
+    let deadline = now_ms() + 10_000;
+    loop {
+        let latest = now_ms() / PERIOD_MS * PERIOD_MS;
+        let rows = ledger(store, cohort).await;
+        let recorded = rows.iter().any(|c| c.occurrence_at.timestamp_millis() == latest);
+        if recorded && !rows.iter().any(|c| matches!(c.status.as_str(), "recorded" | "posting")) {
+            return;
+        }
+        assert!(now_ms() < deadline, "seed {seed}: the bot never caught up");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_post_per_open_occurrence_across_sigkills() {
     let _serial = SERIAL.lock().await;
@@ -272,6 +288,9 @@ async fn one_post_per_open_occurrence_across_sigkills() {
                 sleep_until_ms(o + restart_after_ms).await;
             }
             KillPoint::BetweenRecordingAndPosting { after_ms } => {
+                // The restarted bot may still be posting what fell in its
+                // downtime; the failure is meant for `o`'s post.
+                wait_caught_up(&store, cohort, seed).await;
                 fake.fail_next_status("POST", &messages_path, 1, 500);
                 // The post failed and the claim was given back: recorded, not posted.
                 assert_eq!(wait_status(&store, cohort, o, &["recorded", "posted"], seed).await, "recorded");
