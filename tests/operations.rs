@@ -232,6 +232,14 @@ async fn locked_database_cli_fails_fast_with_a_clear_message() {
     let (ok, stderr, _) = cli(db.dir.path(), &db.url(), &["migrate"]).await;
     assert!(ok, "works once the lock is gone: {stderr}");
 
+    // A backup only reads: a writer holding the lock does not stop it.
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await.unwrap();
+    let copy = db.dir.path().join("during-write-lock.db");
+    let (ok, stderr, took) = cli(db.dir.path(), &db.url(), &["backup", copy.to_str().unwrap()]).await;
+    assert!(ok, "backup under a held write lock: {stderr}");
+    println!("backup under a held write lock: done in {took:?}");
+    sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+
     // A migrated database another process holds in exclusive locking mode: not even readable.
     sqlx::query("PRAGMA locking_mode = EXCLUSIVE").execute(&mut conn).await.unwrap();
     sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await.unwrap();
