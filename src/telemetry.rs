@@ -8,7 +8,11 @@ pub const DEFAULT_FILTER: &str = "warn,trellis=info,serenity::gateway::ws=error"
 /// Trellis, `warn` for dependencies). Logs go to stderr.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// For tests: silent unless `TEST_LOG` is set.

@@ -84,6 +84,8 @@ pub fn framework(engine: Arc<Engine>) -> poise::Framework<Data, Error> {
     };
     poise::Framework::builder()
         .options(options)
+        // No owner-only commands: skip the application lookup at start.
+        .initialize_owners(false)
         .setup(move |_ctx, ready, _framework| {
             Box::pin(async move {
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
