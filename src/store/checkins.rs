@@ -14,17 +14,17 @@ pub struct NewCheckIn {
 }
 
 #[derive(sqlx::FromRow)]
-struct CheckInRow {
-    id: i64,
-    cohort_id: i64,
-    occurrence_at: i64,
-    closes_at: i64,
-    nonce: String,
-    status: String,
-    prompt_id: Option<String>,
-    track: Option<String>,
-    question: Option<String>,
-    message_id: Option<i64>,
+pub(super) struct CheckInRow {
+    pub(super) id: i64,
+    pub(super) cohort_id: i64,
+    pub(super) occurrence_at: i64,
+    pub(super) closes_at: i64,
+    pub(super) nonce: String,
+    pub(super) status: String,
+    pub(super) prompt_id: Option<String>,
+    pub(super) track: Option<String>,
+    pub(super) question: Option<String>,
+    pub(super) message_id: Option<i64>,
 }
 
 impl TryFrom<CheckInRow> for CheckIn {

@@ -12,11 +12,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::checkins::CheckInRow;
 use super::{Result, Store, StoreError, id, time, ts, uid};
 use crate::domain::track::{join_track_list, parse_track_list};
-use crate::domain::{
-    CheckIn, CheckInStatus, ImpactEntry, ImpactInput, Member, Pause, PostedPrompt, Reply, UserId, occurrence_nonce,
-};
+use crate::domain::{CheckIn, ImpactEntry, ImpactInput, Member, Pause, PostedPrompt, Reply, UserId, occurrence_nonce};
 use crate::summary::MemberActivity;
 
 /// One member's rows in one cohort: what `/progress` and `/packet` read.
@@ -44,16 +43,8 @@ pub struct CohortActivity {
 
 #[derive(sqlx::FromRow)]
 struct LedgerRow {
-    id: i64,
-    cohort_id: i64,
-    occurrence_at: i64,
-    closes_at: i64,
-    nonce: String,
-    status: String,
-    prompt_id: Option<String>,
-    track: Option<String>,
-    question: Option<String>,
-    message_id: Option<i64>,
+    #[sqlx(flatten)]
+    checkin: CheckInRow,
     // The member's reply, when the statement joins one.
     #[sqlx(default)]
     reply_id: Option<i64>,
@@ -71,29 +62,10 @@ struct LedgerRow {
 }
 
 impl LedgerRow {
-    fn checkin(&mut self) -> Result<CheckIn> {
-        let prompt = match (self.prompt_id.take(), self.track.as_deref(), self.question.take()) {
-            (Some(id), Some(track), Some(question)) => {
-                Some(PostedPrompt { id, track: corrupt(track.parse())?, question })
-            }
-            _ => None,
-        };
-        Ok(CheckIn {
-            id: self.id,
-            cohort_id: self.cohort_id,
-            occurrence_at: time(self.occurrence_at),
-            closes_at: time(self.closes_at),
-            nonce: std::mem::take(&mut self.nonce),
-            status: CheckInStatus::parse(&self.status).ok_or_else(|| StoreError::Corrupt(self.status.clone()))?,
-            prompt,
-            message_id: self.message_id.map(uid),
-        })
-    }
-
     fn reply(&mut self, user_id: UserId) -> Option<Reply> {
         Some(Reply {
             id: self.reply_id?,
-            checkin_id: self.id,
+            checkin_id: self.checkin.id,
             user_id,
             answer: self.answer.take().unwrap_or_default(),
             confidence: self.confidence.map(|c| c as u8),
@@ -161,8 +133,8 @@ impl Store {
         let mut checkins = Vec::with_capacity(rows.len());
         let mut replies = Vec::new();
         for mut row in rows {
-            checkins.push(row.checkin()?);
             replies.extend(row.reply(user_id));
+            checkins.push(CheckIn::try_from(row.checkin)?);
         }
         let entries: Vec<ImpactJson> = corrupt(serde_json::from_str(&impact_json))?;
         let mut impact = entries
@@ -219,11 +191,11 @@ impl Store {
 
         let mut answered: HashMap<i64, Vec<i64>> = HashMap::with_capacity(members.len());
         let mut checkins = Vec::with_capacity(rows.len());
-        for mut row in rows {
+        for row in rows {
             for user in row.repliers.as_deref().unwrap_or("").split(',').filter(|s| !s.is_empty()) {
-                answered.entry(corrupt(user.parse::<i64>())?).or_default().push(row.id);
+                answered.entry(corrupt(user.parse::<i64>())?).or_default().push(row.checkin.id);
             }
-            checkins.push(row.checkin()?);
+            checkins.push(CheckIn::try_from(row.checkin)?);
         }
         let members = members
             .into_iter()
