@@ -995,6 +995,24 @@ async fn the_file_wins_over_a_discord_cohort_of_the_same_name() {
 }
 
 #[tokio::test]
+async fn a_file_cohort_moving_onto_another_cohorts_channel_is_a_clear_error() {
+    let h = Harness::new(utc(START)).await;
+    h.engine.sync_file_cohorts(&[spec("a", CHANNEL, WEEKLY_UTC, "UTC")]).await.unwrap();
+    let discord = setup(&h, draft("made-in-discord", CHANNEL_2, WEEKLY_UTC, "UTC")).await;
+    let err = h.engine.sync_file_cohorts(&[spec("a", CHANNEL_2, WEEKLY_UTC, "UTC")]).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, EngineError::ChannelTaken { .. }), "{text}");
+    assert!(
+        text.contains("`a`") && text.contains("`made-in-discord`") && text.contains(&CHANNEL_2.to_string()),
+        "{text}"
+    );
+    // Nothing changed.
+    let stored = h.engine.store().cohort(discord.id).await.unwrap().unwrap();
+    assert_eq!(stored.spec.name, "made-in-discord");
+    assert_eq!(h.engine.store().cohort_by_name("a").await.unwrap().unwrap().spec.channel_id, CHANNEL);
+}
+
+#[tokio::test]
 async fn a_cohort_removed_from_the_file_stops() {
     let h = Harness::new(utc(START)).await;
     let a = spec("a", CHANNEL, WEEKLY_UTC, "UTC");

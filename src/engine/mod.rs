@@ -54,6 +54,10 @@ pub enum EngineError {
     NotPaused,
     #[error("A cohort named `{0}` already exists in another channel; pick another name.")]
     NameTaken(String),
+    #[error(
+        "cohort `{cohort}`: channel {channel_id} already belongs to cohort `{owner}`; give `{cohort}` its own channel, or remove `{owner}` (`/cohort remove` in that channel)"
+    )]
+    ChannelTaken { cohort: String, channel_id: u64, owner: String },
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]
@@ -114,10 +118,18 @@ impl Engine {
         let now = self.clock.now();
         let mut out = Vec::with_capacity(specs.len());
         for spec in specs {
-            let existing = match self.store.cohort_by_name(&spec.name).await? {
-                Some(c) => Some(c),
-                None => self.store.cohort_by_channel(spec.channel_id).await?,
-            };
+            let by_name = self.store.cohort_by_name(&spec.name).await?;
+            let by_channel = self.store.cohort_by_channel(spec.channel_id).await?;
+            if let (Some(named), Some(other)) = (&by_name, &by_channel)
+                && named.id != other.id
+            {
+                return Err(EngineError::ChannelTaken {
+                    cohort: spec.name.clone(),
+                    channel_id: spec.channel_id,
+                    owner: other.spec.name.clone(),
+                });
+            }
+            let existing = by_name.or(by_channel);
             let cohort = match existing {
                 Some(c) => {
                     let updated = self.store.update_cohort(c.id, spec, CohortSource::File, now).await?;
