@@ -55,11 +55,41 @@ const COLUMNS: &str = "id, name, guild_id, channel_id, mentor_role_id, schedule,
 
 impl Store {
     pub async fn insert_cohort(&self, spec: &CohortSpec, source: CohortSource, now: DateTime<Utc>) -> Result<Cohort> {
-        let new_id: (i64,) = sqlx::query_as(
-            "INSERT INTO cohorts (name, guild_id, channel_id, mentor_role_id, schedule, timezone, \
+        self.save_cohort(None, spec, source, now).await
+    }
+
+    /// Replace a cohort's definition and make it active again.
+    pub async fn update_cohort(
+        &self,
+        cohort_id: i64,
+        spec: &CohortSpec,
+        source: CohortSource,
+        now: DateTime<Utc>,
+    ) -> Result<Cohort> {
+        self.save_cohort(Some(cohort_id), spec, source, now).await
+    }
+
+    /// Insert (no id) or replace (an existing id) a cohort in one statement;
+    /// `created_at` is kept on replace.
+    async fn save_cohort(
+        &self,
+        cohort_id: Option<i64>,
+        spec: &CohortSpec,
+        source: CohortSource,
+        now: DateTime<Utc>,
+    ) -> Result<Cohort> {
+        let (saved_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO cohorts (id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, \
              reminder_after_secs, digest_channel_id, tracks, source, active, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, guild_id = excluded.guild_id, \
+             channel_id = excluded.channel_id, mentor_role_id = excluded.mentor_role_id, \
+             schedule = excluded.schedule, timezone = excluded.timezone, \
+             reminder_after_secs = excluded.reminder_after_secs, digest_channel_id = excluded.digest_channel_id, \
+             tracks = excluded.tracks, source = excluded.source, active = 1, updated_at = excluded.updated_at \
+             RETURNING id",
         )
+        .bind(cohort_id)
         .bind(&spec.name)
         .bind(id(spec.guild_id))
         .bind(id(spec.channel_id))
@@ -75,38 +105,7 @@ impl Store {
         .fetch_one(&self.pool)
         .await
         .map_err(|e| name_taken(e, &spec.name))?;
-        self.cohort(new_id.0).await?.ok_or_else(|| StoreError::Corrupt("inserted cohort vanished".into()))
-    }
-
-    /// Replace a cohort's definition and make it active again.
-    pub async fn update_cohort(
-        &self,
-        cohort_id: i64,
-        spec: &CohortSpec,
-        source: CohortSource,
-        now: DateTime<Utc>,
-    ) -> Result<Cohort> {
-        sqlx::query(
-            "UPDATE cohorts SET name = ?, guild_id = ?, channel_id = ?, mentor_role_id = ?, schedule = ?, \
-             timezone = ?, reminder_after_secs = ?, digest_channel_id = ?, tracks = ?, source = ?, \
-             active = 1, updated_at = ? WHERE id = ?",
-        )
-        .bind(&spec.name)
-        .bind(id(spec.guild_id))
-        .bind(id(spec.channel_id))
-        .bind(id(spec.mentor_role_id))
-        .bind(&spec.schedule)
-        .bind(&spec.timezone)
-        .bind(spec.reminder_after.map(|d| d.as_secs() as i64))
-        .bind(spec.digest_channel_id.map(id))
-        .bind(join_track_list(&spec.tracks))
-        .bind(source.as_str())
-        .bind(ts(now))
-        .bind(cohort_id)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| name_taken(e, &spec.name))?;
-        self.cohort(cohort_id).await?.ok_or_else(|| StoreError::Corrupt("updated cohort vanished".into()))
+        self.cohort(saved_id).await?.ok_or_else(|| StoreError::Corrupt("saved cohort vanished".into()))
     }
 
     /// Stop scheduling a cohort; its history stays.
