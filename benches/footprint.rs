@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{Duration as Span, Utc};
 use harness::{CHANNEL, GUILD, Trellis, registrations};
-use trellis::domain::{ImpactInput, PostedPrompt, Track};
-use trellis::schedule::Schedule;
+use trellis::domain::schedule::Schedule;
+use trellis::domain::{ImpactInput, PostedPrompt, Track, UserId};
 use trellis::store::Store;
 use trellis::store::summary::{BulkCheckIn, BulkReply};
 
@@ -64,8 +64,9 @@ async fn seed(store: &Store) -> (usize, usize) {
     for c in 0..COHORTS {
         let (guild, channel) = (GUILD + c * 1000, CHANNEL + c * 1000);
         let cohort = harness::seed_cohort(store, &format!("cohort-{c}"), guild, channel, WEEKLY).await;
-        let users: Vec<(u64, chrono::DateTime<Utc>)> =
-            (0..MEMBERS).map(|m| (harness::USER0 + c * 1000 + m, occurrences[0] - Span::days(1))).collect();
+        let users: Vec<(UserId, chrono::DateTime<Utc>)> = (0..MEMBERS)
+            .map(|m| (UserId::new(harness::USER0 + c * 1000 + m), occurrences[0] - Span::days(1)))
+            .collect();
         store.bulk_members(cohort, &users).await.unwrap();
         let rows: Vec<BulkCheckIn> = occurrences
             .iter()

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use harness::{CHANNEL, GUILD, Trellis, USER0, answer_id, percentile, wait_identified};
 use support::fake_discord::{Actor, FakeDiscord, InteractionHandle};
+use trellis::domain::CheckInId;
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 const ACK_LIMIT: Duration = Duration::from_secs(3);
@@ -60,7 +61,14 @@ fn report(what: &str, mut v: Vec<Duration>) {
 
 /// Submits `n` answers from members `first..first+n` in `bursts` bursts spread
 /// over `spread`; returns each callback's latency after checking it confirms.
-async fn submits(fake: &FakeDiscord, checkin: i64, first: u64, n: u64, bursts: u64, spread: Duration) -> Vec<Duration> {
+async fn submits(
+    fake: &FakeDiscord,
+    checkin: CheckInId,
+    first: u64,
+    n: u64,
+    bursts: u64,
+    spread: Duration,
+) -> Vec<Duration> {
     let started = Instant::now();
     let mut handles = Vec::new();
     for b in 0..bursts {

@@ -8,10 +8,10 @@
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
-use trellis::domain::{CohortDraft, CohortSource, ImpactInput, Pause, PostedPrompt, Track};
+use trellis::domain::{CohortDraft, CohortId, CohortSource, ImpactInput, Pause, PostedPrompt, Track, UserId};
 use trellis::store::Store;
 use trellis::store::summary::{BulkCheckIn, BulkReply};
-use trellis::summary::{CohortStatus, DEFAULT_WINDOW_WEEKS, MemberProgress, chart, packet, time_zone};
+use trellis::summary::{CohortStatus, DEFAULT_WINDOW_WEEKS, MemberProgress, chart, packet};
 
 const MEMBERS: u64 = 500;
 const WEEKS: i64 = 104;
@@ -63,7 +63,7 @@ fn first_checkin() -> DateTime<Utc> {
 
 /// Builds the database; returns the store, the cohort id and "now" (a day
 /// into the last, still open, check-in).
-async fn build(dir: &std::path::Path) -> (Store, i64, DateTime<Utc>) {
+async fn build(dir: &std::path::Path) -> (Store, CohortId, DateTime<Utc>) {
     let store = Store::connect(&format!("sqlite://{}", dir.join("bench.db").display())).await.unwrap();
     store.migrate().await.unwrap();
     let spec = CohortDraft {
@@ -94,11 +94,11 @@ async fn build(dir: &std::path::Path) -> (Store, i64, DateTime<Utc>) {
     let ids = store.bulk_checkins(cohort.id, &ledger).await.unwrap();
 
     // Most joined before the first check-in; one in ten joined later.
-    let members: Vec<(u64, DateTime<Utc>)> = (0..MEMBERS)
+    let members: Vec<(UserId, DateTime<Utc>)> = (0..MEMBERS)
         .map(|i| {
             let late =
                 if rng.chance(10) { Duration::weeks(rng.below(WEEKS as u64 / 2) as i64) } else { Duration::zero() };
-            (FIRST_USER + i, start - Duration::days(1) + late)
+            (UserId::new(FIRST_USER + i), start - Duration::days(1) + late)
         })
         .collect();
     store.bulk_members(cohort.id, &members).await.unwrap();
@@ -125,9 +125,9 @@ async fn build(dir: &std::path::Path) -> (Store, i64, DateTime<Utc>) {
     store.bulk_pauses(cohort.id, &pauses).await.unwrap();
 
     let span = (WEEKS * 7 * 86_400) as u64;
-    let impact: Vec<(u64, ImpactInput, DateTime<Utc>)> = (0..IMPACT_ENTRIES)
+    let impact: Vec<(UserId, ImpactInput, DateTime<Utc>)> = (0..IMPACT_ENTRIES)
         .map(|_| {
-            let user = FIRST_USER + rng.below(MEMBERS);
+            let user = UserId::new(FIRST_USER + rng.below(MEMBERS));
             let input = ImpactInput {
                 what_changed: rng.text(25),
                 evidence: rng.text(15),
@@ -206,8 +206,8 @@ async fn run() {
     let (store, cohort_id, now) = build(dir.path()).await;
     println!("built in {:.1} s\n", t.elapsed().as_secs_f64());
     let cohort = store.cohort(cohort_id).await.unwrap().unwrap();
-    let tz = time_zone(&cohort);
-    let user = |i: usize| FIRST_USER + (i as u64 * 37) % MEMBERS;
+    let tz = cohort.timezone();
+    let user = |i: usize| UserId::new(FIRST_USER + (i as u64 * 37) % MEMBERS);
 
     let mut timings = Vec::new();
     timings.push(

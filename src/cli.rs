@@ -74,7 +74,12 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Migrate => migrate(&settings).await,
         Command::Backup { path } => backup(&settings, &path).await,
         Command::Export { cohort, format, member, out } => {
-            export(&settings, crate::export::Request { cohort, format, member }, out.as_deref()).await
+            export(
+                &settings,
+                crate::export::Request { cohort, format, member: member.map(crate::domain::UserId::new) },
+                out.as_deref(),
+            )
+            .await
         }
         Command::Run => match std::env::var("DISCORD_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
             None => {
@@ -163,9 +168,8 @@ pub fn check_config_report(settings: &Settings) -> String {
     writeln!(out, "database: {}", settings.database_url).unwrap();
     let now = Utc::now();
     for spec in &settings.cohorts {
-        let schedule =
-            crate::schedule::Schedule::parse_stored(&spec.schedule, &spec.timezone).expect("validated at load");
-        writeln!(out, "\ncohort {} (schedule \"{}\", {}):", spec.name, spec.schedule, spec.timezone).unwrap();
+        let schedule = &spec.schedule;
+        writeln!(out, "\ncohort {} (schedule \"{}\", {}):", spec.name, schedule.expr(), schedule.timezone()).unwrap();
         for t in schedule.upcoming(now, 3) {
             writeln!(
                 out,

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::domain::{CohortDraft, CohortSpec, PromptLibrary};
+use crate::domain::prompt::RawLibrary;
+use crate::domain::{ChannelId, CohortDraft, CohortSpec, PromptLibrary};
 
 pub const DEFAULT_CONFIG_PATH: &str = "config/trellis.toml";
 pub const DEFAULT_PROMPTS_PATH: &str = "config/prompts.toml";
@@ -141,8 +142,8 @@ impl Settings {
         let cohorts = validate_cohorts(&file_path, file.cohort)?;
 
         let prompts = match &file.prompts {
-            Some(p) => PromptLibrary::load(&resolve(&config_file, p))?,
-            None if Path::new(DEFAULT_PROMPTS_PATH).exists() => PromptLibrary::load(Path::new(DEFAULT_PROMPTS_PATH))?,
+            Some(p) => load_prompts(&resolve(&config_file, p))?,
+            None if Path::new(DEFAULT_PROMPTS_PATH).exists() => load_prompts(Path::new(DEFAULT_PROMPTS_PATH))?,
             None => PromptLibrary::builtin(),
         };
 
@@ -155,6 +156,27 @@ impl Settings {
     }
 }
 
+/// Read and validate a prompt library file (`config/prompts.toml`).
+///
+/// # Errors
+/// [`ConfigError`] naming the file, the key (`prompt[3].track`) and the reason:
+/// an unreadable file, TOML that does not parse, or a library
+/// [`PromptLibrary::from_raw`] refuses.
+pub fn load_prompts(path: &Path) -> Result<PromptLibrary, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(path, "", format!("cannot read the prompt library: {e}")))?;
+    parse_prompts(path, &text)
+}
+
+/// Validate a prompt library's text; `path` only names it in errors.
+///
+/// # Errors
+/// As [`load_prompts`], without the file read.
+pub fn parse_prompts(path: &Path, text: &str) -> Result<PromptLibrary, ConfigError> {
+    let raw: RawLibrary = parse_toml(path, text)?;
+    PromptLibrary::from_raw(raw).map_err(|e| ConfigError::new(path, e.key, e.reason))
+}
+
 /// A relative `prompts` path is relative to the config file's folder.
 fn resolve(config_file: &Option<PathBuf>, p: &Path) -> PathBuf {
     match config_file.as_ref().and_then(|f| f.parent()) {
@@ -165,7 +187,7 @@ fn resolve(config_file: &Option<PathBuf>, p: &Path) -> PathBuf {
 
 fn validate_cohorts(file: &Path, sections: Vec<CohortSection>) -> Result<Vec<CohortSpec>, ConfigError> {
     let mut names: HashMap<String, usize> = HashMap::new();
-    let mut channels: HashMap<u64, usize> = HashMap::new();
+    let mut channels: HashMap<ChannelId, usize> = HashMap::new();
     let mut specs = Vec::with_capacity(sections.len());
     for (i, c) in sections.into_iter().enumerate() {
         let draft = CohortDraft {

@@ -34,10 +34,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use chrono_tz::Tz;
+
 use serde::Serialize;
 
-use crate::domain::{CheckIn, CheckInStatus, Cohort, Reply, UserId};
+use crate::domain::{CheckIn, CheckInId, CheckInStatus, Cohort, Reply, UserId};
 use crate::store::{Store, StoreError};
 use crate::summary::{Outcome, packet};
 
@@ -175,8 +175,8 @@ pub async fn records(
     let replies = store.replies_of_cohort(cohort.id).await?;
     let impact = store.impact_of_cohort(cohort.id).await?;
     let wanted = |user: UserId| member.is_none_or(|m| m == user);
-    let tz: Tz = cohort.spec.timezone.parse().unwrap_or(Tz::UTC);
-    let date = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d").to_string();
+    let tz = cohort.timezone();
+    let date = |t: DateTime<Utc>| crate::summary::local_date(t, tz);
 
     let mut ledger: Vec<&CheckIn> = activity
         .checkins
@@ -185,8 +185,8 @@ pub async fn records(
         .collect();
     ledger.sort_by_key(|c| (c.occurrence_at, c.id));
     // Replies to check-ins recorded after the ledger was read (the bot runs on) are left out.
-    let position: HashMap<i64, usize> = ledger.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-    let replies: HashMap<(i64, UserId), Reply> = replies
+    let position: HashMap<CheckInId, usize> = ledger.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+    let replies: HashMap<(CheckInId, UserId), Reply> = replies
         .into_iter()
         .filter(|r| position.contains_key(&r.checkin_id) && wanted(r.user_id))
         .map(|r| ((r.checkin_id, r.user_id), r))

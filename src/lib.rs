@@ -9,7 +9,6 @@ pub mod discord;
 pub mod domain;
 pub mod engine;
 pub mod export;
-pub mod schedule;
 pub mod startup;
 pub mod store;
 pub mod summary;

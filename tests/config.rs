@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 use trellis::config::{ConfigError, DEFAULT_DATABASE_URL, Settings, Sources};
-use trellis::domain::Track;
+use trellis::domain::{ChannelId, Track};
 
 fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -80,10 +80,10 @@ fn shipped_example_validates() {
     let first = &settings.cohorts[0];
     assert_eq!(first.name, "staff-path-2027");
     assert_eq!(first.reminder_after, Some(Duration::from_secs(48 * 3600)));
-    assert_eq!(first.digest_channel_id, Some(444_444_444_444_444_444));
+    assert_eq!(first.digest_channel_id, Some(ChannelId::new(444_444_444_444_444_444)));
     assert_eq!(first.tracks, Track::ALL.to_vec());
     assert_ne!(settings.cohorts[0].channel_id, settings.cohorts[1].channel_id);
-    assert_ne!(settings.cohorts[0].timezone, settings.cohorts[1].timezone);
+    assert_ne!(settings.cohorts[0].schedule.timezone(), settings.cohorts[1].schedule.timezone());
 
     // Every key of product.md's config section is shown, and the comments
     // tell where the token and the database URL come from.

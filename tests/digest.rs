@@ -6,11 +6,11 @@ mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use common::{ALICE, BOB, CAROL, CHANNEL, DAVE, Harness, draft, utc};
-use trellis::domain::{CheckIn, Cohort, ReplySource};
+use trellis::domain::{ChannelId, CheckIn, CheckInId, Cohort, ReplySource, UserId};
 use trellis::engine::Engine;
 
 const WEEKLY_UTC: &str = "0 0 9 * * Mon";
-const DIGEST_CHANNEL: u64 = 444_444_444_444_444_444;
+const DIGEST_CHANNEL: ChannelId = ChannelId::new(444_444_444_444_444_444);
 /// Friday; the first Monday 09:00 UTC is 2027-01-04.
 const START: &str = "2027-01-01T12:00:00Z";
 
@@ -20,7 +20,7 @@ fn monday(week: i64) -> DateTime<Utc> {
 
 async fn digest_cohort(h: &Harness) -> Cohort {
     let mut d = draft("staff-path", CHANNEL, WEEKLY_UTC, "UTC");
-    d.digest_channel_id = Some(DIGEST_CHANNEL);
+    d.digest_channel_id = Some(DIGEST_CHANNEL.get());
     h.engine.setup_cohort(d).await.expect("setup")
 }
 
@@ -31,7 +31,7 @@ async fn open_at(h: &Harness, cohort: &Cohort, at: DateTime<Utc>) -> CheckIn {
     h.engine.store().open_checkin(cohort.id, at).await.unwrap().expect("an open check-in")
 }
 
-async fn answer(engine: &Engine, checkin: &CheckIn, user: u64, text: &str) {
+async fn answer(engine: &Engine, checkin: &CheckIn, user: UserId, text: &str) {
     engine.answer(checkin, user, text, "4", ReplySource::Modal).await.expect("answer");
 }
 
@@ -83,7 +83,7 @@ async fn a_closed_checkin_gets_a_digest_with_counts_and_quiet_members_but_no_ans
     // What goes over the wire: the counts and the quiet member, no answer text, no pings.
     for p in &digests {
         assert!(!format!("{p:?}").contains("SECRET-ANSWER"), "{p:?}");
-        let wire = serde_json::to_value(trellis::discord::chat::digest_message(p)).unwrap();
+        let wire = serde_json::to_value(trellis::discord::render::digest_message(p)).unwrap();
         let text = wire.to_string();
         assert!(!text.contains("SECRET-ANSWER") && !text.contains("carol week 0"), "{text}");
         assert_eq!(wire["allowed_mentions"]["parse"], serde_json::json!([]), "{text}");
@@ -91,7 +91,7 @@ async fn a_closed_checkin_gets_a_digest_with_counts_and_quiet_members_but_no_ans
         assert_eq!(wire["nonce"], p.nonce.as_str());
         assert_ne!(p.nonce, week0.nonce, "the digest has its own nonce");
     }
-    let wire = serde_json::to_value(trellis::discord::chat::digest_message(post)).unwrap();
+    let wire = serde_json::to_value(trellis::discord::render::digest_message(post)).unwrap();
     let fields = wire["embeds"][0]["fields"].as_array().unwrap();
     let field = |name: &str| -> String {
         let f = fields.iter().find(|f| f["name"].as_str().unwrap().starts_with(name)).expect(name);
@@ -123,7 +123,7 @@ async fn two_engines_and_repeated_ticks_send_one_digest_per_checkin() {
     }
     let digests = h.chat.digests();
     let ledger = h.engine.store().checkins_of_cohort(cohort.id).await.unwrap();
-    let closed: Vec<i64> = ledger.iter().filter(|k| k.closes_at <= h.now()).map(|k| k.id).collect();
+    let closed: Vec<CheckInId> = ledger.iter().filter(|k| k.closes_at <= h.now()).map(|k| k.id).collect();
     assert_eq!(closed.len(), 3);
     assert_eq!(digests.iter().map(|p| p.digest.checkin_id).collect::<Vec<_>>(), closed);
     assert_eq!(h.chat.digest_attempts(), 3, "no second attempt at any digest");
@@ -201,7 +201,7 @@ async fn the_scheduler_wakes_when_a_checkin_closes() {
     // occurrence to wake for: the close itself must wake the scheduler.
     let h = Harness::new(utc("2027-12-20T12:00:00Z")).await;
     let mut d = draft("bounded", CHANNEL, "0 0 9 * * Mon 2027", "UTC");
-    d.digest_channel_id = Some(DIGEST_CHANNEL);
+    d.digest_channel_id = Some(DIGEST_CHANNEL.get());
     let cohort = h.engine.setup_cohort(d).await.unwrap();
     let last = open_at(&h, &cohort, utc("2027-12-27T09:00:00Z")).await;
     assert_eq!(last.closes_at, utc("2028-01-03T09:00:00Z"));

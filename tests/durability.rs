@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use harness::{CHANNEL, GUILD, Rng, Trellis, USER0, answer_id, wait_identified};
 use support::fake_discord::{Actor, FakeDiscord, InteractionHandle};
+use trellis::domain::{CheckInId, CohortId, MessageId, UserId};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 /// The tests here time kills to the millisecond: run them one at a time.
@@ -41,7 +42,7 @@ impl Submit {
 /// A burst of modal submits: `size` members answering for the first time,
 /// and (after the first round) half as many members of the previous round
 /// editing their answer.
-fn burst(fake: &FakeDiscord, checkin: i64, round: usize, size: usize) -> Vec<Submit> {
+fn burst(fake: &FakeDiscord, checkin: CheckInId, round: usize, size: usize) -> Vec<Submit> {
     let first = (0..size).map(|i| USER0 + (round * size + i) as u64);
     let edits = (round > 0).then(|| (0..size / 2).map(|i| USER0 + ((round - 1) * size + 2 * i) as u64));
     first
@@ -67,7 +68,7 @@ fn burst(fake: &FakeDiscord, checkin: i64, round: usize, size: usize) -> Vec<Sub
 async fn check_nothing_confirmed_is_lost(
     store: &trellis::store::Store,
     fake: &FakeDiscord,
-    checkin: i64,
+    checkin: CheckInId,
     submits: &[Submit],
     seed: u64,
 ) -> (usize, usize) {
@@ -77,7 +78,7 @@ async fn check_nothing_confirmed_is_lost(
     }
     let (mut confirmed, mut unconfirmed_stored) = (0, 0);
     for (user, subs) in by_user {
-        let stored = store.reply(checkin, user).await.unwrap();
+        let stored = store.reply(checkin, UserId::new(user)).await.unwrap();
         let last_confirmed = subs.iter().rposition(|s| s.confirmed(fake));
         confirmed += subs.iter().filter(|s| s.confirmed(fake)).count();
         let Some(stored) = stored else {
@@ -158,7 +159,7 @@ async fn confirmed_answers_survive_sigkill_at_random_points() {
     assert!(confirmed >= ROUNDS, "at least one confirmation per round");
     // Nothing but what members submitted is stored.
     for r in store.replies_of_cohort(cohort).await.unwrap() {
-        assert!(submits.iter().any(|s| s.user == r.user_id && s.text == r.answer), "{r:?}");
+        assert!(submits.iter().any(|s| s.user == r.user_id.get() && s.text == r.answer), "{r:?}");
     }
 }
 
@@ -212,11 +213,11 @@ fn channel_posts(fake: &FakeDiscord) -> Vec<support::fake_discord::RecordedReque
     fake.requests_to("POST", &format!("/channels/{CHANNEL}/messages"))
 }
 
-async fn ledger(store: &trellis::store::Store, cohort: i64) -> Vec<trellis::domain::CheckIn> {
+async fn ledger(store: &trellis::store::Store, cohort: CohortId) -> Vec<trellis::domain::CheckIn> {
     store.checkins_of_cohort(cohort).await.unwrap()
 }
 
-async fn wait_status(store: &trellis::store::Store, cohort: i64, o: i64, want: &[&str], seed: u64) -> String {
+async fn wait_status(store: &trellis::store::Store, cohort: CohortId, o: i64, want: &[&str], seed: u64) -> String {
     let deadline = now_ms() + 10_000;
     loop {
         let row = ledger(store, cohort).await.into_iter().find(|c| c.occurrence_at.timestamp_millis() == o);
@@ -232,7 +233,7 @@ async fn wait_status(store: &trellis::store::Store, cohort: i64, o: i64, want: &
 
 /// Waits until the (re)started bot has caught up: the latest occurrence is in
 /// the ledger and no row is waiting to be posted.
-async fn wait_caught_up(store: &trellis::store::Store, cohort: i64, seed: u64) {
+async fn wait_caught_up(store: &trellis::store::Store, cohort: CohortId, seed: u64) {
     let deadline = now_ms() + 10_000;
     loop {
         let latest = now_ms() / PERIOD_MS * PERIOD_MS;
@@ -331,7 +332,7 @@ async fn one_post_per_open_occurrence_across_sigkills() {
 async fn check_posts_against_ledger(
     fake: &FakeDiscord,
     store: &trellis::store::Store,
-    cohort: i64,
+    cohort: CohortId,
     uptimes: &[Uptime],
     seed: u64,
 ) {
@@ -362,7 +363,7 @@ async fn check_posts_against_ledger(
                 posted += 1;
                 assert_eq!(posts.len(), 1, "seed {seed}: occurrence {o} posted once");
                 assert_eq!(created.get(&row.nonce), Some(&1), "seed {seed}: occurrence {o} sent once");
-                assert_eq!(row.message_id, Some(posts[0].id), "seed {seed}: ledger names the message");
+                assert_eq!(row.message_id, Some(MessageId::new(posts[0].id)), "seed {seed}: ledger names the message");
                 let button = posts[0].components[0]["components"][0]["custom_id"].as_str().unwrap_or_default();
                 assert_eq!(button, answer_id(row.id), "seed {seed}: the post's button answers its own row");
                 assert!(!never_up, "seed {seed}: occurrence {o} fell in downtime yet was posted");
@@ -447,7 +448,7 @@ async fn post_in_flight_at_sigkill_is_completed_once_after_the_lease() {
     for (row, chan, posts) in [(row_a, chan_a, 2), (row_b, chan_b, 2)] {
         let messages = fake.messages_in(chan);
         assert_eq!(messages.len(), 1, "channel {chan}: exactly one post");
-        assert_eq!(store.checkin(row).await.unwrap().unwrap().message_id, Some(messages[0].id));
+        assert_eq!(store.checkin(row).await.unwrap().unwrap().message_id, Some(MessageId::new(messages[0].id)));
         assert_eq!(fake.requests_to("POST", &path(chan)).len(), posts, "channel {chan}: one retry, same nonce");
     }
     let nonces: Vec<_> =

@@ -46,7 +46,7 @@ async fn setup_by_admin_schedules_exactly_one_post_per_occurrence() {
     );
     let r = bot.fake.wait_interaction_response(&h, WAIT).await;
     assert!(r.is_ephemeral() && r.content().contains("Manage Server"), "{r:?}");
-    assert!(bot.engine.cohorts_in_guild(GUILD).await.unwrap().is_empty());
+    assert!(bot.engine.cohorts_in_guild(GuildId::new(GUILD)).await.unwrap().is_empty());
 
     // Bad input: a clear message, nothing stored.
     let admin =
@@ -61,7 +61,7 @@ async fn setup_by_admin_schedules_exactly_one_post_per_occurrence() {
     );
     let r = bot.fake.wait_interaction_response(&h, WAIT).await;
     assert!(r.content().contains("timezone") && r.content().contains("IANA"), "{r:?}");
-    assert!(bot.engine.cohorts_in_guild(GUILD).await.unwrap().is_empty());
+    assert!(bot.engine.cohorts_in_guild(GuildId::new(GUILD)).await.unwrap().is_empty());
 
     let text = bot.setup("*/2 * * * * *", None).await;
     assert!(text.contains("Next check-ins"), "{text}");
@@ -73,7 +73,7 @@ async fn setup_by_admin_schedules_exactly_one_post_per_occurrence() {
     bot.fake.wait_interaction_response(&h, WAIT).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let posts_after = bot.checkin_posts();
-    let cohort = bot.engine.store().cohort_by_channel(CHANNEL).await.unwrap().unwrap();
+    let cohort = bot.engine.store().cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap();
     let ledger = bot.engine.store().checkins_of_cohort(cohort.id).await.unwrap();
     let posted: Vec<_> = ledger.iter().filter(|c| c.message_id.is_some()).collect();
     assert!(posts.len() >= 3);
@@ -110,8 +110,8 @@ async fn answer_button_modal_confirmation_progress_and_access() {
     let bad = bot.fake.modal_submit(&member(ALICE), &custom_id, &[("answer", "hello"), ("confidence", "eleven")]);
     let r = bot.fake.wait_interaction_response(&bad, WAIT).await;
     assert!(r.is_ephemeral() && r.content().contains("1 to 5"), "{r:?}");
-    let checkin_id: i64 = custom_id.trim_start_matches("answer:").parse().unwrap();
-    assert!(bot.engine.store().reply(checkin_id, ALICE).await.unwrap().is_none());
+    let checkin_id = CheckInId::new(custom_id.trim_start_matches("answer:").parse().unwrap());
+    assert!(bot.engine.store().reply(checkin_id, UserId::new(ALICE)).await.unwrap().is_none());
 
     // Submit → committed → ephemeral confirmation echoing the text, pinging nobody.
     let text = "Shipped the RFC. @everyone <@300000000000000004> <@&100000000000000021> please read";
@@ -122,7 +122,7 @@ async fn answer_button_modal_confirmation_progress_and_access() {
     assert!(r.elapsed < Duration::from_secs(3), "{:?}", r.elapsed);
     assert_eq!(r.data["embeds"][0]["description"], text);
     pings_nobody(&r.data["allowed_mentions"]);
-    let saved = bot.engine.store().reply(checkin_id, ALICE).await.unwrap().expect("answer stored");
+    let saved = bot.engine.store().reply(checkin_id, UserId::new(ALICE)).await.unwrap().expect("answer stored");
     assert_eq!(saved.answer, text);
     assert_eq!(saved.confidence, Some(4));
 
@@ -270,8 +270,8 @@ async fn timezone_autocomplete_and_impact_modal() {
     let r = bot.fake.wait_interaction_response(&h, WAIT).await;
     assert!(r.is_ephemeral(), "{r:?}");
     pings_nobody(&r.data["allowed_mentions"]);
-    let cohort = bot.engine.store().cohort_by_channel(CHANNEL).await.unwrap().unwrap();
-    let ledger = bot.engine.store().impact_of_member(cohort.id, ALICE, 10).await.unwrap();
+    let cohort = bot.engine.store().cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap();
+    let ledger = bot.engine.store().impact_of_member(cohort.id, UserId::new(ALICE), 10).await.unwrap();
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].evidence, "820 ms → 310 ms over 2 weeks");
 
@@ -280,6 +280,6 @@ async fn timezone_autocomplete_and_impact_modal() {
     let h = bot.fake.modal_submit(&member(ALICE), &custom_id, &bad);
     let r = bot.fake.wait_interaction_response(&h, WAIT).await;
     assert!(r.content().contains("http"), "{r:?}");
-    assert_eq!(bot.engine.store().impact_of_member(cohort.id, ALICE, 10).await.unwrap().len(), 1);
+    assert_eq!(bot.engine.store().impact_of_member(cohort.id, UserId::new(ALICE), 10).await.unwrap().len(), 1);
     bot.stop().await;
 }

@@ -223,8 +223,8 @@ async fn access_matrix() {
     let (_, answer_a) = bot.open_checkin(CHANNEL).await;
     let (_, answer_b) = bot.open_checkin(OTHER_CHANNEL).await;
     let store = bot.engine.store();
-    let cohort_a = store.cohort_by_channel(CHANNEL).await.unwrap().unwrap();
-    let cohort_b = store.cohort_by_channel(OTHER_CHANNEL).await.unwrap().unwrap();
+    let cohort_a = store.cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap();
+    let cohort_b = store.cohort_by_channel(ChannelId::new(OTHER_CHANNEL)).await.unwrap().unwrap();
 
     // The secrets, written through the real forms.
     for (owner, channel, answer_id, cohort_id) in [
@@ -286,17 +286,17 @@ async fn access_matrix() {
         }
     }
     // Bob forgot himself; Alice's and Carol's data is untouched by anyone else's actions.
-    assert!(store.rows_mentioning_user(BOB).await.unwrap().iter().all(|(_, n)| *n == 0));
+    assert!(store.rows_mentioning_user(UserId::new(BOB)).await.unwrap().iter().all(|(_, n)| *n == 0));
     let replies_a = store.replies_of_cohort(cohort_a.id).await.unwrap();
-    assert!(replies_a.iter().any(|r| r.user_id == ALICE && r.answer == "ALICE-ANSWER-q7"));
+    assert!(replies_a.iter().any(|r| r.user_id.get() == ALICE && r.answer == "ALICE-ANSWER-q7"));
     let replies_b = store.replies_of_cohort(cohort_b.id).await.unwrap();
     assert_eq!(
-        replies_b.iter().map(|r| (r.user_id, r.answer.as_str())).collect::<Vec<_>>(),
+        replies_b.iter().map(|r| (r.user_id.get(), r.answer.as_str())).collect::<Vec<_>>(),
         [(CAROL, "CAROL-ANSWER-z9")]
     );
-    assert_eq!(store.impact_of_member(cohort_b.id, CAROL, 10).await.unwrap().len(), 1);
+    assert_eq!(store.impact_of_member(cohort_b.id, UserId::new(CAROL), 10).await.unwrap().len(), 1);
     assert!(
-        store.rows_mentioning_user(STRANGER).await.unwrap().iter().all(|(_, n)| *n == 0),
+        store.rows_mentioning_user(UserId::new(STRANGER)).await.unwrap().iter().all(|(_, n)| *n == 0),
         "the other guild's user left no trace"
     );
     bot.stop().await;

@@ -34,8 +34,8 @@ async fn a_digest_of_each_closed_checkin_appears_in_the_digest_channel() {
     );
     let r = bot.fake.wait_interaction_response(&h, WAIT).await;
     assert!(r.content().contains("Next check-ins"), "{r:?}");
-    let cohort = bot.engine.store().cohort_by_channel(CHANNEL).await.unwrap().expect("cohort");
-    assert_eq!(cohort.spec.digest_channel_id, Some(OTHER_CHANNEL));
+    let cohort = bot.engine.store().cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().expect("cohort");
+    assert_eq!(cohort.spec.digest_channel_id, Some(ChannelId::new(OTHER_CHANNEL)));
 
     for user in [ALICE, BOB] {
         let h = bot.fake.slash_command(member(user).command("cohort").subcommand("join"));

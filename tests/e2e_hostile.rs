@@ -92,12 +92,12 @@ async fn hostile_modal_submits_get_a_message_or_a_verbatim_save() {
     }
 
     // The database holds the safe saves, verbatim, and no piece of a refused input.
-    let cohort = bot.engine.store().cohort_by_channel(CHANNEL).await.unwrap().unwrap();
+    let cohort = bot.engine.store().cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap();
     let replies = bot.engine.store().replies_of_cohort(cohort.id).await.unwrap();
     assert_eq!(replies.len(), saves);
     for r in &replies {
         assert!(!r.answer.contains(MARK) && !r.answer.contains('\0'), "{:?}", r.answer);
-        let i = (r.user_id - user(0)) as usize;
+        let i = (r.user_id.get() - user(0)) as usize;
         assert_eq!(Ok(&r.answer), corpus[i].3.as_ref(), "{}", corpus[i].0);
         assert_eq!(r.checkin_id, checkin.id);
     }
@@ -111,7 +111,7 @@ async fn missing_wrong_and_unknown_fields_and_ids_store_nothing() {
     let bot = Bot::start().await;
     bot.setup(QUIET, None).await;
     let (checkin, answer_id) = bot.open_checkin(CHANNEL).await;
-    let cohort = bot.engine.store().cohort_by_channel(CHANNEL).await.unwrap().unwrap();
+    let cohort = bot.engine.store().cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap();
     let impact_id = format!("impact:{}", cohort.id);
     let alice = member(ALICE);
 
@@ -186,7 +186,7 @@ async fn missing_wrong_and_unknown_fields_and_ids_store_nothing() {
 
     let store = bot.engine.store();
     assert!(store.replies_of_cohort(cohort.id).await.unwrap().is_empty());
-    assert!(store.impact_of_member(cohort.id, ALICE, 100).await.unwrap().is_empty());
+    assert!(store.impact_of_member(cohort.id, UserId::new(ALICE), 100).await.unwrap().is_empty());
     assert!(store.members(cohort.id).await.unwrap().is_empty(), "refused input enrols nobody");
     bot.stop().await;
 }
@@ -196,7 +196,7 @@ async fn closed_foreign_and_out_of_server_submits_are_refused() {
     let bot = Bot::start().await;
     bot.setup(QUIET, None).await;
     let (checkin, answer_id) = bot.open_checkin(CHANNEL).await;
-    let cohort = bot.engine.store().cohort_by_channel(CHANNEL).await.unwrap().unwrap();
+    let cohort = bot.engine.store().cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap();
     let impact_id = format!("impact:{}", cohort.id);
     let answer = [("answer", "an answer"), ("confidence", "")];
     let win = [("what_changed", "w"), ("evidence", "e"), ("who_benefited", "b")];
@@ -242,11 +242,11 @@ async fn closed_foreign_and_out_of_server_submits_are_refused() {
     let store = bot.engine.store();
     let replies = store.replies_of_cohort(cohort.id).await.unwrap();
     assert_eq!(replies.len(), 1);
-    assert_eq!((replies[0].user_id, replies[0].answer.as_str()), (ALICE, "edited"));
-    let members: Vec<u64> = store.members(cohort.id).await.unwrap().iter().map(|m| m.user_id).collect();
+    assert_eq!((replies[0].user_id.get(), replies[0].answer.as_str()), (ALICE, "edited"));
+    let members: Vec<u64> = store.members(cohort.id).await.unwrap().iter().map(|m| m.user_id.get()).collect();
     assert_eq!(members, vec![ALICE]);
     for user in [BOB, CAROL, STRANGER] {
-        assert!(store.rows_mentioning_user(user).await.unwrap().iter().all(|(_, n)| *n == 0), "{user}");
+        assert!(store.rows_mentioning_user(UserId::new(user)).await.unwrap().iter().all(|(_, n)| *n == 0), "{user}");
     }
     bot.stop().await;
 }
@@ -370,10 +370,10 @@ async fn option_values_of_the_wrong_type_or_range_get_a_message() {
     }
 
     // Nothing changed: no pause, the cohort as set up, one member.
-    let cohort = bot.engine.store().cohort_by_channel(CHANNEL).await.unwrap().unwrap();
-    assert_eq!((cohort.spec.schedule.as_str(), cohort.spec.timezone.as_str()), (QUIET, "UTC"));
+    let cohort = bot.engine.store().cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap();
+    assert_eq!((cohort.spec.schedule.expr(), cohort.timezone().name()), (QUIET, "UTC"));
     assert_eq!(cohort.spec.reminder_after, None);
-    assert!(bot.engine.store().pauses(cohort.id, ALICE).await.unwrap().is_empty());
+    assert!(bot.engine.store().pauses(cohort.id, UserId::new(ALICE)).await.unwrap().is_empty());
     assert_eq!(bot.engine.store().members(cohort.id).await.unwrap().len(), 1);
     assert!(assert_echoes_ping_nobody(&bot.fake) >= 1);
     bot.stop().await;
@@ -416,7 +416,7 @@ async fn hostile_cohort_names_and_dms_never_ping() {
     assert_eq!(said.iter().filter(|c| c.contains("NUL")).count(), 1, "{said:?}");
     assert_eq!(said.iter().filter(|c| c.contains("the limit is 4000")).count(), 1, "{said:?}");
     assert_eq!(said.iter().filter(|c| c.starts_with("Saved")).count(), 1, "{said:?}");
-    let cohort = bot.engine.store().cohort_by_channel(CHANNEL).await.unwrap().unwrap();
+    let cohort = bot.engine.store().cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap();
     let stored = bot.engine.store().replies_of_cohort(cohort.id).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].answer, "@everyone <@300000000000000004> my answer");
@@ -473,7 +473,7 @@ async fn undecodable_events_are_dropped_and_the_bot_carries_on() {
     );
     let h = bot.fake.modal_submit(&member(ALICE), &answer_id, &[("answer", "still here")]);
     assert_eq!(respond(&bot, &h).await.data["embeds"][0]["description"], "still here");
-    let cohort = bot.engine.store().cohort_by_channel(CHANNEL).await.unwrap().unwrap();
+    let cohort = bot.engine.store().cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap();
     assert_eq!(bot.engine.store().replies_of_cohort(cohort.id).await.unwrap().len(), 1);
     bot.stop().await;
 }

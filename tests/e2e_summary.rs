@@ -34,19 +34,25 @@ fn seeded_ledger(n: i64, now: DateTime<Utc>) -> Vec<BulkCheckIn> {
         .collect()
 }
 
-fn answer(checkin_id: i64, user_id: u64, text: String, confidence: Option<u8>, at: DateTime<Utc>) -> BulkReply {
-    BulkReply { checkin_id, user_id, answer: text, confidence, at }
+fn answer(checkin_id: CheckInId, user_id: u64, text: String, confidence: Option<u8>, at: DateTime<Utc>) -> BulkReply {
+    BulkReply { checkin_id, user_id: UserId::new(user_id), answer: text, confidence, at }
 }
 
 /// Seven check-ins (six closed, one open). Alice answered 0, 1, 2, 4, 5 and
 /// logged two wins; Bob answered everything; Carol never answered.
 async fn seed_small_cohort(bot: &Bot) {
     let store = bot.engine.store();
-    let cohort = store.cohort_by_channel(CHANNEL).await.unwrap().expect("cohort set up");
+    let cohort = store.cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().expect("cohort set up");
     let now = Utc::now();
     let ledger = seeded_ledger(7, now);
     let joined = ledger[0].occurrence_at - Duration::days(1);
-    store.bulk_members(cohort.id, &[(ALICE, joined), (BOB, joined), (CAROL, joined)]).await.unwrap();
+    store
+        .bulk_members(
+            cohort.id,
+            &[(UserId::new(ALICE), joined), (UserId::new(BOB), joined), (UserId::new(CAROL), joined)],
+        )
+        .await
+        .unwrap();
     let ids = store.bulk_checkins(cohort.id, &ledger).await.unwrap();
     let mut replies = Vec::new();
     for (k, (id, c)) in ids.iter().zip(&ledger).enumerate() {
@@ -61,9 +67,9 @@ async fn seed_small_cohort(bot: &Bot) {
     let win =
         ImpactInput::parse("ALICE-WIN: cut deploys from 40 to 9 minutes", "CI dashboard p50", "all 60 engineers", "")
             .unwrap();
-    store.insert_impact(cohort.id, ALICE, &win, now - Duration::days(10)).await.unwrap();
+    store.insert_impact(cohort.id, UserId::new(ALICE), &win, now - Duration::days(10)).await.unwrap();
     let bobs = ImpactInput::parse("BOB-WIN", "Bob's evidence", "Bob's team", "").unwrap();
-    store.insert_impact(cohort.id, BOB, &bobs, now - Duration::days(10)).await.unwrap();
+    store.insert_impact(cohort.id, UserId::new(BOB), &bobs, now - Duration::days(10)).await.unwrap();
 }
 
 fn attachment<'a>(m: &'a StoredMessage, name: &str) -> &'a Attachment {
@@ -203,12 +209,12 @@ async fn cohort_status_of_500_members_stays_within_discords_limits() {
     let bot = Bot::start().await;
     bot.setup(DORMANT, None).await;
     let store = bot.engine.store();
-    let cohort = store.cohort_by_channel(CHANNEL).await.unwrap().unwrap();
+    let cohort = store.cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap();
     let now = Utc::now();
     let ledger = seeded_ledger(12, now);
     let joined = ledger[0].occurrence_at - Duration::days(1);
     let users: Vec<u64> = (0..500).map(|i| 400_000_000_000_000_000 + i).collect();
-    store.bulk_members(cohort.id, &users.iter().map(|u| (*u, joined)).collect::<Vec<_>>()).await.unwrap();
+    store.bulk_members(cohort.id, &users.iter().map(|u| (UserId::new(*u), joined)).collect::<Vec<_>>()).await.unwrap();
     let ids = store.bulk_checkins(cohort.id, &ledger).await.unwrap();
     // Members 0..200 answer everything; the other 300 stopped three weeks ago.
     let replies: Vec<BulkReply> = users

@@ -11,8 +11,8 @@ use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Timelike, Utc, W
 use chrono_tz::Tz;
 use common::{ALICE, BOB, CAROL, CHANNEL, CHANNEL_2, DAVE, GUILD, Harness, draft, rows_holding, spec, utc};
 use trellis::domain::{
-    CheckIn, CheckInStatus, Cohort, CohortDraft, CohortSource, InputError, PostedPrompt, ReplySource, Track,
-    occurrence_nonce,
+    ChannelId, CheckIn, CheckInStatus, Cohort, CohortDraft, CohortSource, GuildId, InputError, PostedPrompt,
+    ReplySource, Schedule, Track, UserId, occurrence_nonce,
 };
 use trellis::engine::{Engine, EngineError};
 use trellis::store::NewCheckIn;
@@ -95,7 +95,7 @@ async fn weekly_schedule_posts_once_per_week_for_ten_weeks() {
         assert_eq!(p.post.channel_id, CHANNEL);
         assert_eq!(p.post.cohort_name, "staff-path");
         assert_eq!(p.post.closes_at, occ + Duration::weeks(1), "open until the next occurrence");
-        assert_eq!(p.post.timezone, "UTC");
+        assert_eq!(p.post.timezone, chrono_tz::UTC);
     }
     let ledger = h.engine.store().checkins_of_cohort(cohort.id).await.unwrap();
     assert_eq!(ledger.len(), 10);
@@ -455,7 +455,7 @@ async fn consecutive_posts_cycle_through_the_cohorts_tracks() {
     // The posted question is the library's text for that track.
     for p in &posts {
         let prompt = h.engine.prompts().prompts().iter().find(|q| q.question == p.post.question).expect("from library");
-        assert_eq!(prompt.track(), p.post.track);
+        assert_eq!(prompt.track, p.post.track);
     }
 }
 
@@ -699,7 +699,7 @@ async fn reminders_go_once_to_active_unpaused_non_answerers() {
     let k2 = post_at(&h, first + Duration::weeks(1)).await;
     h.set(first + Duration::weeks(1) + Duration::hours(48));
     let r = h.tick().await;
-    let mut users: Vec<u64> = r.reminded.iter().map(|(_, u)| *u).collect();
+    let mut users: Vec<UserId> = r.reminded.iter().map(|(_, u)| *u).collect();
     users.sort();
     assert_eq!(users, vec![ALICE, BOB, CAROL]);
     assert!(r.reminded.iter().all(|(c, _)| *c == k2.id));
@@ -735,7 +735,7 @@ async fn a_failed_reminder_dm_is_retried_next_tick() {
     let r = h.tick().await;
     assert_eq!(r.reminded, vec![(k.id, BOB)], "retried");
     h.tick().await;
-    let to: Vec<u64> = h.chat.dms().iter().map(|d| d.user_id).collect();
+    let to: Vec<UserId> = h.chat.dms().iter().map(|d| d.user_id).collect();
     assert_eq!(to, vec![CAROL, BOB]);
 }
 
@@ -883,7 +883,7 @@ async fn setup_cohort_creates_then_updates_in_place() {
     d.reminder_after = Some("1d".into());
     let u = setup(&h, d).await;
     assert_eq!(u.id, c.id);
-    assert_eq!(u.spec.schedule, "0 30 17 * * Fri");
+    assert_eq!(u.spec.schedule.expr(), "0 30 17 * * Fri");
     assert_eq!(u.spec.reminder_after, Some(StdDuration::from_secs(86_400)));
     assert_eq!(h.engine.store().active_cohorts().await.unwrap().len(), 1);
 
@@ -916,7 +916,7 @@ async fn setup_cohort_creates_then_updates_in_place() {
 async fn the_digest_never_goes_to_a_members_channel() {
     let h = Harness::new(utc(START)).await;
     let mut own = draft("a", CHANNEL, WEEKLY_UTC, "UTC");
-    own.digest_channel_id = Some(CHANNEL);
+    own.digest_channel_id = Some(CHANNEL.get());
     let err = h.engine.setup_cohort(own).await.unwrap_err();
     assert!(matches!(err, EngineError::Field(ref f) if f.field == "digest_channel_id"), "{err}");
 
@@ -924,12 +924,12 @@ async fn the_digest_never_goes_to_a_members_channel() {
     a.digest_channel_id = Some(444);
     setup(&h, a).await;
     let mut b = draft("b", CHANNEL_2, WEEKLY_UTC, "UTC");
-    b.digest_channel_id = Some(CHANNEL);
+    b.digest_channel_id = Some(CHANNEL.get());
     let err = h.engine.setup_cohort(b).await.unwrap_err();
     assert!(matches!(err, EngineError::Field(_)), "{err}");
     assert!(err.to_string().contains("`a`"), "{err}");
     // A cohort in the mentors' digest channel of another is refused too.
-    let err = h.engine.setup_cohort(draft("c", 444, WEEKLY_UTC, "UTC")).await.unwrap_err();
+    let err = h.engine.setup_cohort(draft("c", ChannelId::new(444), WEEKLY_UTC, "UTC")).await.unwrap_err();
     assert!(err.to_string().contains("digest"), "{err}");
     // Sharing one mentors' channel is fine, and updating a cohort keeps its own digest.
     let mut d = draft("d", CHANNEL_2, WEEKLY_UTC, "UTC");
@@ -952,7 +952,7 @@ async fn file_cohorts_cannot_be_changed_from_discord() {
     assert!(matches!(err, EngineError::FileManaged(_)), "{err}");
     let stored = h.engine.store().cohort(file[0].id).await.unwrap().unwrap();
     assert_eq!(stored.spec.name, "from-file");
-    assert_eq!(stored.spec.schedule, WEEKLY_UTC);
+    assert_eq!(stored.spec.schedule.expr(), WEEKLY_UTC);
     assert!(stored.active);
 }
 
@@ -968,7 +968,7 @@ async fn sync_file_cohorts_twice_updates_in_place() {
 
     // The file changed: new schedule and tracks for `a`.
     let mut a2 = a.clone();
-    a2.schedule = "0 0 10 * * Wed".into();
+    a2.schedule = Schedule::parse("0 0 10 * * Wed", "UTC").unwrap();
     a2.tracks = vec![Track::Impact];
     let third = h.engine.sync_file_cohorts(&[a2.clone(), b.clone()]).await.unwrap();
     assert_eq!(third[0].id, first[0].id);
@@ -991,7 +991,7 @@ async fn the_file_wins_over_a_discord_cohort_of_the_same_name() {
     let synced = h.engine.sync_file_cohorts(&[spec("shared", CHANNEL, WEEKLY_UTC, "UTC")]).await.unwrap();
     assert_eq!(synced[0].id, discord.id);
     assert_eq!(synced[0].source, CohortSource::File);
-    assert_eq!(synced[0].spec.schedule, WEEKLY_UTC);
+    assert_eq!(synced[0].spec.schedule.expr(), WEEKLY_UTC);
 }
 
 #[tokio::test]
@@ -1018,7 +1018,7 @@ async fn a_cohort_removed_from_the_file_stops() {
     let a = spec("a", CHANNEL, WEEKLY_UTC, "UTC");
     let b = spec("b", CHANNEL_2, WEEKLY_UTC, "UTC");
     let synced = h.engine.sync_file_cohorts(&[a.clone(), b.clone()]).await.unwrap();
-    let discord = setup(&h, draft("made-in-discord", 222_222_222_222_222_999, WEEKLY_UTC, "UTC")).await;
+    let discord = setup(&h, draft("made-in-discord", ChannelId::new(222_222_222_222_222_999), WEEKLY_UTC, "UTC")).await;
 
     // `b` is deleted from the file; the next start syncs only `a`.
     h.engine.sync_file_cohorts(std::slice::from_ref(&a)).await.unwrap();
@@ -1046,7 +1046,7 @@ async fn cohort_for_member_resolution() {
     let h = Harness::new(utc(START)).await;
     let c1 = weekly_cohort(&h).await;
     let c2 = setup(&h, draft("second", CHANNEL_2, WEEKLY_UTC, "UTC")).await;
-    let elsewhere = 333u64;
+    let elsewhere = ChannelId::new(333);
     // In a cohort channel: that cohort.
     assert_eq!(h.engine.cohort_for_member(GUILD, CHANNEL_2, ALICE).await.unwrap().id, c2.id);
     // Elsewhere: their only cohort, or an error that says what to do.
@@ -1056,10 +1056,10 @@ async fn cohort_for_member_resolution() {
     h.engine.join(&c2, ALICE).await.unwrap();
     assert!(matches!(h.engine.cohort_for_member(GUILD, elsewhere, ALICE).await, Err(EngineError::AmbiguousCohort)));
     // Nothing crosses guilds.
-    assert!(h.engine.cohort_of_channel(999, CHANNEL).await.unwrap().is_none());
+    assert!(h.engine.cohort_of_channel(GuildId::new(999), CHANNEL).await.unwrap().is_none());
     post_at_all(&h, utc(FIRST_MONDAY), 2).await;
     let open = h.engine.store().open_checkin(c1.id, h.now()).await.unwrap().unwrap();
-    assert!(matches!(h.engine.checkin_in_guild(open.id, 999).await, Err(EngineError::UnknownCheckIn)));
+    assert!(matches!(h.engine.checkin_in_guild(open.id, GuildId::new(999)).await, Err(EngineError::UnknownCheckIn)));
     assert_eq!(h.engine.checkin_in_guild(open.id, GUILD).await.unwrap().1.id, c1.id);
 }
 
@@ -1112,7 +1112,7 @@ async fn a_schedule_that_has_ended_does_not_stop_the_scheduler() {
     let h = Harness::new(utc(START)).await;
     // Stored while it still had occurrences; by now it has none left.
     let mut ended = spec("old", CHANNEL_2, WEEKLY_UTC, "UTC");
-    ended.schedule = "0 0 9 * * Mon 2020".into();
+    ended.schedule = Schedule::parse_stored("0 0 9 * * Mon 2020", "UTC").unwrap();
     h.engine.store().insert_cohort(&ended, CohortSource::Discord, utc("2020-01-01T00:00:00Z")).await.unwrap();
     let cohort = weekly_cohort(&h).await;
     h.set(utc(FIRST_MONDAY));
@@ -1160,13 +1160,13 @@ async fn forget_me_leaves_no_row_mentioning_the_user() {
     h.tick().await;
     assert_eq!(h.engine.store().reminders_sent(k3.id).await.unwrap(), vec![ALICE, BOB]);
 
-    let bob_before = rows_holding(&h.db, BOB as i64).await;
-    assert!(!rows_holding(&h.db, ALICE as i64).await.is_empty());
+    let bob_before = rows_holding(&h.db, BOB.get() as i64).await;
+    assert!(!rows_holding(&h.db, ALICE.get() as i64).await.is_empty());
     let deleted = h.engine.forget_me(ALICE).await.unwrap();
     assert!(deleted > 0);
 
     // Every table, every column: nothing holds Alice's id.
-    assert_eq!(rows_holding(&h.db, ALICE as i64).await, vec![]);
+    assert_eq!(rows_holding(&h.db, ALICE.get() as i64).await, vec![]);
     for (table, n) in h.engine.store().rows_mentioning_user(ALICE).await.unwrap() {
         assert_eq!(n, 0, "{table}");
     }
@@ -1176,7 +1176,7 @@ async fn forget_me_leaves_no_row_mentioning_the_user() {
         sqlx::query_scalar("SELECT COUNT(*) FROM replies WHERE answer IN ('v1', 'v2')").fetch_one(&pool).await.unwrap();
     assert_eq!(texts, 1, "only Bob's current reply remains");
     // Bob is untouched.
-    assert_eq!(rows_holding(&h.db, BOB as i64).await, bob_before);
+    assert_eq!(rows_holding(&h.db, BOB.get() as i64).await, bob_before);
     // Forgotten means forgotten: no reminder for Alice later, and the cohort goes on.
     h.set(first + Duration::weeks(1) + Duration::hours(49));
     h.tick().await;

@@ -10,8 +10,8 @@ use std::process::{Command, Output};
 use chrono::{Duration, Utc};
 use common::{ALICE, BOB, CAROL, CHANNEL, CHANNEL_2, Harness, draft};
 use serde_json::Value;
-use trellis::domain::{CheckIn, Cohort, ReplySource};
-use trellis::schedule::Schedule;
+use trellis::domain::schedule::Schedule;
+use trellis::domain::{CheckIn, Cohort, ReplySource, UserId};
 
 /// 00:30 in Berlin is the evening before in UTC: dates must come out in Berlin.
 const WEEKLY_BERLIN: &str = "0 30 0 * * Mon";
@@ -100,7 +100,7 @@ async fn csv_has_a_header_and_one_row_per_member_per_checkin_then_impact_rows() 
     let kinds: Vec<&str> = rows.iter().map(|r| &r[col("kind")]).collect();
     assert_eq!(kinds, [vec!["checkin"; 9], vec!["impact"; 2]].concat());
 
-    let row = |week: usize, user: u64| {
+    let row = |week: usize, user: UserId| {
         rows.iter()
             .find(|r| {
                 r[col("prompt_id")] == *checkins[week].prompt.as_ref().unwrap().id

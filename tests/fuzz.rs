@@ -9,8 +9,8 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
-use trellis::config::{ConfigError, Settings, Sources};
-use trellis::domain::{AnswerInput, ImpactInput, InputError, PromptLibrary};
+use trellis::config::{ConfigError, Settings, Sources, parse_prompts};
+use trellis::domain::{AnswerInput, ImpactInput, InputError};
 
 fn config() -> Config {
     // No regression files in the tree; a failure prints its minimal input.
@@ -318,7 +318,7 @@ proptest! {
 
     #[test]
     fn prompt_library_of_any_text_loads_or_explains(text in prop_oneof![any::<String>(), "[\\[\\]a-z_=\"0-9 \n.]{0,200}"]) {
-        if let Err(e) = PromptLibrary::parse(Path::new("prompts.toml"), &text) {
+        if let Err(e) = parse_prompts(Path::new("prompts.toml"), &text) {
             prop_assert!(!e.reason.trim().is_empty(), "{e:?}");
         }
     }
@@ -338,7 +338,7 @@ proptest! {
             _ => { library[which].0 = library[(which + 1) % 6].0.clone(); "id" }
         };
         let text: String = library.iter().map(|(i, t, q, h)| prompt_text(i, t, q, *h)).collect();
-        match PromptLibrary::parse(Path::new("prompts.toml"), &text) {
+        match parse_prompts(Path::new("prompts.toml"), &text) {
             Ok(lib) => {
                 // Only a value that is itself valid may pass, and then it is kept.
                 prop_assert!(field < 3, "duplicate accepted");

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{CHANNEL, CHANNEL_2, GUILD, Harness, TempDb, draft, table_columns, utc};
-use trellis::domain::{CheckIn, Cohort, InputError, ReplySource};
+use trellis::domain::{ChannelId, CheckIn, CheckInId, Cohort, GuildId, InputError, ReplySource, UserId};
 use trellis::engine::EngineError;
 
 const START: &str = "2027-01-01T12:00:00Z";
@@ -152,8 +152,8 @@ async fn count(db: &TempDb, table: &str) -> i64 {
     n
 }
 
-fn user(i: usize) -> u64 {
-    700_000_000_000_000_000 + i as u64
+fn user(i: usize) -> UserId {
+    UserId::new(700_000_000_000_000_000 + i as u64)
 }
 
 #[tokio::test]
@@ -272,11 +272,11 @@ async fn answers_to_a_closed_or_unknown_checkin_store_nothing() {
     let e = h.engine.answer(&first, user(1), "late answer", "", ReplySource::Modal).await.unwrap_err();
     assert!(matches!(e, EngineError::CheckInClosed), "{e:?}");
     // Ids that do not exist, or belong to another guild, are unknown.
-    for id in [0, -1, i64::MAX, first.id + 100] {
+    for id in [0, -1, i64::MAX, first.id.get() + 100].map(CheckInId::new) {
         let e = h.engine.checkin_in_guild(id, GUILD).await.unwrap_err();
         assert!(matches!(e, EngineError::UnknownCheckIn), "{id}: {e:?}");
     }
-    let e = h.engine.checkin_in_guild(first.id, GUILD + 1).await.unwrap_err();
+    let e = h.engine.checkin_in_guild(first.id, GuildId::new(GUILD.get() + 1)).await.unwrap_err();
     assert!(matches!(e, EngineError::UnknownCheckIn), "{e:?}");
     // A removed cohort still has its history, and nothing new.
     h.engine.remove_cohort(GUILD, CHANNEL).await.unwrap();
@@ -396,7 +396,7 @@ async fn hostile_cohort_setup_values_are_refused_with_the_field_named() {
         ("no tracks", "tracks", Box::new(|d| d.tracks = Some(vec![]))),
         ("zero channel", "channel_id", Box::new(|d| d.channel_id = 0)),
         ("u64::MAX role", "mentor_role_id", Box::new(|d| d.mentor_role_id = u64::MAX)),
-        ("digest is own channel", "digest_channel_id", Box::new(|d| d.digest_channel_id = Some(CHANNEL_2))),
+        ("digest is own channel", "digest_channel_id", Box::new(|d| d.digest_channel_id = Some(CHANNEL_2.get()))),
     ];
     for (label, field, edit) in &cases {
         let mut d = draft("staff-path", CHANNEL_2, "0 0 9 * * Mon", "UTC");
@@ -415,8 +415,8 @@ async fn hostile_cohort_setup_values_are_refused_with_the_field_named() {
     // (and sent with mentions disabled, see tests/e2e_hostile.rs).
     let names = ["'); DROP TABLE cohorts;--", "@everyone", "<@&100000000000000021> **x**", &zalgo("cohort", 9)];
     for (i, name) in names.iter().enumerate() {
-        let mut d = draft(name, CHANNEL + 10 + i as u64, "0 0 9 * * Mon", "UTC");
-        d.guild_id = GUILD;
+        let mut d = draft(name, ChannelId::new(CHANNEL.get() + 10 + i as u64), "0 0 9 * * Mon", "UTC");
+        d.guild_id = GUILD.get();
         let c = h.engine.setup_cohort(d).await.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(c.spec.name, *name);
         assert_eq!(h.engine.store().cohort(c.id).await.unwrap().unwrap().spec.name, *name);

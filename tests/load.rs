@@ -84,8 +84,8 @@ async fn thousand_submits_in_ten_seconds_then_two_hundred_progress_requests() {
     let stored = store.replies_of_cohort(cohort).await.unwrap();
     assert_eq!(stored.len(), MEMBERS as usize, "every confirmed answer is stored");
     for r in &stored {
-        assert_eq!(r.answer, text_of(r.user_id));
-        assert_eq!(r.confidence, Some((r.user_id % 5 + 1) as u8));
+        assert_eq!(r.answer, text_of(r.user_id.get()));
+        assert_eq!(r.confidence, Some((r.user_id.get() % 5 + 1) as u8));
     }
     println!("{MEMBERS} submits sent in {sent_in:?}: all confirmed and stored; slowest confirmation {slowest:?}");
 

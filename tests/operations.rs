@@ -15,6 +15,7 @@ use harness::{CHANNEL, GUILD, Rng, Trellis, USER0, answer_id, url_of, wait_ident
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{Connection, Row};
 use support::fake_discord::{Actor, FakeDiscord, InteractionHandle};
+use trellis::domain::{CheckInId, UserId};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 const WAIT: Duration = Duration::from_secs(20);
@@ -23,7 +24,7 @@ fn text_of(user: u64) -> String {
     format!("member {user}: ran the architecture review and wrote up the decision record")
 }
 
-fn submit(fake: &FakeDiscord, checkin: i64, user: u64, text: &str) -> InteractionHandle {
+fn submit(fake: &FakeDiscord, checkin: CheckInId, user: u64, text: &str) -> InteractionHandle {
     fake.modal_submit(
         &Actor::in_guild(GUILD, CHANNEL, user),
         &answer_id(checkin),
@@ -192,7 +193,7 @@ async fn sigterm_with_answers_in_flight_loses_no_confirmed_answer() {
     // Submits still unread on the socket when it closed are neither.
     let (mut confirmed_n, mut unanswered) = (0, 0);
     for (user, h) in &all {
-        let stored = store.reply(checkin, *user).await.unwrap();
+        let stored = store.reply(checkin, UserId::new(*user)).await.unwrap();
         let ok = confirmed(&fake, h);
         if ok {
             confirmed_n += 1;
@@ -288,7 +289,7 @@ async fn locked_database_member_is_told_to_try_again_within_three_seconds() {
     let r = fake.wait_interaction_response(&again, WAIT).await;
     assert!(r.data["embeds"][0]["title"].as_str().is_some_and(|t| t.starts_with("Answer")), "{r:?}");
     let store = db.store().await;
-    assert_eq!(store.reply(checkin, user).await.unwrap().unwrap().answer, text_of(user));
+    assert_eq!(store.reply(checkin, UserId::new(user)).await.unwrap().unwrap().answer, text_of(user));
     bot.sigterm();
     assert!(bot.wait(WAIT).await.expect("stops").success());
 }

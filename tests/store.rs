@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use chrono::Duration;
 use common::{ALICE, BOB, CAROL, CHANNEL, CHANNEL_2, TempDb, rows_holding, spec, temp_store, utc};
 use trellis::domain::{
-    AnswerInput, CheckInStatus, CohortSource, ImpactInput, PostedPrompt, ReplySource, Track, occurrence_nonce,
+    AnswerInput, ChannelId, CheckInId, CheckInStatus, CohortId, CohortSource, GuildId, ImpactInput, MessageId,
+    PostedPrompt, ReplySource, Schedule, Track, occurrence_nonce,
 };
 use trellis::store::{NewCheckIn, Store, StoreError};
 
@@ -23,7 +24,7 @@ fn answer(text: &str, confidence: &str) -> AnswerInput {
 const T0: &str = "2027-01-04T08:00:00Z";
 
 /// A store with one cohort and one posted check-in; returns (cohort id, check-in id).
-async fn with_checkin(store: &Store) -> (i64, i64) {
+async fn with_checkin(store: &Store) -> (CohortId, CheckInId) {
     let t0 = utc(T0);
     let cohort =
         store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
@@ -38,7 +39,7 @@ async fn with_checkin(store: &Store) -> (i64, i64) {
         .unwrap()
         .unwrap();
     assert!(store.claim_post(k.id, t0, t0 - Duration::minutes(2)).await.unwrap());
-    store.mark_posted(k.id, 42, t0).await.unwrap();
+    store.mark_posted(k.id, MessageId::new(42), t0).await.unwrap();
     (cohort.id, k.id)
 }
 
@@ -86,7 +87,7 @@ async fn cohorts_round_trip() {
     let t0 = utc(T0);
     let mut s = spec("staff-path", CHANNEL, "0 0 9 * * Mon", "Europe/Berlin");
     s.reminder_after = Some(std::time::Duration::from_secs(48 * 3600));
-    s.digest_channel_id = Some(444_444_444_444_444_444);
+    s.digest_channel_id = Some(ChannelId::new(444_444_444_444_444_444));
     s.tracks = vec![Track::Judgment, Track::Scope];
     let c = store.insert_cohort(&s, CohortSource::File, t0).await.unwrap();
     assert_eq!(c.spec, s);
@@ -103,7 +104,7 @@ async fn cohorts_round_trip() {
     // The same name in another channel is refused with a clear error.
     let clash =
         store.insert_cohort(&spec("staff-path", CHANNEL_2, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await;
-    assert!(matches!(clash, Err(StoreError::NameTaken(ref n)) if n == "staff-path"), "{clash:?}");
+    assert!(matches!(clash, Err(StoreError::NameTaken { ref name }) if name == "staff-path"), "{clash:?}");
     // The same channel twice is refused too.
     assert!(
         store.insert_cohort(&spec("other", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.is_err()
@@ -111,8 +112,7 @@ async fn cohorts_round_trip() {
 
     // Update in place.
     let mut s2 = s.clone();
-    s2.schedule = "0 30 17 * * Fri".into();
-    s2.timezone = "America/New_York".into();
+    s2.schedule = Schedule::parse("0 30 17 * * Fri", "America/New_York").unwrap();
     s2.reminder_after = None;
     s2.digest_channel_id = None;
     s2.tracks = Track::ALL.to_vec();
@@ -133,7 +133,7 @@ async fn cohorts_round_trip() {
     let active = store.active_cohorts().await.unwrap();
     assert_eq!(active.iter().map(|c| c.id).collect::<Vec<_>>(), vec![c.id]);
     assert_eq!(store.active_cohorts_in_guild(common::GUILD).await.unwrap().len(), 1);
-    assert!(store.active_cohorts_in_guild(1).await.unwrap().is_empty());
+    assert!(store.active_cohorts_in_guild(GuildId::new(1)).await.unwrap().is_empty());
     assert!(!store.cohort_by_channel(CHANNEL_2).await.unwrap().unwrap().active);
 
     // Updating reactivates.
@@ -145,7 +145,7 @@ async fn cohorts_round_trip() {
     renamed.name = "staff-path".into();
     assert!(matches!(
         store.update_cohort(other.id, &renamed, CohortSource::Discord, later).await,
-        Err(StoreError::NameTaken(_))
+        Err(StoreError::NameTaken { .. })
     ));
 }
 
@@ -242,10 +242,10 @@ async fn checkins_record_claim_post_miss_open() {
     assert_eq!(store.checkin(k.id).await.unwrap().unwrap().status, CheckInStatus::Recorded);
     assert!(store.claim_post(k.id, later, later - lease).await.unwrap());
 
-    store.mark_posted(k.id, 777, later).await.unwrap();
+    store.mark_posted(k.id, MessageId::new(777), later).await.unwrap();
     let posted = store.checkin(k.id).await.unwrap().unwrap();
     assert_eq!(posted.status, CheckInStatus::Posted);
-    assert_eq!(posted.message_id, Some(777));
+    assert_eq!(posted.message_id, Some(MessageId::new(777)));
     assert!(store.unposted_checkins().await.unwrap().is_empty());
     assert!(!store.claim_post(k.id, later, later).await.unwrap(), "posted is final");
     store.mark_missed(k.id).await.unwrap();
@@ -435,7 +435,7 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
         store.insert_impact(other.id, u, &input, t0).await.unwrap();
         store.claim_reminder(k, u, t0).await.unwrap();
     }
-    let before_bob = rows_holding(&db, BOB as i64).await;
+    let before_bob = rows_holding(&db, BOB.get() as i64).await;
     assert!(store.rows_mentioning_user(ALICE).await.unwrap().iter().all(|(_, n)| *n > 0));
 
     let deleted = store.forget_user(ALICE).await.unwrap();
@@ -444,9 +444,9 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
         assert_eq!(n, 0, "{table} still mentions the user");
     }
     // Not only user_id columns: no column of any table holds the id.
-    assert_eq!(rows_holding(&db, ALICE as i64).await, vec![], "rows still mention the forgotten user");
+    assert_eq!(rows_holding(&db, ALICE.get() as i64).await, vec![], "rows still mention the forgotten user");
     // Bob is untouched.
-    assert_eq!(rows_holding(&db, BOB as i64).await, before_bob);
+    assert_eq!(rows_holding(&db, BOB.get() as i64).await, before_bob);
     assert!(store.reply(k, BOB).await.unwrap().is_some());
     assert_eq!(store.forget_user(ALICE).await.unwrap(), 0, "forgetting twice is harmless");
 }

@@ -7,7 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use common::*;
 use trellis::discord::render;
 use trellis::domain::{
-    CheckIn, CheckInStatus, Cohort, CohortSource, ImpactEntry, ImpactInput, Member, Pause, PostedPrompt, Reply, Track,
+    CheckIn, CheckInId, CheckInStatus, Cohort, CohortId, CohortSource, ImpactEntry, ImpactId, ImpactInput, Member,
+    MessageId, Pause, PostedPrompt, Reply, ReplyId, Track, UserId,
 };
 use trellis::store::summary::{BulkCheckIn, BulkReply};
 use trellis::summary::chart::{self, PROGRESS_SIZE, heatmap_size};
@@ -20,8 +21,8 @@ fn week(k: i64) -> DateTime<Utc> {
 
 fn checkin_of(id: i64, k: i64, track: Track) -> CheckIn {
     CheckIn {
-        id,
-        cohort_id: 1,
+        id: CheckInId::new(id),
+        cohort_id: CohortId::new(1),
         occurrence_at: week(k),
         closes_at: week(k + 1),
         nonce: format!("t1-{id}"),
@@ -31,7 +32,7 @@ fn checkin_of(id: i64, k: i64, track: Track) -> CheckIn {
             track,
             question: format!("Question {id} on {track}?"),
         }),
-        message_id: Some(1000 + id as u64),
+        message_id: Some(MessageId::new(1000 + id as u64)),
     }
 }
 
@@ -45,15 +46,15 @@ fn ledger_of(tracks: &[Track]) -> Vec<CheckIn> {
     tracks.iter().enumerate().map(|(k, t)| checkin_of(k as i64 + 1, k as i64, *t)).collect()
 }
 
-fn member_since(user_id: u64, joined_at: DateTime<Utc>) -> Member {
-    Member { cohort_id: 1, user_id, joined_at, left_at: None }
+fn member_since(user_id: UserId, joined_at: DateTime<Utc>) -> Member {
+    Member { cohort_id: CohortId::new(1), user_id, joined_at, left_at: None }
 }
 
 /// A reply written a day after the check-in was posted.
-fn reply(c: &CheckIn, user_id: u64, confidence: Option<u8>) -> Reply {
+fn reply(c: &CheckIn, user_id: UserId, confidence: Option<u8>) -> Reply {
     let at = c.occurrence_at + Duration::days(1);
     Reply {
-        id: c.id * 1000 + (user_id % 1000) as i64,
+        id: ReplyId::new(c.id.get() * 1000 + (user_id.get() % 1000) as i64),
         checkin_id: c.id,
         user_id,
         answer: format!("answer of {user_id} to check-in {}", c.id),
@@ -63,14 +64,14 @@ fn reply(c: &CheckIn, user_id: u64, confidence: Option<u8>) -> Reply {
     }
 }
 
-fn replies_to(checkins: &[CheckIn], user_id: u64, ks: &[usize]) -> Vec<Reply> {
+fn replies_to(checkins: &[CheckIn], user_id: UserId, ks: &[usize]) -> Vec<Reply> {
     ks.iter().map(|&k| reply(&checkins[k], user_id, None)).collect()
 }
 
-fn impact_entry(id: i64, user_id: u64, at: DateTime<Utc>, tracks: Vec<Track>) -> ImpactEntry {
+fn impact_entry(id: i64, user_id: UserId, at: DateTime<Utc>, tracks: Vec<Track>) -> ImpactEntry {
     ImpactEntry {
-        id,
-        cohort_id: 1,
+        id: ImpactId::new(id),
+        cohort_id: CohortId::new(1),
         user_id,
         what_changed: format!("win {id} of {user_id}"),
         evidence: "p95 latency 800 ms → 120 ms".into(),
@@ -173,7 +174,7 @@ fn the_recent_window_and_all_time_are_both_counted() {
     let p = MemberProgress::compute(&alice, &[], &checkins, &replies_to(&checkins, ALICE, &ks), &[], 12, now);
     assert_eq!(p.window_weeks, 12);
     assert_eq!(p.weeks.len(), 12, "check-ins 9..=20 are in the last 12 weeks");
-    assert_eq!(p.weeks[0].checkin_id, 10);
+    assert_eq!(p.weeks[0].checkin_id, CheckInId::new(10));
     // In the window: 9..=20 → answered 10, 12, 14, 16, 18, 20; missed 9, 11, 13, 15, 17, 19.
     assert_eq!(p.recent, Tally { offered: 12, answered: 6 });
     assert_eq!(p.all_time, Tally { offered: 21, answered: 15 });
@@ -238,7 +239,7 @@ fn latest_impact_is_the_newest_five_of_the_member_only() {
     impact.push(impact_entry(9, BOB, week(1), vec![Track::Scope]));
     let bob_replies = replies_to(&checkins, BOB, &[0, 1]);
     let p = MemberProgress::compute(&alice, &[], &checkins, &bob_replies, &impact, 12, week(2));
-    let ids: Vec<i64> = p.latest_impact.iter().map(|e| e.id).collect();
+    let ids: Vec<i64> = p.latest_impact.iter().map(|e| e.id.get()).collect();
     assert_eq!(ids, [7, 6, 5, 4, 3]);
     assert_eq!(p.impact_total, 7);
     assert_eq!(p.tracks[&Track::Scope].impact_entries, 0, "Bob's entries are not Alice's");
@@ -259,7 +260,7 @@ struct Fixture {
 fn cohort_fixture() -> Fixture {
     let checkins = ledger(5);
     let start = week(0) - Duration::days(1);
-    let mut erin = member_since(900_000_000_000_000_005, start);
+    let mut erin = member_since(UserId::new(900_000_000_000_000_005), start);
     erin.left_at = Some(week(2));
     let members = vec![
         (member_since(ALICE, start), vec![]),
@@ -285,7 +286,7 @@ fn cohort_view_of_a_member_who_never_answered() {
     assert!(bob.is_quiet());
     use Outcome::*;
     assert_eq!(bob.recent, [Missed, Missed, Missed, Missed, Open]);
-    let quiet: Vec<u64> = s.quiet().map(|m| m.user_id).collect();
+    let quiet: Vec<UserId> = s.quiet().map(|m| m.user_id).collect();
     assert_eq!(quiet, [BOB]);
 }
 
@@ -293,9 +294,9 @@ fn cohort_view_of_a_member_who_never_answered() {
 fn cohort_status_this_week_streaks_and_coverage() {
     let Fixture { members, checkins, replies, now } = cohort_fixture();
     let s = CohortStatus::compute(&members, &checkins, &replies, now);
-    assert_eq!(s.current.as_ref().map(|c| c.id), Some(5));
+    assert_eq!(s.current.as_ref().map(|c| c.id), Some(CheckInId::new(5)));
     assert!(s.current_is_open());
-    let users: Vec<u64> = s.members.iter().map(|m| m.user_id).collect();
+    let users: Vec<UserId> = s.members.iter().map(|m| m.user_id).collect();
     assert_eq!(users, [ALICE, BOB, CAROL, DAVE], "current members in join order; Erin left");
     assert_eq!((s.answered(), s.not_yet(), s.paused()), (1, 2, 1));
 
@@ -325,7 +326,7 @@ fn with_no_open_check_in_the_latest_closed_one_is_described() {
     let Fixture { members, checkins, replies, .. } = cohort_fixture();
     let closed = &checkins[..4];
     let s = CohortStatus::compute(&members, closed, &replies, week(4));
-    assert_eq!(s.current.as_ref().map(|c| c.id), Some(4));
+    assert_eq!(s.current.as_ref().map(|c| c.id), Some(CheckInId::new(4)));
     assert!(!s.current_is_open());
     let bob = s.members.iter().find(|m| m.user_id == BOB).unwrap();
     assert_eq!((bob.this_week, bob.missed_in_a_row), (WeekState::NotYet, 4));
@@ -375,7 +376,13 @@ fn bulk_ledger(n: i64) -> Vec<BulkCheckIn> {
         .collect()
 }
 
-fn bulk_reply(checkin_id: i64, user_id: u64, answer: &str, confidence: Option<u8>, at: DateTime<Utc>) -> BulkReply {
+fn bulk_reply(
+    checkin_id: CheckInId,
+    user_id: UserId,
+    answer: &str,
+    confidence: Option<u8>,
+    at: DateTime<Utc>,
+) -> BulkReply {
     BulkReply { checkin_id, user_id, answer: answer.into(), confidence, at }
 }
 
@@ -540,8 +547,9 @@ fn big_cohort() -> (Vec<MemberActivity>, Vec<CheckIn>) {
     let checkins = ledger(104);
     let members = (0..500u64)
         .map(|i| {
-            let member = member_since(10_000 + i, week(0) - Duration::days(1));
-            let answered: Vec<i64> = checkins.iter().filter(|c| c.id % (i as i64 % 7 + 2) != 0).map(|c| c.id).collect();
+            let member = member_since(UserId::new(10_000 + i), week(0) - Duration::days(1));
+            let answered: Vec<CheckInId> =
+                checkins.iter().filter(|c| c.id.get() % (i as i64 % 7 + 2) != 0).map(|c| c.id).collect();
             let pauses = if i < 50 { vec![Pause { starts_at: week(102), ends_at: week(105) }] } else { vec![] };
             MemberActivity { member, pauses, answered, last_answer: Some(week(103)) }
         })
@@ -569,7 +577,7 @@ fn the_heatmap_of_500_members_is_a_png_with_a_row_per_member() {
 
 fn berlin_cohort() -> Cohort {
     Cohort {
-        id: 1,
+        id: CohortId::new(1),
         spec: spec("staff-path", CHANNEL, "0 30 0 * * Mon", "Europe/Berlin"),
         source: CohortSource::File,
         active: true,
@@ -671,7 +679,7 @@ fn the_status_embed_of_a_500_member_cohort_fits_discords_limits() {
     let (mut members, checkins) = big_cohort();
     // 300 members went quiet: no answer to the last 4 check-ins.
     for m in members.iter_mut().skip(200) {
-        m.answered.retain(|id| *id <= 100);
+        m.answered.retain(|id| id.get() <= 100);
     }
     let s = CohortStatus::from_activity(&members, &checkins, 12, week(103) + Duration::days(1));
     assert_eq!(s.quiet().count(), 300);

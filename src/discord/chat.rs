@@ -1,4 +1,5 @@
-//! The engine's chat seam, implemented over serenity's HTTP client.
+//! The engine's chat seam, implemented over serenity's HTTP client: pacing,
+//! 429 retries, and the classification of Discord's refusals.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,11 +9,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::render;
-use crate::domain::{MessageId, Track};
-use crate::engine::chat::DigestPost;
-use crate::engine::{ChatEdge, ChatError, CheckInPost, ReminderDm};
-use crate::summary::QUIET_AFTER;
-use crate::summary::digest::Digest;
+use crate::domain::MessageId;
+use crate::engine::{ChatEdge, ChatError, CheckInPost, DigestPost, Permanence, ReminderDm};
 
 /// Discord's global limit is 50 requests/s; stay just under it.
 const MIN_INTERVAL: Duration = Duration::from_millis(21);
@@ -83,106 +81,61 @@ impl DiscordChat {
     }
 }
 
-fn chat_err(e: serenity::Error) -> ChatError {
-    ChatError(e.to_string())
+/// Discord's JSON error codes that refuse a request for good for its target
+/// (discord-platform.md, "What real servers do to a bot"; Discord's API docs,
+/// "JSON Error Codes").
+const PERMANENT_CODES: [isize; 6] = [
+    10003, // Unknown Channel: deleted
+    10004, // Unknown Guild: the bot was removed
+    10007, // Unknown Member: they left the server
+    10013, // Unknown User
+    50001, // Missing Access: the bot cannot see the channel
+    50007, // Cannot send messages to this user: DMs closed or bot blocked
+];
+
+/// Classify a serenity error: permanent for its target (a refusal with one of
+/// [`PERMANENT_CODES`], a 403 or 404, or any 4xx but 429: the same request
+/// fails the same way), else temporary (5xx, 429, timeouts, connection
+/// errors). The error itself is kept as the source.
+pub(crate) fn chat_err(e: serenity::Error) -> ChatError {
+    let refusal = match &e {
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)) => Some((r.status_code, r.error.code)),
+        _ => None,
+    };
+    let (permanence, code) = match refusal {
+        Some((status, code)) => {
+            let known = PERMANENT_CODES.contains(&code);
+            let permanent = known || (status.is_client_error() && status != serenity::StatusCode::TOO_MANY_REQUESTS);
+            let permanence = if permanent { Permanence::Permanent } else { Permanence::Temporary };
+            (permanence, u32::try_from(code).ok())
+        }
+        None => (Permanence::Temporary, None),
+    };
+    ChatError::new(permanence, code, e)
 }
 
 #[async_trait::async_trait]
 impl ChatEdge for DiscordChat {
     async fn post_checkin(&self, post: &CheckInPost) -> Result<MessageId, ChatError> {
-        let channel = serenity::ChannelId::new(post.channel_id);
+        let channel = serenity::ChannelId::new(post.channel_id.get());
         let message = self
             .pacer
             .send(|| channel.send_message(&self.http, render::checkin_message(post)))
             .await
             .map_err(chat_err)?;
-        Ok(message.id.get())
+        Ok(MessageId::new(message.id.get()))
     }
 
     async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError> {
-        let user = serenity::UserId::new(dm.user_id);
+        let user = serenity::UserId::new(dm.user_id.get());
         let channel = self.pacer.send(|| user.create_dm_channel(&self.http)).await.map_err(chat_err)?;
         self.pacer.send(|| channel.send_message(&self.http, render::reminder_message(dm))).await.map_err(chat_err)?;
         Ok(())
     }
 
     async fn post_digest(&self, post: &DigestPost) -> Result<(), ChatError> {
-        let channel = serenity::ChannelId::new(post.channel_id);
-        self.pacer.send(|| channel.send_message(&self.http, digest_message(post))).await.map_err(chat_err)?;
+        let channel = serenity::ChannelId::new(post.channel_id.get());
+        self.pacer.send(|| channel.send_message(&self.http, render::digest_message(post))).await.map_err(chat_err)?;
         Ok(())
     }
-}
-
-/// Discord caps an embed field's value at 1024 characters.
-const FIELD_MAX: usize = 1024;
-const DIGEST_COLOUR: u32 = 0x3b5b7d;
-
-/// The digest as one embed. Members appear as `<@id>` (embeds never ping),
-/// and the message pings nobody anyway.
-pub fn digest_message(post: &DigestPost) -> serenity::CreateMessage {
-    let d = &post.digest;
-    let track = d.track.map(track_title).unwrap_or_else(|| "Check-in".into());
-    let question: String = d.question.chars().take(300).collect();
-    let ellipsis = if d.question.chars().count() > 300 { "…" } else { "" };
-    let embed = serenity::CreateEmbed::new()
-        .title(format!("Check-in digest · {track}"))
-        .description(format!(
-            "The check-in of <t:{}:D> closed <t:{}:f>. {} members.\n> {}{ellipsis}",
-            d.occurrence_at.timestamp(),
-            d.closes_at.timestamp(),
-            d.members,
-            question.replace('\n', "\n> ")
-        ))
-        .field("Answered", d.answered.to_string(), true)
-        .field("Missing", d.missing.to_string(), true)
-        .field("Paused", d.paused.to_string(), true)
-        .field(format!("Quiet for {QUIET_AFTER}+ check-ins ({})", d.quiet.len()), quiet_list(d), false)
-        .field("Track coverage", coverage_lines(d), false)
-        .footer(serenity::CreateEmbedFooter::new(format!("{} · answers are not shown here", post.cohort_name)))
-        .colour(DIGEST_COLOUR);
-    serenity::CreateMessage::new()
-        .embed(embed)
-        .nonce(serenity::Nonce::String(post.nonce.clone()))
-        .enforce_nonce(true)
-        .allowed_mentions(render::no_mentions())
-}
-
-fn track_title(t: Track) -> String {
-    let s = t.as_str();
-    s[..1].to_uppercase() + &s[1..]
-}
-
-/// As many quiet members as fit in a field, most missed first.
-fn quiet_list(d: &Digest) -> String {
-    if d.quiet.is_empty() {
-        return "Nobody has missed two check-ins in a row.".into();
-    }
-    let mut out = String::new();
-    for (shown, q) in d.quiet.iter().enumerate() {
-        let line = format!("<@{}> · {} missed\n", q.user_id, q.missed_in_a_row);
-        // Keep room for the "and N more" line.
-        if out.len() + line.len() > FIELD_MAX - 40 {
-            out.push_str(&format!("… and {} more", d.quiet.len() - shown));
-            return out;
-        }
-        out.push_str(&line);
-    }
-    out.trim_end().to_string()
-}
-
-/// One line per track over the digest's window, answered of expected.
-fn coverage_lines(d: &Digest) -> String {
-    let plural = |n: u32| if n == 1 { "" } else { "s" };
-    let mut lines = vec![format!("Last {} weeks, answered of expected:", d.window_weeks)];
-    for (&track, c) in &d.tracks {
-        let name = track_title(track);
-        lines.push(match (c.checkins, c.rate_percent()) {
-            (0, _) => format!("**{name}**: not asked"),
-            (n, Some(rate)) => {
-                format!("**{name}**: {}/{} ({rate}%) over {n} check-in{}", c.answered, c.offered, plural(n))
-            }
-            (n, None) => format!("**{name}**: {n} check-in{}, nobody expected to answer", plural(n)),
-        });
-    }
-    lines.join("\n")
 }

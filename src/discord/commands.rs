@@ -1,98 +1,99 @@
-//! Slash commands. Each translates the invocation into engine calls and the
-//! result into an ephemeral reply.
+//! Slash commands. Each turns the invocation into a [`Viewer`](crate::domain::Viewer)
+//! and engine calls, and the result into an ephemeral reply. Replies ping
+//! nobody: `allowed_mentions` is set once for the framework.
 
 use chrono::Weekday;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 use serenity::{CreateAttachment, CreateInteractionResponse};
 
-use super::{Context, Data, Error, Invoker, render};
-use crate::domain::{Cohort, CohortDraft};
-use crate::engine::{EngineError, MAX_PAUSE_WEEKS};
-use crate::schedule::{Schedule, format_duration, parse_time_of_day};
-use crate::summary::{self, CohortStatus, DEFAULT_WINDOW_WEEKS, MemberProgress, chart};
+use super::{Context, Data, Error, render, reply_for, viewer};
+use crate::domain::CohortDraft;
+use crate::domain::schedule::{Schedule, format_duration, parse_time_of_day};
+use crate::domain::{UserId, Viewer};
+use crate::engine::{Engine, EngineError};
+use crate::summary::DEFAULT_WINDOW_WEEKS;
+use crate::summary::chart::{self, MAX_CHART_WEEKS};
 
 pub fn all() -> Vec<poise::Command<Data, Error>> {
     vec![checkin(), impact(), progress(), cohort(), packet(), pause(), resume(), forget_me()]
 }
 
-/// Send a user-facing engine error as an ephemeral message; pass others up.
-async fn outcome(ctx: Context<'_>, result: Result<(), EngineError>) -> Result<(), Error> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(e) if e.is_user_error() => say(ctx, e.to_string()).await,
-        Err(e) => Err(e.into()),
-    }
-}
+// poise's `#[max]` takes a literal only: the options below repeat these two
+// numbers, and `registered_limits_match_the_guards` keeps them equal.
+/// Widest `/progress` window, in weeks: as far back as a chart can draw.
+const MAX_PROGRESS_WEEKS: u32 = MAX_CHART_WEEKS;
+/// Widest `/cohort status` window, in weeks: two years fit a readable heatmap.
+const MAX_STATUS_WEEKS: u32 = 104;
 
+const PROGRESS_PNG: &str = "progress.png";
+const HEATMAP_PNG: &str = "heatmap.png";
+const STATUS_CSV: &str = "cohort-status.csv";
+const PACKET_MD: &str = "packet.md";
+
+/// An ephemeral text reply.
 async fn say(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
-    ctx.send(
-        CreateReply::default()
-            .content(render::truncate(&text.into(), 2000))
-            .ephemeral(true)
-            .allowed_mentions(render::no_mentions()),
-    )
-    .await?;
+    ctx.send(CreateReply::default().content(render::truncate(&text.into(), 2000)).ephemeral(true)).await?;
     Ok(())
 }
 
-fn app(ctx: Context<'_>) -> poise::ApplicationContext<'_, Data, Error> {
+/// Run `call` with the invoker as a viewer and the engine; say the text
+/// `done` makes of its result, or the reply for its error.
+async fn respond<T>(
+    ctx: Context<'_>,
+    call: impl AsyncFnOnce(&Engine, &Viewer) -> Result<T, EngineError>,
+    done: impl FnOnce(T) -> String,
+) -> Result<(), Error> {
+    let who = viewer(ctx)?;
+    match call(&ctx.data().engine, &who).await {
+        Ok(value) => say(ctx, done(value)).await,
+        Err(e) => say(ctx, reply_for(&e)).await,
+    }
+}
+
+fn app(ctx: Context<'_>) -> Result<poise::ApplicationContext<'_, Data, Error>, Error> {
     match ctx {
-        poise::Context::Application(a) => a,
-        poise::Context::Prefix(_) => unreachable!("only slash commands are registered"),
+        poise::Context::Application(a) => Ok(a),
+        poise::Context::Prefix(_) => anyhow::bail!("prefix commands are not registered"),
+    }
+}
+
+/// Discord checks an option's min and max in its client only; a hand-made
+/// request can send any number.
+fn weeks_in_range(weeks: Option<u32>, max: u32) -> Result<u32, String> {
+    match weeks {
+        None => Ok(DEFAULT_WINDOW_WEEKS),
+        Some(w) if (1..=max).contains(&w) => Ok(w),
+        Some(_) => Err(format!("`weeks` must be a whole number from 1 to {max}.")),
     }
 }
 
 /// Answer this week's check-in (opens the answer form).
 #[poise::command(slash_command, guild_only)]
 pub async fn checkin(ctx: Context<'_>) -> Result<(), Error> {
-    let who = Invoker::of(ctx)?;
-    let engine = &ctx.data().engine;
-    let found = async {
-        let cohort = engine.cohort_for_member(who.guild_id, who.channel_id, who.user_id).await;
-        let cohort = match cohort {
-            Err(EngineError::NotAMember) => {
-                engine.cohort_of_channel(who.guild_id, who.channel_id).await?.ok_or(EngineError::NotACohortChannel)?
-            }
-            other => other?,
-        };
-        let checkin = engine.open_checkin(&cohort).await?;
-        let current = engine.store().reply(checkin.id, who.user_id).await?;
-        Ok::<_, EngineError>((checkin, current))
-    }
-    .await;
-    match found {
-        Ok((checkin, current)) => {
-            let modal = render::answer_modal(&checkin, current.as_ref());
-            app(ctx).interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
+    let who = viewer(ctx)?;
+    match ctx.data().engine.answer_form(&who).await {
+        Ok(form) => {
+            let modal = render::answer_modal(&form.checkin, form.current.as_ref());
+            app(ctx)?.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
             Ok(())
         }
-        Err(e) => outcome(ctx, Err(e)).await,
+        Err(e) => say(ctx, reply_for(&e)).await,
     }
 }
 
 /// Log a measurable win in your impact ledger.
 #[poise::command(slash_command, guild_only)]
 pub async fn impact(ctx: Context<'_>) -> Result<(), Error> {
-    let who = Invoker::of(ctx)?;
-    let engine = &ctx.data().engine;
-    match engine.cohort_for_member(who.guild_id, who.channel_id, who.user_id).await {
+    let who = viewer(ctx)?;
+    match ctx.data().engine.impact_form(&who).await {
         Ok(cohort) => {
             let modal = render::impact_modal(&cohort);
-            app(ctx).interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
+            app(ctx)?.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
             Ok(())
         }
-        Err(e) => outcome(ctx, Err(e)).await,
+        Err(e) => say(ctx, reply_for(&e)).await,
     }
-}
-
-/// What a `/progress` caller may see.
-enum Seen {
-    Progress(Box<(Cohort, MemberProgress)>),
-    /// Not the caller, and not a member the caller mentors.
-    Refused,
-    /// A mentor named someone who is not in this cohort.
-    NotInCohort,
 }
 
 /// Your progress (or, for mentors, a member's): answers, streaks, tracks, wins, and a chart.
@@ -106,48 +107,25 @@ pub async fn progress(
     weeks: Option<u32>,
 ) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
-    // Discord checks min and max in its client only; a huge window overflows the date maths.
-    if let Some(w) = weeks
-        && !(1..=520).contains(&w)
-    {
-        return say(ctx, "`weeks` must be a whole number from 1 to 520.").await;
-    }
-    let who = Invoker::of(ctx)?;
-    let engine = &ctx.data().engine;
-    let target = member.as_ref().map(|u| u.id.get()).unwrap_or(who.user_id);
+    let weeks = match weeks_in_range(weeks, MAX_PROGRESS_WEEKS) {
+        Ok(w) => w,
+        Err(text) => return say(ctx, text).await,
+    };
+    let who = viewer(ctx)?;
+    let target = member.as_ref().map_or(who.user_id, |u| UserId::new(u.id.get()));
     let name = match &member {
-        Some(u) if u.id.get() != who.user_id => display_name(u),
-        _ => invoker_name(ctx),
+        Some(u) if u.id.get() != who.user_id.get() => display_name(u),
+        _ => invoker_name(ctx)?,
     };
-    let result = async {
-        let cohort = if target == who.user_id {
-            engine.cohort_for_member(who.guild_id, who.channel_id, who.user_id).await?
-        } else {
-            // Mentors: the member's cohort here that this mentor mentors.
-            match engine.cohort_for_member(who.guild_id, who.channel_id, target).await {
-                Ok(c) if who.is_mentor_of(&c) => c,
-                _ => return Ok(Seen::Refused),
-            }
-        };
-        let Some(h) = engine.store().member_history(cohort.id, target).await? else {
-            return if target == who.user_id { Err(EngineError::NotAMember) } else { Ok(Seen::NotInCohort) };
-        };
-        let window = weeks.unwrap_or(DEFAULT_WINDOW_WEEKS);
-        let p = MemberProgress::compute(&h.member, &h.pauses, &h.checkins, &h.replies, &h.impact, window, engine.now());
-        Ok(Seen::Progress(Box::new((cohort, p))))
-    }
-    .await;
-    let (cohort, p) = match result {
-        Ok(Seen::Progress(found)) => *found,
-        Ok(Seen::Refused) => return say(ctx, "Only this member's mentors can see their progress.").await,
-        Ok(Seen::NotInCohort) => return say(ctx, format!("{name} is not a member of this cohort.")).await,
-        Err(e) => return outcome(ctx, Err(e)).await,
+    let (cohort, p) = match ctx.data().engine.progress_for(&who, target, weeks).await {
+        Ok(found) => found,
+        Err(e) => return say(ctx, reply_for(&e)).await,
     };
-    let tz = summary::time_zone(&cohort);
+    let tz = cohort.timezone();
     let title = format!("{name} · last {} weeks", p.window_weeks);
     let (p, png) = off_thread(p, move |p| chart::progress_png(p, &title, tz)).await;
     let mut embed = render::progress_embed(&cohort, &name, &p);
-    let mut reply = CreateReply::default().ephemeral(true).allowed_mentions(render::no_mentions());
+    let mut reply = CreateReply::default().ephemeral(true);
     if let Some(png) = png {
         embed = embed.image(format!("attachment://{PROGRESS_PNG}"));
         reply = reply.attachment(CreateAttachment::bytes(png, PROGRESS_PNG));
@@ -155,11 +133,6 @@ pub async fn progress(
     ctx.send(reply.embed(embed)).await?;
     Ok(())
 }
-
-const PROGRESS_PNG: &str = "progress.png";
-const HEATMAP_PNG: &str = "heatmap.png";
-const STATUS_CSV: &str = "cohort-status.csv";
-const PACKET_MD: &str = "packet.md";
 
 /// A chart takes milliseconds of CPU: draw it on the blocking pool, not on an
 /// async worker. A chart that fails is logged and left out; the figures still go.
@@ -175,7 +148,7 @@ async fn off_thread<T: Send + 'static>(
     match drawn {
         Ok((value, Ok(png))) => (value, Some(png)),
         Ok((value, Err(e))) => {
-            tracing::error!(error = %e, "chart not rendered");
+            tracing::error!(error = %crate::telemetry::ErrorChain(&e), "chart not rendered");
             (value, None)
         }
         Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -187,8 +160,9 @@ fn display_name(user: &serenity::User) -> String {
 }
 
 /// The caller's name on this server (nickname first).
-fn invoker_name(ctx: Context<'_>) -> String {
-    app(ctx).interaction.member.as_ref().and_then(|m| m.nick.clone()).unwrap_or_else(|| display_name(ctx.author()))
+fn invoker_name(ctx: Context<'_>) -> Result<String, Error> {
+    let nick = app(ctx)?.interaction.member.as_ref().and_then(|m| m.nick.clone());
+    Ok(nick.unwrap_or_else(|| display_name(ctx.author())))
 }
 
 /// Cohort membership, status and setup.
@@ -212,37 +186,22 @@ pub async fn status(
     weeks: Option<u32>,
 ) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
-    // Discord checks min and max in its client only.
-    if let Some(w) = weeks
-        && !(1..=104).contains(&w)
-    {
-        return say(ctx, "`weeks` must be a whole number from 1 to 104.").await;
-    }
-    let who = Invoker::of(ctx)?;
-    let engine = &ctx.data().engine;
-    let cohorts = engine.cohorts_in_guild(who.guild_id).await?;
-    // This channel's cohort, else the only one here this mentor mentors.
-    let here = cohorts.iter().find(|c| c.spec.channel_id == who.channel_id);
-    let mine: Vec<&Cohort> = cohorts.iter().filter(|c| who.is_mentor_of(c)).collect();
-    let cohort = match (here, mine.as_slice()) {
-        (Some(c), _) if who.is_mentor_of(c) => c,
-        (Some(_), _) => return say(ctx, "Only this cohort's mentors can see its status.").await,
-        (None, [only]) => *only,
-        (None, []) => return say(ctx, "Only a cohort's mentors can see its status.").await,
-        (None, _) => return say(ctx, "You mentor several cohorts here; run this in the cohort's channel.").await,
+    let weeks = match weeks_in_range(weeks, MAX_STATUS_WEEKS) {
+        Ok(w) => w,
+        Err(text) => return say(ctx, text).await,
     };
-    let activity = engine.store().cohort_activity(cohort.id).await?;
-    let window = weeks.unwrap_or(DEFAULT_WINDOW_WEEKS);
-    let s = CohortStatus::from_activity(&activity.members, &activity.checkins, window, engine.now());
-    let tz = summary::time_zone(cohort);
+    let who = viewer(ctx)?;
+    let (cohort, s) = match ctx.data().engine.cohort_status_for(&who, weeks).await {
+        Ok(found) => found,
+        Err(e) => return say(ctx, reply_for(&e)).await,
+    };
+    let tz = cohort.timezone();
     let table = s.to_csv(tz);
     let title = format!("{} · last {} weeks", cohort.spec.name, s.window_weeks);
     let (s, png) = off_thread(s, move |s| chart::heatmap_png(s, &title, tz)).await;
-    let mut embed = render::cohort_status_embed(cohort, &s, STATUS_CSV);
-    let mut reply = CreateReply::default()
-        .ephemeral(true)
-        .allowed_mentions(render::no_mentions())
-        .attachment(CreateAttachment::bytes(table.into_bytes(), STATUS_CSV));
+    let mut embed = render::cohort_status_embed(&cohort, &s, STATUS_CSV);
+    let mut reply =
+        CreateReply::default().ephemeral(true).attachment(CreateAttachment::bytes(table.into_bytes(), STATUS_CSV));
     if let Some(png) = png {
         embed = embed.image(format!("attachment://{HEATMAP_PNG}"));
         reply = reply.attachment(CreateAttachment::bytes(png, HEATMAP_PNG));
@@ -254,41 +213,37 @@ pub async fn status(
 /// Join the cohort of this channel.
 #[poise::command(slash_command, guild_only)]
 pub async fn join(ctx: Context<'_>) -> Result<(), Error> {
-    let who = Invoker::of(ctx)?;
-    let engine = &ctx.data().engine;
-    let result = async {
-        let cohort =
-            engine.cohort_of_channel(who.guild_id, who.channel_id).await?.ok_or(EngineError::NotACohortChannel)?;
-        let new = engine.join(&cohort, who.user_id).await?;
-        Ok::<_, EngineError>((cohort, new))
-    }
-    .await;
-    match result {
-        Ok((c, true)) => {
-            say(ctx, format!("Welcome to **{}**! Check-ins are posted in this channel.", c.spec.name)).await
-        }
-        Ok((c, false)) => say(ctx, format!("You are already a member of **{}**.", c.spec.name)).await,
-        Err(e) => outcome(ctx, Err(e)).await,
-    }
+    respond(
+        ctx,
+        async |engine, who| {
+            let cohort = engine.cohort_here(who).await?;
+            let new = engine.join(&cohort, who.user_id).await?;
+            Ok((cohort, new))
+        },
+        |(c, new)| {
+            if new {
+                format!("Welcome to **{}**! Check-ins are posted in this channel.", c.spec.name)
+            } else {
+                format!("You are already a member of **{}**.", c.spec.name)
+            }
+        },
+    )
+    .await
 }
 
 /// Leave the cohort of this channel (your history stays until `/forget-me`).
 #[poise::command(slash_command, guild_only)]
 pub async fn leave(ctx: Context<'_>) -> Result<(), Error> {
-    let who = Invoker::of(ctx)?;
-    let engine = &ctx.data().engine;
-    let result = async {
-        let cohort = engine.cohort_for_member(who.guild_id, who.channel_id, who.user_id).await?;
-        engine.leave(&cohort, who.user_id).await?;
-        Ok::<_, EngineError>(cohort)
-    }
-    .await;
-    match result {
-        Ok(c) => {
-            say(ctx, format!("You left **{}**. Your history is kept; `/forget-me` deletes it.", c.spec.name)).await
-        }
-        Err(e) => outcome(ctx, Err(e)).await,
-    }
+    respond(
+        ctx,
+        async |engine, who| {
+            let cohort = engine.cohort_for(who).await?;
+            engine.leave(&cohort, who.user_id).await?;
+            Ok(cohort)
+        },
+        |c| format!("You left **{}**. Your history is kept; `/forget-me` deletes it.", c.spec.name),
+    )
+    .await
 }
 
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
@@ -345,9 +300,9 @@ pub async fn setup(
     #[description = "Mentors-only channel for the weekly digest"] digest_channel: Option<serenity::GuildChannel>,
     #[description = "Cohort name (default: the channel's name)"] name: Option<String>,
 ) -> Result<(), Error> {
-    let who = Invoker::of(ctx)?;
-    if !who.can_manage_guild() {
-        return say(ctx, "Only members with the Manage Server permission can set up a cohort.").await;
+    let who = viewer(ctx)?;
+    if !who.can_manage {
+        return say(ctx, reply_for(&EngineError::NeedsManageServer { action: "set up a cohort" })).await;
     }
     // These are echoed in error messages; an overlong one would push the reason
     // out of Discord's 2000 characters. No valid value comes near the limits.
@@ -374,16 +329,20 @@ pub async fn setup(
         }
     };
     let engine = &ctx.data().engine;
-    let existing = engine.cohort_of_channel(who.guild_id, who.channel_id).await?;
-    let channel_name = app(ctx).interaction.channel.as_ref().and_then(|c| c.name.clone());
+    let existing = engine.cohort_of_channel(who.guild_id, who.channel_id).await;
+    let existing = match existing {
+        Ok(c) => c,
+        Err(e) => return say(ctx, reply_for(&e)).await,
+    };
+    let channel_name = app(ctx)?.interaction.channel.as_ref().and_then(|c| c.name.clone());
     let name = name
         .or_else(|| existing.as_ref().map(|c| c.spec.name.clone()))
         .or(channel_name)
         .unwrap_or_else(|| format!("cohort-{}", who.channel_id));
     let draft = CohortDraft {
         name,
-        guild_id: who.guild_id,
-        channel_id: who.channel_id,
+        guild_id: who.guild_id.get(),
+        channel_id: who.channel_id.get(),
         mentor_role_id: mentor_role.id.get(),
         schedule,
         timezone,
@@ -391,7 +350,7 @@ pub async fn setup(
         digest_channel_id: digest_channel.map(|c| c.id.get()),
         tracks: existing.map(|c| c.spec.tracks.iter().map(|t| t.to_string()).collect()),
     };
-    match engine.setup_cohort(draft).await {
+    match engine.setup_cohort_for(&who, draft).await {
         Ok(cohort) => {
             let schedule = cohort.schedule();
             let next = schedule
@@ -409,13 +368,15 @@ pub async fn setup(
                 ctx,
                 format!(
                     "**{}** is set up in this channel (schedule `{}`, {}). {reminder}\nNext check-ins:\n{next}",
-                    cohort.spec.name, cohort.spec.schedule, cohort.spec.timezone
+                    cohort.spec.name,
+                    schedule.expr(),
+                    schedule.timezone()
                 ),
             )
             .await
         }
         Err(EngineError::Field(f)) => say(ctx, format!("`{}`: {}", option_name(f.field), f.reason)).await,
-        Err(e) => outcome(ctx, Err(e)).await,
+        Err(e) => say(ctx, reply_for(&e)).await,
     }
 }
 
@@ -432,40 +393,21 @@ fn option_name(field: &str) -> &str {
 /// Admins: stop this channel's cohort (its history is kept).
 #[poise::command(slash_command, guild_only)]
 pub async fn remove(ctx: Context<'_>) -> Result<(), Error> {
-    let who = Invoker::of(ctx)?;
-    if !who.can_manage_guild() {
-        return say(ctx, "Only members with the Manage Server permission can remove a cohort.").await;
-    }
-    match ctx.data().engine.remove_cohort(who.guild_id, who.channel_id).await {
-        Ok(c) => {
-            say(ctx, format!("**{}** is removed: no more check-ins here. Its history is kept.", c.spec.name)).await
-        }
-        Err(e) => outcome(ctx, Err(e)).await,
-    }
+    respond(
+        ctx,
+        async |engine, who| engine.remove_cohort_for(who).await,
+        |c| format!("**{}** is removed: no more check-ins here. Its history is kept.", c.spec.name),
+    )
+    .await
 }
 
 /// Your promotion-evidence packet (Markdown): impact ledger and answers by track.
 #[poise::command(slash_command, guild_only)]
 pub async fn packet(ctx: Context<'_>) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
-    let who = Invoker::of(ctx)?;
-    let engine = &ctx.data().engine;
-    let name = invoker_name(ctx);
-    let result = async {
-        let cohort = engine.cohort_for_member(who.guild_id, who.channel_id, who.user_id).await?;
-        let h = engine.store().member_history(cohort.id, who.user_id).await?.ok_or(EngineError::NotAMember)?;
-        Ok::<_, EngineError>(summary::packet::render(
-            &cohort,
-            &h.member,
-            &name,
-            &h.checkins,
-            &h.replies,
-            &h.impact,
-            engine.now(),
-        ))
-    }
-    .await;
-    match result {
+    let who = viewer(ctx)?;
+    let name = invoker_name(ctx)?;
+    match ctx.data().engine.packet_for(&who, &name).await {
         Ok(markdown) => {
             ctx.send(
                 CreateReply::default()
@@ -473,13 +415,12 @@ pub async fn packet(ctx: Context<'_>) -> Result<(), Error> {
                         "Your promotion-evidence packet is attached: your impact ledger and your answers by track.",
                     )
                     .attachment(CreateAttachment::bytes(markdown.into_bytes(), PACKET_MD))
-                    .ephemeral(true)
-                    .allowed_mentions(render::no_mentions()),
+                    .ephemeral(true),
             )
             .await?;
             Ok(())
         }
-        Err(e) => outcome(ctx, Err(e)).await,
+        Err(e) => say(ctx, reply_for(&e)).await,
     }
 }
 
@@ -492,44 +433,35 @@ pub async fn pause(
     #[max = 12]
     weeks: Option<u32>,
 ) -> Result<(), Error> {
-    let who = Invoker::of(ctx)?;
-    let engine = &ctx.data().engine;
     let weeks = weeks.unwrap_or(1);
-    let result = async {
-        let cohort = engine.cohort_for_member(who.guild_id, who.channel_id, who.user_id).await?;
-        engine.pause(&cohort, who.user_id, weeks).await
-    }
-    .await;
-    match result {
-        Ok(until) => {
-            say(
-                ctx,
-                format!(
-                    "Paused until <t:{}:F>. Paused weeks do not count against you; `/resume` ends it early.",
-                    until.timestamp()
-                ),
+    respond(
+        ctx,
+        async |engine, who| {
+            let cohort = engine.cohort_for(who).await?;
+            engine.pause(&cohort, who.user_id, weeks).await
+        },
+        |until| {
+            format!(
+                "Paused until <t:{}:F>. Paused weeks do not count against you; `/resume` ends it early.",
+                until.timestamp()
             )
-            .await
-        }
-        Err(EngineError::PauseWeeks) => say(ctx, format!("Pause for 1 to {MAX_PAUSE_WEEKS} weeks.")).await,
-        Err(e) => outcome(ctx, Err(e)).await,
-    }
+        },
+    )
+    .await
 }
 
 /// End your pause now.
 #[poise::command(slash_command, guild_only)]
 pub async fn resume(ctx: Context<'_>) -> Result<(), Error> {
-    let who = Invoker::of(ctx)?;
-    let engine = &ctx.data().engine;
-    let result = async {
-        let cohort = engine.cohort_for_member(who.guild_id, who.channel_id, who.user_id).await?;
-        engine.resume(&cohort, who.user_id).await
-    }
-    .await;
-    match result {
-        Ok(()) => say(ctx, "Welcome back! You will get check-ins and reminders again.").await,
-        Err(e) => outcome(ctx, Err(e)).await,
-    }
+    respond(
+        ctx,
+        async |engine, who| {
+            let cohort = engine.cohort_for(who).await?;
+            engine.resume(&cohort, who.user_id).await
+        },
+        |()| "Welcome back! You will get check-ins and reminders again.".to_string(),
+    )
+    .await
 }
 
 /// Delete everything Trellis stores about you (asks to confirm).
@@ -545,9 +477,27 @@ pub async fn forget_me(ctx: Context<'_>) -> Result<(), Error> {
                     .label("Delete my data")
                     .style(serenity::ButtonStyle::Danger),
             ])])
-            .ephemeral(true)
-            .allowed_mentions(render::no_mentions()),
+            .ephemeral(true),
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::MAX_PAUSE_WEEKS;
+
+    /// The `max_value` Discord's client enforces for `option` of `command`.
+    fn registered_max(command: poise::Command<Data, Error>, option: &str) -> Option<f64> {
+        let json = serde_json::to_value(command.create_as_slash_command()?).ok()?;
+        json["options"].as_array()?.iter().find(|o| o["name"] == option)?["max_value"].as_f64()
+    }
+
+    #[test]
+    fn registered_limits_match_the_guards() {
+        assert_eq!(registered_max(progress(), "weeks"), Some(f64::from(MAX_PROGRESS_WEEKS)));
+        assert_eq!(registered_max(status(), "weeks"), Some(f64::from(MAX_STATUS_WEEKS)));
+        assert_eq!(registered_max(pause(), "weeks"), Some(f64::from(MAX_PAUSE_WEEKS)));
+    }
 }

@@ -4,8 +4,8 @@
 use poise::serenity_prelude as serenity;
 use serenity::{CreateInteractionResponse, CreateMessage, FullEvent, Interaction};
 
-use super::{Data, Error, Invoker, render};
-use crate::domain::{Cohort, ReplySource};
+use super::{Data, Error, render, reply_for, viewer_of};
+use crate::domain::{CheckInId, CohortId, UserId};
 use crate::engine::EngineError;
 
 pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
@@ -69,17 +69,6 @@ async fn reply_ephemeral(
     Ok(())
 }
 
-/// The reply for a failed interaction. An internal failure (the database
-/// locked by another process, say) is logged and the member asked to try
-/// again: an unanswered interaction shows only "interaction failed".
-fn user_message(e: EngineError) -> String {
-    if e.is_user_error() {
-        return e.to_string();
-    }
-    tracing::error!(error = %e, "interaction failed");
-    "Trellis could not save this just now (its database is busy). Please try again in a moment.".into()
-}
-
 /// Discord drops an interaction not answered within 3 s. A save still waiting
 /// by this deadline (all connections stuck behind a lock) gets an answer
 /// anyway; it may yet commit, so the reply does not claim it was discarded.
@@ -92,10 +81,9 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
     let id = click.data.custom_id.as_str();
     let checkin_id = match parse_custom_id(id) {
         CustomId::ForgetConfirm => {
-            let rows = data.engine.forget_me(click.user.id.get()).await;
-            let text = match rows {
+            let text = match data.engine.forget_me(UserId::new(click.user.id.get())).await {
                 Ok(n) => format!("Done: everything Trellis stored about you is deleted ({n} records)."),
-                Err(e) => user_message(e),
+                Err(e) => reply_for(&e),
             };
             return reply_ephemeral(ctx, respond, text).await;
         }
@@ -105,27 +93,16 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
             return reply_ephemeral(ctx, respond, "This button is no longer in use.".into()).await;
         }
     };
-    let Ok(who) = Invoker::from_interaction(click.guild_id, click.channel_id, click.member.as_ref(), &click.user)
-    else {
-        return reply_ephemeral(ctx, respond, EngineError::UnknownCheckIn.to_string()).await;
+    let Some(who) = viewer_of(click.guild_id, click.channel_id, click.member.as_ref(), &click.user) else {
+        return reply_ephemeral(ctx, respond, reply_for(&EngineError::UnknownCheckIn)).await;
     };
-    let found = async {
-        let (checkin, cohort) = data.engine.checkin_in_guild(checkin_id, who.guild_id).await?;
-        require_reachable(data, &cohort, &who).await?;
-        if !checkin.is_open_at(data.engine.now()) {
-            return Err(EngineError::CheckInClosed);
-        }
-        let current = data.engine.store().reply(checkin.id, who.user_id).await?;
-        Ok((checkin, current))
-    }
-    .await;
-    match found {
-        Ok((checkin, current)) => {
-            let modal = render::answer_modal(&checkin, current.as_ref());
+    match data.engine.answer_form_of(&who, checkin_id).await {
+        Ok(form) => {
+            let modal = render::answer_modal(&form.checkin, form.current.as_ref());
             click.create_response(&ctx.http, CreateInteractionResponse::Modal(modal)).await?;
             Ok(())
         }
-        Err(e) => reply_ephemeral(ctx, respond, user_message(e)).await,
+        Err(e) => reply_ephemeral(ctx, respond, reply_for(&e)).await,
     }
 }
 
@@ -134,8 +111,8 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
 /// no sign, no leading zero and no trailing text. Anything else is `Unknown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CustomId {
-    Answer(i64),
-    Impact(i64),
+    Answer(CheckInId),
+    Impact(CohortId),
     ForgetConfirm,
     Unknown,
 }
@@ -148,25 +125,11 @@ pub(crate) fn parse_custom_id(id: &str) -> CustomId {
     if id == render::FORGET_CONFIRM {
         CustomId::ForgetConfirm
     } else if let Some(n) = id.strip_prefix(render::ANSWER_PREFIX).and_then(row_id) {
-        CustomId::Answer(n)
+        CustomId::Answer(CheckInId::new(n))
     } else if let Some(n) = id.strip_prefix(render::IMPACT_PREFIX).and_then(row_id) {
-        CustomId::Impact(n)
+        CustomId::Impact(CohortId::new(n))
     } else {
         CustomId::Unknown
-    }
-}
-
-/// A cohort's forms are for its own channel, or for its members anywhere in
-/// the server (`/checkin`, `/impact` elsewhere). Answering joins the cohort, so
-/// without this a hand-made custom_id would enrol someone in a cohort whose
-/// channel they cannot see. Refused as "unknown" to reveal nothing.
-async fn require_reachable(data: &Data, cohort: &Cohort, who: &Invoker) -> Result<(), EngineError> {
-    if cohort.spec.channel_id == who.channel_id {
-        return Ok(());
-    }
-    match data.engine.store().member(cohort.id, who.user_id).await? {
-        Some(m) if m.left_at.is_none() => Ok(()),
-        _ => Err(EngineError::UnknownCheckIn),
     }
 }
 
@@ -187,92 +150,57 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
     let respond = async |http: &serenity::Http, r| submit.create_response(http, r).await;
     let engine = &data.engine;
     let id = submit.data.custom_id.as_str();
-    let Ok(who) = Invoker::from_interaction(submit.guild_id, submit.channel_id, submit.member.as_ref(), &submit.user)
-    else {
+    let Some(who) = viewer_of(submit.guild_id, submit.channel_id, submit.member.as_ref(), &submit.user) else {
         return reply_ephemeral(ctx, respond, "Use this form from your cohort's server.".into()).await;
     };
-    match parse_custom_id(id) {
+    // The answer is committed before its confirmation goes out.
+    let response = match parse_custom_id(id) {
         CustomId::Answer(checkin_id) => {
-            let saved = tokio::time::timeout(SAVE_DEADLINE, async {
-                let (checkin, cohort) = engine.checkin_in_guild(checkin_id, who.guild_id).await?;
-                require_reachable(data, &cohort, &who).await?;
-                let had = engine.store().reply(checkin.id, who.user_id).await?.is_some();
-                let reply = engine
-                    .answer(
-                        &checkin,
-                        who.user_id,
-                        field(submit, render::FIELD_ANSWER),
-                        field(submit, render::FIELD_CONFIDENCE),
-                        ReplySource::Modal,
-                    )
-                    .await?;
-                Ok::<_, EngineError>((reply, had))
-            })
-            .await;
-            // The answer is committed before this confirmation goes out.
+            let answer = field(submit, render::FIELD_ANSWER);
+            let confidence = field(submit, render::FIELD_CONFIDENCE);
+            let saved =
+                tokio::time::timeout(SAVE_DEADLINE, engine.submit_answer(&who, checkin_id, answer, confidence)).await;
             match saved {
-                Err(_) => reply_ephemeral(ctx, respond, SAVE_TIMED_OUT.into()).await,
-                Ok(Ok((reply, edited))) => {
-                    submit
-                        .create_response(
-                            &ctx.http,
-                            CreateInteractionResponse::Message(render::answer_saved(&reply, edited)),
-                        )
-                        .await?;
-                    Ok(())
-                }
-                Ok(Err(e)) => reply_ephemeral(ctx, respond, user_message(e)).await,
+                Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
+                Ok(Ok(saved)) => render::answer_saved(&saved.reply, saved.edited),
+                Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
             }
         }
         CustomId::Impact(cohort_id) => {
-            let saved = tokio::time::timeout(SAVE_DEADLINE, async {
-                let cohort = engine
-                    .store()
-                    .cohort(cohort_id)
-                    .await?
-                    .filter(|c| c.active && c.spec.guild_id == who.guild_id)
-                    .ok_or(EngineError::NotACohortChannel)?;
-                match require_reachable(data, &cohort, &who).await {
-                    Err(EngineError::UnknownCheckIn) => return Err(EngineError::NotACohortChannel),
-                    other => other?,
-                }
-                engine
-                    .record_impact(
-                        &cohort,
-                        who.user_id,
-                        field(submit, render::FIELD_WHAT),
-                        field(submit, render::FIELD_EVIDENCE),
-                        field(submit, render::FIELD_WHO),
-                        field(submit, render::FIELD_LINK),
-                    )
-                    .await
-            })
+            let saved = tokio::time::timeout(
+                SAVE_DEADLINE,
+                engine.submit_impact(
+                    &who,
+                    cohort_id,
+                    field(submit, render::FIELD_WHAT),
+                    field(submit, render::FIELD_EVIDENCE),
+                    field(submit, render::FIELD_WHO),
+                    field(submit, render::FIELD_LINK),
+                ),
+            )
             .await;
             match saved {
-                Err(_) => reply_ephemeral(ctx, respond, SAVE_TIMED_OUT.into()).await,
-                Ok(Ok(entry)) => {
-                    submit
-                        .create_response(&ctx.http, CreateInteractionResponse::Message(render::impact_saved(&entry)))
-                        .await?;
-                    Ok(())
-                }
-                Ok(Err(e)) => reply_ephemeral(ctx, respond, user_message(e)).await,
+                Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
+                Ok(Ok(entry)) => render::impact_saved(&entry),
+                Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
             }
         }
         CustomId::ForgetConfirm | CustomId::Unknown => {
             tracing::warn!(custom_id = %render::truncate(id, 100), "unknown modal");
-            reply_ephemeral(ctx, respond, "This form is no longer in use.".into()).await
+            render::ephemeral_text("This form is no longer in use.")
         }
-    }
+    };
+    submit.create_response(&ctx.http, CreateInteractionResponse::Message(response)).await?;
+    Ok(())
 }
 
 async fn on_dm(ctx: &serenity::Context, data: &Data, message: &serenity::Message) -> Result<(), Error> {
-    let text = match data.engine.answer_by_dm(message.author.id.get(), &message.content).await {
+    let text = match data.engine.answer_by_dm(UserId::new(message.author.id.get()), &message.content).await {
         Ok((reply, _)) => format!(
             "Saved as your answer to this week's check-in ({} characters). Reply again to replace it.",
             reply.answer.chars().count()
         ),
-        Err(e) => user_message(e),
+        Err(e) => reply_for(&e),
     };
     message
         .channel_id
@@ -289,11 +217,11 @@ mod tests {
 
     #[test]
     fn only_what_render_writes_is_known() {
-        assert_eq!(parse_custom_id("answer:42"), CustomId::Answer(42));
-        assert_eq!(parse_custom_id("impact:7"), CustomId::Impact(7));
+        assert_eq!(parse_custom_id("answer:42"), CustomId::Answer(CheckInId::new(42)));
+        assert_eq!(parse_custom_id("impact:7"), CustomId::Impact(CohortId::new(7)));
         assert_eq!(parse_custom_id(render::FORGET_CONFIRM), CustomId::ForgetConfirm);
         let max = format!("answer:{}", i64::MAX);
-        assert_eq!(parse_custom_id(&max), CustomId::Answer(i64::MAX));
+        assert_eq!(parse_custom_id(&max), CustomId::Answer(CheckInId::new(i64::MAX)));
         for bad in [
             "",
             "answer:",
@@ -348,7 +276,8 @@ mod tests {
         ) {
             let s = format!("{prefix}{tail}");
             match parse_custom_id(&s) {
-                CustomId::Answer(n) | CustomId::Impact(n) => prop_assert!(n > 0),
+                CustomId::Answer(n) => prop_assert!(n.get() > 0),
+                CustomId::Impact(n) => prop_assert!(n.get() > 0),
                 _ => {}
             }
             if let Some(back) = rendered(parse_custom_id(&s)) {
@@ -358,8 +287,8 @@ mod tests {
 
         #[test]
         fn every_row_id_round_trips(n in 1..=i64::MAX) {
-            prop_assert_eq!(parse_custom_id(&format!("answer:{n}")), CustomId::Answer(n));
-            prop_assert_eq!(parse_custom_id(&format!("impact:{n}")), CustomId::Impact(n));
+            prop_assert_eq!(parse_custom_id(&format!("answer:{n}")), CustomId::Answer(CheckInId::new(n)));
+            prop_assert_eq!(parse_custom_id(&format!("impact:{n}")), CustomId::Impact(CohortId::new(n)));
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The Discord edge: poise commands, buttons, modals, DMs. It only translates
-//! between Discord and the engine.
+//! The Discord edge: poise commands, buttons, modals, DMs. It only translates:
+//! an interaction becomes a [`Viewer`] and one engine call, the result becomes
+//! a message. Rules live in the engine; this module never touches the store.
 
 pub mod chat;
 mod commands;
@@ -10,11 +11,13 @@ use std::sync::Arc;
 
 use poise::serenity_prelude as serenity;
 
-use crate::domain::{ChannelId, Cohort, GuildId, UserId};
-use crate::engine::Engine;
+use crate::domain::{ChannelId, GuildId, RoleId, UserId, Viewer};
+use crate::engine::{Engine, EngineError};
+use crate::telemetry::ErrorChain;
 
 pub use chat::{DiscordChat, Pacer};
 
+/// What every command and event handler can reach: the engine, nothing else.
 pub struct Data {
     pub engine: Arc<Engine>,
 }
@@ -27,50 +30,83 @@ pub fn intents() -> serenity::GatewayIntents {
     serenity::GatewayIntents::GUILDS | serenity::GatewayIntents::DIRECT_MESSAGES
 }
 
-/// Who ran an interaction, from the interaction itself (no cache, no HTTP).
-#[derive(Debug, Clone)]
-pub struct Invoker {
-    pub guild_id: GuildId,
-    pub channel_id: ChannelId,
-    pub user_id: UserId,
-    pub roles: Vec<u64>,
-    pub permissions: serenity::Permissions,
+/// The [`Viewer`] of an interaction, from the interaction itself (no cache, no
+/// HTTP); `None` outside a server. Manage Server counts from the member's
+/// permissions in the channel, as Discord computed them.
+pub fn viewer_of(
+    guild_id: Option<serenity::GuildId>,
+    channel_id: serenity::ChannelId,
+    member: Option<&serenity::Member>,
+    user: &serenity::User,
+) -> Option<Viewer> {
+    let permissions = member.and_then(|m| m.permissions).unwrap_or_else(serenity::Permissions::empty);
+    Some(Viewer {
+        guild_id: GuildId::new(guild_id?.get()),
+        channel_id: ChannelId::new(channel_id.get()),
+        user_id: UserId::new(user.id.get()),
+        roles: member.map(|m| m.roles.iter().map(|r| RoleId::new(r.get())).collect()).unwrap_or_default(),
+        can_manage: permissions.contains(serenity::Permissions::MANAGE_GUILD)
+            || permissions.contains(serenity::Permissions::ADMINISTRATOR),
+    })
 }
 
-impl Invoker {
-    pub fn of(ctx: Context<'_>) -> Result<Self, Error> {
-        let poise::Context::Application(app) = ctx else { anyhow::bail!("not an application command") };
-        Self::from_interaction(
-            app.interaction.guild_id,
-            app.interaction.channel_id,
-            app.interaction.member.as_deref(),
-            &app.interaction.user,
-        )
-    }
+/// The viewer of a slash command (all are guild-only).
+fn viewer(ctx: Context<'_>) -> Result<Viewer, Error> {
+    let poise::Context::Application(app) = ctx else { anyhow::bail!("not an application command") };
+    let i = app.interaction;
+    viewer_of(i.guild_id, i.channel_id, i.member.as_deref(), &i.user)
+        .ok_or_else(|| anyhow::anyhow!("interaction outside a server"))
+}
 
-    pub fn from_interaction(
-        guild_id: Option<serenity::GuildId>,
-        channel_id: serenity::ChannelId,
-        member: Option<&serenity::Member>,
-        user: &serenity::User,
-    ) -> Result<Self, Error> {
-        let guild_id = guild_id.ok_or_else(|| anyhow::anyhow!("interaction outside a server"))?;
-        Ok(Invoker {
-            guild_id: guild_id.get(),
-            channel_id: channel_id.get(),
-            user_id: user.id.get(),
-            roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
-            permissions: member.and_then(|m| m.permissions).unwrap_or_else(serenity::Permissions::empty),
-        })
+/// The text a person reads for a failed engine call: the error's own message
+/// when it is theirs to fix; otherwise a fixed apology, and the whole error
+/// chain goes to the log. The one place that decides what users see of errors.
+pub fn reply_for(e: &EngineError) -> String {
+    if e.is_user_error() {
+        return e.to_string();
     }
-
-    pub fn is_mentor_of(&self, cohort: &Cohort) -> bool {
-        cohort.spec.guild_id == self.guild_id && self.roles.contains(&cohort.spec.mentor_role_id)
+    tracing::error!(error = %ErrorChain(e), "request failed");
+    if e.is_busy() {
+        "Trellis's database is busy right now; nothing was saved. Please try again in a moment.".into()
+    } else {
+        "Something went wrong on our side; nothing was saved. Please try again in a minute.".into()
     }
+}
 
-    pub fn can_manage_guild(&self) -> bool {
-        self.permissions.contains(serenity::Permissions::MANAGE_GUILD)
-            || self.permissions.contains(serenity::Permissions::ADMINISTRATOR)
+/// A span for one gateway event, with ids only (never message or answer
+/// text), so every log line of a submit says which interaction it belongs to.
+pub fn event_span(event: &serenity::FullEvent) -> tracing::Span {
+    use serenity::{FullEvent, Interaction};
+    match event {
+        FullEvent::InteractionCreate { interaction } => {
+            let (kind, name) = match interaction {
+                Interaction::Command(c) | Interaction::Autocomplete(c) => ("command", c.data.name.as_str()),
+                Interaction::Component(c) => ("component", c.data.custom_id.as_str()),
+                Interaction::Modal(m) => ("modal", m.data.custom_id.as_str()),
+                _ => ("other", ""),
+            };
+            tracing::info_span!(
+                "interaction",
+                id = %interaction.id(),
+                kind,
+                name = %render::truncate(name, 32),
+                guild = ?interaction.guild_id().map(|g| g.get()),
+                user = ?interaction_user(interaction).map(|u| u.get()),
+            )
+        }
+        FullEvent::Message { new_message } => {
+            tracing::info_span!("message", id = %new_message.id, user = %new_message.author.id)
+        }
+        other => tracing::debug_span!("event", name = other.snake_case_name()),
+    }
+}
+
+fn interaction_user(i: &serenity::Interaction) -> Option<serenity::UserId> {
+    match i {
+        serenity::Interaction::Command(c) | serenity::Interaction::Autocomplete(c) => Some(c.user.id),
+        serenity::Interaction::Component(c) => Some(c.user.id),
+        serenity::Interaction::Modal(m) => Some(m.user.id),
+        _ => None,
     }
 }
 
@@ -80,6 +116,8 @@ pub fn framework(engine: Arc<Engine>) -> poise::Framework<Data, Error> {
         commands: commands::all(),
         event_handler: |framework, event| Box::pin(interactions::on_event(framework, event)),
         on_error: |error| Box::pin(on_error(error)),
+        // Replies echo member text: none of them may ping anyone.
+        allowed_mentions: Some(render::no_mentions()),
         ..Default::default()
     };
     poise::Framework::builder()
@@ -98,24 +136,14 @@ pub fn framework(engine: Arc<Engine>) -> poise::Framework<Data, Error> {
 async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     match error {
         poise::FrameworkError::Command { error, ctx, .. } => {
-            tracing::error!(command = %ctx.command().qualified_name, error = %format!("{error:#}"), "command failed");
-            let _ = ctx
-                .send(
-                    poise::CreateReply::default()
-                        .content("Something went wrong on our side; nothing was saved. Please try again in a minute.")
-                        .ephemeral(true),
-                )
-                .await;
+            let chain: &(dyn std::error::Error + 'static) = error.as_ref();
+            tracing::error!(command = %ctx.command().qualified_name, error = %ErrorChain(chain), "command failed");
+            let text = "Something went wrong on our side; nothing was saved. Please try again in a minute.";
+            let _ = ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await;
         }
         poise::FrameworkError::ArgumentParse { error, ctx, .. } => {
-            let _ = ctx
-                .send(
-                    poise::CreateReply::default()
-                        .content(format!("That option value is not valid: {error}"))
-                        .ephemeral(true)
-                        .allowed_mentions(render::no_mentions()),
-                )
-                .await;
+            let text = format!("That option value is not valid: {error}");
+            let _ = ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await;
         }
         // An option of another type than registered (a stale registration):
         // poise's default only logs it, leaving the user with no answer.
@@ -123,14 +151,12 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
             tracing::warn!(command = %ctx.command().qualified_name, description, "option type mismatch");
             let text = "That option value is not valid for this command. Discord may still show an old version of it; try again in a minute.";
             let _ = poise::Context::Application(ctx)
-                .send(
-                    poise::CreateReply::default().content(text).ephemeral(true).allowed_mentions(render::no_mentions()),
-                )
+                .send(poise::CreateReply::default().content(text).ephemeral(true))
                 .await;
         }
         other => {
             if let Err(e) = poise::builtins::on_error(other).await {
-                tracing::error!(error = %e, "error while handling an error");
+                tracing::error!(error = %ErrorChain(&e), "error while handling an error");
             }
         }
     }

@@ -7,9 +7,13 @@ use serenity::{
     CreateInteractionResponseMessage, CreateMessage, CreateModal, InputTextStyle,
 };
 
+use crate::domain::reply::{MAX_ANSWER_CHARS, MAX_IMPACT_FIELD_CHARS, MAX_LINK_CHARS};
 use crate::domain::{CheckIn, Cohort, ImpactEntry, Reply, Track};
-use crate::engine::{CheckInPost, ReminderDm};
-use crate::summary::{CohortStatus, MemberProgress, MemberRow, QUIET_AFTER, Tally, Trend, WeekState};
+use crate::engine::{CheckInPost, DigestPost, ReminderDm};
+use crate::summary::digest::Digest;
+use crate::summary::{
+    CohortStatus, FOCUS_WINDOW_DAYS, MemberProgress, MemberRow, QUIET_AFTER, Tally, Trend, WeekState, plural,
+};
 
 pub const ANSWER_PREFIX: &str = "answer:";
 pub const IMPACT_PREFIX: &str = "impact:";
@@ -32,15 +36,17 @@ fn discord_time(t: chrono::DateTime<chrono::Utc>, style: char) -> String {
     format!("<t:{}:{style}>", t.timestamp())
 }
 
-fn title_case(t: Track) -> String {
-    let s = t.as_str();
-    s[..1].to_uppercase() + &s[1..]
-}
-
 pub fn checkin_message(post: &CheckInPost) -> CreateMessage {
-    let embed = CreateEmbed::new()
-        .title(format!("Weekly check-in · {}", title_case(post.track)))
-        .description(&post.question)
+    let mut embed =
+        CreateEmbed::new().title(format!("Weekly check-in · {}", post.track.title())).description(&post.question);
+    if let Some(h) = &post.hints {
+        embed = embed.field(
+            "A measurable answer names",
+            format!("• {}\n• {}\n• {}", h.what_changed, h.evidence, h.who_benefited),
+            false,
+        );
+    }
+    let embed = embed
         .field(
             "How to answer",
             "Press **Answer** below or use `/checkin`. Only you and your cohort's mentors can read your answer.",
@@ -74,11 +80,11 @@ pub fn reminder_message(dm: &ReminderDm) -> CreateMessage {
 
 /// The answer form; pre-filled with the member's current answer when editing.
 pub fn answer_modal(checkin: &CheckIn, current: Option<&Reply>) -> CreateModal {
-    let track = checkin.prompt.as_ref().map(|p| title_case(p.track)).unwrap_or_default();
+    let track = checkin.prompt.as_ref().map(|p| p.track.title()).unwrap_or_default();
     let question = checkin.prompt.as_ref().map(|p| p.question.as_str()).unwrap_or("");
     let mut answer = CreateInputText::new(InputTextStyle::Paragraph, "Your answer", FIELD_ANSWER)
         .min_length(1)
-        .max_length(4000)
+        .max_length(MAX_ANSWER_CHARS as u16)
         .required(true)
         .placeholder(truncate(question, 100));
     let mut confidence =
@@ -97,8 +103,8 @@ pub fn answer_modal(checkin: &CheckIn, current: Option<&Reply>) -> CreateModal {
 }
 
 pub fn impact_modal(cohort: &Cohort) -> CreateModal {
-    let input = |style, label: &str, id: &str, placeholder: &str, max: u16, required: bool| {
-        CreateInputText::new(style, label, id).placeholder(placeholder).max_length(max).required(required)
+    let input = |style, label: &str, id: &str, placeholder: &str, max: usize, required: bool| {
+        CreateInputText::new(style, label, id).placeholder(placeholder).max_length(max as u16).required(required)
     };
     CreateModal::new(format!("{IMPACT_PREFIX}{}", cohort.id), "Log a measurable win").components(vec![
         CreateActionRow::InputText(input(
@@ -106,7 +112,7 @@ pub fn impact_modal(cohort: &Cohort) -> CreateModal {
             "What changed?",
             FIELD_WHAT,
             "What is different now because of the work",
-            1000,
+            MAX_IMPACT_FIELD_CHARS,
             true,
         )),
         CreateActionRow::InputText(input(
@@ -114,7 +120,7 @@ pub fn impact_modal(cohort: &Cohort) -> CreateModal {
             "Evidence or metric",
             FIELD_EVIDENCE,
             "The number before and after, or how you know",
-            1000,
+            MAX_IMPACT_FIELD_CHARS,
             true,
         )),
         CreateActionRow::InputText(input(
@@ -122,7 +128,7 @@ pub fn impact_modal(cohort: &Cohort) -> CreateModal {
             "Who benefited?",
             FIELD_WHO,
             "Users, teams, a business line",
-            1000,
+            MAX_IMPACT_FIELD_CHARS,
             true,
         )),
         CreateActionRow::InputText(input(
@@ -130,7 +136,7 @@ pub fn impact_modal(cohort: &Cohort) -> CreateModal {
             "Link (optional)",
             FIELD_LINK,
             "https://… (doc, dashboard, PR)",
-            512,
+            MAX_LINK_CHARS,
             false,
         )),
     ])
@@ -191,10 +197,6 @@ fn tally(t: &Tally) -> String {
     }
 }
 
-fn plural(n: u32, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// Short lines and no inline fields: it reads on a phone.
 pub fn progress_embed(cohort: &Cohort, who: &str, p: &MemberProgress) -> CreateEmbed {
     let description = format!(
@@ -211,8 +213,8 @@ pub fn progress_embed(cohort: &Cohort, who: &str, p: &MemberProgress) -> CreateE
         .map(|(t, f)| {
             let mut line = format!(
                 "**{}** · {} · {} in {} wk",
-                title_case(*t),
-                plural(f.answers, "answer", "answers"),
+                t.title(),
+                plural(f.answers as usize, "answer", "answers"),
                 f.recent_answers,
                 p.window_weeks
             );
@@ -226,7 +228,7 @@ pub fn progress_embed(cohort: &Cohort, who: &str, p: &MemberProgress) -> CreateE
                 line.push_str(&format!(" · confidence {avg:.1}{arrow}"));
             }
             if f.impact_entries > 0 {
-                line.push_str(&format!(" · {}", plural(f.impact_entries, "win", "wins")));
+                line.push_str(&format!(" · {}", plural(f.impact_entries as usize, "win", "wins")));
             }
             line
         })
@@ -248,11 +250,12 @@ pub fn progress_embed(cohort: &Cohort, who: &str, p: &MemberProgress) -> CreateE
         text
     };
     let focus = if p.next_focus.is_empty() {
-        "Every track had an answer or a win in the last 4 weeks.".to_string()
+        format!("Every track had an answer or a win in the last {} weeks.", FOCUS_WINDOW_DAYS / 7)
     } else {
         format!(
-            "{}\n_No answer or win in 4 weeks; weakest first._",
-            p.next_focus.iter().map(|t| title_case(*t)).collect::<Vec<_>>().join(", ")
+            "{}\n_No answer or win in {} weeks; weakest first._",
+            p.next_focus.iter().map(|t| t.title()).collect::<Vec<_>>().join(", "),
+            FOCUS_WINDOW_DAYS / 7
         )
     };
     CreateEmbed::new()
@@ -278,7 +281,7 @@ pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus, table: &str) -> Cr
     let open = s.current_is_open();
     let week = match &s.current {
         Some(c) => {
-            let track = c.prompt.as_ref().map(|p| title_case(p.track)).unwrap_or_default();
+            let track = c.prompt.as_ref().map(|p| p.track.title()).unwrap_or_default();
             let (when, missing) = if open {
                 (format!("this week, {track}, open until {}", discord_time(c.closes_at, 'f')), "not yet")
             } else {
@@ -300,7 +303,7 @@ pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus, table: &str) -> Cr
     };
     let description = format!(
         "{week}\n{} · quiet for {QUIET_AFTER}+ check-ins: **{}**",
-        plural(s.members.len() as u32, "member", "members"),
+        plural(s.members.len(), "member", "members"),
         quiet.len()
     );
     let last = |m: &MemberRow| m.last_answer.map(|t| discord_time(t, 'd')).unwrap_or_else(|| "never".into());
@@ -342,9 +345,9 @@ pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus, table: &str) -> Cr
         .tracks
         .iter()
         .map(|(t, c)| match c.rate_percent() {
-            Some(rate) => format!("**{}** {rate}% · {}/{} answered", title_case(*t), c.answered, c.offered),
-            None if c.checkins == 0 => format!("**{}** not asked", title_case(*t)),
-            None => format!("**{}** nobody expected to answer", title_case(*t)),
+            Some(rate) => format!("**{}** {rate}% · {}/{} answered", t.title(), c.answered, c.offered),
+            None if c.checkins == 0 => format!("**{}** not asked", t.title()),
+            None => format!("**{}** nobody expected to answer", t.title()),
         })
         .collect();
     embed
@@ -363,4 +366,79 @@ pub fn truncate(s: &str, max: usize) -> String {
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
+}
+
+/// Discord caps an embed field's value at 1024 characters.
+const FIELD_MAX: usize = 1024;
+const DIGEST_COLOUR: u32 = 0x3b5b7d;
+
+/// The digest as one embed. Members appear as `<@id>` (embeds never ping),
+/// and the message pings nobody anyway.
+pub fn digest_message(post: &DigestPost) -> serenity::CreateMessage {
+    let d = &post.digest;
+    let track = d.track.map_or("Check-in", Track::title);
+    let question: String = d.question.chars().take(300).collect();
+    let ellipsis = if d.question.chars().count() > 300 { "…" } else { "" };
+    let embed = serenity::CreateEmbed::new()
+        .title(format!("Check-in digest · {track}"))
+        .description(format!(
+            "The check-in of <t:{}:D> closed <t:{}:f>. {} members.\n> {}{ellipsis}",
+            d.occurrence_at.timestamp(),
+            d.closes_at.timestamp(),
+            d.members,
+            question.replace('\n', "\n> ")
+        ))
+        .field("Answered", d.answered.to_string(), true)
+        .field("Missing", d.missing.to_string(), true)
+        .field("Paused", d.paused.to_string(), true)
+        .field(format!("Quiet for {QUIET_AFTER}+ check-ins ({})", d.quiet.len()), quiet_list(d), false)
+        .field("Track coverage", coverage_lines(d), false)
+        .footer(serenity::CreateEmbedFooter::new(format!("{} · answers are not shown here", post.cohort_name)))
+        .colour(DIGEST_COLOUR);
+    serenity::CreateMessage::new()
+        .embed(embed)
+        .nonce(serenity::Nonce::String(post.nonce.clone()))
+        .enforce_nonce(true)
+        .allowed_mentions(no_mentions())
+}
+
+/// As many quiet members as fit in a field, most missed first.
+fn quiet_list(d: &Digest) -> String {
+    if d.quiet.is_empty() {
+        return format!("Nobody has missed {QUIET_AFTER} check-ins in a row.");
+    }
+    let mut out = String::new();
+    for (shown, q) in d.quiet.iter().enumerate() {
+        let line = format!("<@{}> · {} missed\n", q.user_id, q.missed_in_a_row);
+        // Keep room for the "and N more" line.
+        if out.len() + line.len() > FIELD_MAX - 40 {
+            out.push_str(&format!("… and {} more", d.quiet.len() - shown));
+            return out;
+        }
+        out.push_str(&line);
+    }
+    out.trim_end().to_string()
+}
+
+/// One line per track over the digest's window, answered of expected.
+fn coverage_lines(d: &Digest) -> String {
+    let mut lines = vec![format!("Last {} weeks, answered of expected:", d.window_weeks)];
+    for (&track, c) in &d.tracks {
+        let name = track.title();
+        lines.push(match (c.checkins, c.rate_percent()) {
+            (0, _) => format!("**{name}**: not asked"),
+            (n, Some(rate)) => {
+                format!(
+                    "**{name}**: {}/{} ({rate}%) over {}",
+                    c.answered,
+                    c.offered,
+                    plural(n as usize, "check-in", "check-ins")
+                )
+            }
+            (n, None) => {
+                format!("**{name}**: {}, nobody expected to answer", plural(n as usize, "check-in", "check-ins"))
+            }
+        });
+    }
+    lines.join("\n")
 }

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use super::{MessageId, Track, UserId};
+use super::{CheckInId, CohortId, MessageId, ReplyId, Track, UserId};
 
 /// Where a check-in is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +39,8 @@ impl CheckInStatus {
 /// cohort's next occurrence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckIn {
-    pub id: i64,
-    pub cohort_id: i64,
+    pub id: CheckInId,
+    pub cohort_id: CohortId,
     pub occurrence_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
     /// Deterministic, ≤ 25 chars: the Discord message nonce.
@@ -68,7 +68,7 @@ impl CheckIn {
 }
 
 /// The stable identity of an occurrence, used as the message nonce.
-pub fn occurrence_nonce(cohort_id: i64, occurrence_at: DateTime<Utc>) -> String {
+pub fn occurrence_nonce(cohort_id: CohortId, occurrence_at: DateTime<Utc>) -> String {
     // "t" + up to 19 digits + "-" + 10-11 digits stays within Discord's 25 chars
     // for any realistic cohort id.
     format!("t{cohort_id}-{}", occurrence_at.timestamp())
@@ -92,8 +92,8 @@ impl ReplySource {
 /// A member's current answer to a check-in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
-    pub id: i64,
-    pub checkin_id: i64,
+    pub id: ReplyId,
+    pub checkin_id: CheckInId,
     pub user_id: UserId,
     pub answer: String,
     pub confidence: Option<u8>,
@@ -107,33 +107,4 @@ pub struct ReplyEdit {
     pub answer: String,
     pub confidence: Option<u8>,
     pub written_at: DateTime<Utc>,
-}
-
-/// A measurable win in a member's impact ledger.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImpactEntry {
-    pub id: i64,
-    pub cohort_id: i64,
-    pub user_id: UserId,
-    pub what_changed: String,
-    pub evidence: String,
-    pub who_benefited: String,
-    pub link: Option<String>,
-    pub tracks: Vec<Track>,
-    pub recorded_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Member {
-    pub cohort_id: i64,
-    pub user_id: UserId,
-    pub joined_at: DateTime<Utc>,
-    pub left_at: Option<DateTime<Utc>>,
-}
-
-/// A pause covers `[starts_at, ends_at)`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pause {
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
 }

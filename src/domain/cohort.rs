@@ -2,15 +2,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::Track;
-use crate::schedule::{Schedule, ScheduleError, parse_duration};
-
-/// Discord snowflake ids, kept as plain integers in the domain.
-pub type GuildId = u64;
-pub type ChannelId = u64;
-pub type UserId = u64;
-pub type RoleId = u64;
-pub type MessageId = u64;
+use super::schedule::{Schedule, ScheduleError, parse_duration};
+use super::{ChannelId, CohortId, GuildId, RoleId, Track};
 
 /// Where a cohort's definition lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,10 +15,20 @@ pub enum CohortSource {
 }
 
 impl CohortSource {
+    /// The name stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {
             CohortSource::File => "file",
             CohortSource::Discord => "discord",
+        }
+    }
+
+    /// The inverse of [`CohortSource::as_str`]; `None` for any other text.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "file" => Some(CohortSource::File),
+            "discord" => Some(CohortSource::Discord),
+            _ => None,
         }
     }
 }
@@ -37,8 +40,8 @@ pub struct CohortSpec {
     pub guild_id: GuildId,
     pub channel_id: ChannelId,
     pub mentor_role_id: RoleId,
-    pub schedule: String,
-    pub timezone: String,
+    /// The cron expression and the IANA zone it runs in, parsed.
+    pub schedule: Schedule,
     pub reminder_after: Option<Duration>,
     pub digest_channel_id: Option<ChannelId>,
     pub tracks: Vec<Track>,
@@ -104,7 +107,7 @@ impl CohortDraft {
                 "is the cohort's own channel; the digest names who has gone quiet, so give a mentors-only channel",
             ));
         }
-        Schedule::parse(&self.schedule, &self.timezone).map_err(|e| match e {
+        let schedule = Schedule::parse(&self.schedule, &self.timezone).map_err(|e| match e {
             ScheduleError::TimeZone(_) => FieldError::new("timezone", e.to_string()),
             _ => FieldError::new("schedule", e.to_string()),
         })?;
@@ -137,13 +140,12 @@ impl CohortDraft {
         };
         Ok(CohortSpec {
             name,
-            guild_id: self.guild_id,
-            channel_id: self.channel_id,
-            mentor_role_id: self.mentor_role_id,
-            schedule: self.schedule,
-            timezone: self.timezone,
+            guild_id: GuildId::new(self.guild_id),
+            channel_id: ChannelId::new(self.channel_id),
+            mentor_role_id: RoleId::new(self.mentor_role_id),
+            schedule,
             reminder_after,
-            digest_channel_id: self.digest_channel_id,
+            digest_channel_id: self.digest_channel_id.map(ChannelId::new),
             tracks,
         })
     }
@@ -162,7 +164,7 @@ fn check_snowflake(field: &'static str, id: u64) -> Result<(), FieldError> {
 /// A stored cohort.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cohort {
-    pub id: i64,
+    pub id: CohortId,
     pub spec: CohortSpec,
     pub source: CohortSource,
     pub active: bool,
@@ -170,8 +172,13 @@ pub struct Cohort {
 }
 
 impl Cohort {
-    pub fn schedule(&self) -> Schedule {
-        // Not `parse`: a bounded schedule that has ended is still a schedule.
-        Schedule::parse_stored(&self.spec.schedule, &self.spec.timezone).expect("stored schedules are validated")
+    /// When this cohort's check-ins happen.
+    pub fn schedule(&self) -> &Schedule {
+        &self.spec.schedule
+    }
+
+    /// The IANA zone the cohort's schedule, dates and times are in.
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.spec.schedule.timezone()
     }
 }

@@ -1,17 +1,24 @@
-//! The domain: plain types and validation, no I/O, no Discord.
+//! The domain: plain types, parsing and validation. No I/O, no configuration,
+//! no store, no Discord: everything here is tested directly.
 
+pub mod checkin;
 pub mod cohort;
+pub mod id;
+pub mod impact;
+pub mod member;
 pub mod prompt;
 pub mod reply;
+pub mod schedule;
 pub mod track;
+pub mod viewer;
 
-pub use cohort::{
-    ChannelId, Cohort, CohortDraft, CohortSource, CohortSpec, FieldError, GuildId, MessageId, RoleId, UserId,
-};
-pub use prompt::{Prompt, PromptLibrary};
+pub use checkin::{CheckIn, CheckInStatus, PostedPrompt, Reply, ReplyEdit, ReplySource, occurrence_nonce};
+pub use cohort::{Cohort, CohortDraft, CohortSource, CohortSpec, FieldError};
+pub use id::{ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, ReplyId, RoleId, UserId};
+pub use impact::ImpactEntry;
+pub use member::{Member, Pause};
+pub use prompt::{Prompt, PromptError, PromptLibrary};
 pub use reply::{AnswerInput, ImpactInput, InputError};
+pub use schedule::{Schedule, ScheduleError};
 pub use track::Track;
-pub mod checkin;
-pub use checkin::{
-    CheckIn, CheckInStatus, ImpactEntry, Member, Pause, PostedPrompt, Reply, ReplyEdit, ReplySource, occurrence_nonce,
-};
+pub use viewer::Viewer;

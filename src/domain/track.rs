@@ -19,6 +19,7 @@ impl Track {
     pub const ALL: [Track; 6] =
         [Track::Scope, Track::Communication, Track::Influence, Track::Mentoring, Track::Impact, Track::Judgment];
 
+    /// The name as stored and typed (lowercase).
     pub fn as_str(self) -> &'static str {
         match self {
             Track::Scope => "scope",
@@ -27,6 +28,18 @@ impl Track {
             Track::Mentoring => "mentoring",
             Track::Impact => "impact",
             Track::Judgment => "judgment",
+        }
+    }
+
+    /// The name as people read it in titles: "Scope", "Communication", …
+    pub fn title(self) -> &'static str {
+        match self {
+            Track::Scope => "Scope",
+            Track::Communication => "Communication",
+            Track::Influence => "Influence",
+            Track::Mentoring => "Mentoring",
+            Track::Impact => "Impact",
+            Track::Judgment => "Judgment",
         }
     }
 

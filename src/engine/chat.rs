@@ -3,13 +3,14 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{ChannelId, MessageId, Track, UserId};
+use crate::domain::prompt::ImpactHints;
+use crate::domain::{ChannelId, CheckInId, MessageId, Track, UserId};
 use crate::summary::digest::Digest;
 
 /// A check-in to post in a cohort's channel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckInPost {
-    pub checkin_id: i64,
+    pub checkin_id: CheckInId,
     pub cohort_name: String,
     pub channel_id: ChannelId,
     /// Deterministic per occurrence; a platform that dedupes on it makes a
@@ -17,16 +18,18 @@ pub struct CheckInPost {
     pub nonce: String,
     pub track: Track,
     pub question: String,
+    /// An impact prompt's guiding questions, shown under it.
+    pub hints: Option<ImpactHints>,
     pub closes_at: DateTime<Utc>,
-    /// IANA zone of the cohort, to show times locally.
-    pub timezone: String,
+    /// The cohort's zone, to show times locally.
+    pub timezone: chrono_tz::Tz,
 }
 
 /// A one-time nudge to a member who has not answered yet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReminderDm {
     pub user_id: UserId,
-    pub checkin_id: i64,
+    pub checkin_id: CheckInId,
     pub cohort_name: String,
     pub question: String,
     pub closes_at: DateTime<Utc>,
@@ -45,9 +48,53 @@ pub struct DigestPost {
     pub digest: Digest,
 }
 
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("chat platform error: {0}")]
-pub struct ChatError(pub String);
+/// Whether retrying the same request to the same target can succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permanence {
+    /// The platform refused for good for this target (a member who cannot
+    /// receive DMs, a deleted channel, missing access): retrying the same
+    /// request fails the same way until someone changes something.
+    Permanent,
+    /// Outages, timeouts, connection errors, rate limits: worth retrying later.
+    Temporary,
+}
+
+/// A chat call that failed, with its cause kept for the log.
+#[derive(Debug, thiserror::Error)]
+#[error("chat platform call failed ({permanence:?}{})", .code.map(|c| format!(", code {c}")).unwrap_or_default())]
+pub struct ChatError {
+    pub permanence: Permanence,
+    /// The platform's own error code, when it sent one (Discord's JSON `code`,
+    /// e.g. 50007 "Cannot send messages to this user").
+    pub code: Option<u32>,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl ChatError {
+    /// A failure classified by the edge that saw it.
+    pub fn new(
+        permanence: Permanence,
+        code: Option<u32>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        ChatError { permanence, code, source: source.into() }
+    }
+
+    /// A failure worth retrying later.
+    pub fn temporary(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::new(Permanence::Temporary, None, source)
+    }
+
+    /// A refusal that retrying cannot change.
+    pub fn permanent(code: Option<u32>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::new(Permanence::Permanent, code, source)
+    }
+
+    pub fn is_permanent(&self) -> bool {
+        self.permanence == Permanence::Permanent
+    }
+}
 
 #[async_trait::async_trait]
 pub trait ChatEdge: Send + Sync + 'static {

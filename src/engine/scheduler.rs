@@ -17,10 +17,11 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::watch;
 
 use super::chat::DigestPost;
-use super::{ChatError, CheckInPost, Engine, ReminderDm, Result};
-use crate::domain::{CheckIn, Cohort, PostedPrompt};
+use super::{CheckInPost, Engine, ReminderDm, Result};
+use crate::domain::{CheckIn, CheckInId, Cohort, PostedPrompt, UserId};
 use crate::store::NewCheckIn;
 use crate::summary::digest::Digest;
+use crate::telemetry::ErrorChain;
 
 /// A claim older than this is taken to belong to a crashed scheduler.
 const POST_LEASE: Duration = Duration::minutes(2);
@@ -42,9 +43,9 @@ pub struct TickReport {
     /// Occurrences recorded as missed.
     pub missed: usize,
     /// (check-in, user) reminders sent.
-    pub reminded: Vec<(i64, u64)>,
+    pub reminded: Vec<(CheckInId, UserId)>,
     /// Check-ins whose digest was posted.
-    pub digests: Vec<i64>,
+    pub digests: Vec<CheckInId>,
     /// Posts, DMs or digests that failed and will be retried.
     pub failures: usize,
 }
@@ -112,7 +113,7 @@ impl Engine {
             closes_at,
             prompt: Some(PostedPrompt {
                 id: prompt.id.clone(),
-                track: prompt.track(),
+                track: prompt.track,
                 question: prompt.question.clone(),
             }),
         };
@@ -145,8 +146,10 @@ impl Engine {
                 nonce: checkin.nonce.clone(),
                 track: prompt.track,
                 question: prompt.question.clone(),
+                // The library may have changed since the check-in was recorded.
+                hints: self.prompts.by_id(&prompt.id).and_then(|p| p.hints.clone()),
                 closes_at: checkin.closes_at,
-                timezone: cohort.spec.timezone.clone(),
+                timezone: cohort.timezone(),
             };
             match self.chat.post_checkin(&post).await {
                 Ok(message_id) => {
@@ -154,8 +157,8 @@ impl Engine {
                     tracing::info!(cohort = %cohort.spec.name, nonce = %checkin.nonce, "check-in posted");
                     report.posted.push(checkin.nonce.clone());
                 }
-                Err(ChatError(e)) => {
-                    tracing::warn!(cohort = %cohort.spec.name, nonce = %checkin.nonce, error = %e, "check-in post failed; will retry");
+                Err(e) => {
+                    tracing::warn!(cohort = %cohort.spec.name, nonce = %checkin.nonce, error = %ErrorChain(&e), "check-in post failed; will retry");
                     self.store.release_post(checkin.id).await?;
                     report.failures += 1;
                 }
@@ -183,8 +186,8 @@ impl Engine {
                     tracing::info!(cohort = %cohort.spec.name, nonce = %checkin.nonce, "digest posted");
                     report.digests.push(checkin.id);
                 }
-                Err(ChatError(e)) => {
-                    tracing::warn!(cohort = %cohort.spec.name, nonce = %checkin.nonce, error = %e, "digest failed; will retry");
+                Err(e) => {
+                    tracing::warn!(cohort = %cohort.spec.name, nonce = %checkin.nonce, error = %ErrorChain(&e), "digest failed; will retry");
                     self.store.release_digest(checkin.id).await?;
                     report.failures += 1;
                 }
@@ -220,8 +223,14 @@ impl Engine {
             };
             match self.chat.send_reminder(&dm).await {
                 Ok(()) => report.reminded.push((checkin.id, user_id)),
-                Err(ChatError(e)) => {
-                    tracing::warn!(cohort = %cohort.spec.name, error = %e, "reminder DM failed; will retry");
+                // Retrying cannot help (the member's DMs are closed): the claim
+                // stays, so this member is not tried again for this check-in.
+                Err(e) if e.is_permanent() => {
+                    tracing::warn!(cohort = %cohort.spec.name, checkin = %checkin.id, user = %user_id, error = %ErrorChain(&e), "reminder DM refused; not retried for this check-in");
+                    report.failures += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(cohort = %cohort.spec.name, checkin = %checkin.id, user = %user_id, error = %ErrorChain(&e), "reminder DM failed; will retry");
                     self.store.release_reminder(checkin.id, user_id).await?;
                     report.failures += 1;
                 }
@@ -268,12 +277,12 @@ impl Engine {
             match self.tick().await {
                 Ok(r) if r.failures > 0 => tracing::warn!(failures = r.failures, "scheduler tick had failures"),
                 Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "scheduler tick failed"),
+                Err(e) => tracing::error!(error = %ErrorChain(&e), "scheduler tick failed"),
             }
             let wake = match self.next_wake().await {
                 Ok(w) => w,
                 Err(e) => {
-                    tracing::error!(error = %e, "scheduler could not plan");
+                    tracing::error!(error = %ErrorChain(&e), "scheduler could not plan");
                     self.clock.now() + RETRY_AFTER
                 }
             };
@@ -285,11 +294,6 @@ impl Engine {
                 _ = shutdown.changed() => {}
             }
         }
-    }
-
-    /// Wake the scheduler so it re-plans (cohorts changed).
-    pub fn replan(&self) {
-        self.replan.notify_one();
     }
 }
 

@@ -1,12 +1,13 @@
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, StoreError, id, time, ts, uid};
-use crate::domain::{CheckIn, CheckInStatus, PostedPrompt, occurrence_nonce};
+use super::codec::{from_unix, unix};
+use super::{Result, Store, StoreError};
+use crate::domain::{CheckIn, CheckInId, CheckInStatus, CohortId, MessageId, PostedPrompt, UserId, occurrence_nonce};
 
 /// A ledger row to record.
 #[derive(Debug, Clone)]
 pub struct NewCheckIn {
-    pub cohort_id: i64,
+    pub cohort_id: CohortId,
     pub occurrence_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
     /// `None` records the occurrence as missed.
@@ -15,8 +16,8 @@ pub struct NewCheckIn {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct CheckInRow {
-    pub(super) id: i64,
-    pub(super) cohort_id: i64,
+    pub(super) id: CheckInId,
+    pub(super) cohort_id: CohortId,
     pub(super) occurrence_at: i64,
     pub(super) closes_at: i64,
     pub(super) nonce: String,
@@ -24,7 +25,7 @@ pub(super) struct CheckInRow {
     pub(super) prompt_id: Option<String>,
     pub(super) track: Option<String>,
     pub(super) question: Option<String>,
-    pub(super) message_id: Option<i64>,
+    pub(super) message_id: Option<MessageId>,
 }
 
 impl TryFrom<CheckInRow> for CheckIn {
@@ -44,17 +45,16 @@ impl TryFrom<CheckInRow> for CheckIn {
         Ok(CheckIn {
             id: r.id,
             cohort_id: r.cohort_id,
-            occurrence_at: time(r.occurrence_at),
-            closes_at: time(r.closes_at),
+            occurrence_at: from_unix(r.occurrence_at)?,
+            closes_at: from_unix(r.closes_at)?,
             nonce: r.nonce,
-            status: CheckInStatus::parse(&r.status).ok_or_else(|| StoreError::Corrupt(r.status.clone()))?,
+            status: CheckInStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("check-in status `{}`", r.status)))?,
             prompt,
-            message_id: r.message_id.map(uid),
+            message_id: r.message_id,
         })
     }
 }
-
-const COLUMNS: &str = "id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id";
 
 impl Store {
     /// Record an occurrence in the ledger. `None` when it is already there: the
@@ -65,30 +65,30 @@ impl Store {
     /// between), in the same transaction, so a cohort never has two open.
     pub async fn record_checkin(&self, new: &NewCheckIn) -> Result<Option<CheckIn>> {
         let status = if new.prompt.is_some() { CheckInStatus::Recorded } else { CheckInStatus::Missed };
-        let sql = format!(
-            "INSERT INTO checkins (cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
-        );
         let mut tx = self.pool.begin().await?;
-        let row: Option<CheckInRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(new.cohort_id)
-            .bind(ts(new.occurrence_at))
-            .bind(ts(new.closes_at))
-            .bind(occurrence_nonce(new.cohort_id, new.occurrence_at))
-            .bind(status.as_str())
-            .bind(new.prompt.as_ref().map(|p| p.id.as_str()))
-            .bind(new.prompt.as_ref().map(|p| p.track.as_str()))
-            .bind(new.prompt.as_ref().map(|p| p.question.as_str()))
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row: Option<CheckInRow> = sqlx::query_as(
+            "INSERT INTO checkins (cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING \
+             RETURNING id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id",
+        )
+        .bind(new.cohort_id)
+        .bind(unix(new.occurrence_at))
+        .bind(unix(new.closes_at))
+        .bind(occurrence_nonce(new.cohort_id, new.occurrence_at))
+        .bind(status.as_str())
+        .bind(new.prompt.as_ref().map(|p| p.id.as_str()))
+        .bind(new.prompt.as_ref().map(|p| p.track.as_str()))
+        .bind(new.prompt.as_ref().map(|p| p.question.as_str()))
+        .fetch_optional(&mut *tx)
+        .await?;
         if row.is_some() {
             sqlx::query(
                 "UPDATE checkins SET closes_at = ? WHERE cohort_id = ? AND occurrence_at < ? AND closes_at > ?",
             )
-            .bind(ts(new.occurrence_at))
+            .bind(unix(new.occurrence_at))
             .bind(new.cohort_id)
-            .bind(ts(new.occurrence_at))
-            .bind(ts(new.occurrence_at))
+            .bind(unix(new.occurrence_at))
+            .bind(unix(new.occurrence_at))
             .execute(&mut *tx)
             .await?;
         }
@@ -97,18 +97,18 @@ impl Store {
     }
 
     /// When the check-in was posted, if it was.
-    pub async fn posted_at(&self, checkin_id: i64) -> Result<Option<DateTime<Utc>>> {
+    pub async fn posted_at(&self, checkin_id: CheckInId) -> Result<Option<DateTime<Utc>>> {
         let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT posted_at FROM checkins WHERE id = ?")
             .bind(checkin_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.and_then(|(t,)| t).map(time))
+        row.and_then(|(t,)| t).map(from_unix).transpose()
     }
 
     /// Move a check-in's close (its cohort's schedule changed).
-    pub async fn set_closes_at(&self, checkin_id: i64, closes_at: DateTime<Utc>) -> Result<()> {
+    pub async fn set_closes_at(&self, checkin_id: CheckInId, closes_at: DateTime<Utc>) -> Result<()> {
         sqlx::query("UPDATE checkins SET closes_at = ? WHERE id = ?")
-            .bind(ts(closes_at))
+            .bind(unix(closes_at))
             .bind(checkin_id)
             .execute(&self.pool)
             .await?;
@@ -116,18 +116,18 @@ impl Store {
     }
 
     /// The newest occurrence in the ledger for a cohort.
-    pub async fn latest_occurrence(&self, cohort_id: i64) -> Result<Option<DateTime<Utc>>> {
+    pub async fn latest_occurrence(&self, cohort_id: CohortId) -> Result<Option<DateTime<Utc>>> {
         let row: (Option<i64>,) = sqlx::query_as("SELECT MAX(occurrence_at) FROM checkins WHERE cohort_id = ?")
             .bind(cohort_id)
             .fetch_one(&self.pool)
             .await?;
-        Ok(row.0.map(time))
+        row.0.map(from_unix).transpose()
     }
 
     /// Prompt ids of the cohort's check-ins that were (or are being) posted, oldest first.
     /// A check-in that was never shown (missed) does not count, so the rotation
     /// does not skip a track the cohort never saw.
-    pub async fn prompt_history(&self, cohort_id: i64) -> Result<Vec<String>> {
+    pub async fn prompt_history(&self, cohort_id: CohortId) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT prompt_id FROM checkins WHERE cohort_id = ? AND prompt_id IS NOT NULL \
              AND status IN ('recorded', 'posting', 'posted') ORDER BY occurrence_at",
@@ -140,29 +140,37 @@ impl Store {
 
     /// Check-ins recorded but not yet posted (including claims left by a crash).
     pub async fn unposted_checkins(&self) -> Result<Vec<CheckIn>> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM checkins WHERE status IN ('recorded', 'posting') ORDER BY occurrence_at");
-        let rows: Vec<CheckInRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+        let rows: Vec<CheckInRow> = sqlx::query_as(
+            "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \
+             FROM checkins WHERE status IN ('recorded', 'posting') ORDER BY occurrence_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter().map(CheckIn::try_from).collect()
     }
 
     /// Claim a check-in for posting. Only one caller wins; a claim older than
     /// `stale_before` (its owner crashed) may be taken over.
-    pub async fn claim_post(&self, checkin_id: i64, now: DateTime<Utc>, stale_before: DateTime<Utc>) -> Result<bool> {
+    pub async fn claim_post(
+        &self,
+        checkin_id: CheckInId,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE checkins SET status = 'posting', claimed_at = ? WHERE id = ? \
              AND (status = 'recorded' OR (status = 'posting' AND claimed_at < ?))",
         )
-        .bind(ts(now))
+        .bind(unix(now))
         .bind(checkin_id)
-        .bind(ts(stale_before))
+        .bind(unix(stale_before))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Give a claim back after a failed post, so the next tick retries.
-    pub async fn release_post(&self, checkin_id: i64) -> Result<()> {
+    pub async fn release_post(&self, checkin_id: CheckInId) -> Result<()> {
         sqlx::query("UPDATE checkins SET status = 'recorded', claimed_at = NULL WHERE id = ? AND status = 'posting'")
             .bind(checkin_id)
             .execute(&self.pool)
@@ -170,10 +178,10 @@ impl Store {
         Ok(())
     }
 
-    pub async fn mark_posted(&self, checkin_id: i64, message_id: u64, now: DateTime<Utc>) -> Result<()> {
+    pub async fn mark_posted(&self, checkin_id: CheckInId, message_id: MessageId, now: DateTime<Utc>) -> Result<()> {
         sqlx::query("UPDATE checkins SET status = 'posted', message_id = ?, posted_at = ? WHERE id = ?")
-            .bind(id(message_id))
-            .bind(ts(now))
+            .bind(message_id)
+            .bind(unix(now))
             .bind(checkin_id)
             .execute(&self.pool)
             .await?;
@@ -181,7 +189,7 @@ impl Store {
     }
 
     /// A recorded check-in whose window closed before it could be posted.
-    pub async fn mark_missed(&self, checkin_id: i64) -> Result<()> {
+    pub async fn mark_missed(&self, checkin_id: CheckInId) -> Result<()> {
         sqlx::query("UPDATE checkins SET status = 'missed' WHERE id = ? AND status IN ('recorded', 'posting')")
             .bind(checkin_id)
             .execute(&self.pool)
@@ -189,51 +197,58 @@ impl Store {
         Ok(())
     }
 
-    pub async fn checkin(&self, checkin_id: i64) -> Result<Option<CheckIn>> {
-        let sql = format!("SELECT {COLUMNS} FROM checkins WHERE id = ?");
-        let row: Option<CheckInRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(checkin_id).fetch_optional(&self.pool).await?;
+    pub async fn checkin(&self, checkin_id: CheckInId) -> Result<Option<CheckIn>> {
+        let row: Option<CheckInRow> = sqlx::query_as(
+            "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \
+             FROM checkins WHERE id = ?",
+        )
+        .bind(checkin_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(CheckIn::try_from).transpose()
     }
 
     /// The posted check-in of a cohort that is open at `at`.
-    pub async fn open_checkin(&self, cohort_id: i64, at: DateTime<Utc>) -> Result<Option<CheckIn>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM checkins WHERE cohort_id = ? AND status IN ('posting', 'posted') \
-             AND occurrence_at <= ? AND ? < closes_at ORDER BY occurrence_at DESC LIMIT 1"
-        );
-        let row: Option<CheckInRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(cohort_id)
-            .bind(ts(at))
-            .bind(ts(at))
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn open_checkin(&self, cohort_id: CohortId, at: DateTime<Utc>) -> Result<Option<CheckIn>> {
+        let row: Option<CheckInRow> = sqlx::query_as(
+            "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \
+             FROM checkins WHERE cohort_id = ? AND status IN ('posting', 'posted') \
+             AND occurrence_at <= ? AND ? < closes_at ORDER BY occurrence_at DESC LIMIT 1",
+        )
+        .bind(cohort_id)
+        .bind(unix(at))
+        .bind(unix(at))
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(CheckIn::try_from).transpose()
     }
 
     /// Open check-ins of active cohorts the user is an active member of.
-    pub async fn open_checkins_for_member(&self, user_id: u64, at: DateTime<Utc>) -> Result<Vec<CheckIn>> {
-        let sql = format!(
-            "SELECT {cols} FROM checkins k \
+    pub async fn open_checkins_for_member(&self, user_id: UserId, at: DateTime<Utc>) -> Result<Vec<CheckIn>> {
+        let rows: Vec<CheckInRow> = sqlx::query_as(
+            "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, k.question, k.message_id \
+             FROM checkins k \
              JOIN cohorts c ON c.id = k.cohort_id AND c.active = 1 \
              JOIN members m ON m.cohort_id = k.cohort_id AND m.user_id = ? AND m.left_at IS NULL \
              WHERE k.status IN ('posting', 'posted') AND k.occurrence_at <= ? AND ? < k.closes_at ORDER BY k.occurrence_at",
-            cols = COLUMNS.split(", ").map(|c| format!("k.{c}")).collect::<Vec<_>>().join(", ")
-        );
-        let rows: Vec<CheckInRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id(user_id))
-            .bind(ts(at))
-            .bind(ts(at))
+        )
+            .bind(user_id)
+            .bind(unix(at))
+            .bind(unix(at))
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(CheckIn::try_from).collect()
     }
 
     /// All ledger rows of a cohort, oldest first.
-    pub async fn checkins_of_cohort(&self, cohort_id: i64) -> Result<Vec<CheckIn>> {
-        let sql = format!("SELECT {COLUMNS} FROM checkins WHERE cohort_id = ? ORDER BY occurrence_at");
-        let rows: Vec<CheckInRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(cohort_id).fetch_all(&self.pool).await?;
+    pub async fn checkins_of_cohort(&self, cohort_id: CohortId) -> Result<Vec<CheckIn>> {
+        let rows: Vec<CheckInRow> = sqlx::query_as(
+            "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \
+             FROM checkins WHERE cohort_id = ? ORDER BY occurrence_at",
+        )
+        .bind(cohort_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter().map(CheckIn::try_from).collect()
     }
 }

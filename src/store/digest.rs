@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, time, ts};
+use super::codec::{from_unix, unix};
+use super::{Result, Store};
+use crate::domain::CheckInId;
 
 impl Store {
     /// Check-ins whose digest is due at `now`, oldest close first: for each
@@ -12,8 +14,8 @@ impl Store {
     ///
     /// Only the newest: when several closed unseen (the bot was down, or the
     /// digest channel was added later), mentors get the latest, not a backlog.
-    pub async fn due_digests(&self, now: DateTime<Utc>, closed_after: DateTime<Utc>) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
+    pub async fn due_digests(&self, now: DateTime<Utc>, closed_after: DateTime<Utc>) -> Result<Vec<CheckInId>> {
+        let rows: Vec<(CheckInId,)> = sqlx::query_as(
             "SELECT k.id FROM cohorts c JOIN checkins k ON k.id = ( \
                  SELECT n.id FROM checkins n WHERE n.cohort_id = c.id AND n.status = 'posted' AND n.closes_at <= ? \
                  ORDER BY n.closes_at DESC, n.occurrence_at DESC LIMIT 1) \
@@ -21,17 +23,17 @@ impl Store {
              AND k.closes_at > ? AND k.digest_claimed_at IS NULL \
              ORDER BY k.closes_at, k.id",
         )
-        .bind(ts(now))
-        .bind(ts(closed_after))
+        .bind(unix(now))
+        .bind(unix(closed_after))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// Claim the digest of a check-in. Only one caller ever wins, until released.
-    pub async fn claim_digest(&self, checkin_id: i64, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn claim_digest(&self, checkin_id: CheckInId, now: DateTime<Utc>) -> Result<bool> {
         let done = sqlx::query("UPDATE checkins SET digest_claimed_at = ? WHERE id = ? AND digest_claimed_at IS NULL")
-            .bind(ts(now))
+            .bind(unix(now))
             .bind(checkin_id)
             .execute(&self.pool)
             .await?;
@@ -39,7 +41,7 @@ impl Store {
     }
 
     /// Give a claim back after a failed send, so a later tick retries.
-    pub async fn release_digest(&self, checkin_id: i64) -> Result<()> {
+    pub async fn release_digest(&self, checkin_id: CheckInId) -> Result<()> {
         sqlx::query("UPDATE checkins SET digest_claimed_at = NULL WHERE id = ?")
             .bind(checkin_id)
             .execute(&self.pool)
@@ -48,11 +50,11 @@ impl Store {
     }
 
     /// When the check-in's digest was claimed (sent, or being sent).
-    pub async fn digest_claimed_at(&self, checkin_id: i64) -> Result<Option<DateTime<Utc>>> {
+    pub async fn digest_claimed_at(&self, checkin_id: CheckInId) -> Result<Option<DateTime<Utc>>> {
         let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT digest_claimed_at FROM checkins WHERE id = ?")
             .bind(checkin_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.and_then(|(t,)| t).map(time))
+        row.and_then(|(t,)| t).map(from_unix).transpose()
     }
 }

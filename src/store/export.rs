@@ -1,14 +1,12 @@
 //! What `trellis export` reads: a read-only connection (safe beside the
-//! running bot: WAL lets readers and the writer work at once), the cohort
-//! names, and a cohort's whole impact ledger.
+//! running bot: WAL lets readers and the writer work at once) and the cohort
+//! names.
 
 use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
-use super::{BUSY_TIMEOUT, Result, Store, StoreError, time, uid};
-use crate::domain::ImpactEntry;
-use crate::domain::track::parse_track_list;
+use super::{BUSY_TIMEOUT, Result, Store, StoreError};
 
 impl Store {
     /// Open an existing database for reading only: never creates, migrates or
@@ -33,32 +31,5 @@ impl Store {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM cohorts ORDER BY name").fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(|(n,)| n).collect())
-    }
-
-    /// Every impact entry of a cohort, oldest first.
-    pub async fn impact_of_cohort(&self, cohort_id: i64) -> Result<Vec<ImpactEntry>> {
-        type Row = (i64, i64, String, String, String, Option<String>, String, i64);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at \
-             FROM impact_entries WHERE cohort_id = ? ORDER BY recorded_at, id",
-        )
-        .bind(cohort_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(id, user, what_changed, evidence, who_benefited, link, tracks, at)| {
-                Ok(ImpactEntry {
-                    id,
-                    cohort_id,
-                    user_id: uid(user),
-                    what_changed,
-                    evidence,
-                    who_benefited,
-                    link,
-                    tracks: parse_track_list(&tracks).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    recorded_at: time(at),
-                })
-            })
-            .collect()
     }
 }

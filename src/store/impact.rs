@@ -1,65 +1,99 @@
+//! The impact ledger. Every statement that reads entries returns
+//! [`ImpactRow`]s, and [`ImpactEntry`] is built from one in one place.
+
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
-use super::{Result, Store, StoreError, id, time, ts, uid};
+use super::codec::{from_unix, unix};
+use super::{Result, Store, StoreError};
 use crate::domain::track::{join_track_list, parse_track_list};
-use crate::domain::{ImpactEntry, ImpactInput};
+use crate::domain::{CohortId, ImpactEntry, ImpactId, ImpactInput, UserId};
 
-type ImpactRow = (i64, i64, i64, String, String, String, Option<String>, String, i64);
-
-fn entry(r: ImpactRow) -> Result<ImpactEntry> {
-    Ok(ImpactEntry {
-        id: r.0,
-        cohort_id: r.1,
-        user_id: uid(r.2),
-        what_changed: r.3,
-        evidence: r.4,
-        who_benefited: r.5,
-        link: r.6,
-        tracks: parse_track_list(&r.7).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        recorded_at: time(r.8),
-    })
+/// A row of `impact_entries`. Also read from JSON, where a member's history
+/// aggregates their entries into one column (`store/summary.rs`).
+#[derive(sqlx::FromRow, Deserialize)]
+pub(super) struct ImpactRow {
+    id: i64,
+    cohort_id: i64,
+    user_id: i64,
+    what_changed: String,
+    evidence: String,
+    who_benefited: String,
+    link: Option<String>,
+    /// Comma-separated track names.
+    tracks: String,
+    recorded_at: i64,
 }
 
-const COLUMNS: &str = "id, cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at";
+impl TryFrom<ImpactRow> for ImpactEntry {
+    type Error = StoreError;
+
+    fn try_from(r: ImpactRow) -> Result<Self> {
+        Ok(ImpactEntry {
+            id: ImpactId::new(r.id),
+            cohort_id: CohortId::new(r.cohort_id),
+            user_id: UserId::new(r.user_id as u64),
+            what_changed: r.what_changed,
+            evidence: r.evidence,
+            who_benefited: r.who_benefited,
+            link: r.link,
+            tracks: parse_track_list(&r.tracks).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            recorded_at: from_unix(r.recorded_at)?,
+        })
+    }
+}
 
 impl Store {
+    /// Add a measurable win to a member's ledger. Returns after commit.
     pub async fn insert_impact(
         &self,
-        cohort_id: i64,
-        user_id: u64,
+        cohort_id: CohortId,
+        user_id: UserId,
         input: &ImpactInput,
         now: DateTime<Utc>,
     ) -> Result<ImpactEntry> {
-        let sql = format!(
+        let row: ImpactRow = sqlx::query_as(
             "INSERT INTO impact_entries (cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, \
-             recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
-        );
-        let row: ImpactRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(cohort_id)
-            .bind(id(user_id))
-            .bind(&input.what_changed)
-            .bind(&input.evidence)
-            .bind(&input.who_benefited)
-            .bind(input.link.as_deref())
-            .bind(join_track_list(&input.tracks))
-            .bind(ts(now))
-            .fetch_one(&self.pool)
-            .await?;
-        entry(row)
+             recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             RETURNING id, cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at",
+        )
+        .bind(cohort_id)
+        .bind(user_id)
+        .bind(&input.what_changed)
+        .bind(&input.evidence)
+        .bind(&input.who_benefited)
+        .bind(input.link.as_deref())
+        .bind(join_track_list(&input.tracks))
+        .bind(unix(now))
+        .fetch_one(&self.pool)
+        .await?;
+        ImpactEntry::try_from(row)
     }
 
     /// A member's impact ledger in one cohort, newest first, at most `limit` entries.
-    pub async fn impact_of_member(&self, cohort_id: i64, user_id: u64, limit: u32) -> Result<Vec<ImpactEntry>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM impact_entries WHERE cohort_id = ? AND user_id = ? \
-             ORDER BY recorded_at DESC, id DESC LIMIT ?"
-        );
-        let rows: Vec<ImpactRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(cohort_id)
-            .bind(id(user_id))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter().map(entry).collect()
+    pub async fn impact_of_member(&self, cohort_id: CohortId, user_id: UserId, limit: u32) -> Result<Vec<ImpactEntry>> {
+        let rows: Vec<ImpactRow> = sqlx::query_as(
+            "SELECT id, cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at \
+             FROM impact_entries WHERE cohort_id = ? AND user_id = ? \
+             ORDER BY recorded_at DESC, id DESC LIMIT ?",
+        )
+        .bind(cohort_id)
+        .bind(user_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(ImpactEntry::try_from).collect()
+    }
+
+    /// Every impact entry of a cohort, oldest first.
+    pub async fn impact_of_cohort(&self, cohort_id: CohortId) -> Result<Vec<ImpactEntry>> {
+        let rows: Vec<ImpactRow> = sqlx::query_as(
+            "SELECT id, cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at \
+             FROM impact_entries WHERE cohort_id = ? ORDER BY recorded_at, id",
+        )
+        .bind(cohort_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(ImpactEntry::try_from).collect()
     }
 }

@@ -2,6 +2,7 @@
 //! table family; the rest of Trellis calls typed methods on [`Store`].
 
 mod checkins;
+mod codec;
 mod cohorts;
 mod digest;
 mod export;
@@ -14,22 +15,25 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use checkins::NewCheckIn;
 
+use crate::domain::UserId;
+
+/// What can go wrong in the store. Variants state facts; the engine and the
+/// edges decide what a person reads.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error: {0}")]
-    Sqlx(sqlx::Error),
+    #[error("database error")]
+    Sqlx(#[source] sqlx::Error),
     #[error(
         "the database is locked by another process (another trellis, or an open sqlite3 transaction); \
          gave up after {}s. Stop that process or try again",
         BUSY_TIMEOUT.as_secs()
     )]
-    Locked(sqlx::Error),
-    #[error("migration failed: {0}")]
+    Locked(#[source] sqlx::Error),
+    #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("`{url}` is not a usable SQLite database URL: {reason}")]
     Url { url: String, reason: String },
@@ -37,15 +41,9 @@ pub enum StoreError {
     Create { path: PathBuf, source: std::io::Error },
     #[error("the database holds a value Trellis cannot read: {0}")]
     Corrupt(String),
-    #[error("a cohort named `{0}` already exists in another channel; pick another name")]
-    NameTaken(String),
-}
-
-impl StoreError {
-    /// True when another writer held the database past the busy timeout.
-    pub fn is_locked(&self) -> bool {
-        matches!(self, StoreError::Locked(_)) || matches!(self, StoreError::Sqlx(e) if is_busy(e))
-    }
+    /// The unique index on cohort names refused `name`.
+    #[error("cohort name `{name}` is taken")]
+    NameTaken { name: String },
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -139,8 +137,7 @@ impl Store {
     }
 
     /// Deletes every row about `user_id`, in one transaction. Returns rows deleted.
-    pub async fn forget_user(&self, user_id: u64) -> Result<u64> {
-        let uid = id(user_id);
+    pub async fn forget_user(&self, user_id: UserId) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
         let mut n = 0;
         for sql in [
@@ -151,15 +148,14 @@ impl Store {
             "DELETE FROM pauses WHERE user_id = ?",
             "DELETE FROM members WHERE user_id = ?",
         ] {
-            n += sqlx::query(sql).bind(uid).execute(&mut *tx).await?.rows_affected();
+            n += sqlx::query(sql).bind(user_id).execute(&mut *tx).await?.rows_affected();
         }
         tx.commit().await?;
         Ok(n)
     }
 
     /// Rows in each table that mention `user_id` (for forget-me checks).
-    pub async fn rows_mentioning_user(&self, user_id: u64) -> Result<Vec<(&'static str, i64)>> {
-        let uid = id(user_id);
+    pub async fn rows_mentioning_user(&self, user_id: UserId) -> Result<Vec<(&'static str, i64)>> {
         let mut out = Vec::new();
         for (table, sql) in [
             ("members", "SELECT COUNT(*) FROM members WHERE user_id = ?"),
@@ -169,7 +165,7 @@ impl Store {
             ("impact_entries", "SELECT COUNT(*) FROM impact_entries WHERE user_id = ?"),
             ("reminders", "SELECT COUNT(*) FROM reminders WHERE user_id = ?"),
         ] {
-            let (count,): (i64,) = sqlx::query_as(sql).bind(uid).fetch_one(&self.pool).await?;
+            let (count,): (i64,) = sqlx::query_as(sql).bind(user_id).fetch_one(&self.pool).await?;
             out.push((table, count));
         }
         Ok(out)
@@ -209,21 +205,4 @@ fn create_private_file(path: &Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(err(e)),
     }
-}
-
-/// Snowflakes are u64 in Discord's API and i64 in SQLite; they fit in 63 bits.
-pub(crate) fn id(v: u64) -> i64 {
-    v as i64
-}
-
-pub(crate) fn uid(v: i64) -> u64 {
-    v as u64
-}
-
-pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
-}
-
-pub(crate) fn time(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }

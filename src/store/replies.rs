@@ -1,23 +1,62 @@
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, id, time, ts, uid};
-use crate::domain::{AnswerInput, Reply, ReplyEdit, ReplySource};
+use super::codec::{from_unix, unix};
+use super::{Result, Store, StoreError};
+use crate::domain::{AnswerInput, CheckInId, CohortId, Reply, ReplyEdit, ReplyId, ReplySource, UserId};
 
-type ReplyRow = (i64, i64, i64, String, Option<i64>, i64, i64);
+#[derive(sqlx::FromRow)]
+pub(super) struct ReplyRow {
+    pub(super) id: ReplyId,
+    pub(super) checkin_id: CheckInId,
+    pub(super) user_id: UserId,
+    pub(super) answer: String,
+    pub(super) confidence: Option<i64>,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+}
 
-fn reply(r: ReplyRow) -> Reply {
-    Reply {
-        id: r.0,
-        checkin_id: r.1,
-        user_id: uid(r.2),
-        answer: r.3,
-        confidence: r.4.map(|c| c as u8),
-        created_at: time(r.5),
-        updated_at: time(r.6),
+impl TryFrom<ReplyRow> for Reply {
+    type Error = StoreError;
+
+    fn try_from(r: ReplyRow) -> Result<Self> {
+        Ok(Reply {
+            id: r.id,
+            checkin_id: r.checkin_id,
+            user_id: r.user_id,
+            answer: r.answer,
+            confidence: r.confidence.map(confidence).transpose()?,
+            created_at: from_unix(r.created_at)?,
+            updated_at: from_unix(r.updated_at)?,
+        })
     }
 }
 
-const COLUMNS: &str = "id, checkin_id, user_id, answer, confidence, created_at, updated_at";
+/// A stored confidence: 1–5 (the table's CHECK constraint says so too).
+pub(super) fn confidence(raw: i64) -> Result<u8> {
+    u8::try_from(raw)
+        .ok()
+        .filter(|c| (1..=5).contains(c))
+        .ok_or_else(|| StoreError::Corrupt(format!("confidence {raw} is not 1-5")))
+}
+
+#[derive(sqlx::FromRow)]
+struct ReplyEditRow {
+    answer: String,
+    confidence: Option<i64>,
+    written_at: i64,
+}
+
+impl TryFrom<ReplyEditRow> for ReplyEdit {
+    type Error = StoreError;
+
+    fn try_from(r: ReplyEditRow) -> Result<Self> {
+        Ok(ReplyEdit {
+            answer: r.answer,
+            confidence: r.confidence.map(confidence).transpose()?,
+            written_at: from_unix(r.written_at)?,
+        })
+    }
+}
 
 impl Store {
     /// Store a member's answer, or replace their earlier one (the trigger keeps
@@ -25,57 +64,54 @@ impl Store {
     /// submits can never leave two current answers. Returns after commit.
     pub async fn upsert_reply(
         &self,
-        checkin_id: i64,
-        user_id: u64,
+        checkin_id: CheckInId,
+        user_id: UserId,
         input: &AnswerInput,
         source: ReplySource,
         now: DateTime<Utc>,
     ) -> Result<Reply> {
-        let sql = format!(
+        let row: ReplyRow = sqlx::query_as(
             "INSERT INTO replies (checkin_id, user_id, answer, confidence, source, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (checkin_id, user_id) DO UPDATE SET answer = excluded.answer, \
              confidence = excluded.confidence, source = excluded.source, updated_at = excluded.updated_at \
-             RETURNING {COLUMNS}"
-        );
-        let row: ReplyRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(checkin_id)
-            .bind(id(user_id))
-            .bind(&input.text)
-            .bind(input.confidence.map(i64::from))
-            .bind(source.as_str())
-            .bind(ts(now))
-            .bind(ts(now))
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(reply(row))
+             RETURNING id, checkin_id, user_id, answer, confidence, created_at, updated_at",
+        )
+        .bind(checkin_id)
+        .bind(user_id)
+        .bind(&input.text)
+        .bind(input.confidence.map(i64::from))
+        .bind(source.as_str())
+        .bind(unix(now))
+        .bind(unix(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Reply::try_from(row)
     }
 
-    pub async fn reply(&self, checkin_id: i64, user_id: u64) -> Result<Option<Reply>> {
-        let sql = format!("SELECT {COLUMNS} FROM replies WHERE checkin_id = ? AND user_id = ?");
-        let row: Option<ReplyRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    pub async fn reply(&self, checkin_id: CheckInId, user_id: UserId) -> Result<Option<Reply>> {
+        let row: Option<ReplyRow> = sqlx::query_as(
+            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies WHERE checkin_id = ? AND user_id = ?",
+        )
             .bind(checkin_id)
-            .bind(id(user_id))
+            .bind(user_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(reply))
+        row.map(Reply::try_from).transpose()
     }
 
     /// Earlier versions of a reply, oldest first.
-    pub async fn reply_history(&self, reply_id: i64) -> Result<Vec<ReplyEdit>> {
-        let rows: Vec<(String, Option<i64>, i64)> =
+    pub async fn reply_history(&self, reply_id: ReplyId) -> Result<Vec<ReplyEdit>> {
+        let rows: Vec<ReplyEditRow> =
             sqlx::query_as("SELECT answer, confidence, written_at FROM reply_edits WHERE reply_id = ? ORDER BY id")
                 .bind(reply_id)
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(answer, c, w)| ReplyEdit { answer, confidence: c.map(|c| c as u8), written_at: time(w) })
-            .collect())
+        rows.into_iter().map(ReplyEdit::try_from).collect()
     }
 
     /// All current replies to a cohort's check-ins, by check-in then member.
-    pub async fn replies_of_cohort(&self, cohort_id: i64) -> Result<Vec<Reply>> {
+    pub async fn replies_of_cohort(&self, cohort_id: CohortId) -> Result<Vec<Reply>> {
         let rows: Vec<ReplyRow> = sqlx::query_as(
             "SELECT r.id, r.checkin_id, r.user_id, r.answer, r.confidence, r.created_at, r.updated_at \
              FROM replies r JOIN checkins k ON k.id = r.checkin_id \
@@ -84,20 +120,20 @@ impl Store {
         .bind(cohort_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(reply).collect())
+        rows.into_iter().map(Reply::try_from).collect()
     }
 
     /// A member's replies in one cohort, oldest first.
-    pub async fn replies_of_member(&self, cohort_id: i64, user_id: u64) -> Result<Vec<Reply>> {
+    pub async fn replies_of_member(&self, cohort_id: CohortId, user_id: UserId) -> Result<Vec<Reply>> {
         let rows: Vec<ReplyRow> = sqlx::query_as(
             "SELECT r.id, r.checkin_id, r.user_id, r.answer, r.confidence, r.created_at, r.updated_at \
              FROM replies r JOIN checkins k ON k.id = r.checkin_id \
              WHERE k.cohort_id = ? AND r.user_id = ? ORDER BY k.occurrence_at",
         )
         .bind(cohort_id)
-        .bind(id(user_id))
+        .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(reply).collect())
+        rows.into_iter().map(Reply::try_from).collect()
     }
 }

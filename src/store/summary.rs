@@ -10,12 +10,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 use super::checkins::CheckInRow;
-use super::{Result, Store, StoreError, id, time, ts, uid};
-use crate::domain::track::{join_track_list, parse_track_list};
-use crate::domain::{CheckIn, ImpactEntry, ImpactInput, Member, Pause, PostedPrompt, Reply, UserId, occurrence_nonce};
+use super::codec::{from_unix, unix};
+use super::impact::ImpactRow;
+use super::replies::confidence;
+use super::{Result, Store, StoreError};
+use crate::domain::track::join_track_list;
+use crate::domain::{
+    CheckIn, CheckInId, CohortId, ImpactEntry, ImpactInput, Member, Pause, PostedPrompt, Reply, ReplyId, UserId,
+    occurrence_nonce,
+};
 use crate::summary::MemberActivity;
 
 /// One member's rows in one cohort: what `/progress` and `/packet` read.
@@ -41,13 +46,13 @@ pub struct CohortActivity {
     pub members: Vec<MemberActivity>,
 }
 
+/// A check-in of the ledger, with the member's reply when the statement joins one.
 #[derive(sqlx::FromRow)]
 struct LedgerRow {
     #[sqlx(flatten)]
     checkin: CheckInRow,
-    // The member's reply, when the statement joins one.
     #[sqlx(default)]
-    reply_id: Option<i64>,
+    reply_id: Option<ReplyId>,
     #[sqlx(default)]
     answer: Option<String>,
     #[sqlx(default)]
@@ -62,36 +67,37 @@ struct LedgerRow {
 }
 
 impl LedgerRow {
-    fn reply(&mut self, user_id: UserId) -> Option<Reply> {
-        Some(Reply {
-            id: self.reply_id?,
+    /// The joined reply, if there is one; its columns are all set when `reply_id` is.
+    fn reply(&mut self, user_id: UserId) -> Result<Option<Reply>> {
+        let Some(id) = self.reply_id else { return Ok(None) };
+        let missing = || StoreError::Corrupt(format!("reply {id} has no time"));
+        Ok(Some(Reply {
+            id,
             checkin_id: self.checkin.id,
             user_id,
             answer: self.answer.take().unwrap_or_default(),
-            confidence: self.confidence.map(|c| c as u8),
-            created_at: time(self.created_at.unwrap_or_default()),
-            updated_at: time(self.updated_at.unwrap_or_default()),
-        })
+            confidence: self.confidence.map(confidence).transpose()?,
+            created_at: from_unix(self.created_at.ok_or_else(missing)?)?,
+            updated_at: from_unix(self.updated_at.ok_or_else(missing)?)?,
+        }))
     }
 }
 
-/// The ledger columns, aliased so [`LedgerRow`] reads them with or without a reply.
-const LEDGER: &str = "k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, \
-     k.question, k.message_id";
-
-/// `[[starts_at, ends_at], …]` of a member's pauses that lasted at all.
-const PAUSES_JSON: &str = "(SELECT json_group_array(json_array(p.starts_at, p.ends_at)) FROM pauses p \
-     WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at)";
-
-#[derive(Deserialize)]
-struct ImpactJson {
-    id: i64,
-    what_changed: String,
-    evidence: String,
-    who_benefited: String,
-    link: Option<String>,
-    tracks: String,
-    recorded_at: i64,
+/// A member's row with their pauses (and, for a history, impact entries) as JSON.
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    #[sqlx(default)]
+    user_id: Option<UserId>,
+    joined_at: i64,
+    left_at: Option<i64>,
+    /// `[[starts_at, ends_at], …]` of the pauses that lasted at all.
+    pauses: String,
+    /// `[{id, cohort_id, …}, …]`: the member's impact rows.
+    #[sqlx(default)]
+    impact: Option<String>,
+    /// When the member last answered or edited an answer.
+    #[sqlx(default)]
+    last_answer: Option<i64>,
 }
 
 fn corrupt<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
@@ -101,62 +107,59 @@ fn corrupt<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
 fn pauses(json: &str) -> Result<Vec<Pause>> {
     let mut spans: Vec<(i64, i64)> = corrupt(serde_json::from_str(json))?;
     spans.sort_unstable();
-    Ok(spans.into_iter().map(|(s, e)| Pause { starts_at: time(s), ends_at: time(e) }).collect())
+    spans.into_iter().map(|(s, e)| Ok(Pause { starts_at: from_unix(s)?, ends_at: from_unix(e)? })).collect()
 }
 
 impl Store {
     /// Everything about one member in one cohort, in two statements; `None`
     /// when they never joined it.
-    pub async fn member_history(&self, cohort_id: i64, user_id: u64) -> Result<Option<MemberHistory>> {
+    pub async fn member_history(&self, cohort_id: CohortId, user_id: UserId) -> Result<Option<MemberHistory>> {
         let mut tx = self.pool.begin().await?;
-        let impact_json = "(SELECT json_group_array(json_object('id', e.id, 'what_changed', e.what_changed, \
-             'evidence', e.evidence, 'who_benefited', e.who_benefited, 'link', e.link, 'tracks', e.tracks, \
-             'recorded_at', e.recorded_at)) FROM impact_entries e \
-             WHERE e.cohort_id = m.cohort_id AND e.user_id = m.user_id)";
-        let sql = format!(
-            "SELECT m.joined_at, m.left_at, {PAUSES_JSON}, {impact_json} FROM members m \
-             WHERE m.cohort_id = ? AND m.user_id = ?"
-        );
-        let row: Option<(i64, Option<i64>, String, String)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(cohort_id).bind(id(user_id)).fetch_optional(&mut *tx).await?;
-        let Some((joined_at, left_at, pauses_json, impact_json)) = row else { return Ok(None) };
+        let row: Option<MemberRow> = sqlx::query_as(
+            "SELECT m.joined_at, m.left_at, \
+             (SELECT json_group_array(json_array(p.starts_at, p.ends_at)) FROM pauses p \
+             WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) AS pauses, \
+             (SELECT json_group_array(json_object('id', e.id, 'cohort_id', e.cohort_id, 'user_id', e.user_id, \
+             'what_changed', e.what_changed, 'evidence', e.evidence, 'who_benefited', e.who_benefited, \
+             'link', e.link, 'tracks', e.tracks, 'recorded_at', e.recorded_at)) FROM impact_entries e \
+             WHERE e.cohort_id = m.cohort_id AND e.user_id = m.user_id) AS impact \
+             FROM members m WHERE m.cohort_id = ? AND m.user_id = ?",
+        )
+        .bind(cohort_id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(member) = row else { return Ok(None) };
 
-        let sql = format!(
-            "SELECT {LEDGER}, r.id AS reply_id, r.answer, r.confidence, r.created_at, r.updated_at \
+        let rows: Vec<LedgerRow> = sqlx::query_as(
+            "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, k.question, k.message_id, \
+             r.id AS reply_id, r.answer, r.confidence, r.created_at, r.updated_at \
              FROM checkins k LEFT JOIN replies r ON r.checkin_id = k.id AND r.user_id = ? \
-             WHERE k.cohort_id = ? ORDER BY k.occurrence_at, k.id"
-        );
-        let rows: Vec<LedgerRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id(user_id)).bind(cohort_id).fetch_all(&mut *tx).await?;
+             WHERE k.cohort_id = ? ORDER BY k.occurrence_at, k.id",
+        )
+        .bind(user_id)
+        .bind(cohort_id)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
 
         let mut checkins = Vec::with_capacity(rows.len());
         let mut replies = Vec::new();
         for mut row in rows {
-            replies.extend(row.reply(user_id));
+            replies.extend(row.reply(user_id)?);
             checkins.push(CheckIn::try_from(row.checkin)?);
         }
-        let entries: Vec<ImpactJson> = corrupt(serde_json::from_str(&impact_json))?;
-        let mut impact = entries
-            .into_iter()
-            .map(|e| {
-                Ok(ImpactEntry {
-                    id: e.id,
-                    cohort_id,
-                    user_id,
-                    what_changed: e.what_changed,
-                    evidence: e.evidence,
-                    who_benefited: e.who_benefited,
-                    link: e.link,
-                    tracks: corrupt(parse_track_list(&e.tracks))?,
-                    recorded_at: time(e.recorded_at),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let entries: Vec<ImpactRow> = corrupt(serde_json::from_str(member.impact.as_deref().unwrap_or("[]")))?;
+        let mut impact = entries.into_iter().map(ImpactEntry::try_from).collect::<Result<Vec<_>>>()?;
         impact.sort_by_key(|e| (e.recorded_at, e.id));
         Ok(Some(MemberHistory {
-            member: Member { cohort_id, user_id, joined_at: time(joined_at), left_at: left_at.map(time) },
-            pauses: pauses(&pauses_json)?,
+            member: Member {
+                cohort_id,
+                user_id,
+                joined_at: from_unix(member.joined_at)?,
+                left_at: member.left_at.map(from_unix).transpose()?,
+            },
+            pauses: pauses(&member.pauses)?,
             checkins,
             replies,
             impact,
@@ -165,53 +168,61 @@ impl Store {
 
     /// A cohort's ledger and, per member, their pauses and which check-ins
     /// they answered (no answer text), in two statements.
-    pub async fn cohort_activity(&self, cohort_id: i64) -> Result<CohortActivity> {
+    pub async fn cohort_activity(&self, cohort_id: CohortId) -> Result<CohortActivity> {
         let mut tx = self.pool.begin().await?;
         // Who answered each check-in comes from the (checkin_id, user_id)
         // index alone, in ledger order: no reply row is read and nothing is
         // sorted, which keeps a 500-member, two-year cohort in milliseconds.
-        let sql = format!(
-            "SELECT {LEDGER}, (SELECT group_concat(r.user_id) FROM replies r WHERE r.checkin_id = k.id) AS repliers \
-             FROM checkins k WHERE k.cohort_id = ? ORDER BY k.occurrence_at, k.id"
-        );
-        let rows: Vec<LedgerRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(cohort_id).fetch_all(&mut *tx).await?;
+        let rows: Vec<LedgerRow> = sqlx::query_as(
+            "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, k.question, k.message_id, \
+             (SELECT group_concat(r.user_id) FROM replies r WHERE r.checkin_id = k.id) AS repliers \
+             FROM checkins k WHERE k.cohort_id = ? ORDER BY k.occurrence_at, k.id",
+        )
+        .bind(cohort_id)
+        .fetch_all(&mut *tx)
+        .await?;
         // The last answer is the reply to the newest check-in answered: a reply
         // can only change while its check-in is open, before any later one
         // opens. CROSS JOIN keeps check-ins as the outer loop, newest first, so
         // the search stops at the first reply found.
-        let sql = format!(
-            "SELECT m.user_id, m.joined_at, m.left_at, {PAUSES_JSON}, \
+        let members: Vec<MemberRow> = sqlx::query_as(
+            "SELECT m.user_id, m.joined_at, m.left_at, \
+             (SELECT json_group_array(json_array(p.starts_at, p.ends_at)) FROM pauses p \
+             WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) AS pauses, \
              (SELECT r.updated_at FROM checkins k CROSS JOIN replies r ON r.checkin_id = k.id AND r.user_id = m.user_id \
-              WHERE k.cohort_id = m.cohort_id ORDER BY k.occurrence_at DESC LIMIT 1) \
-             FROM members m WHERE m.cohort_id = ? ORDER BY m.joined_at, m.user_id"
-        );
-        type Row = (i64, i64, Option<i64>, String, Option<i64>);
-        let members: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(cohort_id).fetch_all(&mut *tx).await?;
+              WHERE k.cohort_id = m.cohort_id ORDER BY k.occurrence_at DESC LIMIT 1) AS last_answer \
+             FROM members m WHERE m.cohort_id = ? ORDER BY m.joined_at, m.user_id",
+        )
+        .bind(cohort_id)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
 
-        let mut answered: HashMap<i64, Vec<i64>> = HashMap::with_capacity(members.len());
+        let mut answered: HashMap<UserId, Vec<CheckInId>> = HashMap::with_capacity(members.len());
         let mut checkins = Vec::with_capacity(rows.len());
         for row in rows {
             for user in row.repliers.as_deref().unwrap_or("").split(',').filter(|s| !s.is_empty()) {
-                answered.entry(corrupt(user.parse::<i64>())?).or_default().push(row.checkin.id);
+                let user = UserId::new(corrupt(user.parse::<i64>())? as u64);
+                answered.entry(user).or_default().push(row.checkin.id);
             }
             checkins.push(CheckIn::try_from(row.checkin)?);
         }
         let members = members
             .into_iter()
-            .map(|(user, joined_at, left_at, pauses_json, last_answer)| {
-                let mut answered = answered.remove(&user).unwrap_or_default();
+            .map(|m| {
+                let user_id = m.user_id.ok_or_else(|| StoreError::Corrupt("member without user id".into()))?;
+                let mut answered = answered.remove(&user_id).unwrap_or_default();
                 answered.sort_unstable();
                 Ok(MemberActivity {
                     member: Member {
                         cohort_id,
-                        user_id: uid(user),
-                        joined_at: time(joined_at),
-                        left_at: left_at.map(time),
+                        user_id,
+                        joined_at: from_unix(m.joined_at)?,
+                        left_at: m.left_at.map(from_unix).transpose()?,
                     },
-                    pauses: pauses(&pauses_json)?,
+                    pauses: pauses(&m.pauses)?,
                     answered,
-                    last_answer: last_answer.map(time),
+                    last_answer: m.last_answer.map(from_unix).transpose()?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -232,7 +243,7 @@ pub struct BulkCheckIn {
 /// A reply to load in bulk.
 #[derive(Debug, Clone)]
 pub struct BulkReply {
-    pub checkin_id: i64,
+    pub checkin_id: CheckInId,
     pub user_id: UserId,
     pub answer: String,
     pub confidence: Option<u8>,
@@ -243,13 +254,13 @@ pub struct BulkReply {
 /// large history (500 members × two years). The bot never calls these.
 impl Store {
     #[doc(hidden)]
-    pub async fn bulk_members(&self, cohort_id: i64, members: &[(UserId, DateTime<Utc>)]) -> Result<()> {
+    pub async fn bulk_members(&self, cohort_id: CohortId, members: &[(UserId, DateTime<Utc>)]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         for (user, joined_at) in members {
             sqlx::query("INSERT INTO members (cohort_id, user_id, joined_at) VALUES (?, ?, ?)")
                 .bind(cohort_id)
-                .bind(id(*user))
-                .bind(ts(*joined_at))
+                .bind(*user)
+                .bind(unix(*joined_at))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -259,22 +270,22 @@ impl Store {
 
     /// Inserts posted check-ins; returns their ids in the same order.
     #[doc(hidden)]
-    pub async fn bulk_checkins(&self, cohort_id: i64, checkins: &[BulkCheckIn]) -> Result<Vec<i64>> {
+    pub async fn bulk_checkins(&self, cohort_id: CohortId, checkins: &[BulkCheckIn]) -> Result<Vec<CheckInId>> {
         let mut tx = self.pool.begin().await?;
         let mut ids = Vec::with_capacity(checkins.len());
         for c in checkins {
-            let (new_id,): (i64,) = sqlx::query_as(
+            let (new_id,): (CheckInId,) = sqlx::query_as(
                 "INSERT INTO checkins (cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, \
                  posted_at) VALUES (?, ?, ?, ?, 'posted', ?, ?, ?, ?) RETURNING id",
             )
             .bind(cohort_id)
-            .bind(ts(c.occurrence_at))
-            .bind(ts(c.closes_at))
+            .bind(unix(c.occurrence_at))
+            .bind(unix(c.closes_at))
             .bind(occurrence_nonce(cohort_id, c.occurrence_at))
             .bind(&c.prompt.id)
             .bind(c.prompt.track.as_str())
             .bind(&c.prompt.question)
-            .bind(ts(c.occurrence_at))
+            .bind(unix(c.occurrence_at))
             .fetch_one(&mut *tx)
             .await?;
             ids.push(new_id);
@@ -292,11 +303,11 @@ impl Store {
                  VALUES (?, ?, ?, ?, 'modal', ?, ?)",
             )
             .bind(r.checkin_id)
-            .bind(id(r.user_id))
+            .bind(r.user_id)
             .bind(&r.answer)
             .bind(r.confidence.map(i64::from))
-            .bind(ts(r.at))
-            .bind(ts(r.at))
+            .bind(unix(r.at))
+            .bind(unix(r.at))
             .execute(&mut *tx)
             .await?;
         }
@@ -305,7 +316,11 @@ impl Store {
     }
 
     #[doc(hidden)]
-    pub async fn bulk_impact(&self, cohort_id: i64, entries: &[(UserId, ImpactInput, DateTime<Utc>)]) -> Result<()> {
+    pub async fn bulk_impact(
+        &self,
+        cohort_id: CohortId,
+        entries: &[(UserId, ImpactInput, DateTime<Utc>)],
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         for (user, e, at) in entries {
             sqlx::query(
@@ -313,13 +328,13 @@ impl Store {
                  recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(cohort_id)
-            .bind(id(*user))
+            .bind(*user)
             .bind(&e.what_changed)
             .bind(&e.evidence)
             .bind(&e.who_benefited)
             .bind(e.link.as_deref())
             .bind(join_track_list(&e.tracks))
-            .bind(ts(*at))
+            .bind(unix(*at))
             .execute(&mut *tx)
             .await?;
         }
@@ -328,14 +343,14 @@ impl Store {
     }
 
     #[doc(hidden)]
-    pub async fn bulk_pauses(&self, cohort_id: i64, pauses: &[(UserId, Pause)]) -> Result<()> {
+    pub async fn bulk_pauses(&self, cohort_id: CohortId, pauses: &[(UserId, Pause)]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         for (user, p) in pauses {
             sqlx::query("INSERT INTO pauses (cohort_id, user_id, starts_at, ends_at) VALUES (?, ?, ?, ?)")
                 .bind(cohort_id)
-                .bind(id(*user))
-                .bind(ts(p.starts_at))
-                .bind(ts(p.ends_at))
+                .bind(*user)
+                .bind(unix(p.starts_at))
+                .bind(unix(p.ends_at))
                 .execute(&mut *tx)
                 .await?;
         }

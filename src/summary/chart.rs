@@ -18,7 +18,8 @@ static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
 
 pub const PROGRESS_SIZE: (u32, u32) = (800, 520);
-const MAX_CHART_WEEKS: u32 = 520;
+/// The widest window a progress chart draws, in weeks (ten years).
+pub const MAX_CHART_WEEKS: u32 = 520;
 const HEATMAP_WIDTH: u32 = 800;
 /// Top (title) and bottom (date labels, legend) bands of the heatmap.
 const HEATMAP_TOP: u32 = 56;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::{CohortStatus, DEFAULT_WINDOW_WEEKS, MemberActivity, Outcome, TrackCoverage};
-use crate::domain::{CheckIn, Track, UserId};
+use crate::domain::{CheckIn, CheckInId, Track, UserId};
 
 /// A member who missed this check-in and the ones before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct QuietMember {
 /// The digest of one closed check-in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Digest {
-    pub checkin_id: i64,
+    pub checkin_id: CheckInId,
     pub occurrence_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
     pub track: Option<Track>,
@@ -94,7 +94,7 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::domain::{CheckInStatus, Member, Pause, PostedPrompt, Reply};
+    use crate::domain::{CheckInStatus, CohortId, Member, MessageId, Pause, PostedPrompt, Reply, ReplyId};
 
     fn t(weeks: i64) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2027-01-04T09:00:00Z").unwrap().with_timezone(&Utc) + Duration::weeks(weeks)
@@ -102,27 +102,27 @@ mod tests {
 
     fn checkin(id: i64, track: Track) -> CheckIn {
         CheckIn {
-            id,
-            cohort_id: 1,
+            id: CheckInId::new(id),
+            cohort_id: CohortId::new(1),
             occurrence_at: t(id),
             closes_at: t(id + 1),
             nonce: format!("t1-{id}"),
             status: CheckInStatus::Posted,
             prompt: Some(PostedPrompt { id: format!("p{id}"), track, question: format!("question {id}") }),
-            message_id: Some(1),
+            message_id: Some(MessageId::new(1)),
         }
     }
 
-    fn member(user_id: UserId, joined_at: DateTime<Utc>) -> Member {
-        Member { cohort_id: 1, user_id, joined_at, left_at: None }
+    fn member(user_id: u64, joined_at: DateTime<Utc>) -> Member {
+        Member { cohort_id: CohortId::new(1), user_id: UserId::new(user_id), joined_at, left_at: None }
     }
 
-    fn reply(checkin_id: i64, user_id: UserId) -> Reply {
+    fn reply(checkin_id: i64, user_id: u64) -> Reply {
         let at = t(checkin_id) + Duration::hours(2);
         Reply {
-            id: 0,
-            checkin_id,
-            user_id,
+            id: ReplyId::new(0),
+            checkin_id: CheckInId::new(checkin_id),
+            user_id: UserId::new(user_id),
             answer: "private text".into(),
             confidence: Some(3),
             created_at: at,
@@ -157,7 +157,7 @@ mod tests {
         ];
         let d = Digest::compute(&checkins[2], &MemberActivity::from_replies(&members, &replies), &checkins);
         assert_eq!((d.answered, d.missing, d.paused), (1, 1, 1), "{d:?}");
-        assert_eq!(d.quiet, vec![QuietMember { user_id: 11, missed_in_a_row: 2 }]);
+        assert_eq!(d.quiet, vec![QuietMember { user_id: UserId::new(11), missed_in_a_row: 2 }]);
         assert_eq!((d.track, d.question.as_str()), (Some(Track::Scope), "question 2"));
         let scope = d.tracks[&Track::Scope];
         assert_eq!((scope.checkins, scope.answered), (2, 3), "{scope:?}");

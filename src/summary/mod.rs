@@ -16,9 +16,7 @@ mod status;
 
 use chrono::{DateTime, Utc};
 
-use chrono_tz::Tz;
-
-use crate::domain::{CheckIn, CheckInStatus, Cohort, Member, Pause};
+use crate::domain::{CheckIn, CheckInStatus, Member, Pause};
 
 pub use progress::{LATEST_IMPACT, MemberProgress, TREND_THRESHOLD, TrackFigures, Trend, WeekPoint};
 pub use status::{CohortStatus, MemberActivity, MemberRow, QUIET_AFTER, TrackCoverage, WeekColumn, WeekState};
@@ -28,15 +26,20 @@ pub const DEFAULT_WINDOW_WEEKS: u32 = 12;
 /// "Next focus": tracks with no answer or impact entry for this long.
 pub const FOCUS_WINDOW_DAYS: i64 = 28;
 
+/// `"1 answer"`, `"3 answers"`: a count with the word that fits it.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A date as people of the cohort read it: `YYYY-MM-DD` in the cohort's zone.
+pub fn local_date(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d").to_string()
+}
+
 /// Start of a window of `weeks` ending at `now`; saturates rather than
 /// overflowing when a caller asks for an absurd window.
 pub fn window_start(now: DateTime<Utc>, weeks: u32) -> DateTime<Utc> {
     now.checked_sub_signed(chrono::Duration::weeks(i64::from(weeks))).unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
-/// The cohort's time zone, for dates people read (validated when stored).
-pub fn time_zone(cohort: &Cohort) -> Tz {
-    cohort.spec.timezone.parse().unwrap_or(Tz::UTC)
 }
 
 /// What one check-in was for one member.

@@ -7,7 +7,8 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{CheckIn, Cohort, ImpactEntry, Member, Reply, Track};
+use super::{local_date, plural};
+use crate::domain::{CheckIn, CheckInId, Cohort, ImpactEntry, Member, Reply, Track};
 
 /// Keep user text from pinging anyone when it is pasted back into Discord:
 /// a zero-width space breaks `@everyone`, `@here`, `<@user>`, `<@&role>` and
@@ -30,15 +31,6 @@ fn quote(text: &str) -> String {
     if lines.is_empty() { ">".to_string() } else { lines.join("\n") }
 }
 
-fn title_case(t: Track) -> String {
-    let s = t.as_str();
-    s[..1].to_uppercase() + &s[1..]
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// The packet of `member`. Replies and impact entries of anyone else are
 /// ignored, so passing a cohort's rows cannot leak another member's words.
 /// Dates are in the cohort's time zone.
@@ -51,9 +43,9 @@ pub fn render(
     impact: &[ImpactEntry],
     now: DateTime<Utc>,
 ) -> String {
-    let tz = super::time_zone(cohort);
-    let date = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d").to_string();
-    let by_id: HashMap<i64, &CheckIn> = checkins.iter().map(|c| (c.id, c)).collect();
+    let tz = cohort.timezone();
+    let date = |t: DateTime<Utc>| local_date(t, tz);
+    let by_id: HashMap<CheckInId, &CheckIn> = checkins.iter().map(|c| (c.id, c)).collect();
     let mut answers: Vec<(&CheckIn, &Reply)> = replies
         .iter()
         .filter(|r| r.user_id == member.user_id)
@@ -90,7 +82,7 @@ pub fn render(
         let _ = writeln!(out, "_No entries yet. Log measurable wins with `/impact`._\n");
     }
     for (n, e) in ledger.iter().enumerate() {
-        let tracks = e.tracks.iter().map(|t| title_case(*t)).collect::<Vec<_>>().join(", ");
+        let tracks = e.tracks.iter().map(|t| t.title()).collect::<Vec<_>>().join(", ");
         let _ = writeln!(out, "### {}. {} · {tracks}\n", n + 1, date(e.recorded_at));
         for (label, text) in [
             ("What changed", &e.what_changed),
@@ -113,7 +105,7 @@ pub fn render(
         if mine.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "\n### {} · {}\n", title_case(track), plural(mine.len(), "answer", "answers"));
+        let _ = writeln!(out, "\n### {} · {}\n", track.title(), plural(mine.len(), "answer", "answers"));
         for (c, r) in mine {
             let mut heading = date(r.created_at);
             if let Some(n) = r.confidence {
@@ -131,7 +123,7 @@ pub fn render(
     let untouched: Vec<String> = Track::ALL
         .iter()
         .filter(|t| !answers.iter().any(|(c, _)| track_of(c) == Some(**t)))
-        .map(|t| title_case(*t))
+        .map(|t| t.title().to_string())
         .collect();
     if !untouched.is_empty() && !answers.is_empty() {
         let _ = writeln!(out, "\n_No answers yet in: {}._", untouched.join(", "));

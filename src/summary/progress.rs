@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, Utc};
 
 use super::{FOCUS_WINDOW_DAYS, Outcome, Tally, window_start};
-use crate::domain::{CheckIn, CheckInStatus, ImpactEntry, Member, Pause, Reply, Track, UserId};
+use crate::domain::{CheckIn, CheckInId, CheckInStatus, ImpactEntry, Member, Pause, Reply, Track, UserId};
 
 /// How many impact entries the progress view lists.
 pub const LATEST_IMPACT: usize = 5;
@@ -77,7 +77,7 @@ fn mean(values: &[u8]) -> Option<f64> {
 /// One check-in of the progress window, as the member's chart shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeekPoint {
-    pub checkin_id: i64,
+    pub checkin_id: CheckInId,
     pub occurrence_at: DateTime<Utc>,
     pub track: Option<Track>,
     pub outcome: Outcome,
@@ -124,7 +124,7 @@ impl MemberProgress {
         now: DateTime<Utc>,
     ) -> Self {
         let window_start = window_start(now, window_weeks);
-        let mine: HashMap<i64, &Reply> =
+        let mine: HashMap<CheckInId, &Reply> =
             replies.iter().filter(|r| r.user_id == member.user_id).map(|r| (r.checkin_id, r)).collect();
         let mut ledger: Vec<&CheckIn> = checkins.iter().filter(|c| c.occurrence_at <= now).collect();
         ledger.sort_by_key(|c| (c.occurrence_at, c.id));

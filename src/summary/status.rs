@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 
 use super::progress::Streak;
 use super::{DEFAULT_WINDOW_WEEKS, Outcome, Tally};
-use crate::domain::{CheckIn, CheckInStatus, Member, Pause, Reply, Track, UserId};
+use crate::domain::{CheckIn, CheckInId, CheckInStatus, Member, Pause, Reply, Track, UserId};
 
 /// A member is flagged as quiet from this many missed check-ins in a row.
 pub const QUIET_AFTER: u32 = 2;
@@ -21,7 +21,7 @@ pub struct MemberActivity {
     pub member: Member,
     pub pauses: Vec<Pause>,
     /// Ids of the cohort's check-ins the member answered, ascending.
-    pub answered: Vec<i64>,
+    pub answered: Vec<CheckInId>,
     /// Newest answer (or edit of one).
     pub last_answer: Option<DateTime<Utc>>,
 }
@@ -29,7 +29,7 @@ pub struct MemberActivity {
 impl MemberActivity {
     /// From full reply rows (any members'; each goes to its author).
     pub fn from_replies(members: &[(Member, Vec<Pause>)], replies: &[Reply]) -> Vec<MemberActivity> {
-        let mut by_user: BTreeMap<UserId, (Vec<i64>, Option<DateTime<Utc>>)> = BTreeMap::new();
+        let mut by_user: BTreeMap<UserId, (Vec<CheckInId>, Option<DateTime<Utc>>)> = BTreeMap::new();
         for r in replies {
             let (ids, last) = by_user.entry(r.user_id).or_default();
             ids.push(r.checkin_id);
@@ -58,7 +58,7 @@ pub enum WeekState {
 /// A column of the heatmap: one posted check-in of the window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeekColumn {
-    pub checkin_id: i64,
+    pub checkin_id: CheckInId,
     pub occurrence_at: DateTime<Utc>,
     pub track: Option<Track>,
 }
@@ -137,7 +137,7 @@ impl CohortStatus {
     /// one column per check-in of the window (dates in `tz`). Only ids,
     /// numbers, dates and fixed words: nothing anyone wrote.
     pub fn to_csv(&self, tz: Tz) -> String {
-        let date = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d").to_string();
+        let date = |t: DateTime<Utc>| crate::summary::local_date(t, tz);
         let mut out = String::from(
             "row,user_id,joined,this_week,current_streak,longest_streak,answered,offered,missed_in_a_row,quiet,last_answer",
         );
@@ -231,7 +231,7 @@ impl CohortStatus {
         active.sort_by_key(|a| (a.member.joined_at, a.member.user_id));
         for activity in active {
             let member = &activity.member;
-            let answered: &[i64] = if activity.answered.is_sorted() {
+            let answered: &[CheckInId] = if activity.answered.is_sorted() {
                 &activity.answered
             } else {
                 sorted_ids.clone_from(&activity.answered);

@@ -10,7 +10,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use tempfile::TempDir;
-use trellis::domain::{CohortDraft, CohortSpec, MessageId, PromptLibrary};
+use trellis::domain::{ChannelId, CohortDraft, CohortSpec, GuildId, MessageId, PromptLibrary, UserId};
 use trellis::engine::chat::DigestPost;
 use trellis::engine::{ChatEdge, ChatError, CheckInPost, Clock, Engine, ManualClock, ReminderDm};
 use trellis::store::Store;
@@ -96,15 +96,15 @@ pub async fn table_columns(pool: &sqlx::SqlitePool, table: &str) -> Vec<String> 
 }
 
 /// A validated cohort declaration.
-pub fn spec(name: &str, channel_id: u64, schedule: &str, timezone: &str) -> CohortSpec {
+pub fn spec(name: &str, channel_id: ChannelId, schedule: &str, timezone: &str) -> CohortSpec {
     draft(name, channel_id, schedule, timezone).validate().expect("valid cohort")
 }
 
-pub fn draft(name: &str, channel_id: u64, schedule: &str, timezone: &str) -> CohortDraft {
+pub fn draft(name: &str, channel_id: ChannelId, schedule: &str, timezone: &str) -> CohortDraft {
     CohortDraft {
         name: name.to_string(),
-        guild_id: GUILD,
-        channel_id,
+        guild_id: GUILD.get(),
+        channel_id: channel_id.get(),
         mentor_role_id: 333_333_333_333_333_333,
         schedule: schedule.to_string(),
         timezone: timezone.to_string(),
@@ -114,13 +114,13 @@ pub fn draft(name: &str, channel_id: u64, schedule: &str, timezone: &str) -> Coh
     }
 }
 
-pub const GUILD: u64 = 111_111_111_111_111_111;
-pub const CHANNEL: u64 = 222_222_222_222_222_222;
-pub const CHANNEL_2: u64 = 222_222_222_222_222_223;
-pub const ALICE: u64 = 900_000_000_000_000_001;
-pub const BOB: u64 = 900_000_000_000_000_002;
-pub const CAROL: u64 = 900_000_000_000_000_003;
-pub const DAVE: u64 = 900_000_000_000_000_004;
+pub const GUILD: GuildId = GuildId::new(111_111_111_111_111_111);
+pub const CHANNEL: ChannelId = ChannelId::new(222_222_222_222_222_222);
+pub const CHANNEL_2: ChannelId = ChannelId::new(222_222_222_222_222_223);
+pub const ALICE: UserId = UserId::new(900_000_000_000_000_001);
+pub const BOB: UserId = UserId::new(900_000_000_000_000_002);
+pub const CAROL: UserId = UserId::new(900_000_000_000_000_003);
+pub const DAVE: UserId = UserId::new(900_000_000_000_000_004);
 
 /// One successful post as the platform saw it.
 #[derive(Debug, Clone)]
@@ -140,7 +140,7 @@ struct FakeState {
     dm_attempts: usize,
     fail_posts: usize,
     fail_all_posts: bool,
-    fail_dms_to: HashMap<u64, usize>,
+    fail_dms_to: HashMap<UserId, usize>,
     next_message_id: u64,
     digests: Vec<DigestPost>,
     digest_attempts: usize,
@@ -197,7 +197,7 @@ impl FakeChat {
     }
 
     /// The next `n` DMs to `user` fail.
-    pub fn fail_next_dms_to(&self, user: u64, n: usize) {
+    pub fn fail_next_dms_to(&self, user: UserId, n: usize) {
         self.state.lock().unwrap().fail_dms_to.insert(user, n);
     }
 
@@ -239,14 +239,14 @@ impl ChatEdge for FakeChat {
         s.post_attempts += 1;
         s.attempted_nonces.push(post.nonce.clone());
         if s.fail_all_posts {
-            return Err(ChatError("injected: the platform is down".into()));
+            return Err(ChatError::temporary("injected: the platform is down"));
         }
         if s.fail_posts > 0 {
             s.fail_posts -= 1;
-            return Err(ChatError("injected: post failed".into()));
+            return Err(ChatError::temporary("injected: post failed"));
         }
         s.next_message_id += 1;
-        let message_id = 500_000_000_000_000_000 + s.next_message_id;
+        let message_id = MessageId::new(500_000_000_000_000_000 + s.next_message_id);
         let at = self.clock.as_ref().map(|c| c.now()).unwrap_or_else(Utc::now);
         s.posts.push(SeenPost { post: post.clone(), message_id, at });
         Ok(message_id)
@@ -259,7 +259,7 @@ impl ChatEdge for FakeChat {
             && *n > 0
         {
             *n -= 1;
-            return Err(ChatError("injected: cannot send messages to this user".into()));
+            return Err(ChatError::temporary("injected: the DM did not go through"));
         }
         s.dms.push(dm.clone());
         Ok(())
@@ -270,7 +270,7 @@ impl ChatEdge for FakeChat {
         s.digest_attempts += 1;
         if s.fail_digests > 0 {
             s.fail_digests -= 1;
-            return Err(ChatError("injected: digest channel unavailable".into()));
+            return Err(ChatError::temporary("injected: digest channel unavailable"));
         }
         s.digests.push(digest.clone());
         Ok(())

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use trellis::domain::{CohortDraft, CohortSource, PostedPrompt, Track};
+use trellis::domain::{CheckInId, CohortDraft, CohortId, CohortSource, MessageId, PostedPrompt, Track};
 use trellis::store::{NewCheckIn, Store};
 
 use crate::support::fake_discord::{FakeConfig, FakeDiscord, GuildSpec};
@@ -97,7 +97,7 @@ pub fn url_of(path: &Path) -> String {
 
 /// A cohort in `guild`/`channel` (created from Discord, so the binary's
 /// config sync leaves it alone) with `schedule` in UTC.
-pub async fn seed_cohort(store: &Store, name: &str, guild: u64, channel: u64, schedule: &str) -> i64 {
+pub async fn seed_cohort(store: &Store, name: &str, guild: u64, channel: u64, schedule: &str) -> CohortId {
     let spec = CohortDraft {
         name: name.into(),
         guild_id: guild,
@@ -114,15 +114,25 @@ pub async fn seed_cohort(store: &Store, name: &str, guild: u64, channel: u64, sc
 
 /// A check-in of `cohort_id` that occurred at `at` and closes at `closes`,
 /// recorded and marked posted as the scheduler would have.
-pub async fn seed_posted_checkin(store: &Store, cohort_id: i64, at: DateTime<Utc>, closes: DateTime<Utc>) -> i64 {
+pub async fn seed_posted_checkin(
+    store: &Store,
+    cohort_id: CohortId,
+    at: DateTime<Utc>,
+    closes: DateTime<Utc>,
+) -> CheckInId {
     let id = seed_recorded_checkin(store, cohort_id, at, closes).await;
     assert!(store.claim_post(id, at, at).await.expect("claim"));
-    store.mark_posted(id, 1_000_000 + id as u64, at).await.expect("mark posted");
+    store.mark_posted(id, MessageId::new(1_000_000 + id.get() as u64), at).await.expect("mark posted");
     id
 }
 
 /// A check-in in the ledger but not posted yet.
-pub async fn seed_recorded_checkin(store: &Store, cohort_id: i64, at: DateTime<Utc>, closes: DateTime<Utc>) -> i64 {
+pub async fn seed_recorded_checkin(
+    store: &Store,
+    cohort_id: CohortId,
+    at: DateTime<Utc>,
+    closes: DateTime<Utc>,
+) -> CheckInId {
     let prompt = PostedPrompt {
         id: "seeded".into(),
         track: Track::ALL[0],
@@ -134,7 +144,7 @@ pub async fn seed_recorded_checkin(store: &Store, cohort_id: i64, at: DateTime<U
 
 /// One cohort with one open check-in (opened an hour ago, closing in a day).
 /// Returns (cohort id, check-in id).
-pub async fn seed_open_checkin(db: &Db) -> (i64, i64) {
+pub async fn seed_open_checkin(db: &Db) -> (CohortId, CheckInId) {
     let store = db.store().await;
     let cohort = seed_cohort(&store, "staff-path", GUILD, CHANNEL, YEARLY).await;
     let now = Utc::now();
@@ -145,7 +155,7 @@ pub async fn seed_open_checkin(db: &Db) -> (i64, i64) {
 }
 
 /// The modal submit that answers `checkin_id`.
-pub fn answer_id(checkin_id: i64) -> String {
+pub fn answer_id(checkin_id: CheckInId) -> String {
     format!("answer:{checkin_id}")
 }
 

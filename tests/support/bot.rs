@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use trellis::config::Settings;
-use trellis::domain::PromptLibrary;
+pub use trellis::domain::{ChannelId, CheckInId, GuildId, UserId};
+use trellis::domain::{MessageId, PromptLibrary};
 use trellis::engine::{Engine, SystemClock};
 use trellis::startup::{Application, StartOptions};
 
@@ -124,7 +125,7 @@ impl Bot {
     /// in an hour. Returns it and the custom_id of its Answer button.
     pub async fn open_checkin(&self, channel: u64) -> (trellis::domain::CheckIn, String) {
         let store = self.engine.store();
-        let cohort = store.cohort_by_channel(channel).await.unwrap().expect("a cohort in this channel");
+        let cohort = store.cohort_by_channel(ChannelId::new(channel)).await.unwrap().expect("a cohort in this channel");
         let now = chrono::Utc::now();
         let p = &self.engine.prompts().prompts()[0];
         let new = trellis::store::NewCheckIn {
@@ -133,13 +134,14 @@ impl Bot {
             closes_at: now + chrono::Duration::hours(1),
             prompt: Some(trellis::domain::PostedPrompt {
                 id: p.id.clone(),
-                track: p.track(),
+                track: p.track,
                 question: p.question.clone(),
             }),
         };
         let checkin = store.record_checkin(&new).await.unwrap().expect("a new occurrence");
         assert!(store.claim_post(checkin.id, now, now).await.unwrap());
-        store.mark_posted(checkin.id, 555_000_000_000_000_000 + checkin.id as u64, now).await.unwrap();
+        let message_id = MessageId::new(555_000_000_000_000_000 + checkin.id.get() as u64);
+        store.mark_posted(checkin.id, message_id, now).await.unwrap();
         let checkin = store.checkin(checkin.id).await.unwrap().unwrap();
         let custom_id = format!("answer:{}", checkin.id);
         (checkin, custom_id)

@@ -30,11 +30,18 @@ pub enum ScheduleError {
     TimeOfDay(String),
 }
 
-/// When a cohort's check-ins happen.
+/// When a cohort's check-ins happen: a cron expression read in an IANA zone.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     cron: cron::Schedule,
     tz: Tz,
+}
+
+/// Two schedules are the same when they were written the same way.
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.tz == other.tz && self.cron.source() == other.cron.source()
+    }
 }
 
 /// Upper bound on occurrences walked in one call, so a per-second schedule after
@@ -76,10 +83,12 @@ impl Schedule {
         format!("0 {} {} * * {day}", time.minute(), time.hour())
     }
 
+    /// The zone the cron expression is read in.
     pub fn timezone(&self) -> Tz {
         self.tz
     }
 
+    /// The cron expression as written (what is stored and shown).
     pub fn expr(&self) -> &str {
         self.cron.source()
     }

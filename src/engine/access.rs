@@ -1,0 +1,170 @@
+//! Who may see and do what, for everything a person asks through Discord:
+//! each method takes the [`Viewer`] and returns the model to render or the
+//! refusal. The rules, in one place:
+//!
+//! - a member sees their own answers, progress and packet, nobody else's;
+//! - a mentor (the cohort's mentor role, in its guild) sees the progress and
+//!   status of that cohort's members, and nothing of any other cohort;
+//! - a cohort's forms work in its channel, or for its members anywhere in the
+//!   guild; a hand-made custom_id elsewhere reveals nothing;
+//! - setting up and removing cohorts needs the Manage Server permission.
+
+use super::{Engine, EngineError, Result};
+use crate::domain::{CheckIn, CheckInId, Cohort, CohortId, ImpactEntry, Reply, ReplySource, UserId, Viewer};
+use crate::summary::{self, CohortStatus, MemberProgress};
+
+/// The answer form of an open check-in, with the member's current answer to
+/// prefill it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnswerForm {
+    pub checkin: CheckIn,
+    pub current: Option<Reply>,
+}
+
+/// A committed answer, and whether it replaced an earlier one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedAnswer {
+    pub reply: Reply,
+    pub edited: bool,
+}
+
+impl Engine {
+    /// `/checkin`: the form for the open check-in of the viewer's cohort (or,
+    /// for someone not in a cohort yet, of this channel's cohort).
+    #[tracing::instrument(skip_all, fields(guild = %viewer.guild_id, user = %viewer.user_id))]
+    pub async fn answer_form(&self, viewer: &Viewer) -> Result<AnswerForm> {
+        let cohort = match self.cohort_for(viewer).await {
+            Err(EngineError::NotAMember) => self.cohort_here(viewer).await?,
+            other => other?,
+        };
+        let checkin = self.open_checkin(&cohort).await?;
+        let current = self.store.reply(checkin.id, viewer.user_id).await?;
+        Ok(AnswerForm { checkin, current })
+    }
+
+    /// The Answer button of a posted check-in.
+    #[tracing::instrument(skip_all, fields(checkin = %checkin_id, user = %viewer.user_id))]
+    pub async fn answer_form_of(&self, viewer: &Viewer, checkin_id: CheckInId) -> Result<AnswerForm> {
+        let (checkin, cohort) = self.checkin_in_guild(checkin_id, viewer.guild_id).await?;
+        self.require_reachable(&cohort, viewer).await?;
+        if !checkin.is_open_at(self.now()) {
+            return Err(EngineError::CheckInClosed);
+        }
+        let current = self.store.reply(checkin.id, viewer.user_id).await?;
+        Ok(AnswerForm { checkin, current })
+    }
+
+    /// A submitted answer form: validated, committed, then returned.
+    #[tracing::instrument(skip_all, fields(checkin = %checkin_id, user = %viewer.user_id))]
+    pub async fn submit_answer(
+        &self,
+        viewer: &Viewer,
+        checkin_id: CheckInId,
+        answer: &str,
+        confidence: &str,
+    ) -> Result<SavedAnswer> {
+        let (checkin, cohort) = self.checkin_in_guild(checkin_id, viewer.guild_id).await?;
+        self.require_reachable(&cohort, viewer).await?;
+        let edited = self.store.reply(checkin.id, viewer.user_id).await?.is_some();
+        let reply = self.answer(&checkin, viewer.user_id, answer, confidence, ReplySource::Modal).await?;
+        Ok(SavedAnswer { reply, edited })
+    }
+
+    /// `/impact`: the cohort whose ledger the form adds to.
+    pub async fn impact_form(&self, viewer: &Viewer) -> Result<Cohort> {
+        self.cohort_for(viewer).await
+    }
+
+    /// A submitted impact form for cohort `cohort_id`.
+    #[tracing::instrument(skip_all, fields(cohort = %cohort_id, user = %viewer.user_id))]
+    pub async fn submit_impact(
+        &self,
+        viewer: &Viewer,
+        cohort_id: CohortId,
+        what_changed: &str,
+        evidence: &str,
+        who_benefited: &str,
+        link: &str,
+    ) -> Result<ImpactEntry> {
+        let cohort = self
+            .store
+            .cohort(cohort_id)
+            .await?
+            .filter(|c| c.active && c.spec.guild_id == viewer.guild_id)
+            .ok_or(EngineError::NotACohortChannel)?;
+        match self.require_reachable(&cohort, viewer).await {
+            Err(EngineError::UnknownCheckIn) => return Err(EngineError::NotACohortChannel),
+            other => other?,
+        }
+        self.record_impact(&cohort, viewer.user_id, what_changed, evidence, who_benefited, link).await
+    }
+
+    /// `/progress`: the viewer's own, or, for a mentor, a member of a cohort
+    /// they mentor. `window_weeks` is the recent window.
+    #[tracing::instrument(skip_all, fields(guild = %viewer.guild_id, user = %viewer.user_id, member = %member))]
+    pub async fn progress_for(
+        &self,
+        viewer: &Viewer,
+        member: UserId,
+        window_weeks: u32,
+    ) -> Result<(Cohort, MemberProgress)> {
+        let own = member == viewer.user_id;
+        let cohort = if own {
+            self.cohort_for(viewer).await?
+        } else {
+            // The member's cohort here, and only if the viewer mentors it.
+            match self.cohort_for_member(viewer.guild_id, viewer.channel_id, member).await {
+                Ok(c) if viewer.is_mentor_of(&c) => c,
+                _ => return Err(EngineError::NotTheirMentor),
+            }
+        };
+        let Some(h) = self.store.member_history(cohort.id, member).await? else {
+            return Err(if own { EngineError::NotAMember } else { EngineError::MemberNotInCohort });
+        };
+        let progress =
+            MemberProgress::compute(&h.member, &h.pauses, &h.checkins, &h.replies, &h.impact, window_weeks, self.now());
+        Ok((cohort, progress))
+    }
+
+    /// `/cohort status`: this channel's cohort, else the only cohort here the
+    /// viewer mentors; mentors only.
+    #[tracing::instrument(skip_all, fields(guild = %viewer.guild_id, user = %viewer.user_id))]
+    pub async fn cohort_status_for(&self, viewer: &Viewer, window_weeks: u32) -> Result<(Cohort, CohortStatus)> {
+        let cohorts = self.cohorts_in_guild(viewer.guild_id).await?;
+        let here = cohorts.iter().find(|c| c.spec.channel_id == viewer.channel_id);
+        let mut mine = cohorts.iter().filter(|c| viewer.is_mentor_of(c));
+        let cohort = match (here, mine.next(), mine.next()) {
+            (Some(c), _, _) if viewer.is_mentor_of(c) => c.clone(),
+            (Some(_), _, _) => return Err(EngineError::NotThisCohortsMentor),
+            (None, Some(only), None) => only.clone(),
+            (None, None, _) => return Err(EngineError::NotAMentor),
+            (None, Some(_), Some(_)) => return Err(EngineError::SeveralCohortsMentored),
+        };
+        let activity = self.store.cohort_activity(cohort.id).await?;
+        let status = CohortStatus::from_activity(&activity.members, &activity.checkins, window_weeks, self.now());
+        Ok((cohort, status))
+    }
+
+    /// `/packet`: the viewer's own promotion-evidence packet as Markdown,
+    /// headed with `member_name`.
+    #[tracing::instrument(skip_all, fields(guild = %viewer.guild_id, user = %viewer.user_id))]
+    pub async fn packet_for(&self, viewer: &Viewer, member_name: &str) -> Result<String> {
+        let cohort = self.cohort_for(viewer).await?;
+        let h = self.store.member_history(cohort.id, viewer.user_id).await?.ok_or(EngineError::NotAMember)?;
+        Ok(summary::packet::render(&cohort, &h.member, member_name, &h.checkins, &h.replies, &h.impact, self.now()))
+    }
+
+    /// A cohort's forms are for its own channel, or for its members anywhere in
+    /// the guild (`/checkin`, `/impact` elsewhere). Answering joins the cohort,
+    /// so without this a hand-made custom_id would enrol someone in a cohort
+    /// whose channel they cannot see. Refused as "unknown" to reveal nothing.
+    async fn require_reachable(&self, cohort: &Cohort, viewer: &Viewer) -> Result<()> {
+        if cohort.spec.channel_id == viewer.channel_id {
+            return Ok(());
+        }
+        match self.store.member(cohort.id, viewer.user_id).await? {
+            Some(m) if m.left_at.is_none() => Ok(()),
+            _ => Err(EngineError::UnknownCheckIn),
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Answers to check-ins (modal and DM) and the impact ledger.
+
+use super::{Engine, EngineError, Result};
+use crate::domain::{
+    AnswerInput, CheckIn, CheckInId, Cohort, GuildId, ImpactEntry, ImpactInput, Reply, ReplySource, UserId,
+};
+
+impl Engine {
+    /// The cohort's open check-in, for `/checkin`.
+    pub async fn open_checkin(&self, cohort: &Cohort) -> Result<CheckIn> {
+        self.store.open_checkin(cohort.id, self.clock.now()).await?.ok_or(EngineError::NoOpenCheckIn)
+    }
+
+    /// A check-in by id, only if its cohort belongs to `guild_id`.
+    pub async fn checkin_in_guild(&self, checkin_id: CheckInId, guild_id: GuildId) -> Result<(CheckIn, Cohort)> {
+        let checkin = self.store.checkin(checkin_id).await?.ok_or(EngineError::UnknownCheckIn)?;
+        let cohort = self.store.cohort(checkin.cohort_id).await?.ok_or(EngineError::UnknownCheckIn)?;
+        if cohort.spec.guild_id != guild_id {
+            return Err(EngineError::UnknownCheckIn);
+        }
+        Ok((checkin, cohort))
+    }
+
+    /// Submit or edit an answer. Validates first (nothing stored on bad input),
+    /// joins the member to the cohort, and returns only after the commit.
+    pub async fn answer(
+        &self,
+        checkin: &CheckIn,
+        user_id: UserId,
+        answer: &str,
+        confidence: &str,
+        source: ReplySource,
+    ) -> Result<Reply> {
+        let input = AnswerInput::parse(answer, confidence)?;
+        let now = self.clock.now();
+        // Re-read: the caller's copy may predate the close.
+        let checkin = self.store.checkin(checkin.id).await?.ok_or(EngineError::UnknownCheckIn)?;
+        if !checkin.is_open_at(now) {
+            return Err(EngineError::CheckInClosed);
+        }
+        self.store.join(checkin.cohort_id, user_id, now).await?;
+        Ok(self.store.upsert_reply(checkin.id, user_id, &input, source, now).await?)
+    }
+
+    /// A plain DM: the answer to the one check-in open for this member.
+    pub async fn answer_by_dm(&self, user_id: UserId, text: &str) -> Result<(Reply, CheckIn)> {
+        // Validate before looking anything up, so bad input is reported as such.
+        AnswerInput::parse(text, "")?;
+        let mut open = self.store.open_checkins_for_member(user_id, self.clock.now()).await?;
+        let checkin = match open.len() {
+            0 => return Err(EngineError::NoOpenCheckIn),
+            1 => open.remove(0),
+            _ => return Err(EngineError::AmbiguousDm),
+        };
+        let reply = self.answer(&checkin, user_id, text, "", ReplySource::Dm).await?;
+        Ok((reply, checkin))
+    }
+
+    pub async fn record_impact(
+        &self,
+        cohort: &Cohort,
+        user_id: UserId,
+        what_changed: &str,
+        evidence: &str,
+        who_benefited: &str,
+        link: &str,
+    ) -> Result<ImpactEntry> {
+        let input = ImpactInput::parse(what_changed, evidence, who_benefited, link)?;
+        let now = self.clock.now();
+        self.store.join(cohort.id, user_id, now).await?;
+        Ok(self.store.insert_impact(cohort.id, user_id, &input, now).await?)
+    }
+}
