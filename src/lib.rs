@@ -10,6 +10,7 @@ pub mod domain;
 pub mod engine;
 pub mod export;
 pub mod schedule;
+pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod summary;

@@ -1,16 +1,15 @@
 //! Building and running the whole application; used by `main` and by tests.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::discord::{self, DiscordChat, Pacer};
 use crate::engine::{Clock, Engine, SystemClock};
+use crate::shutdown::{DRAIN_LIMIT, DrainTracked, InFlight};
 use crate::store::Store;
 
 /// How to reach Discord and what clock to use.
@@ -46,72 +45,6 @@ pub struct Application {
     in_flight: Arc<InFlight>,
 }
 
-/// How long shutdown waits for events already received (a member's submit
-/// being saved) before closing the database. Discord gives up on an
-/// interaction after 3 s, so anything slower has no one left to answer.
-const DRAIN_LIMIT: Duration = Duration::from_secs(5);
-
-/// Events being handled right now, so shutdown can let them finish.
-#[derive(Default)]
-struct InFlight {
-    count: AtomicUsize,
-    idle: Notify,
-}
-
-impl InFlight {
-    fn enter(self: &Arc<Self>) -> InFlightGuard {
-        self.count.fetch_add(1, Ordering::SeqCst);
-        InFlightGuard(self.clone())
-    }
-
-    /// Waits until no event has been in flight for a moment (serenity spawns
-    /// one task per event, which registers only once it runs), or `limit`.
-    async fn drained(&self, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let idle = self.idle.notified();
-            if self.count.load(Ordering::SeqCst) == 0 {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                if self.count.load(Ordering::SeqCst) == 0 {
-                    return true;
-                }
-                continue;
-            }
-            if tokio::time::timeout_at(deadline, idle).await.is_err() {
-                return false;
-            }
-        }
-    }
-}
-
-struct InFlightGuard(Arc<InFlight>);
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
-}
-
-/// poise's framework, counting the events it is handling.
-struct Counted<F> {
-    inner: F,
-    in_flight: Arc<InFlight>,
-}
-
-#[serenity::async_trait]
-impl<F: serenity::Framework> serenity::Framework for Counted<F> {
-    async fn init(&mut self, client: &serenity::Client) {
-        self.inner.init(client).await;
-    }
-
-    async fn dispatch(&self, ctx: serenity::Context, event: serenity::FullEvent) {
-        let _guard = self.in_flight.enter();
-        self.inner.dispatch(ctx, event).await;
-    }
-}
-
 fn http(token: &str, api_base: Option<&str>) -> serenity::Http {
     let mut builder = serenity::HttpBuilder::new(token);
     if let Some(base) = api_base {
@@ -134,7 +67,7 @@ impl Application {
         engine.sync_file_cohorts(&settings.cohorts).await.context("saving the cohorts of the config file")?;
 
         let in_flight = Arc::new(InFlight::default());
-        let framework = Counted { inner: discord::framework(engine.clone()), in_flight: in_flight.clone() };
+        let framework = DrainTracked { inner: discord::framework(engine.clone()), in_flight: in_flight.clone() };
         let client =
             serenity::ClientBuilder::new_with_http(http(token, options.api_base.as_deref()), discord::intents())
                 .framework(framework)
@@ -161,7 +94,8 @@ impl Application {
     }
 
     /// Run the gateway connection and the scheduler until `shutdown` resolves
-    /// (or the connection fails for good), then stop cleanly.
+    /// (or the connection fails for good), then stop cleanly (what that
+    /// guarantees: [`crate::shutdown`]).
     pub async fn run_until_stopped(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let engine = self.engine.clone();
@@ -192,26 +126,5 @@ impl Application {
 pub async fn run_until_stopped(settings: Settings, token: String) -> anyhow::Result<()> {
     let options = StartOptions::from_env()?;
     let app = Application::build(settings, &token, options).await?;
-    app.run_until_stopped(shutdown_signal()).await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+    app.run_until_stopped(crate::shutdown::signal()).await
 }
