@@ -1,41 +1,19 @@
 //! Building and running the whole application; used by `main` and by tests.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
+use secrecy::ExposeSecret as _;
 use tokio::sync::watch;
 
-use crate::config::Settings;
+use crate::config::{DiscordSettings, Settings};
 use crate::discord::{self, DiscordChat, Pacer};
-use crate::engine::{Clock, Engine, SystemClock};
+use crate::domain::MessageId;
+use crate::engine::chat::DigestPost;
+use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, Engine, ReminderDm, SystemClock};
 use crate::shutdown::{DRAIN_LIMIT, DrainTracked, InFlight};
 use crate::store::Store;
-
-/// How to reach Discord and what clock to use.
-#[derive(Clone)]
-pub struct StartOptions {
-    /// Replaces `https://discord.com` for every REST call (an HTTP rate-limit
-    /// proxy in production, a fake Discord in tests). serenity honours a proxy
-    /// only with its rate limiter off, so Trellis paces and retries itself.
-    pub api_base: Option<String>,
-    pub clock: Arc<dyn Clock>,
-}
-
-impl StartOptions {
-    pub fn from_env() -> anyhow::Result<Self> {
-        let api_base = std::env::var("DISCORD_API_BASE").ok().filter(|s| !s.trim().is_empty());
-        if let Some(base) = &api_base
-            && !(base.starts_with("http://") || base.starts_with("https://"))
-        {
-            anyhow::bail!("DISCORD_API_BASE must be an http:// or https:// URL (got `{base}`)");
-        }
-        Ok(StartOptions {
-            api_base: api_base.map(|b| b.trim_end_matches('/').to_string()),
-            clock: Arc::new(SystemClock),
-        })
-    }
-}
 
 /// The running parts: store, engine, Discord client.
 pub struct Application {
@@ -45,47 +23,92 @@ pub struct Application {
     in_flight: Arc<InFlight>,
 }
 
-fn http(token: &str, api_base: Option<&str>) -> serenity::Http {
-    let mut builder = serenity::HttpBuilder::new(token);
-    if let Some(base) = api_base {
-        builder = builder.proxy(base).ratelimiter_disabled(true);
+/// The one `Http` of the bot, built from the token. This is the only place
+/// the token is exposed; serenity keeps it in a secret type of its own.
+fn http(discord: &DiscordSettings) -> anyhow::Result<serenity::Http> {
+    let token = discord.require_token()?;
+    let mut builder = serenity::HttpBuilder::new(token.expose_secret());
+    if let Some(base) = &discord.api_base {
+        // serenity honours a proxy only with its rate limiter off, so Trellis
+        // paces and retries its own sends (`discord::Pacer`).
+        builder = builder.proxy(base.as_str()).ratelimiter_disabled(true);
     }
-    builder.build()
+    Ok(builder.build())
+}
+
+/// The engine's chat, sending through the gateway client's own `Http`: one
+/// connection pool and one rate limiter for everything the bot sends. The
+/// engine must exist before the client (poise's framework holds it) and
+/// serenity builds the client's `Http` itself, so the chat is connected right
+/// after the client is built, before any event or scheduler tick can run.
+#[derive(Default)]
+struct ClientChat(OnceLock<DiscordChat>);
+
+impl ClientChat {
+    fn connect(&self, chat: DiscordChat) {
+        // Only `Application::build` connects it, once.
+        let _ = self.0.set(chat);
+    }
+
+    fn chat(&self) -> Result<&DiscordChat, ChatError> {
+        self.0.get().ok_or_else(|| ChatError("the Discord client is not built yet".into()))
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatEdge for ClientChat {
+    async fn post_checkin(&self, post: &CheckInPost) -> Result<MessageId, ChatError> {
+        self.chat()?.post_checkin(post).await
+    }
+
+    async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError> {
+        self.chat()?.send_reminder(dm).await
+    }
+
+    async fn post_digest(&self, digest: &DigestPost) -> Result<(), ChatError> {
+        self.chat()?.post_digest(digest).await
+    }
 }
 
 impl Application {
-    /// Open and migrate the database, sync file cohorts, build the Discord client.
-    pub async fn build(settings: Settings, token: &str, options: StartOptions) -> anyhow::Result<Self> {
+    /// Open and migrate the database, sync file cohorts, build the Discord
+    /// client. Nothing connects to the gateway and no scheduler runs yet.
+    ///
+    /// # Errors
+    /// A missing token (`settings.discord.token`, checked before the
+    /// database is touched), a database that cannot be opened or migrated,
+    /// file cohorts that cannot be saved, or a client that cannot be built.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let http = http(&settings.discord)?;
         let store = Store::connect(&settings.database_url)
             .await
             .with_context(|| format!("opening the database {}", settings.database_url))?;
         store.migrate().await.context("applying migrations")?;
 
-        let pacer = Arc::new(Pacer::default());
-        let chat = DiscordChat::new(Arc::new(http(token, options.api_base.as_deref())), pacer);
-        let engine = Arc::new(Engine::new(store.clone(), settings.prompts, options.clock, Arc::new(chat)));
+        let chat = Arc::new(ClientChat::default());
+        let engine = Arc::new(Engine::new(store.clone(), settings.prompts, clock, chat.clone()));
         engine.sync_file_cohorts(&settings.cohorts).await.context("saving the cohorts of the config file")?;
 
         let in_flight = Arc::new(InFlight::default());
         let framework = DrainTracked { inner: discord::framework(engine.clone()), in_flight: in_flight.clone() };
-        let client =
-            serenity::ClientBuilder::new_with_http(http(token, options.api_base.as_deref()), discord::intents())
-                .framework(framework)
-                .cache_settings({
-                    // Trellis reads everything it needs from the interaction
-                    // itself and never from serenity's cache (poise's guild_only
-                    // check does not consult it either). Caching each guild's
-                    // channels, roles and users from GUILD_CREATE measured 3.4 MB
-                    // for 10 community-sized guilds (benches/footprint.rs).
-                    let mut s = serenity::cache::Settings::default();
-                    s.max_messages = 0;
-                    s.cache_guilds = false;
-                    s.cache_channels = false;
-                    s.cache_users = false;
-                    s
-                })
-                .await
-                .context("building the Discord client")?;
+        let client = serenity::ClientBuilder::new_with_http(http, discord::intents())
+            .framework(framework)
+            .cache_settings({
+                // Trellis reads everything it needs from the interaction
+                // itself and never from serenity's cache (poise's guild_only
+                // check does not consult it either). Caching each guild's
+                // channels, roles and users from GUILD_CREATE measured 3.4 MB
+                // for 10 community-sized guilds (benches/footprint.rs).
+                let mut s = serenity::cache::Settings::default();
+                s.max_messages = 0;
+                s.cache_guilds = false;
+                s.cache_channels = false;
+                s.cache_users = false;
+                s
+            })
+            .await
+            .context("building the Discord client")?;
+        chat.connect(DiscordChat::new(client.http.clone(), Arc::new(Pacer::default())));
         Ok(Application { store, engine, client, in_flight })
     }
 
@@ -122,9 +145,8 @@ impl Application {
     }
 }
 
-/// `trellis run`: the bot until SIGINT or SIGTERM.
-pub async fn run_until_stopped(settings: Settings, token: String) -> anyhow::Result<()> {
-    let options = StartOptions::from_env()?;
-    let app = Application::build(settings, &token, options).await?;
+/// `trellis run`: the bot on the system clock until SIGINT or SIGTERM.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings, Arc::new(SystemClock)).await?;
     app.run_until_stopped(crate::shutdown::signal()).await
 }
