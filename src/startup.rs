@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
 use secrecy::ExposeSecret as _;
 use tokio::sync::watch;
+use tokio::task::JoinError;
 
 use crate::config::{DiscordSettings, Settings};
 use crate::discord::{self, DiscordChat, Pacer};
@@ -21,6 +22,29 @@ pub struct Application {
     engine: Arc<Engine>,
     client: serenity::Client,
     in_flight: Arc<InFlight>,
+}
+
+/// Why [`Application::run_until_stopped`] stopped the bot on its own: the
+/// scheduler, which posts check-ins, reminders and digests, is gone. Commands
+/// would keep answering while nothing is posted any more, so the bot stops
+/// and `trellis run` exits non-zero for a supervisor to restart it.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerStopped {
+    /// It panicked (or was cancelled); the source carries the panic message.
+    #[error("the scheduler task failed")]
+    Failed(#[source] JoinError),
+    /// It returned although nobody asked it to stop.
+    #[error("the scheduler returned while the bot was running")]
+    Returned,
+}
+
+impl From<Result<(), JoinError>> for SchedulerStopped {
+    fn from(joined: Result<(), JoinError>) -> Self {
+        match joined {
+            Ok(()) => SchedulerStopped::Returned,
+            Err(e) => SchedulerStopped::Failed(e),
+        }
+    }
 }
 
 /// The one `Http` of the bot, built from the token. This is the only place
@@ -116,16 +140,27 @@ impl Application {
         self.engine.clone()
     }
 
-    /// Run the gateway connection and the scheduler until `shutdown` resolves
-    /// (or the connection fails for good), then stop cleanly (what that
-    /// guarantees: [`crate::shutdown`]).
+    /// Run the gateway connection and the scheduler until `shutdown`
+    /// resolves, the connection fails for good, or the scheduler stops; then
+    /// stop cleanly (what that guarantees: [`crate::shutdown`]).
+    ///
+    /// # Errors
+    /// The connection's error, or [`SchedulerStopped`] (logged at error with
+    /// its cause) when the scheduler ended or panicked, also while stopping.
     pub async fn run_until_stopped(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let engine = self.engine.clone();
-        let scheduler = tokio::spawn(async move { engine.run_scheduler(stop_rx).await });
+        let mut scheduler = tokio::spawn(async move { engine.run_scheduler(stop_rx).await });
+        let mut scheduler_running = true;
         let shards = self.client.shard_manager.clone();
-        let result = tokio::select! {
+        let mut result = tokio::select! {
             r = self.client.start() => r.context("Discord connection ended"),
+            joined = &mut scheduler => {
+                scheduler_running = false;
+                let e = anyhow::Error::new(SchedulerStopped::from(joined));
+                tracing::error!(error = ?e, "the scheduler stopped while the bot was running; stopping the bot");
+                Err(e)
+            }
             () = shutdown => {
                 tracing::info!("shutting down");
                 Ok(())
@@ -139,7 +174,11 @@ impl Application {
             tracing::warn!("events still being handled after {DRAIN_LIMIT:?}; stopping anyway");
         }
         let _ = stop_tx.send(true);
-        let _ = scheduler.await;
+        if scheduler_running && let Err(joined) = scheduler.await {
+            let e = anyhow::Error::new(SchedulerStopped::Failed(joined));
+            tracing::error!(error = ?e, "the scheduler failed while stopping");
+            result = result.and(Err(e));
+        }
         self.store.close().await;
         result
     }
