@@ -13,8 +13,7 @@ use crate::store::Store;
 #[command(name = "trellis", version, about = "A Discord bot that runs a Senior-to-Staff mentoring cohort.")]
 pub struct Cli {
     /// Config file (TOML) [env: TRELLIS_CONFIG]. Default: config/trellis.toml when it exists.
-    // TRELLIS_CONFIG is read in `main`, not by clap: clap rejects an empty
-    // variable ("a value is required for --config"), where empty means unset.
+    // TRELLIS_CONFIG is read by `config::Sources::from_env`, not by clap.
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
@@ -59,10 +58,7 @@ pub enum Command {
 pub const EXIT_CONFIG: u8 = 2;
 
 pub async fn main(cli: Cli) -> ExitCode {
-    let config = cli.config.clone().or_else(|| {
-        std::env::var_os("TRELLIS_CONFIG").filter(|v| !v.to_string_lossy().trim().is_empty()).map(PathBuf::from)
-    });
-    let settings = match Settings::load(Sources::from_env(config)) {
+    let settings = match Settings::load(Sources::from_env(cli.config)) {
         Ok(s) => s,
         Err(e) => return config_failure(&e),
     };
@@ -81,15 +77,14 @@ pub async fn main(cli: Cli) -> ExitCode {
             )
             .await
         }
-        Command::Run => match std::env::var("DISCORD_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
-            None => {
-                eprintln!(
-                    "error: DISCORD_TOKEN is not set. Put DISCORD_TOKEN=... in a .env file (copy .env.example) or export it in the environment."
-                );
+        Command::Run => {
+            // Before anything is opened: no database without a token.
+            if let Err(e) = settings.discord.require_token() {
+                eprintln!("error: {e}");
                 return ExitCode::FAILURE;
             }
-            Some(token) => crate::startup::run_until_stopped(settings, token).await,
-        },
+            crate::startup::run(settings).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,9 +1,16 @@
 //! Settings from the optional TOML file and the environment, validated.
+//!
+//! [`Sources::from_env`] is the one place Trellis reads its own environment
+//! variables (`TRELLIS_CONFIG`, `DATABASE_URL`, `DISCORD_TOKEN`,
+//! `DISCORD_API_BASE`); `main` loads `.env` into the environment before it,
+//! and `RUST_LOG` belongs to the log subscriber. [`Settings::load`] turns the
+//! sources into checked [`Settings`].
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::domain::prompt::RawLibrary;
@@ -21,9 +28,18 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// What [`ConfigError::file`] says when the value came from an environment
+/// variable (or `.env`, which `main` loads into the environment).
+pub const ENVIRONMENT: &str = "environment";
+
 impl ConfigError {
     pub fn new(file: &Path, key: impl Into<String>, reason: impl Into<String>) -> Self {
         ConfigError { file: file.to_path_buf(), key: key.into(), reason: reason.into() }
+    }
+
+    /// A bad environment variable: `file` is [`ENVIRONMENT`], `key` the variable.
+    pub fn in_environment(variable: &str, reason: impl Into<String>) -> Self {
+        ConfigError::new(Path::new(ENVIRONMENT), variable, reason)
     }
 
     pub(crate) fn from_toml(file: &Path, text: &str, err: &serde_path_to_error::Error<toml::de::Error>) -> Self {
@@ -92,7 +108,7 @@ struct CohortSection {
     tracks: Option<Vec<String>>,
 }
 
-/// Everything `trellis` needs apart from the Discord token.
+/// Everything `trellis` needs to run, checked.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The config file that was read, if any.
@@ -100,24 +116,104 @@ pub struct Settings {
     pub database_url: String,
     pub cohorts: Vec<CohortSpec>,
     pub prompts: PromptLibrary,
+    pub discord: DiscordSettings,
 }
 
-/// Where the values come from; `from_env` reads the process environment.
+/// How to reach Discord. Both values come from the environment only: the
+/// token never sits in the TOML file, which is meant to be committed.
+#[derive(Debug, Clone, Default)]
+pub struct DiscordSettings {
+    /// `DISCORD_TOKEN`, `None` when unset or blank. Only `trellis run` needs
+    /// it (see [`DiscordSettings::require_token`]); `Debug` prints it redacted.
+    pub token: Option<SecretString>,
+    /// `DISCORD_API_BASE`: replaces `https://discord.com` for every REST call.
+    pub api_base: Option<ApiBase>,
+}
+
+impl DiscordSettings {
+    /// The token, or the error `trellis run` stops with when there is none.
+    pub fn require_token(&self) -> Result<&SecretString, MissingToken> {
+        self.token.as_ref().ok_or(MissingToken)
+    }
+}
+
+/// `trellis run` without `DISCORD_TOKEN`. Not a [`ConfigError`]: the other
+/// commands work without a token, and `run` exits 1, not 2, for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "DISCORD_TOKEN is not set. Put DISCORD_TOKEN=... in a .env file (copy .env.example) or export it in the environment."
+)]
+pub struct MissingToken;
+
+/// Where Discord's REST API is reached instead of `https://discord.com`: an
+/// HTTP rate-limit proxy in production, a fake Discord in tests. An `http://`
+/// or `https://` URL, kept without a trailing `/` (serenity puts
+/// `/api/v10/…` after it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiBase(String);
+
+impl ApiBase {
+    /// `text` trimmed, without trailing slashes; the error names
+    /// `DISCORD_API_BASE`, where the value comes from.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let base = text.trim();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ConfigError::in_environment(
+                "DISCORD_API_BASE",
+                format!("must be an http:// or https:// URL (got `{base}`)"),
+            ));
+        }
+        Ok(ApiBase(base.trim_end_matches('/').to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The raw values [`Settings::load`] starts from. `from_env` reads them from
+/// the process environment; tests fill them in directly. An unset variable is
+/// `None`, and so is an empty one (and a blank one, except `DATABASE_URL`).
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
     /// `--config` or `TRELLIS_CONFIG`: must exist.
     pub explicit_config: Option<PathBuf>,
     /// `DATABASE_URL`.
     pub database_url: Option<String>,
+    /// `DISCORD_TOKEN`, wrapped as soon as it is read.
+    pub discord_token: Option<SecretString>,
+    /// `DISCORD_API_BASE`, not checked yet.
+    pub discord_api_base: Option<String>,
 }
 
 impl Sources {
-    pub fn from_env(explicit_config: Option<PathBuf>) -> Self {
-        Sources { explicit_config, database_url: std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()) }
+    /// Reads Trellis's variables; `config_flag` (`--config`) wins over
+    /// `TRELLIS_CONFIG`. A value that is not valid UTF-8 counts as unset
+    /// (except `TRELLIS_CONFIG`, a path).
+    pub fn from_env(config_flag: Option<PathBuf>) -> Self {
+        fn non_blank(name: &str) -> Option<String> {
+            std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+        }
+        // Read here, not by clap: clap rejects an empty variable ("a value is
+        // required for --config"), where empty means unset.
+        let explicit_config = config_flag.or_else(|| {
+            std::env::var_os("TRELLIS_CONFIG").filter(|v| !v.to_string_lossy().trim().is_empty()).map(PathBuf::from)
+        });
+        Sources {
+            explicit_config,
+            database_url: std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()),
+            discord_token: non_blank("DISCORD_TOKEN").map(SecretString::new),
+            discord_api_base: non_blank("DISCORD_API_BASE"),
+        }
     }
 }
 
 impl Settings {
+    /// Reads and checks the config file (the explicit one, else
+    /// `config/trellis.toml` if it exists), the prompt library and the
+    /// environment values in `sources`. The first problem found is the error,
+    /// naming the file (or [`ENVIRONMENT`]), the key and what is wrong. A
+    /// missing token is not an error here (see [`DiscordSettings::require_token`]).
     pub fn load(sources: Sources) -> Result<Self, ConfigError> {
         let (config_file, file) = match sources.explicit_config {
             Some(path) => {
@@ -152,7 +248,10 @@ impl Settings {
             .or(file.database.and_then(|d| d.url))
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
 
-        Ok(Settings { config_file, database_url, cohorts, prompts })
+        let api_base = sources.discord_api_base.as_deref().map(ApiBase::parse).transpose()?;
+        let discord = DiscordSettings { token: sources.discord_token, api_base };
+
+        Ok(Settings { config_file, database_url, cohorts, prompts, discord })
     }
 }
 

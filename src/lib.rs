@@ -9,6 +9,7 @@ pub mod discord;
 pub mod domain;
 pub mod engine;
 pub mod export;
+pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod summary;

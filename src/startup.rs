@@ -1,42 +1,20 @@
 //! Building and running the whole application; used by `main` and by tests.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
-use tokio::sync::{Notify, watch};
+use secrecy::ExposeSecret as _;
+use tokio::sync::watch;
+use tokio::task::JoinError;
 
-use crate::config::Settings;
+use crate::config::{DiscordSettings, Settings};
 use crate::discord::{self, DiscordChat, Pacer};
-use crate::engine::{Clock, Engine, SystemClock};
+use crate::domain::MessageId;
+use crate::engine::chat::DigestPost;
+use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, Engine, ReminderDm, SystemClock};
+use crate::shutdown::{DRAIN_LIMIT, DrainTracked, InFlight};
 use crate::store::Store;
-
-/// How to reach Discord and what clock to use.
-#[derive(Clone)]
-pub struct StartOptions {
-    /// Replaces `https://discord.com` for every REST call (an HTTP rate-limit
-    /// proxy in production, a fake Discord in tests). serenity honours a proxy
-    /// only with its rate limiter off, so Trellis paces and retries itself.
-    pub api_base: Option<String>,
-    pub clock: Arc<dyn Clock>,
-}
-
-impl StartOptions {
-    pub fn from_env() -> anyhow::Result<Self> {
-        let api_base = std::env::var("DISCORD_API_BASE").ok().filter(|s| !s.trim().is_empty());
-        if let Some(base) = &api_base
-            && !(base.starts_with("http://") || base.starts_with("https://"))
-        {
-            anyhow::bail!("DISCORD_API_BASE must be an http:// or https:// URL (got `{base}`)");
-        }
-        Ok(StartOptions {
-            api_base: api_base.map(|b| b.trim_end_matches('/').to_string()),
-            clock: Arc::new(SystemClock),
-        })
-    }
-}
 
 /// The running parts: store, engine, Discord client.
 pub struct Application {
@@ -46,113 +24,115 @@ pub struct Application {
     in_flight: Arc<InFlight>,
 }
 
-/// How long shutdown waits for events already received (a member's submit
-/// being saved) before closing the database. Discord gives up on an
-/// interaction after 3 s, so anything slower has no one left to answer.
-const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+/// Why [`Application::run_until_stopped`] stopped the bot on its own: the
+/// scheduler, which posts check-ins, reminders and digests, is gone. Commands
+/// would keep answering while nothing is posted any more, so the bot stops
+/// and `trellis run` exits non-zero for a supervisor to restart it.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerStopped {
+    /// It panicked (or was cancelled); the source carries the panic message.
+    #[error("the scheduler task failed")]
+    Failed(#[source] JoinError),
+    /// It returned although nobody asked it to stop.
+    #[error("the scheduler returned while the bot was running")]
+    Returned,
+}
 
-/// Events being handled right now, so shutdown can let them finish.
+impl From<Result<(), JoinError>> for SchedulerStopped {
+    fn from(joined: Result<(), JoinError>) -> Self {
+        match joined {
+            Ok(()) => SchedulerStopped::Returned,
+            Err(e) => SchedulerStopped::Failed(e),
+        }
+    }
+}
+
+/// The one `Http` of the bot, built from the token. This is the only place
+/// the token is exposed; serenity keeps it in a secret type of its own.
+fn http(discord: &DiscordSettings) -> anyhow::Result<serenity::Http> {
+    let token = discord.require_token()?;
+    let mut builder = serenity::HttpBuilder::new(token.expose_secret());
+    if let Some(base) = &discord.api_base {
+        // serenity honours a proxy only with its rate limiter off, so Trellis
+        // paces and retries its own sends (`discord::Pacer`).
+        builder = builder.proxy(base.as_str()).ratelimiter_disabled(true);
+    }
+    Ok(builder.build())
+}
+
+/// The engine's chat, sending through the gateway client's own `Http`: one
+/// connection pool and one rate limiter for everything the bot sends. The
+/// engine must exist before the client (poise's framework holds it) and
+/// serenity builds the client's `Http` itself, so the chat is connected right
+/// after the client is built, before any event or scheduler tick can run.
 #[derive(Default)]
-struct InFlight {
-    count: AtomicUsize,
-    idle: Notify,
-}
+struct ClientChat(OnceLock<DiscordChat>);
 
-impl InFlight {
-    fn enter(self: &Arc<Self>) -> InFlightGuard {
-        self.count.fetch_add(1, Ordering::SeqCst);
-        InFlightGuard(self.clone())
+impl ClientChat {
+    fn connect(&self, chat: DiscordChat) {
+        // Only `Application::build` connects it, once.
+        let _ = self.0.set(chat);
     }
 
-    /// Waits until no event has been in flight for a moment (serenity spawns
-    /// one task per event, which registers only once it runs), or `limit`.
-    async fn drained(&self, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let idle = self.idle.notified();
-            if self.count.load(Ordering::SeqCst) == 0 {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                if self.count.load(Ordering::SeqCst) == 0 {
-                    return true;
-                }
-                continue;
-            }
-            if tokio::time::timeout_at(deadline, idle).await.is_err() {
-                return false;
-            }
-        }
+    fn chat(&self) -> Result<&DiscordChat, ChatError> {
+        self.0.get().ok_or_else(|| ChatError::temporary("the Discord client is not built yet"))
     }
 }
 
-struct InFlightGuard(Arc<InFlight>);
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
-}
-
-/// poise's framework, counting the events it is handling.
-struct Counted<F> {
-    inner: F,
-    in_flight: Arc<InFlight>,
-}
-
-#[serenity::async_trait]
-impl<F: serenity::Framework> serenity::Framework for Counted<F> {
-    async fn init(&mut self, client: &serenity::Client) {
-        self.inner.init(client).await;
+#[async_trait::async_trait]
+impl ChatEdge for ClientChat {
+    async fn post_checkin(&self, post: &CheckInPost) -> Result<MessageId, ChatError> {
+        self.chat()?.post_checkin(post).await
     }
 
-    async fn dispatch(&self, ctx: serenity::Context, event: serenity::FullEvent) {
-        let _guard = self.in_flight.enter();
-        self.inner.dispatch(ctx, event).await;
+    async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError> {
+        self.chat()?.send_reminder(dm).await
     }
-}
 
-fn http(token: &str, api_base: Option<&str>) -> serenity::Http {
-    let mut builder = serenity::HttpBuilder::new(token);
-    if let Some(base) = api_base {
-        builder = builder.proxy(base).ratelimiter_disabled(true);
+    async fn post_digest(&self, digest: &DigestPost) -> Result<(), ChatError> {
+        self.chat()?.post_digest(digest).await
     }
-    builder.build()
 }
 
 impl Application {
-    /// Open and migrate the database, sync file cohorts, build the Discord client.
-    pub async fn build(settings: Settings, token: &str, options: StartOptions) -> anyhow::Result<Self> {
+    /// Open and migrate the database, sync file cohorts, build the Discord
+    /// client. Nothing connects to the gateway and no scheduler runs yet.
+    ///
+    /// # Errors
+    /// A missing token (`settings.discord.token`, checked before the
+    /// database is touched), a database that cannot be opened or migrated,
+    /// file cohorts that cannot be saved, or a client that cannot be built.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let http = http(&settings.discord)?;
         let store = Store::connect(&settings.database_url)
             .await
             .with_context(|| format!("opening the database {}", settings.database_url))?;
         store.migrate().await.context("applying migrations")?;
 
-        let pacer = Arc::new(Pacer::default());
-        let chat = DiscordChat::new(Arc::new(http(token, options.api_base.as_deref())), pacer);
-        let engine = Arc::new(Engine::new(store.clone(), settings.prompts, options.clock, Arc::new(chat)));
+        let chat = Arc::new(ClientChat::default());
+        let engine = Arc::new(Engine::new(store.clone(), settings.prompts, clock, chat.clone()));
         engine.sync_file_cohorts(&settings.cohorts).await.context("saving the cohorts of the config file")?;
 
         let in_flight = Arc::new(InFlight::default());
-        let framework = Counted { inner: discord::framework(engine.clone()), in_flight: in_flight.clone() };
-        let client =
-            serenity::ClientBuilder::new_with_http(http(token, options.api_base.as_deref()), discord::intents())
-                .framework(framework)
-                .cache_settings({
-                    // Trellis reads everything it needs from the interaction
-                    // itself and never from serenity's cache (poise's guild_only
-                    // check does not consult it either). Caching each guild's
-                    // channels, roles and users from GUILD_CREATE measured 3.4 MB
-                    // for 10 community-sized guilds (benches/footprint.rs).
-                    let mut s = serenity::cache::Settings::default();
-                    s.max_messages = 0;
-                    s.cache_guilds = false;
-                    s.cache_channels = false;
-                    s.cache_users = false;
-                    s
-                })
-                .await
-                .context("building the Discord client")?;
+        let framework = DrainTracked { inner: discord::framework(engine.clone()), in_flight: in_flight.clone() };
+        let client = serenity::ClientBuilder::new_with_http(http, discord::intents())
+            .framework(framework)
+            .cache_settings({
+                // Trellis reads everything it needs from the interaction
+                // itself and never from serenity's cache (poise's guild_only
+                // check does not consult it either). Caching each guild's
+                // channels, roles and users from GUILD_CREATE measured 3.4 MB
+                // for 10 community-sized guilds (benches/footprint.rs).
+                let mut s = serenity::cache::Settings::default();
+                s.max_messages = 0;
+                s.cache_guilds = false;
+                s.cache_channels = false;
+                s.cache_users = false;
+                s
+            })
+            .await
+            .context("building the Discord client")?;
+        chat.connect(DiscordChat::new(client.http.clone(), Arc::new(Pacer::default())));
         Ok(Application { store, engine, client, in_flight })
     }
 
@@ -160,15 +140,27 @@ impl Application {
         self.engine.clone()
     }
 
-    /// Run the gateway connection and the scheduler until `shutdown` resolves
-    /// (or the connection fails for good), then stop cleanly.
+    /// Run the gateway connection and the scheduler until `shutdown`
+    /// resolves, the connection fails for good, or the scheduler stops; then
+    /// stop cleanly (what that guarantees: [`crate::shutdown`]).
+    ///
+    /// # Errors
+    /// The connection's error, or [`SchedulerStopped`] (logged at error with
+    /// its cause) when the scheduler ended or panicked, also while stopping.
     pub async fn run_until_stopped(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let engine = self.engine.clone();
-        let scheduler = tokio::spawn(async move { engine.run_scheduler(stop_rx).await });
+        let mut scheduler = tokio::spawn(async move { engine.run_scheduler(stop_rx).await });
+        let mut scheduler_running = true;
         let shards = self.client.shard_manager.clone();
-        let result = tokio::select! {
+        let mut result = tokio::select! {
             r = self.client.start() => r.context("Discord connection ended"),
+            joined = &mut scheduler => {
+                scheduler_running = false;
+                let e = anyhow::Error::new(SchedulerStopped::from(joined));
+                tracing::error!(error = ?e, "the scheduler stopped while the bot was running; stopping the bot");
+                Err(e)
+            }
             () = shutdown => {
                 tracing::info!("shutting down");
                 Ok(())
@@ -182,36 +174,18 @@ impl Application {
             tracing::warn!("events still being handled after {DRAIN_LIMIT:?}; stopping anyway");
         }
         let _ = stop_tx.send(true);
-        let _ = scheduler.await;
+        if scheduler_running && let Err(joined) = scheduler.await {
+            let e = anyhow::Error::new(SchedulerStopped::Failed(joined));
+            tracing::error!(error = ?e, "the scheduler failed while stopping");
+            result = result.and(Err(e));
+        }
         self.store.close().await;
         result
     }
 }
 
-/// `trellis run`: the bot until SIGINT or SIGTERM.
-pub async fn run_until_stopped(settings: Settings, token: String) -> anyhow::Result<()> {
-    let options = StartOptions::from_env()?;
-    let app = Application::build(settings, &token, options).await?;
-    app.run_until_stopped(shutdown_signal()).await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+/// `trellis run`: the bot on the system clock until SIGINT or SIGTERM.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings, Arc::new(SystemClock)).await?;
+    app.run_until_stopped(crate::shutdown::signal()).await
 }

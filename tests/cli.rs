@@ -200,6 +200,29 @@ fn run_without_a_token_says_how_to_set_it() {
 }
 
 #[test]
+fn a_malformed_discord_api_base_exits_2_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = ("DISCORD_API_BASE", "proxy.example:8080");
+    let out = trellis(dir.path(), &["check-config"], &[bad]);
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("DISCORD_API_BASE") && stderr.contains("proxy.example:8080"), "{stderr}");
+    assert!(stderr.contains("http://"), "{stderr}");
+
+    // `run` stops at start the same way, token or not.
+    let out = trellis(dir.path(), &["run"], &[bad, ("DISCORD_TOKEN", "Bot abc.def.ghi")]);
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("DISCORD_API_BASE"));
+    assert!(!dir.path().join("data").exists(), "a bad config should not create data/");
+
+    // A blank one counts as unset.
+    let out = trellis(dir.path(), &["check-config"], &[("DISCORD_API_BASE", " ")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
 fn migrate_creates_the_folder_and_a_private_database_file() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sub/dir/t.db");

@@ -1,11 +1,12 @@
 //! `Settings::load` against TOML files: the shipped example, every validation
-//! error (file + key + reason), and where the database URL comes from.
+//! error (file + key + reason), where the database URL comes from, and the
+//! Discord settings from the environment.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tempfile::TempDir;
-use trellis::config::{ConfigError, DEFAULT_DATABASE_URL, Settings, Sources};
+use trellis::config::{ConfigError, DEFAULT_DATABASE_URL, ENVIRONMENT, SecretString, Settings, Sources};
 use trellis::domain::{ChannelId, Track};
 
 fn repo_file(rel: &str) -> PathBuf {
@@ -50,7 +51,7 @@ fn write(name: &str, text: &str) -> Written {
 }
 
 fn load(path: &Path) -> Result<Settings, ConfigError> {
-    Settings::load(Sources { explicit_config: Some(path.to_path_buf()), database_url: None })
+    Settings::load(Sources { explicit_config: Some(path.to_path_buf()), ..Sources::default() })
 }
 
 /// Load `text` from a file called `file`; it must fail naming the file, `key`
@@ -372,6 +373,7 @@ fn database_url_from_env_wins_over_the_file() {
     let s = Settings::load(Sources {
         explicit_config: Some(w.path.clone()),
         database_url: Some("sqlite://from-env.db".into()),
+        ..Sources::default()
     })
     .unwrap();
     assert_eq!(s.database_url, "sqlite://from-env.db");
@@ -396,4 +398,44 @@ fn prompts_path_is_relative_to_the_config_file() {
     let w = write("missing-prompts.toml", "prompts = \"absent.toml\"\n");
     let e = load(&w.path).unwrap_err();
     assert!(e.to_string().contains("absent.toml"), "{e}");
+}
+
+/// `Settings::load` of an empty config file with these Discord variables.
+fn load_discord(token: Option<&str>, api_base: Option<&str>) -> Result<Settings, ConfigError> {
+    let w = write("empty.toml", "");
+    Settings::load(Sources {
+        explicit_config: Some(w.path.clone()),
+        discord_token: token.map(|t| SecretString::new(t.into())),
+        discord_api_base: api_base.map(Into::into),
+        ..Sources::default()
+    })
+}
+
+#[test]
+fn discord_api_base_must_be_an_http_url_and_is_kept_without_a_trailing_slash() {
+    for bad in ["ftp://proxy.example", "proxy.example:8080", "discord.com"] {
+        let e = load_discord(None, Some(bad)).expect_err(bad);
+        assert_eq!(e.file, Path::new(ENVIRONMENT), "{e}");
+        assert_eq!(e.key, "DISCORD_API_BASE", "{e}");
+        assert!(e.reason.contains("http://") && e.reason.contains(bad), "{e}");
+        assert_eq!(e.to_string(), format!("environment: `DISCORD_API_BASE` {}", e.reason));
+    }
+    let s = load_discord(None, Some("http://127.0.0.1:8080/")).unwrap();
+    assert_eq!(s.discord.api_base.unwrap().as_str(), "http://127.0.0.1:8080");
+    let s = load_discord(None, Some("https://proxy.example/discord")).unwrap();
+    assert_eq!(s.discord.api_base.unwrap().as_str(), "https://proxy.example/discord");
+    assert!(load_discord(None, None).unwrap().discord.api_base.is_none());
+}
+
+#[test]
+fn the_token_is_optional_to_load_and_never_printed() {
+    const TOKEN: &str = "Bot config-secret.dG9rZW4tdGFpbA";
+    let s = load_discord(None, None).unwrap();
+    let missing = s.discord.require_token().unwrap_err().to_string();
+    assert!(missing.contains("DISCORD_TOKEN") && missing.contains(".env"), "{missing}");
+
+    let s = load_discord(Some(TOKEN), None).unwrap();
+    assert!(s.discord.require_token().is_ok());
+    let printed = format!("{s:?} {s:#?} {:?}", s.discord);
+    assert!(!printed.contains("config-secret") && !printed.contains("dG9rZW4tdGFpbA"), "{printed}");
 }

@@ -4,10 +4,17 @@
 
 mod support;
 
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use support::bot::*;
 use support::fake_discord::{Actor, OptionValue, permissions};
+use tracing::instrument::WithSubscriber as _;
+use trellis::engine::Clock;
+use trellis::startup::{Application, SchedulerStopped};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boots_without_privileged_intents_and_registers_every_command() {
@@ -282,4 +289,102 @@ async fn timezone_autocomplete_and_impact_modal() {
     assert!(r.content().contains("http"), "{r:?}");
     assert_eq!(bot.engine.store().impact_of_member(cohort.id, UserId::new(ALICE), 10).await.unwrap().len(), 1);
     bot.stop().await;
+}
+
+/// What the broken clock panics with.
+const CLOCK_FAULT: &str = "clock fault injected by the test";
+
+/// The system clock until `break_down`; from then on every reading panics,
+/// as a bug on the scheduler's path would.
+#[derive(Default)]
+struct BreakableClock(AtomicBool);
+
+impl BreakableClock {
+    fn break_down(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Clock for BreakableClock {
+    fn now(&self) -> DateTime<Utc> {
+        if self.0.load(Ordering::SeqCst) {
+            panic!("{CLOCK_FAULT}");
+        }
+        Utc::now()
+    }
+}
+
+/// Log lines written while polling one future, as `trellis run` prints them.
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+        let sink = self.clone();
+        tracing_subscriber::fmt().with_ansi(false).with_writer(move || sink.clone()).finish()
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_that_panics_stops_the_bot_with_an_error_naming_the_cause() {
+    trellis::telemetry::init_for_tests();
+    let fake = start_fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(BreakableClock::default());
+    let app = Application::build(settings(&fake, dir.path()), clock.clone()).await.expect("app builds");
+    let logs = CapturedLogs::default();
+    let run = tokio::spawn(app.run_until_stopped(std::future::pending()).with_subscriber(logs.subscriber()));
+    wait_started(&fake).await;
+
+    // A check-in every second, and two posted: the scheduler works (and has
+    // marked the first one posted in its ledger).
+    let h = fake.slash_command(
+        admin(GUILD, CHANNEL)
+            .command("cohort")
+            .subcommand("setup")
+            .option("timezone", "UTC")
+            .option("mentor_role", OptionValue::Role(MENTOR_ROLE))
+            .option("cron", "* * * * * *"),
+    );
+    let r = fake.wait_interaction_response(&h, WAIT).await;
+    assert!(r.content().contains("is set up"), "{r:?}");
+    fake.wait_messages(CHANNEL, 2, WAIT).await;
+
+    // Nobody interacts from here on, so the scheduler's next tick (within a
+    // second) is the first to read the broken clock.
+    clock.break_down();
+    let result = tokio::time::timeout(WAIT, run).await.expect("the bot stops on its own").expect("no panic");
+
+    let err = result.expect_err("a dead scheduler stops the bot with an error");
+    let stopped = err.downcast_ref::<SchedulerStopped>().unwrap_or_else(|| panic!("{err:?}"));
+    assert!(matches!(stopped, SchedulerStopped::Failed(e) if e.is_panic()), "{stopped:?}");
+    // `trellis run` prints `error: {err:#}` and exits 1.
+    assert!(format!("{err:#}").contains(CLOCK_FAULT), "{err:#}");
+    let logs = logs.text();
+    let logged = logs.split_once(" ERROR ").map(|(_, rest)| rest).unwrap_or_else(|| panic!("no error logged:\n{logs}"));
+    assert!(logged.contains("scheduler stopped") && logged.contains(CLOCK_FAULT), "{logs}");
+
+    // The rest stopped: the gateway is closed, and the database was closed
+    // with what the scheduler had posted in its ledger.
+    fake.wait_until(WAIT, "the gateway to close", |f| (!f.connected()).then_some(())).await;
+    let store = trellis::store::Store::connect(&settings(&fake, dir.path()).database_url).await.unwrap();
+    let cohort = store.cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().expect("the cohort");
+    let ledger = store.checkins_of_cohort(cohort.id).await.unwrap();
+    assert!(ledger.iter().any(|c| c.message_id.is_some()), "{ledger:?}");
+    store.close().await;
+    fake.assert_no_unknown_routes();
 }

@@ -128,7 +128,7 @@ fn load_text(text: &str) -> Result<Settings, ConfigError> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("trellis.toml");
     std::fs::write(&path, text).unwrap();
-    Settings::load(Sources { explicit_config: Some(path), database_url: None })
+    Settings::load(Sources { explicit_config: Some(path), ..Sources::default() })
 }
 
 fn explains(e: &ConfigError) -> Result<(), TestCaseError> {

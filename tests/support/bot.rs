@@ -1,16 +1,17 @@
 //! A running Trellis (the real `Application`) wired to a fresh fake Discord
 //! and a fresh SQLite file: what every end-to-end test starts from.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
-use trellis::config::Settings;
+use trellis::config::{ApiBase, DiscordSettings, SecretString, Settings};
 pub use trellis::domain::{ChannelId, CheckInId, GuildId, UserId};
 use trellis::domain::{MessageId, PromptLibrary};
 use trellis::engine::{Engine, SystemClock};
-use trellis::startup::{Application, StartOptions};
+use trellis::startup::Application;
 
 use super::fake_discord::{Actor, FakeConfig, FakeDiscord, GuildSpec, OptionValue, permissions};
 
@@ -46,37 +47,15 @@ pub struct Bot {
 impl Bot {
     pub async fn start() -> Bot {
         trellis::telemetry::init_for_tests();
-        let config = FakeConfig::new(BOT, APP)
-            .guild(
-                GuildSpec::new(GUILD, "Staff Path")
-                    .channel(CHANNEL, "staff-path")
-                    .channel(OTHER_CHANNEL, "general")
-                    .role(MENTOR_ROLE, "mentors", 0)
-                    .role(MENTOR_ROLE2, "mentors-b", 0),
-            )
-            .guild(GuildSpec::new(GUILD2, "Elsewhere").channel(CHANNEL2, "elsewhere"));
-        let fake = FakeDiscord::start(config).await;
+        let fake = start_fake().await;
         let dir = tempfile::tempdir().unwrap();
-        let settings = Settings {
-            config_file: None,
-            database_url: format!("sqlite://{}", dir.path().join("trellis.db").display()),
-            cohorts: vec![],
-            prompts: PromptLibrary::builtin(),
-        };
-        let options = StartOptions { api_base: Some(fake.api_base()), clock: Arc::new(SystemClock) };
-        let app = Application::build(settings, TOKEN, options).await.expect("app builds");
+        let app = Application::build(settings(&fake, dir.path()), Arc::new(SystemClock)).await.expect("app builds");
         let engine = app.engine();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
-        fake.wait_ready(WAIT).await;
-        // Commands are registered on GUILD_CREATE.
-        fake.wait_until(WAIT, "commands registered", |fake| {
-            (fake.registered_command_names(GUILD).len() >= 8 && fake.registered_command_names(GUILD2).len() >= 8)
-                .then_some(())
-        })
-        .await;
+        wait_started(&fake).await;
         Bot { fake, engine, stop: Some(stop), task, _dir: dir }
     }
 
@@ -149,6 +128,46 @@ impl Bot {
 
     pub fn checkin_posts(&self) -> Vec<super::fake_discord::StoredMessage> {
         self.fake.messages_in(CHANNEL)
+    }
+}
+
+/// The fake Discord every bot starts against: GUILD with CHANNEL,
+/// OTHER_CHANNEL and both mentor roles, and GUILD2 with CHANNEL2.
+pub async fn start_fake() -> FakeDiscord {
+    let config = FakeConfig::new(BOT, APP)
+        .guild(
+            GuildSpec::new(GUILD, "Staff Path")
+                .channel(CHANNEL, "staff-path")
+                .channel(OTHER_CHANNEL, "general")
+                .role(MENTOR_ROLE, "mentors", 0)
+                .role(MENTOR_ROLE2, "mentors-b", 0),
+        )
+        .guild(GuildSpec::new(GUILD2, "Elsewhere").channel(CHANNEL2, "elsewhere"));
+    FakeDiscord::start(config).await
+}
+
+/// Waits until the bot behind `fake` is connected and has registered its
+/// commands in both guilds (which it does on GUILD_CREATE).
+pub async fn wait_started(fake: &FakeDiscord) {
+    fake.wait_ready(WAIT).await;
+    fake.wait_until(WAIT, "commands registered", |fake| {
+        (fake.registered_command_names(GUILD).len() >= 8 && fake.registered_command_names(GUILD2).len() >= 8)
+            .then_some(())
+    })
+    .await;
+}
+
+/// Settings for a bot on a new database in `dir`, talking to `fake` with TOKEN.
+pub fn settings(fake: &FakeDiscord, dir: &Path) -> Settings {
+    Settings {
+        config_file: None,
+        database_url: format!("sqlite://{}", dir.join("trellis.db").display()),
+        cohorts: vec![],
+        prompts: PromptLibrary::builtin(),
+        discord: DiscordSettings {
+            token: Some(SecretString::new(TOKEN.into())),
+            api_base: Some(ApiBase::parse(&fake.api_base()).expect("the fake's URL")),
+        },
     }
 }
 
