@@ -43,7 +43,7 @@ pub enum Command {
         /// csv or json: one record per member per check-in, then one per impact
         /// entry; markdown: the promotion packet of --member.
         #[arg(long, value_enum)]
-        format: crate::export::Format,
+        format: ExportFormat,
         /// Only this member (Discord user id); required with markdown.
         #[arg(long, value_name = "ID")]
         member: Option<u64>,
@@ -52,6 +52,25 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
     },
+}
+
+/// `--format` of `trellis export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+    /// One member's promotion packet (needs `--member`).
+    Markdown,
+}
+
+impl From<ExportFormat> for crate::export::Format {
+    fn from(f: ExportFormat) -> Self {
+        match f {
+            ExportFormat::Csv => Self::Csv,
+            ExportFormat::Json => Self::Json,
+            ExportFormat::Markdown => Self::Markdown,
+        }
+    }
 }
 
 /// Exit code for invalid configuration.
@@ -72,7 +91,11 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Export { cohort, format, member, out } => {
             export(
                 &settings,
-                crate::export::Request { cohort, format, member: member.map(crate::domain::UserId::new) },
+                crate::export::Request {
+                    cohort,
+                    format: format.into(),
+                    member: member.map(crate::domain::UserId::new),
+                },
                 out.as_deref(),
             )
             .await
@@ -154,25 +177,21 @@ async fn export(
 /// What `check-config` prints: the files read and each cohort's next 3 check-ins.
 pub fn check_config_report(settings: &Settings) -> String {
     use std::fmt::Write;
+    // Writing to a String cannot fail.
     let mut out = String::new();
-    match &settings.config_file {
-        Some(f) => writeln!(out, "config: {} (valid)", f.display()).unwrap(),
-        None => writeln!(out, "config: none (cohorts come from the database, created with /cohort setup)").unwrap(),
-    }
-    writeln!(out, "prompts: {} prompts (valid)", settings.prompts.prompts().len()).unwrap();
-    writeln!(out, "database: {}", settings.database_url).unwrap();
+    let _ = match &settings.config_file {
+        Some(f) => writeln!(out, "config: {} (valid)", f.display()),
+        None => writeln!(out, "config: none (cohorts come from the database, created with /cohort setup)"),
+    };
+    let _ = writeln!(out, "prompts: {} prompts (valid)", settings.prompts.prompts().len());
+    let _ = writeln!(out, "database: {}", settings.database_url);
     let now = Utc::now();
     for spec in &settings.cohorts {
         let schedule = &spec.schedule;
-        writeln!(out, "\ncohort {} (schedule \"{}\", {}):", spec.name, schedule.expr(), schedule.timezone()).unwrap();
+        let _ = writeln!(out, "\ncohort {} (schedule \"{}\", {}):", spec.name, schedule.expr(), schedule.timezone());
         for t in schedule.upcoming(now, 3) {
-            writeln!(
-                out,
-                "  {}  ({})",
-                t.format("%a %Y-%m-%d %H:%M %Z"),
-                t.with_timezone(&Utc).format("%Y-%m-%d %H:%M UTC")
-            )
-            .unwrap();
+            let local = t.format("%a %Y-%m-%d %H:%M %Z");
+            let _ = writeln!(out, "  {local}  ({})", t.with_timezone(&Utc).format("%Y-%m-%d %H:%M UTC"));
         }
     }
     out

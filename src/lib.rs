@@ -1,7 +1,37 @@
 //! Trellis: a Discord bot that runs a Senior-to-Staff mentoring cohort.
 //!
-//! The domain, schedule, engine and store know nothing of Discord; the
-//! `discord` module translates between them and the platform.
+//! # How it is built
+//!
+//! Four layers; each arrow points at what a layer may call, never back:
+//!
+//! ```text
+//!  main ─► cli ─► startup ─► discord ─┐            (the edge: Discord in, Discord out)
+//!                   │                  ▼
+//!                   └──────────────► engine ─► store ─► (SQLite)
+//!                                      │         │
+//!                                      ▼         ▼
+//!                                   summary ─► domain
+//! ```
+//!
+//! - [`domain`]: plain types and their parsing: typed ids, cohorts and their
+//!   [`Schedule`](domain::Schedule), check-ins, replies, the prompt library,
+//!   the [`Viewer`](domain::Viewer) who asks. No I/O; imports nothing else of
+//!   Trellis.
+//! - [`summary`]: pure calculations over rows: progress, cohort status, the
+//!   digest, the packet, the export records, the charts.
+//! - [`store`]: every SQL statement, one file per table family; returns domain
+//!   types and facts (`StoreError`), never prose.
+//! - [`engine`]: every rule: who may see and do what, answers, membership,
+//!   cohorts, and the scheduler that posts, reminds and digests exactly once.
+//!   It reaches chat only through the [`ChatEdge`](engine::ChatEdge) seam and
+//!   decides, in one exhaustive match, which errors a user may read.
+//! - [`discord`]: the edge. Turns an interaction into a `Viewer` and one engine
+//!   call, and the result into a message ([`discord::render`]); implements
+//!   `ChatEdge` over serenity. It never touches the store.
+//! - [`startup`] wires them (used by `main` and by the end-to-end tests alike),
+//!   [`shutdown`] drains in-flight events, [`config`] is the one place that
+//!   reads the environment and the TOML file, [`cli`] the commands of the
+//!   `trellis` binary, [`export`] the `trellis export` use case.
 
 pub mod cli;
 pub mod config;
@@ -9,6 +39,7 @@ pub mod discord;
 pub mod domain;
 pub mod engine;
 pub mod export;
+pub mod private_file;
 pub mod shutdown;
 pub mod startup;
 pub mod store;

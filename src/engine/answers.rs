@@ -23,6 +23,7 @@ impl Engine {
 
     /// Submit or edit an answer. Validates first (nothing stored on bad input),
     /// joins the member to the cohort, and returns only after the commit.
+    #[tracing::instrument(skip_all, fields(checkin = %checkin.id, user = %user_id, source = source.as_str()))]
     pub async fn answer(
         &self,
         checkin: &CheckIn,
@@ -43,6 +44,7 @@ impl Engine {
     }
 
     /// A plain DM: the answer to the one check-in open for this member.
+    #[tracing::instrument(skip_all, fields(user = %user_id))]
     pub async fn answer_by_dm(&self, user_id: UserId, text: &str) -> Result<(Reply, CheckIn)> {
         // Validate before looking anything up, so bad input is reported as such.
         AnswerInput::parse(text, "")?;
@@ -56,6 +58,7 @@ impl Engine {
         Ok((reply, checkin))
     }
 
+    #[tracing::instrument(skip_all, fields(cohort = %cohort.id, user = %user_id))]
     pub async fn record_impact(
         &self,
         cohort: &Cohort,

@@ -2,11 +2,12 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-/// Where the engine gets "now", so tests can move time without sleeping.
+/// Where the engine gets "now" (UTC), so tests can move time without sleeping.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// The machine's clock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
@@ -27,10 +28,6 @@ impl ManualClock {
 
     pub fn set(&self, t: DateTime<Utc>) {
         *self.0.lock().unwrap() = t;
-    }
-
-    pub fn advance(&self, by: chrono::Duration) {
-        *self.0.lock().unwrap() += by;
     }
 }
 

@@ -8,6 +8,7 @@ impl Engine {
     /// in-Discord edits of the same name (or channel). A file cohort no longer
     /// in the file is stopped (its history stays; putting it back resumes it):
     /// it cannot be removed in Discord, so the file is the only way to stop it.
+    #[tracing::instrument(skip_all, fields(cohorts = specs.len()))]
     pub async fn sync_file_cohorts(&self, specs: &[CohortSpec]) -> Result<Vec<Cohort>> {
         let now = self.clock.now();
         let mut out = Vec::with_capacity(specs.len());
@@ -84,6 +85,7 @@ impl Engine {
     /// Make the draft's channel a cohort's channel, or update the cohort
     /// already there. No permission check: for the config file and tests;
     /// Discord goes through [`Engine::setup_cohort_for`].
+    #[tracing::instrument(skip_all, fields(guild = draft.guild_id, channel = draft.channel_id))]
     pub async fn setup_cohort(&self, draft: CohortDraft) -> Result<Cohort> {
         let spec = draft.validate().map_err(EngineError::Field)?;
         self.check_digest_channels(&spec).await?;
@@ -134,6 +136,7 @@ impl Engine {
     }
 
     /// Stop the cohort of this channel; history stays.
+    #[tracing::instrument(skip_all, fields(guild = %guild_id, channel = %channel_id))]
     pub async fn remove_cohort(&self, guild_id: GuildId, channel_id: ChannelId) -> Result<Cohort> {
         let cohort = self.cohort_of_channel(guild_id, channel_id).await?.ok_or(EngineError::NotACohortChannel)?;
         if cohort.source == CohortSource::File {

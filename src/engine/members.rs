@@ -7,10 +7,12 @@ use crate::domain::{Cohort, UserId};
 
 impl Engine {
     /// Returns false when the user was already an active member.
+    #[tracing::instrument(skip_all, fields(cohort = %cohort.id, user = %user_id))]
     pub async fn join(&self, cohort: &Cohort, user_id: UserId) -> Result<bool> {
         Ok(self.store.join(cohort.id, user_id, self.clock.now()).await?)
     }
 
+    #[tracing::instrument(skip_all, fields(cohort = %cohort.id, user = %user_id))]
     pub async fn leave(&self, cohort: &Cohort, user_id: UserId) -> Result<()> {
         if !self.store.leave(cohort.id, user_id, self.clock.now()).await? {
             return Err(EngineError::NotAMember);
@@ -19,6 +21,7 @@ impl Engine {
     }
 
     /// Pause for `weeks` weeks from now; returns when the pause ends.
+    #[tracing::instrument(skip_all, fields(cohort = %cohort.id, user = %user_id))]
     pub async fn pause(&self, cohort: &Cohort, user_id: UserId, weeks: u32) -> Result<DateTime<Utc>> {
         if !(1..=MAX_PAUSE_WEEKS).contains(&weeks) {
             return Err(EngineError::PauseWeeks);
@@ -30,6 +33,7 @@ impl Engine {
         Ok(until)
     }
 
+    #[tracing::instrument(skip_all, fields(cohort = %cohort.id, user = %user_id))]
     pub async fn resume(&self, cohort: &Cohort, user_id: UserId) -> Result<()> {
         self.require_member(cohort, user_id).await?;
         if !self.store.resume(cohort.id, user_id, self.clock.now()).await? {

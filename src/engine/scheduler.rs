@@ -53,6 +53,7 @@ pub struct TickReport {
 impl Engine {
     /// Do everything that is due now: record and post check-ins, post the
     /// digests of closed ones, send reminders.
+    #[tracing::instrument(name = "tick", skip_all)]
     pub async fn tick(&self) -> Result<TickReport> {
         let mut report = TickReport::default();
         let cohorts = self.store.active_cohorts().await?;
@@ -86,6 +87,7 @@ impl Engine {
 
     /// Put the cohort's due occurrences in the ledger: the newest to be posted,
     /// older ones (downtime) as missed, so there is never a backlog of posts.
+    #[tracing::instrument(skip_all, fields(cohort = %cohort.id))]
     async fn record_due(&self, cohort: &Cohort, report: &mut TickReport) -> Result<()> {
         let now = self.clock.now();
         let schedule = cohort.schedule();
@@ -121,6 +123,7 @@ impl Engine {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all)]
     async fn post_recorded(&self, cohorts: &[Cohort], report: &mut TickReport) -> Result<()> {
         for checkin in self.store.unposted_checkins().await? {
             let now = self.clock.now();
@@ -168,6 +171,7 @@ impl Engine {
     }
 
     /// Post the digest of each cohort's newest closed check-in, once.
+    #[tracing::instrument(skip_all)]
     async fn post_digests(&self, cohorts: &[Cohort], report: &mut TickReport) -> Result<()> {
         let now = self.clock.now();
         for checkin_id in self.store.due_digests(now, now - DIGEST_WINDOW).await? {
@@ -202,6 +206,7 @@ impl Engine {
         Ok(Digest::compute(checkin, &activity.members, &activity.checkins))
     }
 
+    #[tracing::instrument(skip_all, fields(cohort = %cohort.id))]
     async fn send_reminders(&self, cohort: &Cohort, report: &mut TickReport) -> Result<()> {
         let Some(after) = cohort.spec.reminder_after else { return Ok(()) };
         let now = self.clock.now();

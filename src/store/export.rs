@@ -2,9 +2,7 @@
 //! running bot: WAL lets readers and the writer work at once) and the cohort
 //! names.
 
-use std::str::FromStr;
-
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::sqlite::SqlitePoolOptions;
 
 use super::{BUSY_TIMEOUT, Result, Store, StoreError};
 
@@ -12,14 +10,11 @@ impl Store {
     /// Open an existing database for reading only: never creates, migrates or
     /// writes it.
     pub async fn open_read_only(url: &str) -> Result<Self> {
-        let bad = |reason: String| StoreError::Url { url: url.to_string(), reason };
-        if !url.starts_with("sqlite:") {
-            return Err(bad("Trellis stores its data in SQLite; expected a URL like sqlite://data/trellis.db".into()));
-        }
-        let options = SqliteConnectOptions::from_str(url).map_err(|e| bad(e.to_string()))?;
+        let options = super::sqlite_options(url)?;
         let path = options.get_filename().to_path_buf();
         if !url.contains("mode=memory") && !path.is_file() {
-            return Err(bad(format!("there is no database at {}; check DATABASE_URL", path.display())));
+            let reason = format!("there is no database at {}; check DATABASE_URL", path.display());
+            return Err(StoreError::Url { url: url.to_string(), reason });
         }
         let options = options.read_only(true).create_if_missing(false).busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await?;

@@ -80,16 +80,7 @@ impl Store {
     /// Open (creating if missing) the database at `url`, e.g. `sqlite://data/trellis.db`.
     /// Does not migrate; call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<Self> {
-        // sqlx reads anything without a `sqlite:` prefix as a file name, so
-        // `postgres://host/db` would quietly create a folder named `postgres:`.
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::Url {
-                url: url.to_string(),
-                reason: "Trellis stores its data in SQLite; expected a URL like sqlite://data/trellis.db".into(),
-            });
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Url { url: url.to_string(), reason: e.to_string() })?;
+        let options = sqlite_options(url)?;
         // `sqlite://` with no path would open a throw-away temporary database.
         if options.get_filename().as_os_str().is_empty() && !url.contains("mode=memory") {
             return Err(StoreError::Url {
@@ -183,6 +174,17 @@ impl Store {
     }
 }
 
+/// The options of a `sqlite:` URL.
+fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
+    let bad = |reason: String| StoreError::Url { url: url.to_string(), reason };
+    // sqlx reads anything without a `sqlite:` prefix as a file name, so
+    // `postgres://host/db` would quietly create a folder named `postgres:`.
+    if !url.starts_with("sqlite:") {
+        return Err(bad("Trellis stores its data in SQLite; expected a URL like sqlite://data/trellis.db".into()));
+    }
+    SqliteConnectOptions::from_str(url).map_err(|e| bad(e.to_string()))
+}
+
 fn file_path(options: &SqliteConnectOptions) -> Option<PathBuf> {
     let path = options.get_filename();
     let s = path.to_string_lossy();
@@ -196,11 +198,7 @@ fn create_private_file(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
-    let mut open = std::fs::OpenOptions::new();
-    open.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
-    match open.open(path) {
+    match crate::private_file::create_new(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(err(e)),

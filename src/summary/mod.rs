@@ -10,6 +10,7 @@
 
 pub mod chart;
 pub mod digest;
+pub mod export;
 pub mod packet;
 mod progress;
 mod status;
