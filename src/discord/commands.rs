@@ -10,7 +10,7 @@ use serenity::{CreateAttachment, CreateInteractionResponse};
 use super::{Context, Data, Error, render, reply_for, viewer};
 use crate::domain::CohortDraft;
 use crate::domain::schedule::{Schedule, format_duration, parse_time_of_day};
-use crate::domain::{UserId, Viewer};
+use crate::domain::{UserId, Viewer, timezone};
 use crate::engine::{Engine, EngineError};
 use crate::summary::DEFAULT_WINDOW_WEEKS;
 use crate::summary::chart::{self, MAX_CHART_WEEKS};
@@ -271,17 +271,17 @@ impl From<Day> for Weekday {
     }
 }
 
-async fn autocomplete_timezone(_ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
-    let needle = partial.to_lowercase();
-    let choices = chrono_tz::TZ_VARIANTS
-        .iter()
-        .map(|tz| tz.name())
-        .filter(|name| name.to_lowercase().contains(&needle))
-        .take(25)
-        .map(serenity::AutocompleteChoice::from)
+/// Zones matching what the admin typed, each labelled with its UTC offset now.
+async fn autocomplete_timezone(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let choices = timezone::suggest(partial, ctx.data().engine.now(), MAX_CHOICES)
+        .into_iter()
+        .map(|z| serenity::AutocompleteChoice::new(z.label, z.name))
         .collect();
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
 }
+
+/// Discord shows at most 25 autocomplete choices.
+const MAX_CHOICES: usize = 25;
 
 /// Admins: make this channel a cohort's channel (or update its cohort).
 #[poise::command(slash_command, guild_only)]

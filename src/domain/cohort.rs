@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::schedule::{Schedule, ScheduleError, parse_duration};
+use super::schedule::{Schedule, ScheduleError, format_duration, parse_duration};
 use super::{ChannelId, CohortId, GuildId, RoleId, Track};
 
 /// Where a cohort's definition lives.
@@ -77,6 +77,9 @@ pub struct CohortDraft {
 
 pub const MAX_COHORT_NAME: usize = 64;
 pub const MAX_REMINDER_AFTER: Duration = Duration::from_secs(365 * 86_400);
+/// Occurrences sampled for the shortest gap between check-ins: over a year
+/// of a daily schedule, so both DST days are in it.
+const GAP_SAMPLE: usize = 400;
 
 impl CohortDraft {
     pub fn validate(self) -> Result<CohortSpec, FieldError> {
@@ -121,6 +124,22 @@ impl CohortDraft {
             return Err(FieldError::new(
                 "reminder_after",
                 "must be at most 365d (a nudge later than that never comes)",
+            ));
+        }
+        // A check-in closes when the next one opens: a nudge due at or after
+        // that would never be sent.
+        if let Some(after) = reminder_after
+            && let Some(gap) = schedule.shortest_gap(chrono::Utc::now(), GAP_SAMPLE)
+            && chrono::Duration::from_std(after).is_ok_and(|after| after >= gap)
+        {
+            let gap = format_duration(gap.to_std().unwrap_or_default());
+            return Err(FieldError::new(
+                "reminder_after",
+                format!(
+                    "is {} but this schedule's check-ins can be as little as {gap} apart, and a check-in closes \
+                     when the next opens: the nudge would never be sent; give less than {gap}",
+                    format_duration(after)
+                ),
             ));
         }
         let tracks = match self.tracks {

@@ -9,6 +9,7 @@ pub mod member;
 pub mod prompt;
 pub mod reply;
 pub mod schedule;
+pub mod timezone;
 pub mod track;
 pub mod viewer;
 
