@@ -3,11 +3,9 @@
 //! saved exactly as typed, and afterwards the database holds the safe saves
 //! and nothing else.
 
-mod common;
-
-use common::{CHANNEL, CHANNEL_2, GUILD, Harness, TempDb, draft, table_columns, utc};
 use trellis::domain::{CheckIn, Cohort, InputError, ReplySource};
 use trellis::engine::EngineError;
+use trellis_testkit::{CHANNEL, GUILD, Harness, OTHER_CHANNEL, TempDb, draft, table_columns, utc};
 
 const START: &str = "2027-01-01T12:00:00Z";
 const FIRST_MONDAY: &str = "2027-01-04T09:00:00Z";
@@ -396,10 +394,10 @@ async fn hostile_cohort_setup_values_are_refused_with_the_field_named() {
         ("no tracks", "tracks", Box::new(|d| d.tracks = Some(vec![]))),
         ("zero channel", "channel_id", Box::new(|d| d.channel_id = 0)),
         ("u64::MAX role", "mentor_role_id", Box::new(|d| d.mentor_role_id = u64::MAX)),
-        ("digest is own channel", "digest_channel_id", Box::new(|d| d.digest_channel_id = Some(CHANNEL_2))),
+        ("digest is own channel", "digest_channel_id", Box::new(|d| d.digest_channel_id = Some(OTHER_CHANNEL))),
     ];
     for (label, field, edit) in &cases {
-        let mut d = draft("staff-path", CHANNEL_2, "0 0 9 * * Mon", "UTC");
+        let mut d = draft("staff-path", OTHER_CHANNEL, "0 0 9 * * Mon", "UTC");
         edit(&mut d);
         match h.engine.setup_cohort(d).await {
             Err(EngineError::Field(f)) => {

@@ -37,8 +37,6 @@
 //! Secrets: the `authorization` header and the gateway token are stored but
 //! never printed (the `Debug` impls and diagnostics redact them).
 
-#![allow(dead_code)]
-
 mod config;
 mod gateway;
 mod interactions;
@@ -53,10 +51,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-// Re-exported for tests; not every test binary uses every type.
-#[allow(unused_imports)]
 pub use config::{ChannelSpec, FakeConfig, GuildSpec, RoleSpec, permissions};
-#[allow(unused_imports)]
 pub use model::{
     Actor, Attachment, InteractionHandle, InteractionResponse, Invocation, MessageSource, OptionValue, RecordedRequest,
     StoredMessage,
@@ -387,7 +382,6 @@ impl FakeDiscord {
                 handle: handle.clone(),
                 guild_id: actor.guild_id,
                 channel_id: actor.channel_id,
-                user_id: actor.user_id,
                 message_id,
                 delivered_at: None,
                 response: None,

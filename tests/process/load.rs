@@ -1,16 +1,13 @@
-#![recursion_limit = "256"]
 //! Load on the real binary (debug build here; `benches/load.rs` measures the
 //! release build and prints p50/p99): 1,000 modal submits from 1,000 members
 //! within 10 s are each confirmed within Discord's 3 s and stored; 200
 //! `/progress` requests in one burst are all answered.
 
-mod harness;
-mod support;
-
 use std::time::{Duration, Instant};
 
-use harness::{CHANNEL, GUILD, Trellis, USER0, answer_id, wait_identified};
-use support::fake_discord::{Actor, FakeDiscord, InteractionHandle, InteractionResponse};
+use fake_discord::{Actor, FakeDiscord, InteractionHandle, InteractionResponse};
+use trellis_testkit::process::{self, TrellisProcess, wait_identified};
+use trellis_testkit::{CHANNEL, GUILD, TempDb, USER0, answer_id, seed_open_checkin};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 /// Discord drops an interaction not acknowledged within 3 s.
@@ -43,13 +40,14 @@ async fn wait_all<T>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_submits_in_ten_seconds_then_two_hundred_progress_requests() {
+    let _suite = crate::suite(module_path!());
     const MEMBERS: u64 = 1000;
     const BURSTS: u64 = 20;
     const PROGRESS: u64 = 200;
-    let db = harness::Db::new();
-    let (cohort, checkin) = harness::seed_open_checkin(&db).await;
-    let fake = harness::fake().await;
-    let mut bot = Trellis::spawn(BIN, db.dir.path(), &db.url(), &fake.api_base(), &[]);
+    let db = TempDb::new();
+    let (cohort, checkin) = seed_open_checkin(&db).await;
+    let fake = process::fake().await;
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
     wait_identified(&fake, 1, Duration::from_secs(20)).await;
 
     // 20 bursts of 50, 500 ms apart: 1,000 members within 10 s.

@@ -2,20 +2,20 @@
 //! posting (DST, downtime, crashes, concurrent instances), answers, reminders,
 //! DMs, pauses, cohort management, forget-me and the track rotation.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
-use common::{ALICE, BOB, CAROL, CHANNEL, CHANNEL_2, DAVE, GUILD, Harness, draft, rows_holding, spec, utc};
 use trellis::domain::{
     CheckIn, CheckInStatus, Cohort, CohortDraft, CohortSource, InputError, PostedPrompt, ReplySource, Track,
     occurrence_nonce,
 };
 use trellis::engine::{Engine, EngineError};
 use trellis::store::NewCheckIn;
+use trellis_testkit::{
+    ALICE, BOB, CAROL, CHANNEL, DAVE, GUILD, Harness, OTHER_CHANNEL, draft, rows_holding, spec, utc,
+};
 
 const WEEKLY_UTC: &str = "0 0 9 * * Mon";
 
@@ -291,7 +291,7 @@ async fn a_recorded_checkin_whose_window_passed_is_missed_not_posted() {
 async fn two_engines_on_one_database_post_once() {
     let h = Harness::new(utc(START)).await;
     let cohort = weekly_cohort(&h).await;
-    setup(&h, draft("second", CHANNEL_2, "0 0 9 * * Mon", "Europe/Berlin")).await;
+    setup(&h, draft("second", OTHER_CHANNEL, "0 0 9 * * Mon", "Europe/Berlin")).await;
     h.chat.set_post_delay(StdDuration::from_millis(20));
     let a = Arc::new(h.another_engine().await);
     let b = Arc::new(h.another_engine().await);
@@ -796,7 +796,7 @@ async fn an_enormous_reminder_delay_is_refused_and_the_largest_does_not_crash_th
 async fn dm_answers_need_exactly_one_open_checkin() {
     let h = Harness::new(utc(START)).await;
     let c1 = weekly_cohort(&h).await;
-    let c2 = setup(&h, draft("tuesdays", CHANNEL_2, "0 0 9 * * Tue", "UTC")).await;
+    let c2 = setup(&h, draft("tuesdays", OTHER_CHANNEL, "0 0 9 * * Tue", "UTC")).await;
     h.engine.join(&c1, ALICE).await.unwrap();
     h.engine.join(&c2, ALICE).await.unwrap();
     h.engine.join(&c1, BOB).await.unwrap();
@@ -888,12 +888,12 @@ async fn setup_cohort_creates_then_updates_in_place() {
     assert_eq!(h.engine.store().active_cohorts().await.unwrap().len(), 1);
 
     // A bad draft is a field error and changes nothing.
-    let err = h.engine.setup_cohort(draft("x", CHANNEL_2, "0 0 9 * * Mon", "Mars/Olympus")).await.unwrap_err();
+    let err = h.engine.setup_cohort(draft("x", OTHER_CHANNEL, "0 0 9 * * Mon", "Mars/Olympus")).await.unwrap_err();
     assert!(matches!(err, EngineError::Field(ref f) if f.field == "timezone"), "{err}");
-    assert!(h.engine.store().cohort_by_channel(CHANNEL_2).await.unwrap().is_none());
+    assert!(h.engine.store().cohort_by_channel(OTHER_CHANNEL).await.unwrap().is_none());
 
     // The same name in another channel is refused.
-    let err = h.engine.setup_cohort(draft("staff-path", CHANNEL_2, WEEKLY_UTC, "UTC")).await.unwrap_err();
+    let err = h.engine.setup_cohort(draft("staff-path", OTHER_CHANNEL, WEEKLY_UTC, "UTC")).await.unwrap_err();
     assert!(matches!(err, EngineError::NameTaken(_)), "{err}");
 
     // Another guild cannot take over this channel's cohort.
@@ -923,7 +923,7 @@ async fn the_digest_never_goes_to_a_members_channel() {
     let mut a = draft("a", CHANNEL, WEEKLY_UTC, "UTC");
     a.digest_channel_id = Some(444);
     setup(&h, a).await;
-    let mut b = draft("b", CHANNEL_2, WEEKLY_UTC, "UTC");
+    let mut b = draft("b", OTHER_CHANNEL, WEEKLY_UTC, "UTC");
     b.digest_channel_id = Some(CHANNEL);
     let err = h.engine.setup_cohort(b).await.unwrap_err();
     assert!(matches!(err, EngineError::Field(_)), "{err}");
@@ -932,7 +932,7 @@ async fn the_digest_never_goes_to_a_members_channel() {
     let err = h.engine.setup_cohort(draft("c", 444, WEEKLY_UTC, "UTC")).await.unwrap_err();
     assert!(err.to_string().contains("digest"), "{err}");
     // Sharing one mentors' channel is fine, and updating a cohort keeps its own digest.
-    let mut d = draft("d", CHANNEL_2, WEEKLY_UTC, "UTC");
+    let mut d = draft("d", OTHER_CHANNEL, WEEKLY_UTC, "UTC");
     d.digest_channel_id = Some(444);
     setup(&h, d).await;
     let mut a2 = draft("a", CHANNEL, "0 0 10 * * Mon", "UTC");
@@ -960,7 +960,7 @@ async fn file_cohorts_cannot_be_changed_from_discord() {
 async fn sync_file_cohorts_twice_updates_in_place() {
     let h = Harness::new(utc(START)).await;
     let a = spec("a", CHANNEL, WEEKLY_UTC, "UTC");
-    let b = spec("b", CHANNEL_2, "0 0 9 * * Tue", "Europe/Berlin");
+    let b = spec("b", OTHER_CHANNEL, "0 0 9 * * Tue", "Europe/Berlin");
     let first = h.engine.sync_file_cohorts(&[a.clone(), b.clone()]).await.unwrap();
     let again = h.engine.sync_file_cohorts(&[a.clone(), b.clone()]).await.unwrap();
     assert_eq!(first.iter().map(|c| c.id).collect::<Vec<_>>(), again.iter().map(|c| c.id).collect::<Vec<_>>());
@@ -998,12 +998,12 @@ async fn the_file_wins_over_a_discord_cohort_of_the_same_name() {
 async fn a_file_cohort_moving_onto_another_cohorts_channel_is_a_clear_error() {
     let h = Harness::new(utc(START)).await;
     h.engine.sync_file_cohorts(&[spec("a", CHANNEL, WEEKLY_UTC, "UTC")]).await.unwrap();
-    let discord = setup(&h, draft("made-in-discord", CHANNEL_2, WEEKLY_UTC, "UTC")).await;
-    let err = h.engine.sync_file_cohorts(&[spec("a", CHANNEL_2, WEEKLY_UTC, "UTC")]).await.unwrap_err();
+    let discord = setup(&h, draft("made-in-discord", OTHER_CHANNEL, WEEKLY_UTC, "UTC")).await;
+    let err = h.engine.sync_file_cohorts(&[spec("a", OTHER_CHANNEL, WEEKLY_UTC, "UTC")]).await.unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, EngineError::ChannelTaken { .. }), "{text}");
     assert!(
-        text.contains("`a`") && text.contains("`made-in-discord`") && text.contains(&CHANNEL_2.to_string()),
+        text.contains("`a`") && text.contains("`made-in-discord`") && text.contains(&OTHER_CHANNEL.to_string()),
         "{text}"
     );
     // Nothing changed.
@@ -1016,7 +1016,7 @@ async fn a_file_cohort_moving_onto_another_cohorts_channel_is_a_clear_error() {
 async fn a_cohort_removed_from_the_file_stops() {
     let h = Harness::new(utc(START)).await;
     let a = spec("a", CHANNEL, WEEKLY_UTC, "UTC");
-    let b = spec("b", CHANNEL_2, WEEKLY_UTC, "UTC");
+    let b = spec("b", OTHER_CHANNEL, WEEKLY_UTC, "UTC");
     let synced = h.engine.sync_file_cohorts(&[a.clone(), b.clone()]).await.unwrap();
     let discord = setup(&h, draft("made-in-discord", 222_222_222_222_222_999, WEEKLY_UTC, "UTC")).await;
 
@@ -1026,7 +1026,7 @@ async fn a_cohort_removed_from_the_file_stops() {
         h.engine.store().active_cohorts().await.unwrap().into_iter().map(|c| c.spec.name).collect();
     assert_eq!(active, vec!["a".to_string(), "made-in-discord".to_string()]);
     post_at_all(&h, utc(FIRST_MONDAY), 2).await;
-    assert!(h.chat.posts().iter().all(|p| p.post.channel_id != CHANNEL_2), "nothing posted for b");
+    assert!(h.chat.posts().iter().all(|p| p.post.channel_id != OTHER_CHANNEL), "nothing posted for b");
 
     // Put back in the file: active again, same row.
     let back = h.engine.sync_file_cohorts(&[a, b]).await.unwrap();
@@ -1045,10 +1045,10 @@ async fn post_at_all(h: &Harness, at: DateTime<Utc>, n: usize) {
 async fn cohort_for_member_resolution() {
     let h = Harness::new(utc(START)).await;
     let c1 = weekly_cohort(&h).await;
-    let c2 = setup(&h, draft("second", CHANNEL_2, WEEKLY_UTC, "UTC")).await;
+    let c2 = setup(&h, draft("second", OTHER_CHANNEL, WEEKLY_UTC, "UTC")).await;
     let elsewhere = 333u64;
     // In a cohort channel: that cohort.
-    assert_eq!(h.engine.cohort_for_member(GUILD, CHANNEL_2, ALICE).await.unwrap().id, c2.id);
+    assert_eq!(h.engine.cohort_for_member(GUILD, OTHER_CHANNEL, ALICE).await.unwrap().id, c2.id);
     // Elsewhere: their only cohort, or an error that says what to do.
     assert!(matches!(h.engine.cohort_for_member(GUILD, elsewhere, ALICE).await, Err(EngineError::NotAMember)));
     h.engine.join(&c1, ALICE).await.unwrap();
@@ -1111,7 +1111,7 @@ async fn a_longer_schedule_keeps_the_open_checkin_open_until_its_next_occurrence
 async fn a_schedule_that_has_ended_does_not_stop_the_scheduler() {
     let h = Harness::new(utc(START)).await;
     // Stored while it still had occurrences; by now it has none left.
-    let mut ended = spec("old", CHANNEL_2, WEEKLY_UTC, "UTC");
+    let mut ended = spec("old", OTHER_CHANNEL, WEEKLY_UTC, "UTC");
     ended.schedule = "0 0 9 * * Mon 2020".into();
     h.engine.store().insert_cohort(&ended, CohortSource::Discord, utc("2020-01-01T00:00:00Z")).await.unwrap();
     let cohort = weekly_cohort(&h).await;
@@ -1140,7 +1140,7 @@ async fn a_channel_whose_file_cohort_was_dropped_can_be_set_up_in_discord() {
 async fn forget_me_leaves_no_row_mentioning_the_user() {
     let h = Harness::new(utc(START)).await;
     let c1 = reminder_cohort(&h).await;
-    let c2 = setup(&h, draft("second", CHANNEL_2, "0 0 9 * * Tue", "UTC")).await;
+    let c2 = setup(&h, draft("second", OTHER_CHANNEL, "0 0 9 * * Tue", "UTC")).await;
     let first = utc(FIRST_MONDAY);
     for u in [ALICE, BOB] {
         h.engine.join(&c1, u).await.unwrap();

@@ -1,18 +1,17 @@
-#![recursion_limit = "256"]
 //! Crash safety of the real binary: SIGKILL at random points never loses a
 //! confirmed answer, and never duplicates or skips a check-in post.
 //!
 //! Kill points come from a seeded PRNG; the seed is printed, and
 //! `TRELLIS_SEED=<seed> cargo test --test durability` replays a run.
 
-mod harness;
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use harness::{CHANNEL, GUILD, Rng, Trellis, USER0, answer_id, wait_identified};
-use support::fake_discord::{Actor, FakeDiscord, InteractionHandle};
+use fake_discord::{Actor, FakeDiscord, InteractionHandle};
+use trellis_testkit::process::{self, TrellisProcess, wait_identified};
+use trellis_testkit::{
+    CHANNEL, GUILD, Rng, TempDb, USER0, YEARLY, answer_id, seed_cohort, seed_open_checkin, seed_recorded_checkin,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 /// The tests here time kills to the millisecond: run them one at a time.
@@ -101,22 +100,23 @@ async fn check_nothing_confirmed_is_lost(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confirmed_answers_survive_sigkill_at_random_points() {
+    let _suite = crate::suite(module_path!());
     let _serial = SERIAL.lock().await;
     const ROUNDS: usize = 20;
     const BURST: usize = 40;
     let (mut rng, seed) = Rng::from_env_or_time();
     println!("kill-point seed: {seed} (replay with TRELLIS_SEED={seed})");
 
-    let db = harness::Db::new();
-    let (cohort, checkin) = harness::seed_open_checkin(&db).await;
-    let fake = harness::fake().await;
+    let db = TempDb::new();
+    let (cohort, checkin) = seed_open_checkin(&db).await;
+    let fake = process::fake().await;
     let store = db.store().await;
 
     let mut submits: Vec<Submit> = Vec::new();
     let mut report = Vec::new();
     let (mut confirmed, mut committed_unconfirmed) = (0, 0);
     for round in 0..=ROUNDS {
-        let mut bot = Trellis::spawn(BIN, db.dir.path(), &db.url(), &fake.api_base(), &[]);
+        let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
         wait_identified(&fake, round + 1, WAIT).await;
         // On every restart: each answer confirmed before any earlier kill is there.
         (confirmed, committed_unconfirmed) =
@@ -208,7 +208,7 @@ struct Uptime {
     to: i64,
 }
 
-fn channel_posts(fake: &FakeDiscord) -> Vec<support::fake_discord::RecordedRequest> {
+fn channel_posts(fake: &FakeDiscord) -> Vec<fake_discord::RecordedRequest> {
     fake.requests_to("POST", &format!("/channels/{CHANNEL}/messages"))
 }
 
@@ -248,17 +248,18 @@ async fn wait_caught_up(store: &trellis::store::Store, cohort: i64, seed: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_post_per_open_occurrence_across_sigkills() {
+    let _suite = crate::suite(module_path!());
     let _serial = SERIAL.lock().await;
     let (mut rng, seed) = Rng::from_env_or_time();
     println!("kill-point seed: {seed} (replay with TRELLIS_SEED={seed})");
-    let db = harness::Db::new();
+    let db = TempDb::new();
     let store = db.store().await;
-    let cohort = harness::seed_cohort(&store, "every-2s", GUILD, CHANNEL, EVERY_2S).await;
-    let fake = harness::fake().await;
+    let cohort = seed_cohort(&store, "every-2s", GUILD, CHANNEL, EVERY_2S).await;
+    let fake = process::fake().await;
     let messages_path = format!("/channels/{CHANNEL}/messages");
     let spawn = |n: &mut usize| {
         *n += 1;
-        Trellis::spawn(BIN, db.dir.path(), &db.url(), &fake.api_base(), &[])
+        TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[])
     };
 
     let plan = [
@@ -389,20 +390,21 @@ async fn check_posts_against_ledger(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "waits out the 2-minute post lease; run by scripts/reliability.sh"]
 async fn post_in_flight_at_sigkill_is_completed_once_after_the_lease() {
+    let _suite = crate::suite(module_path!());
     let _serial = SERIAL.lock().await;
-    let db = harness::Db::new();
+    let db = TempDb::new();
     let store = db.store().await;
-    let fake = harness::fake_with_guilds(2).await;
+    let fake = process::fake_with_guilds(2).await;
     let now = chrono::Utc::now();
     let (at, closes) = (now - chrono::Duration::seconds(5), now + chrono::Duration::minutes(10));
     // Channel A: Discord creates the message, the bot dies before hearing so.
     // Channel B: the bot dies before Discord has done anything.
     let (chan_a, chan_b) = (CHANNEL, CHANNEL + 1000);
-    let cohort_a = harness::seed_cohort(&store, "created", GUILD, chan_a, harness::YEARLY).await;
-    let cohort_b = harness::seed_cohort(&store, "not-created", GUILD + 1000, chan_b, harness::YEARLY).await;
+    let cohort_a = seed_cohort(&store, "created", GUILD, chan_a, YEARLY).await;
+    let cohort_b = seed_cohort(&store, "not-created", GUILD + 1000, chan_b, YEARLY).await;
     // A's occurrence is older, so the scheduler (which posts one at a time) tries it first.
-    let row_a = harness::seed_recorded_checkin(&store, cohort_a, at - chrono::Duration::seconds(1), closes).await;
-    let row_b = harness::seed_recorded_checkin(&store, cohort_b, at, closes).await;
+    let row_a = seed_recorded_checkin(&store, cohort_a, at - chrono::Duration::seconds(1), closes).await;
+    let row_b = seed_recorded_checkin(&store, cohort_b, at, closes).await;
     let path = |c: u64| format!("/channels/{c}/messages");
     let in_flight = |c: u64| {
         let path = path(c);
@@ -413,14 +415,14 @@ async fn post_in_flight_at_sigkill_is_completed_once_after_the_lease() {
     fake.delay_next_response("POST", &path(chan_b), 1, Duration::from_secs(60));
 
     // First crash: A's post is in flight (and done on Discord's side).
-    let mut bot = Trellis::spawn(BIN, db.dir.path(), &db.url(), &fake.api_base(), &[]);
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
     fake.wait_until(WAIT, "A's post in flight", in_flight(chan_a)).await;
     bot.kill9().await;
     let killed_at = std::time::Instant::now();
     assert_eq!(fake.messages_in(chan_a).len(), 1, "Discord created A's message");
     // Second crash: the restarted bot leaves A alone (its claim is fresh) and
     // dies while B's post is in flight (not done on Discord's side).
-    let mut bot = Trellis::spawn(BIN, db.dir.path(), &db.url(), &fake.api_base(), &[]);
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
     fake.wait_until(WAIT, "B's post in flight", in_flight(chan_b)).await;
     bot.kill9().await;
     assert!(fake.messages_in(chan_b).is_empty());
@@ -429,7 +431,7 @@ async fn post_in_flight_at_sigkill_is_completed_once_after_the_lease() {
         assert_eq!(store.checkin(row).await.unwrap().unwrap().status.as_str(), "posting");
     }
 
-    let mut bot = Trellis::spawn(BIN, db.dir.path(), &db.url(), &fake.api_base(), &[]);
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
     let deadline = killed_at + Duration::from_secs(200);
     loop {
         let a = store.checkin(row_a).await.unwrap().unwrap();

@@ -40,6 +40,7 @@ fn assert_no_panic(out: &Output) {
 
 #[test]
 fn help_lists_the_subcommands() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let out = trellis(dir.path(), &["--help"], &[]);
     assert!(out.status.success(), "{out:?}");
@@ -52,6 +53,7 @@ fn help_lists_the_subcommands() {
 
 #[test]
 fn check_config_on_the_example_prints_three_future_times_per_cohort() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let example = repo_file("config/trellis.example.toml");
     let out = trellis(dir.path(), &["check-config", "--config", example.to_str().unwrap()], &[]);
@@ -111,6 +113,7 @@ fn check_config_on_the_example_prints_three_future_times_per_cohort() {
 
 #[test]
 fn check_config_without_any_file_is_fine() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let out = trellis(dir.path(), &["check-config"], &[]);
     assert_no_panic(&out);
@@ -122,6 +125,7 @@ fn check_config_without_any_file_is_fine() {
 
 #[test]
 fn check_config_reads_the_default_file_in_the_working_directory() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("config")).unwrap();
     std::fs::copy(repo_file("config/trellis.example.toml"), dir.path().join("config/trellis.toml")).unwrap();
@@ -133,6 +137,7 @@ fn check_config_reads_the_default_file_in_the_working_directory() {
 
 #[test]
 fn misspelled_key_exits_2_naming_key_and_file() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let example = std::fs::read_to_string(repo_file("config/trellis.example.toml")).unwrap();
     let bad = example.replacen("schedule = \"0 0 9 * * Mon\"", "shedule = \"0 0 9 * * Mon\"", 1);
@@ -157,6 +162,7 @@ fn misspelled_key_exits_2_naming_key_and_file() {
 
 #[test]
 fn validation_error_exits_2_with_file_key_and_reason() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let example = std::fs::read_to_string(repo_file("config/trellis.example.toml")).unwrap();
     let bad = example.replacen("America/New_York", "America/Gotham", 1);
@@ -171,6 +177,7 @@ fn validation_error_exits_2_with_file_key_and_reason() {
 
 #[test]
 fn explicit_missing_config_exits_2() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let out = trellis(dir.path(), &["check-config", "--config", "nowhere.toml"], &[]);
     assert_no_panic(&out);
@@ -180,6 +187,7 @@ fn explicit_missing_config_exits_2() {
 
 #[test]
 fn run_without_a_token_says_how_to_set_it() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     for args in [&["run"][..], &[][..]] {
         let out = trellis(dir.path(), args, &[]);
@@ -201,6 +209,7 @@ fn run_without_a_token_says_how_to_set_it() {
 
 #[test]
 fn migrate_creates_the_folder_and_a_private_database_file() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sub/dir/t.db");
     let url = format!("sqlite://{}", db.display());
@@ -228,6 +237,7 @@ fn migrate_creates_the_folder_and_a_private_database_file() {
 
 #[test]
 fn migrate_uses_the_default_database_path() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let out = trellis(dir.path(), &["migrate"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -236,6 +246,7 @@ fn migrate_uses_the_default_database_path() {
 
 #[test]
 fn database_url_from_the_environment_wins_over_the_file() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("c.toml");
     std::fs::write(&cfg, "[database]\nurl = \"sqlite://from-file.db\"\n").unwrap();
@@ -249,6 +260,7 @@ fn database_url_from_the_environment_wins_over_the_file() {
 
 #[test]
 fn dotenv_fills_in_but_the_real_environment_wins() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let env_file_db = dir.path().join("dotenv.db");
     std::fs::write(dir.path().join(".env"), format!("DATABASE_URL=sqlite://{}\n", env_file_db.display())).unwrap();
@@ -265,6 +277,7 @@ fn dotenv_fills_in_but_the_real_environment_wins() {
 
 #[test]
 fn an_empty_trellis_config_counts_as_unset() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let out = trellis(dir.path(), &["check-config"], &[("TRELLIS_CONFIG", "")]);
     assert_no_panic(&out);
@@ -274,6 +287,7 @@ fn an_empty_trellis_config_counts_as_unset() {
 
 #[test]
 fn the_config_flag_wins_over_trellis_config() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let example = repo_file("config/trellis.example.toml");
     let out = trellis(
@@ -293,6 +307,7 @@ fn the_config_flag_wins_over_trellis_config() {
 
 #[test]
 fn a_database_url_that_is_not_sqlite_is_refused_without_side_effects() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     for url in ["postgres://localhost/trellis", "sqlite://", "data/trellis.db"] {
         let out = trellis(dir.path(), &["migrate"], &[("DATABASE_URL", url)]);
@@ -306,6 +321,7 @@ fn a_database_url_that_is_not_sqlite_is_refused_without_side_effects() {
 
 #[test]
 fn backup_writes_a_private_restorable_copy_and_refuses_to_overwrite() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("live.db").display());
     let out = trellis(dir.path(), &["migrate"], &[("DATABASE_URL", &url)]);

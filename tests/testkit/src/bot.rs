@@ -1,9 +1,11 @@
-//! A running Trellis (the real `Application`) wired to a fresh fake Discord
-//! and a fresh SQLite file: what every end-to-end test starts from.
+//! A running Trellis (the real `Application`, in this process) wired to a
+//! fresh fake Discord and a fresh SQLite file: what every end-to-end test
+//! starts from.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use fake_discord::{Actor, FakeConfig, FakeDiscord, GuildSpec, Invocation, OptionValue, StoredMessage, permissions};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use trellis::config::Settings;
@@ -11,29 +13,14 @@ use trellis::domain::PromptLibrary;
 use trellis::engine::{Engine, SystemClock};
 use trellis::startup::{Application, StartOptions};
 
-use super::fake_discord::{Actor, FakeConfig, FakeDiscord, GuildSpec, OptionValue, permissions};
+use crate::ids::{ADMIN, APP, BOT, CHANNEL, CHANNEL2, GUILD, GUILD2, MENTOR_ROLE, MENTOR_ROLE2, OTHER_CHANNEL, TOKEN};
+use crate::seed::answer_id;
 
-pub const TOKEN: &str = "Bot e2e-secret-token.Zm9vYmFy.c2VjcmV0";
-pub const BOT: u64 = 900_000_000_000_000_001;
-pub const APP: u64 = 900_000_000_000_000_002;
-pub const GUILD: u64 = 100_000_000_000_000_001;
-pub const CHANNEL: u64 = 100_000_000_000_000_011;
-pub const OTHER_CHANNEL: u64 = 100_000_000_000_000_012;
-pub const MENTOR_ROLE: u64 = 100_000_000_000_000_021;
-pub const GUILD2: u64 = 200_000_000_000_000_001;
-pub const CHANNEL2: u64 = 200_000_000_000_000_011;
-pub const ADMIN: u64 = 300_000_000_000_000_001;
-pub const MENTOR: u64 = 300_000_000_000_000_002;
-pub const ALICE: u64 = 300_000_000_000_000_003;
-pub const BOB: u64 = 300_000_000_000_000_004;
-pub const STRANGER: u64 = 300_000_000_000_000_005;
-/// A second cohort in GUILD lives in OTHER_CHANNEL, mentored by MENTOR_ROLE2.
-pub const MENTOR_ROLE2: u64 = 100_000_000_000_000_022;
-pub const MENTOR2: u64 = 300_000_000_000_000_006;
-pub const CAROL: u64 = 300_000_000_000_000_007;
-
+/// How long the end-to-end tests wait for the bot to react.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// The bot running in this process; stop it with [`Bot::stop`], which also
+/// checks that it called no route the fake does not know.
 pub struct Bot {
     pub fake: FakeDiscord,
     pub engine: Arc<Engine>,
@@ -43,6 +30,9 @@ pub struct Bot {
 }
 
 impl Bot {
+    /// Starts the bot against a fake with GUILD (CHANNEL, OTHER_CHANNEL,
+    /// MENTOR_ROLE, MENTOR_ROLE2) and GUILD2 (CHANNEL2); returns once it is
+    /// READY and its commands are registered in both guilds.
     pub async fn start() -> Bot {
         trellis::telemetry::init_for_tests();
         let config = FakeConfig::new(BOT, APP)
@@ -79,6 +69,7 @@ impl Bot {
         Bot { fake, engine, stop: Some(stop), task, _dir: dir }
     }
 
+    /// Graceful shutdown; panics if the bot fails or calls an unknown route.
     pub async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         tokio::time::timeout(WAIT, self.task).await.expect("bot stops").unwrap().unwrap();
@@ -87,17 +78,19 @@ impl Bot {
 
     /// `/cohort setup` by an admin in CHANNEL; returns the response text.
     pub async fn setup(&self, cron: &str, reminder_after: Option<&str>) -> String {
-        let admin = Actor::in_guild(GUILD, CHANNEL, ADMIN)
-            .permissions(permissions::EVERYONE_DEFAULT | permissions::MANAGE_GUILD);
-        let mut inv = admin
-            .command("cohort")
-            .subcommand("setup")
-            .option("timezone", "UTC")
-            .option("mentor_role", OptionValue::Role(MENTOR_ROLE))
-            .option("cron", cron);
+        let mut inv = setup_in_channel(cron);
         if let Some(r) = reminder_after {
             inv = inv.option("reminder_after", r);
         }
+        self.run_setup(inv).await
+    }
+
+    /// `/cohort setup` by an admin in CHANNEL with a `digest_channel`; returns the response text.
+    pub async fn setup_with_digest(&self, cron: &str, digest_channel: u64) -> String {
+        self.run_setup(setup_in_channel(cron).option("digest_channel", OptionValue::Channel(digest_channel))).await
+    }
+
+    async fn run_setup(&self, inv: Invocation) -> String {
         let h = self.fake.slash_command(inv);
         let r = self.fake.wait_interaction_response(&h, WAIT).await;
         assert!(r.is_ephemeral(), "{r:?}");
@@ -141,18 +134,29 @@ impl Bot {
         assert!(store.claim_post(checkin.id, now, now).await.unwrap());
         store.mark_posted(checkin.id, 555_000_000_000_000_000 + checkin.id as u64, now).await.unwrap();
         let checkin = store.checkin(checkin.id).await.unwrap().unwrap();
-        let custom_id = format!("answer:{}", checkin.id);
+        let custom_id = answer_id(checkin.id);
         (checkin, custom_id)
     }
 
-    pub fn checkin_posts(&self) -> Vec<super::fake_discord::StoredMessage> {
+    /// The messages in CHANNEL: the check-in posts of its cohort.
+    pub fn checkin_posts(&self) -> Vec<StoredMessage> {
         self.fake.messages_in(CHANNEL)
     }
 }
 
-/// A member of GUILD with Manage Server, acting in `channel`.
+/// ADMIN (who has Manage Server) acting in `guild`/`channel`.
 pub fn admin(guild: u64, channel: u64) -> Actor {
     Actor::in_guild(guild, channel, ADMIN).permissions(permissions::EVERYONE_DEFAULT | permissions::MANAGE_GUILD)
+}
+
+/// `/cohort setup` by ADMIN in CHANNEL, in UTC, mentored by MENTOR_ROLE.
+fn setup_in_channel(cron: &str) -> Invocation {
+    admin(GUILD, CHANNEL)
+        .command("cohort")
+        .subcommand("setup")
+        .option("timezone", "UTC")
+        .option("mentor_role", OptionValue::Role(MENTOR_ROLE))
+        .option("cron", cron)
 }
 
 /// Every interaction callback and every message the bot sent that echoes
@@ -174,14 +178,17 @@ pub fn assert_echoes_ping_nobody(fake: &FakeDiscord) -> usize {
     checked
 }
 
+/// `user` acting in GUILD/CHANNEL, without any role.
 pub fn member(user: u64) -> Actor {
     Actor::in_guild(GUILD, CHANNEL, user)
 }
 
-pub fn button_custom_id(message: &super::fake_discord::StoredMessage) -> String {
+/// The custom_id of the first button on `message`.
+pub fn button_custom_id(message: &StoredMessage) -> String {
     message.components[0]["components"][0]["custom_id"].as_str().unwrap().to_string()
 }
 
+/// Asserts that an `allowed_mentions` object lets nothing ping.
 pub fn pings_nobody(allowed_mentions: &Value) {
     assert_eq!(allowed_mentions["parse"], serde_json::json!([]), "{allowed_mentions}");
     for key in ["users", "roles"] {

@@ -1,4 +1,3 @@
-#![recursion_limit = "256"]
 //! Who sees what, as a table. Two cohorts share a guild (A in CHANNEL with
 //! MENTOR_ROLE, B in OTHER_CHANNEL with MENTOR_ROLE2) and a second guild holds
 //! neither. Alice and Bob answer in A, Carol in B, each with a secret in the
@@ -8,15 +7,12 @@
 //! every response is ephemeral and shows no secret the actor is not entitled
 //! to: only its author and the mentors of the author's cohort.
 
-mod support;
-
+use fake_discord::{Actor, InteractionHandle, OptionValue, permissions};
 use serde_json::json;
-use support::bot::*;
-use support::fake_discord::{Actor, InteractionHandle, OptionValue, permissions};
+use trellis_testkit::bot::*;
+use trellis_testkit::ids::*;
 
 const QUIET: &str = "0 0 9 29 2 *";
-/// Mentors cohort B but acts in cohort A's channel.
-const MENTOR3: u64 = 300_000_000_000_000_008;
 
 /// (owner, cohort channel, secret).
 const SECRETS: [(u64, u64, &str); 6] = [
@@ -52,7 +48,7 @@ fn actors() -> Vec<Who> {
 
 /// What an actor does in a row.
 enum Act {
-    Slash(fn(&Actor) -> support::fake_discord::Invocation),
+    Slash(fn(&Actor) -> fake_discord::Invocation),
     Button(&'static str),
     Modal(&'static str, &'static [(&'static str, &'static str)]),
 }
@@ -196,7 +192,7 @@ struct Seen {
 
 async fn observe(bot: &Bot, h: &InteractionHandle) -> Seen {
     let r = bot.fake.wait_interaction_response(h, WAIT).await;
-    let files = |a: &[support::fake_discord::Attachment]| a.iter().map(|f| f.text()).collect::<Vec<_>>().join("\n");
+    let files = |a: &[fake_discord::Attachment]| a.iter().map(|f| f.text()).collect::<Vec<_>>().join("\n");
     if r.kind == 5 {
         let f = bot.fake.wait_followup(h, WAIT).await;
         let text = format!("{}\n{}\n{}", f.content, json!(f.embeds), files(&f.attachments));
@@ -280,7 +276,7 @@ async fn access_matrix() {
     // Public posts and DMs never carried a secret.
     for m in bot.fake.all_messages() {
         let text = format!("{} {}", m.content, json!(m.embeds));
-        let public = !m.is_ephemeral() && matches!(m.source, support::fake_discord::MessageSource::ChannelPost);
+        let public = !m.is_ephemeral() && matches!(m.source, fake_discord::MessageSource::ChannelPost);
         for (_, _, secret) in SECRETS {
             assert!(!(public && text.contains(secret)), "public post holds {secret}: {text}");
         }

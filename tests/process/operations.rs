@@ -1,20 +1,17 @@
-#![recursion_limit = "256"]
 //! Operating the real binary: `trellis backup` while the bot writes, restoring
 //! from the copy, SIGTERM with answers in flight, and a database locked by
 //! another process (the CLI and a member's submit both get a clear answer,
 //! never a hang).
 
-mod harness;
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use harness::{CHANNEL, GUILD, Rng, Trellis, USER0, answer_id, url_of, wait_identified};
+use fake_discord::{Actor, FakeDiscord, InteractionHandle};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{Connection, Row};
-use support::fake_discord::{Actor, FakeDiscord, InteractionHandle};
+use trellis_testkit::process::{self, TrellisProcess, wait_identified};
+use trellis_testkit::{CHANNEL, GUILD, Rng, TempDb, USER0, answer_id, seed_open_checkin, url_of};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 const WAIT: Duration = Duration::from_secs(20);
@@ -69,11 +66,12 @@ async fn replies(conn: &mut SqliteConnection) -> Vec<(i64, i64, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_while_the_bot_writes_is_a_consistent_restorable_copy() {
+    let _suite = crate::suite(module_path!());
     const MEMBERS: u64 = 600;
-    let db = harness::Db::new();
-    let (_, checkin) = harness::seed_open_checkin(&db).await;
-    let fake = harness::fake().await;
-    let mut bot = Trellis::spawn(BIN, db.dir.path(), &db.url(), &fake.api_base(), &[]);
+    let db = TempDb::new();
+    let (_, checkin) = seed_open_checkin(&db).await;
+    let fake = process::fake().await;
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
     wait_identified(&fake, 1, WAIT).await;
 
     // Members answer steadily (about 200 a second) while three backups are taken.
@@ -92,7 +90,7 @@ async fn backup_while_the_bot_writes_is_a_consistent_restorable_copy() {
         let mut results = Vec::new();
         for copy in &copies {
             tokio::time::sleep(Duration::from_millis(600)).await;
-            results.push(cli(db.dir.path(), &db.url(), &["backup", copy.to_str().unwrap()]).await);
+            results.push(cli(db.dir.path(), &db.url, &["backup", copy.to_str().unwrap()]).await);
         }
         results
     };
@@ -141,8 +139,8 @@ async fn backup_while_the_bot_writes_is_a_consistent_restorable_copy() {
     // Restore: the bot runs on the copy as it did on the original.
     let (restored, _) = copies.iter().zip(&sizes).find(|(_, n)| **n > 0).expect("a non-empty backup");
     let in_copy = final_rows[0].1 as u64;
-    let fake = harness::fake().await;
-    let mut bot = Trellis::spawn(BIN, db.dir.path(), &url_of(restored), &fake.api_base(), &[]);
+    let fake = process::fake().await;
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &url_of(restored), &fake.api_base(), &[]);
     wait_identified(&fake, 1, WAIT).await;
     let edit = submit(&fake, checkin, in_copy, "edited after the restore");
     let r = fake.wait_interaction_response(&edit, WAIT).await;
@@ -156,17 +154,18 @@ async fn backup_while_the_bot_writes_is_a_consistent_restorable_copy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_answers_in_flight_loses_no_confirmed_answer() {
+    let _suite = crate::suite(module_path!());
     const ROUNDS: usize = 3;
     const BURST: u64 = 150;
     let (mut rng, seed) = Rng::from_env_or_time();
     println!("seed {seed} (replay with TRELLIS_SEED={seed})");
-    let db = harness::Db::new();
-    let (_, checkin) = harness::seed_open_checkin(&db).await;
-    let fake = harness::fake().await;
+    let db = TempDb::new();
+    let (_, checkin) = seed_open_checkin(&db).await;
+    let fake = process::fake().await;
     let store = db.store().await;
     let mut all: Vec<(u64, InteractionHandle)> = Vec::new();
     for round in 0..ROUNDS {
-        let mut bot = Trellis::spawn(BIN, db.dir.path(), &db.url(), &fake.api_base(), &[]);
+        let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
         wait_identified(&fake, round + 1, WAIT).await;
         let batch: Vec<(u64, InteractionHandle)> = (0..BURST)
             .map(|i| {
@@ -218,24 +217,25 @@ async fn hold_write_lock(path: &Path) -> SqliteConnection {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locked_database_cli_fails_fast_with_a_clear_message() {
+    let _suite = crate::suite(module_path!());
     // A new database another process has locked before Trellis could create its tables.
-    let db = harness::Db::new();
+    let db = TempDb::new();
     let mut conn = raw(&db.path).await;
     sqlx::query("PRAGMA journal_mode = WAL").execute(&mut conn).await.unwrap();
     sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await.unwrap();
-    let (ok, stderr, took) = cli(db.dir.path(), &db.url(), &["migrate"]).await;
+    let (ok, stderr, took) = cli(db.dir.path(), &db.url, &["migrate"]).await;
     println!("migrate against a held write lock: failed after {took:?}: {}", stderr.trim());
     assert!(!ok);
     assert!(stderr.contains("locked by another process"), "{stderr}");
     assert!(took < Duration::from_secs(5), "gave up promptly: {took:?}");
     sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
-    let (ok, stderr, _) = cli(db.dir.path(), &db.url(), &["migrate"]).await;
+    let (ok, stderr, _) = cli(db.dir.path(), &db.url, &["migrate"]).await;
     assert!(ok, "works once the lock is gone: {stderr}");
 
     // A backup only reads: a writer holding the lock does not stop it.
     sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await.unwrap();
     let copy = db.dir.path().join("during-write-lock.db");
-    let (ok, stderr, took) = cli(db.dir.path(), &db.url(), &["backup", copy.to_str().unwrap()]).await;
+    let (ok, stderr, took) = cli(db.dir.path(), &db.url, &["backup", copy.to_str().unwrap()]).await;
     assert!(ok, "backup under a held write lock: {stderr}");
     println!("backup under a held write lock: done in {took:?}");
     sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
@@ -246,23 +246,24 @@ async fn locked_database_cli_fails_fast_with_a_clear_message() {
     sqlx::query("CREATE TABLE scratch (x)").execute(&mut conn).await.unwrap();
     sqlx::query("COMMIT").execute(&mut conn).await.unwrap();
     for args in [&["migrate"][..], &["backup", db.dir.path().join("copy.db").to_str().unwrap()]] {
-        let (ok, stderr, took) = cli(db.dir.path(), &db.url(), args).await;
+        let (ok, stderr, took) = cli(db.dir.path(), &db.url, args).await;
         println!("{} against an exclusive-mode lock: failed after {took:?}: {}", args[0], stderr.trim());
         assert!(!ok, "{args:?}");
         assert!(stderr.contains("locked by another process"), "{args:?}: {stderr}");
         assert!(took < Duration::from_secs(5), "{args:?} gave up promptly: {took:?}");
     }
     drop(conn);
-    let (ok, stderr, _) = cli(db.dir.path(), &db.url(), &["migrate"]).await;
+    let (ok, stderr, _) = cli(db.dir.path(), &db.url, &["migrate"]).await;
     assert!(ok, "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locked_database_member_is_told_to_try_again_within_three_seconds() {
-    let db = harness::Db::new();
-    let (_, checkin) = harness::seed_open_checkin(&db).await;
-    let fake = harness::fake().await;
-    let mut bot = Trellis::spawn(BIN, db.dir.path(), &db.url(), &fake.api_base(), &[]);
+    let _suite = crate::suite(module_path!());
+    let db = TempDb::new();
+    let (_, checkin) = seed_open_checkin(&db).await;
+    let fake = process::fake().await;
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
     wait_identified(&fake, 1, WAIT).await;
 
     let mut lock = hold_write_lock(&db.path).await;

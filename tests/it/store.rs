@@ -1,16 +1,14 @@
 //! The SQLite store on real file databases: migrations, round trips per table
 //! family, forget-user, and uniqueness under concurrent writers.
 
-mod common;
-
 use std::collections::HashSet;
 
 use chrono::Duration;
-use common::{ALICE, BOB, CAROL, CHANNEL, CHANNEL_2, TempDb, rows_holding, spec, temp_store, utc};
 use trellis::domain::{
     AnswerInput, CheckInStatus, CohortSource, ImpactInput, PostedPrompt, ReplySource, Track, occurrence_nonce,
 };
 use trellis::store::{NewCheckIn, Store, StoreError};
+use trellis_testkit::{ALICE, BOB, CAROL, CHANNEL, OTHER_CHANNEL, TempDb, rows_holding, spec, temp_store, utc};
 
 fn prompt(id: &str) -> Option<PostedPrompt> {
     Some(PostedPrompt { id: id.into(), track: Track::Scope, question: format!("question {id}?") })
@@ -97,12 +95,13 @@ async fn cohorts_round_trip() {
     assert_eq!(store.cohort(c.id).await.unwrap().unwrap(), c);
     assert_eq!(store.cohort_by_channel(CHANNEL).await.unwrap().unwrap(), c);
     assert_eq!(store.cohort_by_name("staff-path").await.unwrap().unwrap(), c);
-    assert!(store.cohort_by_channel(CHANNEL_2).await.unwrap().is_none());
+    assert!(store.cohort_by_channel(OTHER_CHANNEL).await.unwrap().is_none());
     assert!(store.cohort_by_name("other").await.unwrap().is_none());
 
     // The same name in another channel is refused with a clear error.
-    let clash =
-        store.insert_cohort(&spec("staff-path", CHANNEL_2, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await;
+    let clash = store
+        .insert_cohort(&spec("staff-path", OTHER_CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0)
+        .await;
     assert!(matches!(clash, Err(StoreError::NameTaken(ref n)) if n == "staff-path"), "{clash:?}");
     // The same channel twice is refused too.
     assert!(
@@ -124,7 +123,7 @@ async fn cohorts_round_trip() {
 
     // Deactivate: gone from the active lists, still found by channel.
     let other = store
-        .insert_cohort(&spec("other", CHANNEL_2, "0 0 9 * * Tue", "UTC"), CohortSource::Discord, t0)
+        .insert_cohort(&spec("other", OTHER_CHANNEL, "0 0 9 * * Tue", "UTC"), CohortSource::Discord, t0)
         .await
         .unwrap();
     assert_eq!(store.active_cohorts().await.unwrap().len(), 2);
@@ -132,9 +131,9 @@ async fn cohorts_round_trip() {
     assert!(!store.deactivate_cohort(other.id, later).await.unwrap(), "already inactive");
     let active = store.active_cohorts().await.unwrap();
     assert_eq!(active.iter().map(|c| c.id).collect::<Vec<_>>(), vec![c.id]);
-    assert_eq!(store.active_cohorts_in_guild(common::GUILD).await.unwrap().len(), 1);
+    assert_eq!(store.active_cohorts_in_guild(trellis_testkit::GUILD).await.unwrap().len(), 1);
     assert!(store.active_cohorts_in_guild(1).await.unwrap().is_empty());
-    assert!(!store.cohort_by_channel(CHANNEL_2).await.unwrap().unwrap().active);
+    assert!(!store.cohort_by_channel(OTHER_CHANNEL).await.unwrap().unwrap().active);
 
     // Updating reactivates.
     let back = store.update_cohort(other.id, &other.spec, CohortSource::Discord, later).await.unwrap();
@@ -408,7 +407,7 @@ async fn rows_mentioning_user_covers_every_table_with_a_user_id() {
     let counted: HashSet<&str> = store.rows_mentioning_user(ALICE).await.unwrap().into_iter().map(|(t, _)| t).collect();
     let mut with_user = Vec::new();
     for table in store.table_names().await.unwrap() {
-        let cols = common::table_columns(&pool, &table).await;
+        let cols = trellis_testkit::table_columns(&pool, &table).await;
         if cols.iter().any(|c| c == "user_id" || c.ends_with("_user_id")) {
             with_user.push(table.clone());
             assert!(counted.contains(table.as_str()), "rows_mentioning_user misses table {table}");
@@ -422,8 +421,10 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
     let (db, store) = temp_store().await;
     let (cohort_id, k) = with_checkin(&store).await;
     let t0 = utc(T0);
-    let other =
-        store.insert_cohort(&spec("c2", CHANNEL_2, "0 0 9 * * Tue", "UTC"), CohortSource::Discord, t0).await.unwrap();
+    let other = store
+        .insert_cohort(&spec("c2", OTHER_CHANNEL, "0 0 9 * * Tue", "UTC"), CohortSource::Discord, t0)
+        .await
+        .unwrap();
     let input = ImpactInput::parse("w", "e", "b", "").unwrap();
     for u in [ALICE, BOB] {
         store.join(cohort_id, u, t0).await.unwrap();

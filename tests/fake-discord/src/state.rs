@@ -149,7 +149,6 @@ pub(crate) struct InteractionRecord {
     pub handle: InteractionHandle,
     pub guild_id: Option<u64>,
     pub channel_id: u64,
-    pub user_id: u64,
     /// For component interactions: the message the component sits on.
     pub message_id: Option<u64>,
     /// When INTERACTION_CREATE went out on the socket (None while queued).

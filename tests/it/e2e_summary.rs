@@ -1,17 +1,14 @@
-#![recursion_limit = "256"]
 //! End to end: `/progress`, `/cohort status` and `/packet` answer with real
 //! figures, charts and files, through the real bot and the fake Discord.
 
-mod support;
-
 use chrono::{DateTime, Duration, Utc};
-use support::bot::*;
-use support::fake_discord::{Attachment, OptionValue, StoredMessage};
+use fake_discord::{Attachment, OptionValue, StoredMessage};
 use trellis::domain::{ImpactInput, PostedPrompt, Track};
 use trellis::store::summary::{BulkCheckIn, BulkReply};
 use trellis::summary::chart::{PROGRESS_SIZE, heatmap_size};
+use trellis_testkit::bot::*;
+use trellis_testkit::ids::*;
 
-const CAROL: u64 = 300_000_000_000_000_006;
 /// A schedule that never fires during the test: the ledger holds only what the test seeds.
 const DORMANT: &str = "0 0 9 1 1 * 2099";
 

@@ -1,16 +1,14 @@
-#![recursion_limit = "256"]
 //! End to end: `/cohort setup` with a `digest_channel`, then the mentors'
 //! digest of each closed check-in appears in that channel, once, with counts
 //! and quiet members and without answer text or pings.
 
-mod support;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
+use fake_discord::{Actor, OptionValue, StoredMessage, permissions};
 use serde_json::Value;
-use support::bot::*;
-use support::fake_discord::{Actor, OptionValue, StoredMessage, permissions};
+use trellis_testkit::bot::*;
+use trellis_testkit::ids::*;
 
 fn field(digest: &StoredMessage, name: &str) -> String {
     let fields = digest.embeds[0]["fields"].as_array().expect("fields");

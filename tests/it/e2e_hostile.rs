@@ -1,17 +1,15 @@
-#![recursion_limit = "256"]
 //! Hostile input over the wire: modal submits, button clicks, slash-command
 //! options and DMs carrying bad values reach the real bot through the fake
 //! Discord. Each gets an ephemeral message (or a safe save) within the 3 s
 //! budget, nothing pings, and the database ends up holding exactly the
 //! safe saves.
 
-mod support;
-
 use std::time::Duration;
 
+use fake_discord::{Actor, InteractionHandle, InteractionResponse, OptionValue};
 use serde_json::{Value, json};
-use support::bot::*;
-use support::fake_discord::{Actor, InteractionHandle, InteractionResponse, OptionValue};
+use trellis_testkit::bot::*;
+use trellis_testkit::ids::*;
 
 /// A schedule that will not fire while a test runs (next: 29 Feb 2028).
 const QUIET: &str = "0 0 9 29 2 *";
@@ -260,7 +258,7 @@ async fn option_values_of_the_wrong_type_or_range_get_a_message() {
     respond(&bot, &h).await;
 
     let raw = |kind, value: Value| OptionValue::Raw { kind, value };
-    let cases: Vec<(&str, support::fake_discord::Invocation, &str)> = vec![
+    let cases: Vec<(&str, fake_discord::Invocation, &str)> = vec![
         ("weeks as a string", alice.command("pause").option("weeks", "three"), "not valid"),
         ("weeks negative", alice.command("pause").option("weeks", -5), "not valid"),
         ("weeks as a float", alice.command("pause").option("weeks", 2.5), "not valid"),

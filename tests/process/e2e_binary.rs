@@ -1,24 +1,21 @@
-#![recursion_limit = "256"]
 //! The real `trellis` binary against the fake Discord: startup from the
 //! environment, logging without the token, graceful shutdown on SIGTERM.
-
-mod support;
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::fake_discord::{Actor, FakeConfig, FakeDiscord, GuildSpec};
+use fake_discord::{Actor, FakeConfig, FakeDiscord, GuildSpec};
 use tokio::io::AsyncReadExt;
+use trellis_testkit::{APP, BOT, CHANNEL, GUILD};
 
+/// Its own token, whose parts the test looks for in the logs.
 const TOKEN: &str = "Bot bin-secret-token.c2VjcmV0LXBhcnQ.dG9rZW4tdGFpbA";
-const GUILD: u64 = 100_000_000_000_000_001;
-const CHANNEL: u64 = 100_000_000_000_000_011;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_runs_logs_no_token_and_stops_on_sigterm() {
+    let _suite = crate::suite(module_path!());
     let fake = FakeDiscord::start(
-        FakeConfig::new(900_000_000_000_000_001, 900_000_000_000_000_002)
-            .guild(GuildSpec::new(GUILD, "Staff Path").channel(CHANNEL, "staff-path")),
+        FakeConfig::new(BOT, APP).guild(GuildSpec::new(GUILD, "Staff Path").channel(CHANNEL, "staff-path")),
     )
     .await;
     let dir = tempfile::tempdir().unwrap();

@@ -1,13 +1,11 @@
-#![recursion_limit = "256"]
 //! End to end: the real startup code, a real SQLite file and the fake Discord
 //! on loopback. Each test boots its own bot.
 
-mod support;
-
 use std::time::Duration;
 
-use support::bot::*;
-use support::fake_discord::{Actor, OptionValue, permissions};
+use fake_discord::{Actor, OptionValue, permissions};
+use trellis_testkit::bot::*;
+use trellis_testkit::ids::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boots_without_privileged_intents_and_registers_every_command() {

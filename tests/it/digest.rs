@@ -2,12 +2,10 @@
 //! per closed check-in (two engines, repeated ticks, a failed send), none
 //! without a digest channel or for old history, and what it says.
 
-mod common;
-
 use chrono::{DateTime, Duration, Utc};
-use common::{ALICE, BOB, CAROL, CHANNEL, DAVE, Harness, draft, utc};
 use trellis::domain::{CheckIn, Cohort, ReplySource};
 use trellis::engine::Engine;
+use trellis_testkit::{ALICE, BOB, CAROL, CHANNEL, DAVE, Harness, draft, utc};
 
 const WEEKLY_UTC: &str = "0 0 9 * * Mon";
 const DIGEST_CHANNEL: u64 = 444_444_444_444_444_444;

@@ -2,16 +2,14 @@
 //! using (as when the bot runs): CSV and JSON parse back to the right records,
 //! Markdown is one member's packet, and mistakes get clear errors.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
 use chrono::{Duration, Utc};
-use common::{ALICE, BOB, CAROL, CHANNEL, CHANNEL_2, Harness, draft};
 use serde_json::Value;
 use trellis::domain::{CheckIn, Cohort, ReplySource};
 use trellis::schedule::Schedule;
+use trellis_testkit::{ALICE, BOB, CAROL, CHANNEL, Harness, OTHER_CHANNEL, draft};
 
 /// 00:30 in Berlin is the evening before in UTC: dates must come out in Berlin.
 const WEEKLY_BERLIN: &str = "0 30 0 * * Mon";
@@ -31,7 +29,7 @@ async fn filled() -> (Harness, Cohort, Vec<CheckIn>) {
     let first = latest - Duration::weeks(2);
     let h = Harness::new(first - Duration::days(1)).await;
     let cohort = h.engine.setup_cohort(draft("staff-path", CHANNEL, WEEKLY_BERLIN, "Europe/Berlin")).await.unwrap();
-    h.engine.setup_cohort(draft("other-cohort", CHANNEL_2, "0 0 9 * * Tue", "UTC")).await.unwrap();
+    h.engine.setup_cohort(draft("other-cohort", OTHER_CHANNEL, "0 0 9 * * Tue", "UTC")).await.unwrap();
     for user in [ALICE, BOB, CAROL] {
         h.engine.join(&cohort, user).await.unwrap();
     }
@@ -89,6 +87,7 @@ fn parse_csv(text: &str) -> (Vec<String>, Vec<csv::StringRecord>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csv_has_a_header_and_one_row_per_member_per_checkin_then_impact_rows() {
+    let _suite = crate::suite(module_path!());
     let (h, _cohort, checkins) = filled().await;
     let cwd = tempfile::tempdir().unwrap();
     let text = stdout(&trellis(&h, cwd.path(), &["export", "--cohort", "staff-path", "--format", "csv"]));
@@ -135,6 +134,7 @@ async fn csv_has_a_header_and_one_row_per_member_per_checkin_then_impact_rows() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_is_an_array_of_records_with_stable_fields() {
+    let _suite = crate::suite(module_path!());
     let (h, _cohort, _checkins) = filled().await;
     let cwd = tempfile::tempdir().unwrap();
     let text = stdout(&trellis(&h, cwd.path(), &["export", "--cohort", "staff-path", "--format", "json"]));
@@ -165,6 +165,7 @@ async fn json_is_an_array_of_records_with_stable_fields() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_filter_and_markdown_packet_hold_only_that_members_words() {
+    let _suite = crate::suite(module_path!());
     let (h, _cohort, _checkins) = filled().await;
     let cwd = tempfile::tempdir().unwrap();
     let bob = BOB.to_string();
@@ -196,6 +197,7 @@ async fn member_filter_and_markdown_packet_hold_only_that_members_words() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_cohort_is_an_error_naming_the_known_ones() {
+    let _suite = crate::suite(module_path!());
     let (h, _cohort, _checkins) = filled().await;
     let cwd = tempfile::tempdir().unwrap();
     let out = trellis(&h, cwd.path(), &["export", "--cohort", "staff-paht", "--format", "csv"]);
@@ -210,6 +212,7 @@ async fn an_unknown_cohort_is_an_error_naming_the_known_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_writes_a_private_file_once_and_never_overwrites() {
+    let _suite = crate::suite(module_path!());
     let (h, _cohort, _checkins) = filled().await;
     let cwd = tempfile::tempdir().unwrap();
     let path = cwd.path().join("staff.json");
@@ -230,6 +233,7 @@ async fn out_writes_a_private_file_once_and_never_overwrites() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_reads_a_live_database_and_never_creates_one() {
+    let _suite = crate::suite(module_path!());
     let (h, cohort, checkins) = filled().await;
     let cwd = tempfile::tempdir().unwrap();
     let export = || stdout(&trellis(&h, cwd.path(), &["export", "--cohort", "staff-path", "--format", "json"]));

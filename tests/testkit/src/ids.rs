@@ -1,0 +1,46 @@
+//! The one set of Discord ids (and the token) that every test and bench uses.
+//!
+//! The fake Discord of [`crate::bot::Bot`] knows GUILD (with CHANNEL,
+//! OTHER_CHANNEL, MENTOR_ROLE and MENTOR_ROLE2) and GUILD2 (with CHANNEL2);
+//! [`crate::process::fake`] knows GUILD with CHANNEL and MENTOR_ROLE. Users
+//! are known by id only: who is a member or a mentor is up to each test.
+
+/// What the bot under test authenticates with; the fake takes any `Bot …` token.
+pub const TOKEN: &str = "Bot e2e-secret-token.Zm9vYmFy.c2VjcmV0";
+/// The bot's own user.
+pub const BOT: u64 = 900_000_000_000_000_001;
+/// The bot's application: command registrations go to `/applications/{APP}/…`.
+pub const APP: u64 = 900_000_000_000_000_002;
+
+/// The guild the cohorts under test live in.
+pub const GUILD: u64 = 100_000_000_000_000_001;
+/// The cohort's channel in GUILD.
+pub const CHANNEL: u64 = 100_000_000_000_000_011;
+/// A second channel in GUILD: a second cohort's, or a digest channel.
+pub const OTHER_CHANNEL: u64 = 100_000_000_000_000_012;
+/// The mentors of the cohort in CHANNEL.
+pub const MENTOR_ROLE: u64 = 100_000_000_000_000_021;
+/// The mentors of a second cohort in GUILD (in OTHER_CHANNEL).
+pub const MENTOR_ROLE2: u64 = 100_000_000_000_000_022;
+/// Another guild, which holds none of the cohorts.
+pub const GUILD2: u64 = 200_000_000_000_000_001;
+/// A channel in GUILD2.
+pub const CHANNEL2: u64 = 200_000_000_000_000_011;
+
+/// Has Manage Server in GUILD (see [`crate::bot::admin`]).
+pub const ADMIN: u64 = 300_000_000_000_000_001;
+/// Holds MENTOR_ROLE when a test says so.
+pub const MENTOR: u64 = 300_000_000_000_000_002;
+pub const ALICE: u64 = 300_000_000_000_000_003;
+pub const BOB: u64 = 300_000_000_000_000_004;
+/// In GUILD, but in no cohort.
+pub const STRANGER: u64 = 300_000_000_000_000_005;
+/// Holds MENTOR_ROLE2 when a test says so.
+pub const MENTOR2: u64 = 300_000_000_000_000_006;
+pub const CAROL: u64 = 300_000_000_000_000_007;
+/// Another holder of MENTOR_ROLE2.
+pub const MENTOR3: u64 = 300_000_000_000_000_008;
+pub const DAVE: u64 = 300_000_000_000_000_009;
+
+/// First of a numbered range (`USER0 + i`), for tests with hundreds of members.
+pub const USER0: u64 = 400_000_000_000_000_000;
