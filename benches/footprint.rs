@@ -21,7 +21,7 @@ use chrono::{Duration as Span, Utc};
 use trellis::domain::{ImpactInput, PostedPrompt, Track};
 use trellis::schedule::Schedule;
 use trellis::store::Store;
-use trellis::store::summary::{BulkCheckIn, BulkReply};
+use trellis::store::bulk::{BulkCheckIn, BulkReply};
 use trellis_testkit::process::{self, TrellisProcess, registrations};
 use trellis_testkit::{APP, CHANNEL, GUILD, TempDb, USER0, seed_cohort};
 

@@ -10,7 +10,7 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{DateTime, Duration, Utc};
 use trellis::domain::{CohortDraft, CohortSource, ImpactInput, Pause, PostedPrompt, Track};
 use trellis::store::Store;
-use trellis::store::summary::{BulkCheckIn, BulkReply};
+use trellis::store::bulk::{BulkCheckIn, BulkReply};
 use trellis::summary::{CohortStatus, DEFAULT_WINDOW_WEEKS, MemberProgress, chart, packet, time_zone};
 
 const MEMBERS: u64 = 500;

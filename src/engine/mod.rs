@@ -11,7 +11,9 @@ use chrono::Duration;
 use tokio::sync::Notify;
 
 pub use chat::{ChatEdge, ChatError, CheckInPost, ReminderDm};
-pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(any(test, feature = "test-util"))]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
 pub use scheduler::TickReport;
 
 use crate::domain::{

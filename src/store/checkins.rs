@@ -230,6 +230,7 @@ impl Store {
     }
 
     /// All ledger rows of a cohort, oldest first.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn checkins_of_cohort(&self, cohort_id: i64) -> Result<Vec<CheckIn>> {
         let sql = format!("SELECT {COLUMNS} FROM checkins WHERE cohort_id = ? ORDER BY occurrence_at");
         let rows: Vec<CheckInRow> =

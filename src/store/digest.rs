@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, time, ts};
+#[cfg(any(test, feature = "test-util"))]
+use super::time;
+use super::{Result, Store, ts};
 
 impl Store {
     /// Check-ins whose digest is due at `now`, oldest close first: for each
@@ -48,6 +50,7 @@ impl Store {
     }
 
     /// When the check-in's digest was claimed (sent, or being sent).
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn digest_claimed_at(&self, checkin_id: i64) -> Result<Option<DateTime<Utc>>> {
         let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT digest_claimed_at FROM checkins WHERE id = ?")
             .bind(checkin_id)

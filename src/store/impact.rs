@@ -49,6 +49,7 @@ impl Store {
     }
 
     /// A member's impact ledger in one cohort, newest first, at most `limit` entries.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn impact_of_member(&self, cohort_id: i64, user_id: u64, limit: u32) -> Result<Vec<ImpactEntry>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM impact_entries WHERE cohort_id = ? AND user_id = ? \

@@ -116,6 +116,7 @@ impl Store {
         Ok(())
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn reminders_sent(&self, checkin_id: i64) -> Result<Vec<u64>> {
         let rows: Vec<(i64,)> = sqlx::query_as("SELECT user_id FROM reminders WHERE checkin_id = ? ORDER BY user_id")
             .bind(checkin_id)

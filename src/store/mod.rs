@@ -1,6 +1,8 @@
 //! The one place that speaks SQL. Every statement lives in this module, split by
 //! table family; the rest of Trellis calls typed methods on [`Store`].
 
+#[cfg(any(test, feature = "test-util"))]
+pub mod bulk;
 mod checkins;
 mod cohorts;
 mod digest;
@@ -158,6 +160,7 @@ impl Store {
     }
 
     /// Rows in each table that mention `user_id` (for forget-me checks).
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn rows_mentioning_user(&self, user_id: u64) -> Result<Vec<(&'static str, i64)>> {
         let uid = id(user_id);
         let mut out = Vec::new();
@@ -176,6 +179,7 @@ impl Store {
     }
 
     /// Names of all user tables, to check that `rows_mentioning_user` misses none.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn table_names(&self) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT name FROM sqlite_master WHERE type = 'table' \

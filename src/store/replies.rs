@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 
 use super::{Result, Store, id, time, ts, uid};
-use crate::domain::{AnswerInput, Reply, ReplyEdit, ReplySource};
+#[cfg(any(test, feature = "test-util"))]
+use crate::domain::ReplyEdit;
+use crate::domain::{AnswerInput, Reply, ReplySource};
 
 type ReplyRow = (i64, i64, i64, String, Option<i64>, i64, i64);
 
@@ -62,6 +64,7 @@ impl Store {
     }
 
     /// Earlier versions of a reply, oldest first.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn reply_history(&self, reply_id: i64) -> Result<Vec<ReplyEdit>> {
         let rows: Vec<(String, Option<i64>, i64)> =
             sqlx::query_as("SELECT answer, confidence, written_at FROM reply_edits WHERE reply_id = ? ORDER BY id")
@@ -88,6 +91,7 @@ impl Store {
     }
 
     /// A member's replies in one cohort, oldest first.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn replies_of_member(&self, cohort_id: i64, user_id: u64) -> Result<Vec<Reply>> {
         let rows: Vec<ReplyRow> = sqlx::query_as(
             "SELECT r.id, r.checkin_id, r.user_id, r.answer, r.confidence, r.created_at, r.updated_at \

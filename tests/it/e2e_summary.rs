@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use fake_discord::{Attachment, OptionValue, StoredMessage};
 use trellis::domain::{ImpactInput, PostedPrompt, Track};
-use trellis::store::summary::{BulkCheckIn, BulkReply};
+use trellis::store::bulk::{BulkCheckIn, BulkReply};
 use trellis::summary::chart::{PROGRESS_SIZE, heatmap_size};
 use trellis_testkit::bot::*;
 use trellis_testkit::ids::*;

@@ -6,7 +6,7 @@ use trellis::discord::render;
 use trellis::domain::{
     CheckIn, CheckInStatus, Cohort, CohortSource, ImpactEntry, ImpactInput, Member, Pause, PostedPrompt, Reply, Track,
 };
-use trellis::store::summary::{BulkCheckIn, BulkReply};
+use trellis::store::bulk::{BulkCheckIn, BulkReply};
 use trellis::summary::chart::{self, PROGRESS_SIZE, heatmap_size};
 use trellis::summary::{CohortStatus, MemberActivity, MemberProgress, Outcome, Tally, Trend, WeekState, packet};
 use trellis_testkit::{ALICE, BOB, CAROL, CHANNEL, DAVE, spec, temp_store, utc};
