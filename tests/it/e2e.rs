@@ -47,8 +47,7 @@ async fn setup_by_admin_schedules_exactly_one_post_per_occurrence() {
     assert!(bot.engine.cohorts_in_guild(GUILD).await.unwrap().is_empty());
 
     // Bad input: a clear message, nothing stored.
-    let admin =
-        Actor::in_guild(GUILD, CHANNEL, ADMIN).permissions(permissions::EVERYONE_DEFAULT | permissions::MANAGE_GUILD);
+    let admin = admin(GUILD, CHANNEL);
     let h = bot.fake.slash_command(
         admin
             .command("cohort")

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use fake_discord::{Actor, OptionValue, StoredMessage, permissions};
+use fake_discord::StoredMessage;
 use serde_json::Value;
 use trellis_testkit::bot::*;
 use trellis_testkit::ids::*;
@@ -19,19 +19,9 @@ fn field(digest: &StoredMessage, name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_digest_of_each_closed_checkin_appears_in_the_digest_channel() {
     let bot = Bot::start().await;
-    let admin =
-        Actor::in_guild(GUILD, CHANNEL, ADMIN).permissions(permissions::EVERYONE_DEFAULT | permissions::MANAGE_GUILD);
-    let h = bot.fake.slash_command(
-        admin
-            .command("cohort")
-            .subcommand("setup")
-            .option("timezone", "UTC")
-            .option("mentor_role", OptionValue::Role(MENTOR_ROLE))
-            .option("cron", "*/5 * * * * *")
-            .option("digest_channel", OptionValue::Channel(OTHER_CHANNEL)),
-    );
-    let r = bot.fake.wait_interaction_response(&h, WAIT).await;
-    assert!(r.content().contains("Next check-ins"), "{r:?}");
+    let admin = admin(GUILD, CHANNEL);
+    let text = bot.setup_with_digest("*/5 * * * * *", OTHER_CHANNEL).await;
+    assert!(text.contains("Next check-ins"), "{text}");
     let cohort = bot.engine.store().cohort_by_channel(CHANNEL).await.unwrap().expect("cohort");
     assert_eq!(cohort.spec.digest_channel_id, Some(OTHER_CHANNEL));
 

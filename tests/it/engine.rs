@@ -12,7 +12,7 @@ use trellis::domain::{
     occurrence_nonce,
 };
 use trellis::engine::{Engine, EngineError};
-use trellis::store::NewCheckIn;
+use trellis::store::{NewCheckIn, Store};
 use trellis_testkit::{
     ALICE, BOB, CAROL, CHANNEL, DAVE, GUILD, Harness, OTHER_CHANNEL, draft, rows_holding, spec, utc,
 };
@@ -55,6 +55,24 @@ async fn post_at(h: &Harness, at: DateTime<Utc>) -> CheckIn {
         }
     }
     panic!("posted check-in not found");
+}
+
+/// Another process, on its own connection, records the check-in of `cohort`
+/// due `at` (closing a week later) without posting it. Returns that
+/// process's store, still open, and the row.
+async fn record_checkin_at(h: &Harness, cohort: &Cohort, at: DateTime<Utc>) -> (Store, CheckIn) {
+    let store = h.db.connect().await;
+    let k = store
+        .record_checkin(&NewCheckIn {
+            cohort_id: cohort.id,
+            occurrence_at: at,
+            closes_at: at + Duration::weeks(1),
+            prompt: Some(PostedPrompt { id: "scope-01".into(), track: Track::Scope, question: "Q?".into() }),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    (store, k)
 }
 
 fn statuses(ks: &[CheckIn]) -> Vec<CheckInStatus> {
@@ -353,17 +371,7 @@ async fn a_row_recorded_by_a_dead_process_is_posted_on_restart() {
     let cohort = weekly_cohort(&h).await;
     let first = utc(FIRST_MONDAY);
     // Another process recorded the occurrence and died before posting.
-    let store = h.db.connect().await;
-    let k = store
-        .record_checkin(&NewCheckIn {
-            cohort_id: cohort.id,
-            occurrence_at: first,
-            closes_at: first + Duration::weeks(1),
-            prompt: Some(PostedPrompt { id: "scope-01".into(), track: Track::Scope, question: "Q?".into() }),
-        })
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, k) = record_checkin_at(&h, &cohort, first).await;
     store.close().await;
     let engine = h.another_engine().await;
     h.set(first + Duration::minutes(5));
@@ -380,17 +388,7 @@ async fn a_claim_left_by_a_crashed_instance_is_taken_over_after_the_lease() {
     let h = Harness::new(utc(START)).await;
     let cohort = weekly_cohort(&h).await;
     let first = utc(FIRST_MONDAY);
-    let store = h.db.connect().await;
-    let k = store
-        .record_checkin(&NewCheckIn {
-            cohort_id: cohort.id,
-            occurrence_at: first,
-            closes_at: first + Duration::weeks(1),
-            prompt: Some(PostedPrompt { id: "scope-01".into(), track: Track::Scope, question: "Q?".into() }),
-        })
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, k) = record_checkin_at(&h, &cohort, first).await;
     // The crashed instance claimed it at 09:00:00 and never finished.
     assert!(store.claim_post(k.id, first, first - Duration::minutes(2)).await.unwrap());
     store.close().await;
