@@ -410,7 +410,7 @@ async fn hostile_cohort_setup_values_are_refused_with_the_field_named() {
     assert_eq!(count(&h.db, "cohorts").await, 0, "no refused setup stored a cohort");
 
     // Names are shown in posts and replies: hostile ones are stored verbatim
-    // (and sent with mentions disabled, see tests/e2e_hostile.rs).
+    // (and sent with mentions disabled, see tests/it/e2e_hostile.rs).
     let names = ["'); DROP TABLE cohorts;--", "@everyone", "<@&100000000000000021> **x**", &zalgo("cohort", 9)];
     for (i, name) in names.iter().enumerate() {
         let mut d = draft(name, CHANNEL + 10 + i as u64, "0 0 9 * * Mon", "UTC");

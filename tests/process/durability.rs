@@ -2,7 +2,7 @@
 //! confirmed answer, and never duplicates or skips a check-in post.
 //!
 //! Kill points come from a seeded PRNG; the seed is printed, and
-//! `TRELLIS_SEED=<seed> cargo test --test durability` replays a run.
+//! `TRELLIS_SEED=<seed> cargo test --test process durability::` replays a run.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
