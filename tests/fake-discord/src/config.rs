@@ -194,6 +194,7 @@ pub struct RoleSpec {
 }
 
 impl RoleSpec {
+    /// A role with these [`permissions`] bits.
     pub fn new(id: u64, name: &str, permissions: u64) -> Self {
         Self { id, name: name.to_owned(), permissions }
     }

@@ -105,6 +105,7 @@ impl FakeDiscord {
         format!("{}/ws", self.shared.base.replacen("http://", "ws://", 1))
     }
 
+    /// The configuration it was started with.
     pub fn config(&self) -> &FakeConfig {
         &self.shared.config
     }

@@ -255,21 +255,26 @@ impl Actor {
         }
     }
 
+    /// The actor's roles in the guild (none by default).
     pub fn roles(mut self, roles: Vec<u64>) -> Self {
         self.roles = roles;
         self
     }
 
+    /// The actor's resolved permission bits in the channel (by default
+    /// [`super::permissions::EVERYONE_DEFAULT`]).
     pub fn permissions(mut self, permissions: u64) -> Self {
         self.permissions = permissions;
         self
     }
 
+    /// The name the fake shows for the actor (by default `user{id}`).
     pub fn username(mut self, username: &str) -> Self {
         self.username = username.to_owned();
         self
     }
 
+    /// The locale interactions carry (by default `en-US`).
     pub fn locale(mut self, locale: &str) -> Self {
         self.locale = locale.to_owned();
         self
@@ -388,6 +393,7 @@ pub struct Invocation {
 }
 
 impl Invocation {
+    /// `/name` by `actor`, without options; [`Actor::command`] is the short form.
     pub fn new(actor: Actor, name: &str) -> Self {
         Self { actor, name: name.to_owned(), subcommand: None, options: Vec::new() }
     }

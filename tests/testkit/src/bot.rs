@@ -22,7 +22,9 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// The bot running in this process; stop it with [`Bot::stop`], which also
 /// checks that it called no route the fake does not know.
 pub struct Bot {
+    /// The Discord it talks to: drive users through it, inspect what the bot sent.
     pub fake: FakeDiscord,
+    /// The bot's own engine, to look at (or seed) its database.
     pub engine: Arc<Engine>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,

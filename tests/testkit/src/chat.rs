@@ -13,7 +13,9 @@ use trellis::engine::{ChatEdge, ChatError, CheckInPost, Clock, ManualClock, Remi
 /// One successful post as the platform saw it.
 #[derive(Debug, Clone)]
 pub struct SeenPost {
+    /// What the engine asked to post.
     pub post: CheckInPost,
+    /// The id the fake gave the message.
     pub message_id: MessageId,
     /// The fake clock when the post arrived.
     pub at: DateTime<Utc>,

@@ -9,7 +9,9 @@ use trellis::store::Store;
 /// A database file in its own temporary folder, deleted on drop: keep it
 /// alive as long as the stores and processes that use it.
 pub struct TempDb {
+    /// The folder: a working directory for the binary, room for backups.
     pub dir: TempDir,
+    /// `trellis.db` in `dir`.
     pub path: PathBuf,
     /// `sqlite://…` for [`Store::connect`] and `DATABASE_URL`.
     pub url: String,

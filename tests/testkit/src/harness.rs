@@ -12,9 +12,13 @@ use crate::db::{TempDb, temp_store};
 
 /// An engine on a manual clock and a fake chat, over a fresh database.
 pub struct Harness {
+    /// The database file, for more connections and raw checks.
     pub db: TempDb,
+    /// The engine's time; see [`Harness::set`].
     pub clock: Arc<ManualClock>,
+    /// What the engine posted and sent, and failure injection.
     pub chat: Arc<FakeChat>,
+    /// The engine under test (replaced by [`Harness::restart`]).
     pub engine: Engine,
 }
 

@@ -31,15 +31,19 @@ pub const CHANNEL2: u64 = 200_000_000_000_000_011;
 pub const ADMIN: u64 = 300_000_000_000_000_001;
 /// Holds MENTOR_ROLE when a test says so.
 pub const MENTOR: u64 = 300_000_000_000_000_002;
+/// A user; a member of whichever cohort the test joins them to.
 pub const ALICE: u64 = 300_000_000_000_000_003;
+/// A user; a member of whichever cohort the test joins them to.
 pub const BOB: u64 = 300_000_000_000_000_004;
-/// In GUILD, but in no cohort.
+/// A user in no cohort: the outsider of the access checks.
 pub const STRANGER: u64 = 300_000_000_000_000_005;
 /// Holds MENTOR_ROLE2 when a test says so.
 pub const MENTOR2: u64 = 300_000_000_000_000_006;
+/// A user; a member of whichever cohort the test joins them to.
 pub const CAROL: u64 = 300_000_000_000_000_007;
 /// Another holder of MENTOR_ROLE2.
 pub const MENTOR3: u64 = 300_000_000_000_000_008;
+/// A user; a member of whichever cohort the test joins them to.
 pub const DAVE: u64 = 300_000_000_000_000_009;
 
 /// First of a numbered range (`USER0 + i`), for tests with hundreds of members.

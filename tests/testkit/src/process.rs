@@ -47,6 +47,7 @@ pub async fn fake_with_busy_guilds(n: u64, channels: u64, roles: u64) -> FakeDis
 /// A running `trellis run` child process. Killed when dropped.
 pub struct TrellisProcess {
     child: tokio::process::Child,
+    /// The process id, for signals.
     pub pid: u32,
     /// Just before the spawn: where start-up timings count from.
     pub spawned_at: Instant,
