@@ -1,4 +1,3 @@
-#![recursion_limit = "256"]
 //! Footprint and start-up of the real (release) binary: 10 cohorts with a
 //! year of history, one per guild, `trellis run` against the fake Discord on
 //! loopback. Two kinds of guild: a cohort's own small server (one channel, two

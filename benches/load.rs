@@ -1,4 +1,3 @@
-#![recursion_limit = "256"]
 //! Interaction latency of the real (release) binary under load, against the
 //! fake Discord on loopback. `cargo bench --bench load` prints p50/p90/p99/max:
 //!

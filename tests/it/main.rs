@@ -7,9 +7,6 @@
 //! `tests/process`. Shared support is the `trellis-testkit` crate
 //! (`tests/testkit`) and the fake Discord is `fake-discord` (`tests/fake-discord`).
 
-// The end-to-end suites need more than the default limit of 128.
-#![recursion_limit = "256"]
-
 mod config;
 mod digest;
 mod e2e;

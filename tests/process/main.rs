@@ -8,9 +8,6 @@
 //! that way inside this binary, while the tests of one suite still run side
 //! by side as before.
 
-// The end-to-end suites need more than the default limit of 128.
-#![recursion_limit = "256"]
-
 mod cli;
 mod durability;
 mod e2e_binary;
