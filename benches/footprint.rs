@@ -1,4 +1,3 @@
-#![recursion_limit = "256"]
 //! Footprint and start-up of the real (release) binary: 10 cohorts with a
 //! year of history, one per guild, `trellis run` against the fake Discord on
 //! loopback. Two kinds of guild: a cohort's own small server (one channel, two
@@ -15,19 +14,15 @@
 //!
 //! Targets (issue 6): idle RSS ≤ 15 MB, start → READY ≤ 80 ms.
 
-#[path = "../tests/harness/mod.rs"]
-mod harness;
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Span, Utc};
-use harness::{CHANNEL, GUILD, Trellis, registrations};
 use trellis::domain::schedule::Schedule;
 use trellis::domain::{ImpactInput, PostedPrompt, Track, UserId};
 use trellis::store::Store;
-use trellis::store::summary::{BulkCheckIn, BulkReply};
+use trellis::store::bulk::{BulkCheckIn, BulkReply};
+use trellis_testkit::process::{self, TrellisProcess, registrations};
+use trellis_testkit::{APP, CHANNEL, GUILD, TempDb, USER0, seed_cohort};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 const COHORTS: u64 = 10;
@@ -63,10 +58,9 @@ async fn seed(store: &Store) -> (usize, usize) {
     let (mut replies, mut checkins) = (0, 0);
     for c in 0..COHORTS {
         let (guild, channel) = (GUILD + c * 1000, CHANNEL + c * 1000);
-        let cohort = harness::seed_cohort(store, &format!("cohort-{c}"), guild, channel, WEEKLY).await;
-        let users: Vec<(UserId, chrono::DateTime<Utc>)> = (0..MEMBERS)
-            .map(|m| (UserId::new(harness::USER0 + c * 1000 + m), occurrences[0] - Span::days(1)))
-            .collect();
+        let cohort = seed_cohort(store, &format!("cohort-{c}"), guild, channel, WEEKLY).await;
+        let users: Vec<(UserId, chrono::DateTime<Utc>)> =
+            (0..MEMBERS).map(|m| (UserId::new(USER0 + c * 1000 + m), occurrences[0] - Span::days(1))).collect();
         store.bulk_members(cohort, &users).await.unwrap();
         let rows: Vec<BulkCheckIn> = occurrences
             .iter()
@@ -183,15 +177,15 @@ struct Run {
     timeline: Vec<(f64, String)>,
 }
 
-async fn one_run(db: &harness::Db, channels: u64, roles: u64) -> Run {
-    let fake = harness::fake_with_busy_guilds(COHORTS, channels, roles).await;
-    let mut bot = Trellis::spawn(BIN, db.dir.path(), &db.url(), &fake.api_base(), &[]);
+async fn one_run(db: &TempDb, channels: u64, roles: u64) -> Run {
+    let fake = process::fake_with_busy_guilds(COHORTS, channels, roles).await;
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
     fake.wait_until(Duration::from_secs(30), "all guilds registered", |f| {
         (registrations(f) >= COHORTS as usize).then_some(())
     })
     .await;
     let puts: Vec<Instant> =
-        fake.requests_to("PUT", &format!("/applications/{}/guilds/", harness::APP)).iter().map(|r| r.at).collect();
+        fake.requests_to("PUT", &format!("/applications/{APP}/guilds/")).iter().map(|r| r.at).collect();
     let init = fake.requests().first().expect("a request").at.duration_since(bot.spawned_at);
     let ready = puts.iter().min().unwrap().duration_since(bot.spawned_at);
     let all_registered = puts.iter().max().unwrap().duration_since(bot.spawned_at);
@@ -233,7 +227,7 @@ fn mb(kb: u64) -> String {
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let db = harness::Db::new();
+        let db = TempDb::new();
         let store = db.store().await;
         let t = Instant::now();
         let (checkins, replies) = seed(&store).await;

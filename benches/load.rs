@@ -1,4 +1,3 @@
-#![recursion_limit = "256"]
 //! Interaction latency of the real (release) binary under load, against the
 //! fake Discord on loopback. `cargo bench --bench load` prints p50/p90/p99/max:
 //!
@@ -12,16 +11,12 @@
 //! Then resident memory after the load. Latencies include the fake's own work
 //! (it runs in this process, on the same 2 cores).
 
-#[path = "../tests/harness/mod.rs"]
-mod harness;
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
-use harness::{CHANNEL, GUILD, Trellis, USER0, answer_id, percentile, wait_identified};
-use support::fake_discord::{Actor, FakeDiscord, InteractionHandle};
+use fake_discord::{Actor, FakeDiscord, InteractionHandle};
 use trellis::domain::CheckInId;
+use trellis_testkit::process::{self, TrellisProcess, wait_identified};
+use trellis_testkit::{CHANNEL, GUILD, TempDb, USER0, answer_id, percentile, seed_open_checkin};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 const ACK_LIMIT: Duration = Duration::from_secs(3);
@@ -105,10 +100,10 @@ fn memory(pid: u32, when: &str) {
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let db = harness::Db::new();
-        let (cohort, checkin) = harness::seed_open_checkin(&db).await;
-        let fake = harness::fake().await;
-        let mut bot = Trellis::spawn(BIN, db.dir.path(), &db.url(), &fake.api_base(), &[]);
+        let db = TempDb::new();
+        let (cohort, checkin) = seed_open_checkin(&db).await;
+        let fake = process::fake().await;
+        let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
         wait_identified(&fake, 1, Duration::from_secs(20)).await;
         println!("binary: {BIN}");
 

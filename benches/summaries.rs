@@ -10,7 +10,7 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{DateTime, Duration, Utc};
 use trellis::domain::{CohortDraft, CohortId, CohortSource, ImpactInput, Pause, PostedPrompt, Track, UserId};
 use trellis::store::Store;
-use trellis::store::summary::{BulkCheckIn, BulkReply};
+use trellis::store::bulk::{BulkCheckIn, BulkReply};
 use trellis::summary::{CohortStatus, DEFAULT_WINDOW_WEEKS, MemberProgress, chart, packet};
 
 const MEMBERS: u64 = 500;

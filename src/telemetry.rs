@@ -16,6 +16,7 @@ pub fn init() {
 }
 
 /// For tests: silent unless `TEST_LOG` is set.
+#[cfg(any(test, feature = "test-util"))]
 pub fn init_for_tests() {
     if std::env::var_os("TEST_LOG").is_some() {
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("debug"));

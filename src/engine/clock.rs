@@ -1,3 +1,4 @@
+#[cfg(any(test, feature = "test-util"))]
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -18,9 +19,11 @@ impl Clock for SystemClock {
 }
 
 /// A clock that only moves when told to.
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug)]
 pub struct ManualClock(Mutex<DateTime<Utc>>);
 
+#[cfg(any(test, feature = "test-util"))]
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
         ManualClock(Mutex::new(start))
@@ -31,6 +34,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap()

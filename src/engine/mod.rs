@@ -17,7 +17,9 @@ use tokio::sync::Notify;
 
 pub use access::{AnswerForm, SavedAnswer};
 pub use chat::{ChatEdge, ChatError, CheckInPost, DigestPost, Permanence, ReminderDm};
-pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(any(test, feature = "test-util"))]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
 pub use scheduler::TickReport;
 
 use crate::domain::{FieldError, InputError, PromptLibrary};
@@ -147,8 +149,10 @@ impl Engine {
         Engine { store, prompts: Arc::new(prompts), clock, chat, replan: Notify::new() }
     }
 
-    /// The store, for tests and benches that seed or inspect rows. The Discord
-    /// edge never uses it: every rule it needs is an engine method.
+    /// The store, for tests and benches that seed or inspect rows. Not in a
+    /// release build: the Discord edge reaches data only through the engine's
+    /// methods, which hold the rules.
+    #[cfg(any(test, feature = "test-util"))]
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -241,6 +241,7 @@ impl Store {
     }
 
     /// All ledger rows of a cohort, oldest first.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn checkins_of_cohort(&self, cohort_id: CohortId) -> Result<Vec<CheckIn>> {
         let rows: Vec<CheckInRow> = sqlx::query_as(
             "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \

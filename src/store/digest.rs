@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::codec::{from_unix, unix};
+#[cfg(any(test, feature = "test-util"))]
+use super::codec::from_unix;
+use super::codec::unix;
 use super::{Result, Store};
 use crate::domain::CheckInId;
 
@@ -50,6 +52,7 @@ impl Store {
     }
 
     /// When the check-in's digest was claimed (sent, or being sent).
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn digest_claimed_at(&self, checkin_id: CheckInId) -> Result<Option<DateTime<Utc>>> {
         let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT digest_claimed_at FROM checkins WHERE id = ?")
             .bind(checkin_id)

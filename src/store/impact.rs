@@ -71,6 +71,7 @@ impl Store {
     }
 
     /// A member's impact ledger in one cohort, newest first, at most `limit` entries.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn impact_of_member(&self, cohort_id: CohortId, user_id: UserId, limit: u32) -> Result<Vec<ImpactEntry>> {
         let rows: Vec<ImpactRow> = sqlx::query_as(
             "SELECT id, cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at \

@@ -151,6 +151,7 @@ impl Store {
         Ok(())
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn reminders_sent(&self, checkin_id: CheckInId) -> Result<Vec<UserId>> {
         let rows: Vec<(UserId,)> =
             sqlx::query_as("SELECT user_id FROM reminders WHERE checkin_id = ? ORDER BY user_id")

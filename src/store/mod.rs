@@ -1,6 +1,8 @@
 //! The one place that speaks SQL. Every statement lives in this module, split by
 //! table family; the rest of Trellis calls typed methods on [`Store`].
 
+#[cfg(any(test, feature = "test-util"))]
+pub mod bulk;
 mod checkins;
 mod codec;
 mod cohorts;
@@ -146,6 +148,7 @@ impl Store {
     }
 
     /// Rows in each table that mention `user_id` (for forget-me checks).
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn rows_mentioning_user(&self, user_id: UserId) -> Result<Vec<(&'static str, i64)>> {
         let mut out = Vec::new();
         for (table, sql) in [
@@ -163,6 +166,7 @@ impl Store {
     }
 
     /// Names of all user tables, to check that `rows_mentioning_user` misses none.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn table_names(&self) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT name FROM sqlite_master WHERE type = 'table' \

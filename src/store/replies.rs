@@ -101,6 +101,7 @@ impl Store {
     }
 
     /// Earlier versions of a reply, oldest first.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn reply_history(&self, reply_id: ReplyId) -> Result<Vec<ReplyEdit>> {
         let rows: Vec<ReplyEditRow> =
             sqlx::query_as("SELECT answer, confidence, written_at FROM reply_edits WHERE reply_id = ? ORDER BY id")
@@ -124,6 +125,7 @@ impl Store {
     }
 
     /// A member's replies in one cohort, oldest first.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn replies_of_member(&self, cohort_id: CohortId, user_id: UserId) -> Result<Vec<Reply>> {
         let rows: Vec<ReplyRow> = sqlx::query_as(
             "SELECT r.id, r.checkin_id, r.user_id, r.answer, r.confidence, r.created_at, r.updated_at \

@@ -7,8 +7,10 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+#[cfg(any(test, feature = "test-util"))]
+use super::DEFAULT_WINDOW_WEEKS;
 use super::progress::Streak;
-use super::{DEFAULT_WINDOW_WEEKS, Outcome, Tally};
+use super::{Outcome, Tally};
 use crate::domain::{CheckIn, CheckInId, CheckInStatus, Member, Pause, Reply, Track, UserId};
 
 /// A member is flagged as quiet from this many missed check-ins in a row.
@@ -180,6 +182,7 @@ impl CohortStatus {
     /// pauses; `replies`: the cohort's replies (text unused). Passing the
     /// ledger only up to a closed check-in and its close as `now` describes
     /// the cohort as that check-in closed.
+    #[cfg(any(test, feature = "test-util"))]
     pub fn compute(
         members: &[(Member, Vec<Pause>)],
         checkins: &[CheckIn],

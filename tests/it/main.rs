@@ -1,0 +1,22 @@
+//! The in-process integration tests, one module per suite, in one binary:
+//! each test binary links serenity, poise, sqlx and plotters, and linking
+//! eighteen of them was most of a `cargo test`. Run one suite with
+//! `cargo test --test it engine::`.
+//!
+//! Suites that start the `trellis` binary as a child process are in
+//! `tests/process`. Shared support is the `trellis-testkit` crate
+//! (`tests/testkit`) and the fake Discord is `fake-discord` (`tests/fake-discord`).
+
+mod access;
+mod config;
+mod digest;
+mod e2e;
+mod e2e_access;
+mod e2e_digest;
+mod e2e_hostile;
+mod e2e_summary;
+mod engine;
+mod fuzz;
+mod hostile_input;
+mod store;
+mod summary;

@@ -1,0 +1,549 @@
+//! The SQLite store on real file databases: migrations, round trips per table
+//! family, forget-user, and uniqueness under concurrent writers.
+
+use std::collections::HashSet;
+
+use chrono::Duration;
+use trellis::domain::{
+    AnswerInput, ChannelId, CheckInId, CheckInStatus, CohortId, CohortSource, GuildId, ImpactInput, MessageId,
+    PostedPrompt, ReplySource, Schedule, Track, occurrence_nonce,
+};
+use trellis::store::{NewCheckIn, Store, StoreError};
+use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, GUILD, OTHER_CHANNEL};
+use trellis_testkit::{TempDb, rows_holding, spec, temp_store, utc};
+
+fn prompt(id: &str) -> Option<PostedPrompt> {
+    Some(PostedPrompt { id: id.into(), track: Track::Scope, question: format!("question {id}?") })
+}
+
+fn answer(text: &str, confidence: &str) -> AnswerInput {
+    AnswerInput::parse(text, confidence).unwrap()
+}
+
+const T0: &str = "2027-01-04T08:00:00Z";
+
+/// A store with one cohort and one posted check-in; returns (cohort id, check-in id).
+async fn with_checkin(store: &Store) -> (CohortId, CheckInId) {
+    let t0 = utc(T0);
+    let cohort =
+        store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
+    let k = store
+        .record_checkin(&NewCheckIn {
+            cohort_id: cohort.id,
+            occurrence_at: t0,
+            closes_at: t0 + Duration::weeks(1),
+            prompt: prompt("scope-01"),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.claim_post(k.id, t0, t0 - Duration::minutes(2)).await.unwrap());
+    store.mark_posted(k.id, MessageId::new(42), t0).await.unwrap();
+    (cohort.id, k.id)
+}
+
+#[tokio::test]
+async fn migrations_apply_to_an_empty_file_and_are_idempotent() {
+    let db = TempDb::new();
+    assert!(!db.path.exists());
+    let store = db.connect().await;
+    assert!(db.path.is_file(), "connect creates the file");
+    assert!(store.table_names().await.unwrap().is_empty());
+    store.migrate().await.unwrap();
+    let tables = store.table_names().await.unwrap();
+    for t in ["checkins", "cohorts", "impact_entries", "members", "pauses", "replies", "reminders", "reply_edits"] {
+        assert!(tables.iter().any(|n| n == t), "missing table {t}: {tables:?}");
+    }
+    store.migrate().await.unwrap();
+    store.close().await;
+
+    // A second process opening the migrated file sees the same schema.
+    let again = db.connect().await;
+    again.migrate().await.unwrap();
+    assert_eq!(again.table_names().await.unwrap(), tables);
+}
+
+#[tokio::test]
+async fn connect_rejects_a_bad_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let stray = dir.path().join("postgres:");
+    let url = format!("postgres:/{}/trellis", dir.path().display());
+    for bad in [url.as_str(), "postgres://localhost/trellis", "sqlite://", "sqlite:"] {
+        let err = Store::connect(bad).await.unwrap_err();
+        assert!(matches!(err, StoreError::Url { .. }), "{bad}: {err}");
+        assert!(err.to_string().contains("sqlite://data/trellis.db"), "say what is expected: {err}");
+    }
+    assert!(!stray.exists(), "a refused URL must not create anything");
+    assert!(!std::path::Path::new("postgres:").exists());
+    // In-memory databases are fine.
+    let mem = Store::connect("sqlite::memory:").await.unwrap();
+    mem.migrate().await.unwrap();
+}
+
+#[tokio::test]
+async fn cohorts_round_trip() {
+    let (_db, store) = temp_store().await;
+    let t0 = utc(T0);
+    let mut s = spec("staff-path", CHANNEL, "0 0 9 * * Mon", "Europe/Berlin");
+    s.reminder_after = Some(std::time::Duration::from_secs(48 * 3600));
+    s.digest_channel_id = Some(ChannelId::new(444_444_444_444_444_444));
+    s.tracks = vec![Track::Judgment, Track::Scope];
+    let c = store.insert_cohort(&s, CohortSource::File, t0).await.unwrap();
+    assert_eq!(c.spec, s);
+    assert_eq!(c.source, CohortSource::File);
+    assert!(c.active);
+    assert_eq!(c.created_at, t0);
+
+    assert_eq!(store.cohort(c.id).await.unwrap().unwrap(), c);
+    assert_eq!(store.cohort_by_channel(CHANNEL).await.unwrap().unwrap(), c);
+    assert_eq!(store.cohort_by_name("staff-path").await.unwrap().unwrap(), c);
+    assert!(store.cohort_by_channel(OTHER_CHANNEL).await.unwrap().is_none());
+    assert!(store.cohort_by_name("other").await.unwrap().is_none());
+
+    // The same name in another channel is refused with a clear error.
+    let clash = store
+        .insert_cohort(&spec("staff-path", OTHER_CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0)
+        .await;
+    assert!(matches!(clash, Err(StoreError::NameTaken { ref name }) if name == "staff-path"), "{clash:?}");
+    // The same channel twice is refused too.
+    assert!(
+        store.insert_cohort(&spec("other", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.is_err()
+    );
+
+    // Update in place.
+    let mut s2 = s.clone();
+    s2.schedule = Schedule::parse("0 30 17 * * Fri", "America/New_York").unwrap();
+    s2.reminder_after = None;
+    s2.digest_channel_id = None;
+    s2.tracks = Track::ALL.to_vec();
+    let later = t0 + Duration::days(1);
+    let u = store.update_cohort(c.id, &s2, CohortSource::File, later).await.unwrap();
+    assert_eq!(u.id, c.id);
+    assert_eq!(u.spec, s2);
+    assert_eq!(u.created_at, t0, "an update keeps the creation time");
+
+    // Deactivate: gone from the active lists, still found by channel.
+    let other = store
+        .insert_cohort(&spec("other", OTHER_CHANNEL, "0 0 9 * * Tue", "UTC"), CohortSource::Discord, t0)
+        .await
+        .unwrap();
+    assert_eq!(store.active_cohorts().await.unwrap().len(), 2);
+    assert!(store.deactivate_cohort(other.id, later).await.unwrap());
+    assert!(!store.deactivate_cohort(other.id, later).await.unwrap(), "already inactive");
+    let active = store.active_cohorts().await.unwrap();
+    assert_eq!(active.iter().map(|c| c.id).collect::<Vec<_>>(), vec![c.id]);
+    assert_eq!(store.active_cohorts_in_guild(GUILD).await.unwrap().len(), 1);
+    assert!(store.active_cohorts_in_guild(GuildId::new(1)).await.unwrap().is_empty());
+    assert!(!store.cohort_by_channel(OTHER_CHANNEL).await.unwrap().unwrap().active);
+
+    // Updating reactivates.
+    let back = store.update_cohort(other.id, &other.spec, CohortSource::Discord, later).await.unwrap();
+    assert!(back.active);
+
+    // Renaming onto a taken name is NameTaken as well.
+    let mut renamed = other.spec.clone();
+    renamed.name = "staff-path".into();
+    assert!(matches!(
+        store.update_cohort(other.id, &renamed, CohortSource::Discord, later).await,
+        Err(StoreError::NameTaken { .. })
+    ));
+}
+
+#[tokio::test]
+async fn members_join_leave_rejoin() {
+    let (_db, store) = temp_store().await;
+    let t0 = utc(T0);
+    let c = store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
+
+    assert!(store.member(c.id, ALICE).await.unwrap().is_none());
+    assert!(store.join(c.id, ALICE, t0).await.unwrap());
+    assert!(!store.join(c.id, ALICE, t0 + Duration::hours(1)).await.unwrap(), "already a member");
+    let m = store.member(c.id, ALICE).await.unwrap().unwrap();
+    assert_eq!(m.joined_at, t0, "joining again does not reset the join time");
+    assert_eq!(m.left_at, None);
+    assert_eq!(store.memberships_of(ALICE).await.unwrap().len(), 1);
+
+    let t1 = t0 + Duration::days(3);
+    assert!(store.leave(c.id, ALICE, t1).await.unwrap());
+    assert!(!store.leave(c.id, ALICE, t1).await.unwrap(), "already left");
+    assert!(!store.leave(c.id, BOB, t1).await.unwrap(), "never joined");
+    assert_eq!(store.member(c.id, ALICE).await.unwrap().unwrap().left_at, Some(t1));
+    assert!(store.memberships_of(ALICE).await.unwrap().is_empty());
+    assert_eq!(store.members(c.id).await.unwrap().len(), 1, "former members are kept");
+
+    let t2 = t1 + Duration::days(3);
+    assert!(store.join(c.id, ALICE, t2).await.unwrap(), "rejoin");
+    let m = store.member(c.id, ALICE).await.unwrap().unwrap();
+    assert_eq!((m.joined_at, m.left_at), (t2, None));
+
+    // Memberships of a deactivated cohort do not count.
+    store.deactivate_cohort(c.id, t2).await.unwrap();
+    assert!(store.memberships_of(ALICE).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn pauses_and_resume() {
+    let (_db, store) = temp_store().await;
+    let t0 = utc(T0);
+    let c = store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
+    store.join(c.id, ALICE, t0).await.unwrap();
+
+    assert!(!store.resume(c.id, ALICE, t0).await.unwrap(), "nothing to resume");
+    store.pause(c.id, ALICE, t0, t0 + Duration::weeks(2)).await.unwrap();
+    let p = store.pauses(c.id, ALICE).await.unwrap();
+    assert_eq!(p.len(), 1);
+    assert_eq!((p[0].starts_at, p[0].ends_at), (t0, t0 + Duration::weeks(2)));
+
+    // A new pause replaces the running one.
+    let t1 = t0 + Duration::days(1);
+    store.pause(c.id, ALICE, t1, t1 + Duration::weeks(3)).await.unwrap();
+    let p = store.pauses(c.id, ALICE).await.unwrap();
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[0].ends_at, t1, "the first pause is cut at the second's start");
+    assert_eq!(p[1].ends_at, t1 + Duration::weeks(3));
+
+    let t2 = t1 + Duration::days(2);
+    assert!(store.resume(c.id, ALICE, t2).await.unwrap());
+    assert!(!store.resume(c.id, ALICE, t2 + Duration::hours(1)).await.unwrap());
+    assert_eq!(store.pauses(c.id, ALICE).await.unwrap().last().unwrap().ends_at, t2);
+    assert!(store.pauses(c.id, BOB).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn checkins_record_claim_post_miss_open() {
+    let (_db, store) = temp_store().await;
+    let t0 = utc(T0);
+    let c = store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
+    let week = Duration::weeks(1);
+    let new = NewCheckIn { cohort_id: c.id, occurrence_at: t0, closes_at: t0 + week, prompt: prompt("scope-01") };
+
+    assert_eq!(store.latest_occurrence(c.id).await.unwrap(), None);
+    let k = store.record_checkin(&new).await.unwrap().expect("first record wins");
+    assert_eq!(k.status, CheckInStatus::Recorded);
+    assert_eq!(k.nonce, occurrence_nonce(c.id, t0));
+    assert!(k.nonce.len() <= 25, "Discord nonces are at most 25 chars: {}", k.nonce);
+    assert_eq!(k.prompt, prompt("scope-01"));
+    assert!(store.record_checkin(&new).await.unwrap().is_none(), "one row per occurrence");
+    assert_eq!(store.latest_occurrence(c.id).await.unwrap(), Some(t0));
+    assert_eq!(store.unposted_checkins().await.unwrap().len(), 1);
+    assert!(store.open_checkin(c.id, t0).await.unwrap().is_none(), "not open until posted");
+
+    // Claim: one winner; a fresh claim is not taken over, a stale one is.
+    let lease = Duration::minutes(2);
+    assert!(store.claim_post(k.id, t0, t0 - lease).await.unwrap());
+    assert!(!store.claim_post(k.id, t0 + Duration::seconds(30), t0 + Duration::seconds(30) - lease).await.unwrap());
+    let later = t0 + Duration::minutes(3);
+    assert!(store.claim_post(k.id, later, later - lease).await.unwrap(), "stale claim taken over");
+    assert_eq!(store.checkin(k.id).await.unwrap().unwrap().status, CheckInStatus::Posting);
+    assert_eq!(store.unposted_checkins().await.unwrap().len(), 1, "a claim is still unposted");
+
+    // Release puts it back.
+    store.release_post(k.id).await.unwrap();
+    assert_eq!(store.checkin(k.id).await.unwrap().unwrap().status, CheckInStatus::Recorded);
+    assert!(store.claim_post(k.id, later, later - lease).await.unwrap());
+
+    store.mark_posted(k.id, MessageId::new(777), later).await.unwrap();
+    let posted = store.checkin(k.id).await.unwrap().unwrap();
+    assert_eq!(posted.status, CheckInStatus::Posted);
+    assert_eq!(posted.message_id, Some(MessageId::new(777)));
+    assert!(store.unposted_checkins().await.unwrap().is_empty());
+    assert!(!store.claim_post(k.id, later, later).await.unwrap(), "posted is final");
+    store.mark_missed(k.id).await.unwrap();
+    assert_eq!(store.checkin(k.id).await.unwrap().unwrap().status, CheckInStatus::Posted, "posted stays posted");
+
+    // Open in [occurrence, closes).
+    assert!(store.open_checkin(c.id, t0 - Duration::seconds(1)).await.unwrap().is_none());
+    assert_eq!(store.open_checkin(c.id, t0).await.unwrap().unwrap().id, k.id);
+    assert_eq!(store.open_checkin(c.id, t0 + week - Duration::seconds(1)).await.unwrap().unwrap().id, k.id);
+    assert!(store.open_checkin(c.id, t0 + week).await.unwrap().is_none());
+    assert!(posted.is_open_at(t0) && !posted.is_open_at(t0 + week));
+
+    // Open for a member only through an active membership of an active cohort.
+    assert!(store.open_checkins_for_member(ALICE, t0).await.unwrap().is_empty());
+    store.join(c.id, ALICE, t0).await.unwrap();
+    assert_eq!(store.open_checkins_for_member(ALICE, t0).await.unwrap().len(), 1);
+    store.leave(c.id, ALICE, t0).await.unwrap();
+    assert!(store.open_checkins_for_member(ALICE, t0).await.unwrap().is_empty());
+
+    // A missed occurrence: recorded without a prompt, never posted.
+    let missed = store
+        .record_checkin(&NewCheckIn {
+            cohort_id: c.id,
+            occurrence_at: t0 + week,
+            closes_at: t0 + week * 2,
+            prompt: None,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(missed.status, CheckInStatus::Missed);
+    assert!(store.unposted_checkins().await.unwrap().is_empty());
+
+    // A recorded one marked missed leaves the queue.
+    let third = store
+        .record_checkin(&NewCheckIn {
+            cohort_id: c.id,
+            occurrence_at: t0 + week * 2,
+            closes_at: t0 + week * 3,
+            prompt: prompt("scope-02"),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    store.mark_missed(third.id).await.unwrap();
+    assert_eq!(store.checkin(third.id).await.unwrap().unwrap().status, CheckInStatus::Missed);
+    assert!(store.unposted_checkins().await.unwrap().is_empty());
+
+    let all = store.checkins_of_cohort(c.id).await.unwrap();
+    assert_eq!(all.iter().map(|k| k.occurrence_at).collect::<Vec<_>>(), vec![t0, t0 + week, t0 + week * 2]);
+    assert_eq!(store.latest_occurrence(c.id).await.unwrap(), Some(t0 + week * 2));
+    // The rotation history counts what was posted, not what was never shown.
+    assert_eq!(store.prompt_history(c.id).await.unwrap(), vec!["scope-01".to_string()]);
+}
+
+#[tokio::test]
+async fn replies_upsert_and_keep_history() {
+    let (_db, store) = temp_store().await;
+    let (cohort_id, k) = with_checkin(&store).await;
+    let t0 = utc(T0);
+
+    let r1 = store.upsert_reply(k, ALICE, &answer("first", "2"), ReplySource::Modal, t0).await.unwrap();
+    assert_eq!((r1.answer.as_str(), r1.confidence), ("first", Some(2)));
+    assert_eq!((r1.created_at, r1.updated_at), (t0, t0));
+    assert!(store.reply_history(r1.id).await.unwrap().is_empty());
+
+    let t1 = t0 + Duration::hours(1);
+    let r2 = store.upsert_reply(k, ALICE, &answer("second", ""), ReplySource::Dm, t1).await.unwrap();
+    assert_eq!(r2.id, r1.id, "an edit updates the same row");
+    assert_eq!((r2.answer.as_str(), r2.confidence), ("second", None));
+    assert_eq!((r2.created_at, r2.updated_at), (t0, t1));
+    let h = store.reply_history(r1.id).await.unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!((h[0].answer.as_str(), h[0].confidence, h[0].written_at), ("first", Some(2), t0));
+
+    // Same text and confidence again: no new history.
+    let t2 = t1 + Duration::hours(1);
+    store.upsert_reply(k, ALICE, &answer("second", ""), ReplySource::Modal, t2).await.unwrap();
+    assert_eq!(store.reply_history(r1.id).await.unwrap().len(), 1);
+    // Only the confidence changes: history.
+    store.upsert_reply(k, ALICE, &answer("second", "5"), ReplySource::Modal, t2).await.unwrap();
+    let h = store.reply_history(r1.id).await.unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!((h[1].answer.as_str(), h[1].confidence), ("second", None));
+
+    let current = store.reply(k, ALICE).await.unwrap().unwrap();
+    assert_eq!((current.answer.as_str(), current.confidence), ("second", Some(5)));
+    assert!(store.reply(k, BOB).await.unwrap().is_none());
+
+    store.upsert_reply(k, BOB, &answer("bob's", "3"), ReplySource::Modal, t2).await.unwrap();
+    let all = store.replies_of_cohort(cohort_id).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.user_id).collect::<Vec<_>>(), vec![ALICE, BOB]);
+    assert_eq!(store.replies_of_member(cohort_id, BOB).await.unwrap().len(), 1);
+    assert!(store.replies_of_member(cohort_id, CAROL).await.unwrap().is_empty());
+
+    // Unicode survives the round trip unchanged.
+    let text = "🚀 שלום עולם، مرحبا — naïve café";
+    let r = store.upsert_reply(k, CAROL, &answer(text, ""), ReplySource::Modal, t2).await.unwrap();
+    assert_eq!(store.reply(k, CAROL).await.unwrap().unwrap().answer, text);
+    assert_eq!(r.answer, text);
+}
+
+#[tokio::test]
+async fn impact_entries_round_trip() {
+    let (_db, store) = temp_store().await;
+    let (cohort_id, _) = with_checkin(&store).await;
+    let t0 = utc(T0);
+    let input = ImpactInput::parse("p99 down", "820ms → 310ms", "checkout team", "https://x.test/1").unwrap();
+    let e1 = store.insert_impact(cohort_id, ALICE, &input, t0).await.unwrap();
+    assert_eq!(e1.what_changed, "p99 down");
+    assert_eq!(e1.evidence, "820ms → 310ms");
+    assert_eq!(e1.link.as_deref(), Some("https://x.test/1"));
+    assert_eq!(e1.tracks, vec![Track::Impact]);
+    assert_eq!(e1.recorded_at, t0);
+
+    let no_link = ImpactInput::parse("b", "e", "w", "").unwrap();
+    let e2 = store.insert_impact(cohort_id, ALICE, &no_link, t0 + Duration::days(1)).await.unwrap();
+    assert_eq!(e2.link, None);
+    store.insert_impact(cohort_id, BOB, &no_link, t0).await.unwrap();
+
+    let mine = store.impact_of_member(cohort_id, ALICE, 10).await.unwrap();
+    assert_eq!(mine.iter().map(|e| e.id).collect::<Vec<_>>(), vec![e2.id, e1.id], "newest first");
+    assert_eq!(store.impact_of_member(cohort_id, ALICE, 1).await.unwrap().len(), 1);
+    assert_eq!(store.impact_of_member(cohort_id, BOB, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn reminders_are_claimed_once() {
+    let (_db, store) = temp_store().await;
+    let (cohort_id, k) = with_checkin(&store).await;
+    let t0 = utc(T0);
+    for u in [ALICE, BOB, CAROL] {
+        store.join(cohort_id, u, t0).await.unwrap();
+    }
+    // Bob answered; Carol is paused.
+    store.upsert_reply(k, BOB, &answer("done", ""), ReplySource::Modal, t0).await.unwrap();
+    store.pause(cohort_id, CAROL, t0, t0 + Duration::weeks(1)).await.unwrap();
+    let at = t0 + Duration::days(2);
+    assert_eq!(store.members_to_remind(cohort_id, k, at).await.unwrap(), vec![ALICE]);
+
+    assert!(store.claim_reminder(k, ALICE, at).await.unwrap());
+    assert!(!store.claim_reminder(k, ALICE, at).await.unwrap(), "second claim loses");
+    assert!(store.members_to_remind(cohort_id, k, at).await.unwrap().is_empty());
+    assert_eq!(store.reminders_sent(k).await.unwrap(), vec![ALICE]);
+
+    // Releasing (a failed DM) lets a later tick claim again.
+    store.release_reminder(k, ALICE).await.unwrap();
+    assert_eq!(store.members_to_remind(cohort_id, k, at).await.unwrap(), vec![ALICE]);
+    assert!(store.claim_reminder(k, ALICE, at).await.unwrap());
+
+    // After Carol's pause ends she is due.
+    let later = t0 + Duration::weeks(1);
+    assert_eq!(store.members_to_remind(cohort_id, k, later).await.unwrap(), vec![CAROL]);
+}
+
+#[tokio::test]
+async fn rows_mentioning_user_covers_every_table_with_a_user_id() {
+    let (db, store) = temp_store().await;
+    let pool = db.raw().await;
+    let counted: HashSet<&str> = store.rows_mentioning_user(ALICE).await.unwrap().into_iter().map(|(t, _)| t).collect();
+    let mut with_user = Vec::new();
+    for table in store.table_names().await.unwrap() {
+        let cols = trellis_testkit::table_columns(&pool, &table).await;
+        if cols.iter().any(|c| c == "user_id" || c.ends_with("_user_id")) {
+            with_user.push(table.clone());
+            assert!(counted.contains(table.as_str()), "rows_mentioning_user misses table {table}");
+        }
+    }
+    assert!(with_user.len() >= 6, "{with_user:?}");
+}
+
+#[tokio::test]
+async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
+    let (db, store) = temp_store().await;
+    let (cohort_id, k) = with_checkin(&store).await;
+    let t0 = utc(T0);
+    let other = store
+        .insert_cohort(&spec("c2", OTHER_CHANNEL, "0 0 9 * * Tue", "UTC"), CohortSource::Discord, t0)
+        .await
+        .unwrap();
+    let input = ImpactInput::parse("w", "e", "b", "").unwrap();
+    for u in [ALICE, BOB] {
+        store.join(cohort_id, u, t0).await.unwrap();
+        store.join(other.id, u, t0).await.unwrap();
+        store.pause(cohort_id, u, t0, t0 + Duration::weeks(1)).await.unwrap();
+        store.upsert_reply(k, u, &answer("v1", "1"), ReplySource::Modal, t0).await.unwrap();
+        store.upsert_reply(k, u, &answer("v2", "2"), ReplySource::Dm, t0).await.unwrap();
+        store.insert_impact(cohort_id, u, &input, t0).await.unwrap();
+        store.insert_impact(other.id, u, &input, t0).await.unwrap();
+        store.claim_reminder(k, u, t0).await.unwrap();
+    }
+    let before_bob = rows_holding(&db, BOB.get() as i64).await;
+    assert!(store.rows_mentioning_user(ALICE).await.unwrap().iter().all(|(_, n)| *n > 0));
+
+    let deleted = store.forget_user(ALICE).await.unwrap();
+    assert_eq!(deleted, 8, "members 2, pauses 1, replies 1, edits 1, impact 2, reminders 1");
+    for (table, n) in store.rows_mentioning_user(ALICE).await.unwrap() {
+        assert_eq!(n, 0, "{table} still mentions the user");
+    }
+    // Not only user_id columns: no column of any table holds the id.
+    assert_eq!(rows_holding(&db, ALICE.get() as i64).await, vec![], "rows still mention the forgotten user");
+    // Bob is untouched.
+    assert_eq!(rows_holding(&db, BOB.get() as i64).await, before_bob);
+    assert!(store.reply(k, BOB).await.unwrap().is_some());
+    assert_eq!(store.forget_user(ALICE).await.unwrap(), 0, "forgetting twice is harmless");
+}
+
+/// Two processes (two pools on one file) racing to record the same occurrence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_record_checkin_makes_one_row() {
+    let (db, store) = temp_store().await;
+    let t0 = utc(T0);
+    let c = store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
+    let stores = [db.connect().await, db.connect().await];
+    let mut tasks = Vec::new();
+    for s in stores.clone() {
+        let cohort_id = c.id;
+        tasks.push(tokio::spawn(async move {
+            let mut wins = 0;
+            for i in 0..50 {
+                let new = NewCheckIn {
+                    cohort_id,
+                    occurrence_at: t0,
+                    closes_at: t0 + Duration::weeks(1),
+                    prompt: prompt(&format!("p{i}")),
+                };
+                if s.record_checkin(&new).await.expect("no lock errors").is_some() {
+                    wins += 1;
+                }
+            }
+            wins
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += t.await.unwrap();
+    }
+    assert_eq!(wins, 1, "exactly one writer records the occurrence");
+    assert_eq!(store.checkins_of_cohort(c.id).await.unwrap().len(), 1);
+
+    // And exactly one of many racing claims wins.
+    let k = store.checkins_of_cohort(c.id).await.unwrap().remove(0);
+    let mut tasks = Vec::new();
+    for s in stores {
+        tasks.push(tokio::spawn(async move {
+            let mut wins = 0;
+            for _ in 0..50 {
+                if s.claim_post(k.id, t0, t0 - Duration::minutes(2)).await.unwrap() {
+                    wins += 1;
+                }
+            }
+            wins
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += t.await.unwrap();
+    }
+    assert_eq!(wins, 1, "exactly one claim wins");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_upsert_reply_keeps_one_current_and_the_rest_in_history() {
+    let (db, store) = temp_store().await;
+    let (_, k) = with_checkin(&store).await;
+    let t0 = utc(T0);
+    let mut tasks = Vec::new();
+    for w in 0..2 {
+        let s = db.connect().await;
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                let input = AnswerInput::parse(&format!("writer {w} version {i}"), "").unwrap();
+                s.upsert_reply(k, ALICE, &input, ReplySource::Modal, t0 + Duration::seconds(i)).await.expect("upsert");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let current = store.reply(k, ALICE).await.unwrap().unwrap();
+    let history = store.reply_history(current.id).await.unwrap();
+    assert_eq!(history.len(), 99, "every replaced version is in the history");
+    let mut all: HashSet<String> = history.into_iter().map(|h| h.answer).collect();
+    all.insert(current.answer.clone());
+    assert_eq!(all.len(), 100, "no version lost");
+
+    let pool = db.raw().await;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM replies").fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 1, "one current reply");
+}
+
+#[tokio::test]
+async fn backup_is_a_consistent_copy() {
+    let (db, store) = temp_store().await;
+    let (cohort_id, _) = with_checkin(&store).await;
+    let target = db.dir.path().join("backup.db");
+    store.backup_to(&target).await.unwrap();
+    let copy = Store::connect(&format!("sqlite://{}", target.display())).await.unwrap();
+    copy.migrate().await.unwrap();
+    assert_eq!(copy.checkins_of_cohort(cohort_id).await.unwrap().len(), 1);
+}

@@ -1,0 +1,31 @@
+//! Test support for Trellis, shared by the integration tests (`tests/it`,
+//! `tests/process`) and the benches:
+//!
+//! - [`ids`]: the one set of guild, channel, role and user ids;
+//! - [`db`] and [`seed`]: temporary SQLite files, cohort declarations and
+//!   rows put straight into a store;
+//! - [`harness`] and [`chat`]: the engine on a manual clock with an
+//!   in-memory chat platform that fails on request;
+//! - [`bot`]: the real bot in this process against the fake Discord;
+//! - [`process`]: the real `trellis` binary as a child process;
+//! - [`rng`]: a seeded PRNG (kill points, replayable) and percentiles.
+//!
+//! It turns on `trellis`'s `test-util` feature, which exposes what only tests
+//! need (`ManualClock`, `Store::bulk_*`, inspection queries).
+
+pub mod bot;
+pub mod chat;
+pub mod db;
+pub mod harness;
+pub mod ids;
+pub mod process;
+pub mod rng;
+pub mod seed;
+
+pub use chat::{FakeChat, SeenPost};
+pub use db::{TempDb, rows_holding, table_columns, temp_store, url_of};
+pub use harness::Harness;
+pub use ids::*;
+pub use process::TrellisProcess;
+pub use rng::{Rng, percentile};
+pub use seed::{YEARLY, answer_id, draft, seed_cohort, seed_open_checkin, seed_recorded_checkin, spec, utc};
