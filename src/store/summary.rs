@@ -79,7 +79,7 @@ impl LedgerRow {
 
 /// A member's row with their pauses (and, for a history, impact entries) as JSON.
 #[derive(sqlx::FromRow)]
-struct MemberRow {
+struct MemberJsonRow {
     #[sqlx(default)]
     user_id: Option<UserId>,
     joined_at: i64,
@@ -94,12 +94,13 @@ struct MemberRow {
     last_answer: Option<i64>,
 }
 
-fn corrupt<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
+/// A decode error of aggregated JSON or text, as `Corrupt`.
+fn or_corrupt<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
     r.map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn pauses(json: &str) -> Result<Vec<Pause>> {
-    let mut spans: Vec<(i64, i64)> = corrupt(serde_json::from_str(json))?;
+    let mut spans: Vec<(i64, i64)> = or_corrupt(serde_json::from_str(json))?;
     spans.sort_unstable();
     spans.into_iter().map(|(s, e)| Ok(Pause { starts_at: from_unix(s)?, ends_at: from_unix(e)? })).collect()
 }
@@ -109,7 +110,7 @@ impl Store {
     /// when they never joined it.
     pub async fn member_history(&self, cohort_id: CohortId, user_id: UserId) -> Result<Option<MemberHistory>> {
         let mut tx = self.pool.begin().await?;
-        let row: Option<MemberRow> = sqlx::query_as(
+        let row: Option<MemberJsonRow> = sqlx::query_as(
             "SELECT m.joined_at, m.left_at, \
              (SELECT json_group_array(json_array(p.starts_at, p.ends_at)) FROM pauses p \
              WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) AS pauses, \
@@ -143,7 +144,7 @@ impl Store {
             replies.extend(row.reply(user_id)?);
             checkins.push(CheckIn::try_from(row.checkin)?);
         }
-        let entries: Vec<ImpactRow> = corrupt(serde_json::from_str(member.impact.as_deref().unwrap_or("[]")))?;
+        let entries: Vec<ImpactRow> = or_corrupt(serde_json::from_str(member.impact.as_deref().unwrap_or("[]")))?;
         let mut impact = entries.into_iter().map(ImpactEntry::try_from).collect::<Result<Vec<_>>>()?;
         impact.sort_by_key(|e| (e.recorded_at, e.id));
         Ok(Some(MemberHistory {
@@ -179,7 +180,7 @@ impl Store {
         // can only change while its check-in is open, before any later one
         // opens. CROSS JOIN keeps check-ins as the outer loop, newest first, so
         // the search stops at the first reply found.
-        let members: Vec<MemberRow> = sqlx::query_as(
+        let members: Vec<MemberJsonRow> = sqlx::query_as(
             "SELECT m.user_id, m.joined_at, m.left_at, \
              (SELECT json_group_array(json_array(p.starts_at, p.ends_at)) FROM pauses p \
              WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) AS pauses, \
@@ -196,7 +197,7 @@ impl Store {
         let mut checkins = Vec::with_capacity(rows.len());
         for row in rows {
             for user in row.repliers.as_deref().unwrap_or("").split(',').filter(|s| !s.is_empty()) {
-                let user = UserId::new(corrupt(user.parse::<i64>())? as u64);
+                let user = UserId::new(or_corrupt(user.parse::<i64>())? as u64);
                 answered.entry(user).or_default().push(row.checkin.id);
             }
             checkins.push(CheckIn::try_from(row.checkin)?);

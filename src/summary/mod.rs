@@ -87,7 +87,7 @@ impl Outcome {
     }
 
     /// Answered or missed: the check-ins "offered" counts.
-    pub fn counts(self) -> bool {
+    pub fn counts_as_offered(self) -> bool {
         matches!(self, Outcome::Answered | Outcome::Missed)
     }
 }
@@ -101,7 +101,7 @@ pub struct Tally {
 
 impl Tally {
     pub fn add(&mut self, outcome: Outcome) {
-        self.offered += u32::from(outcome.counts());
+        self.offered += u32::from(outcome.counts_as_offered());
         self.answered += u32::from(outcome == Outcome::Answered);
     }
 

@@ -256,7 +256,7 @@ impl CohortStatus {
                     recent.push(outcome);
                     if let Some(track) = checkin.prompt.as_ref().map(|p| p.track) {
                         let cov = tracks.entry(track).or_default();
-                        cov.offered += u32::from(outcome.counts());
+                        cov.offered += u32::from(outcome.counts_as_offered());
                         cov.answered += u32::from(outcome == Outcome::Answered);
                     }
                 }
@@ -269,7 +269,8 @@ impl CohortStatus {
                 }
             }
             let missed_in_a_row =
-                outcomes.iter().rev().filter(|o| o.counts()).take_while(|o| **o == Outcome::Missed).count() as u32;
+                outcomes.iter().rev().filter(|o| o.counts_as_offered()).take_while(|o| **o == Outcome::Missed).count()
+                    as u32;
             rows.push(MemberRow {
                 user_id: member.user_id,
                 joined_at: member.joined_at,
