@@ -16,6 +16,7 @@ mod e2e_digest;
 mod e2e_hostile;
 mod e2e_summary;
 mod engine;
+mod field;
 mod fuzz;
 mod hostile_input;
 mod store;

@@ -12,6 +12,7 @@ mod cli;
 mod durability;
 mod e2e_binary;
 mod export;
+mod field;
 mod load;
 mod operations;
 
