@@ -94,6 +94,18 @@ struct MemberJsonRow {
     last_answer: Option<i64>,
 }
 
+impl MemberJsonRow {
+    /// The membership this row describes.
+    fn member(&self, cohort_id: CohortId, user_id: UserId) -> Result<Member> {
+        Ok(Member {
+            cohort_id,
+            user_id,
+            joined_at: from_unix(self.joined_at)?,
+            left_at: self.left_at.map(from_unix).transpose()?,
+        })
+    }
+}
+
 /// A decode error of aggregated JSON or text, as `Corrupt`.
 fn or_corrupt<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
     r.map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -148,12 +160,7 @@ impl Store {
         let mut impact = entries.into_iter().map(ImpactEntry::try_from).collect::<Result<Vec<_>>>()?;
         impact.sort_by_key(|e| (e.recorded_at, e.id));
         Ok(Some(MemberHistory {
-            member: Member {
-                cohort_id,
-                user_id,
-                joined_at: from_unix(member.joined_at)?,
-                left_at: member.left_at.map(from_unix).transpose()?,
-            },
+            member: member.member(cohort_id, user_id)?,
             pauses: pauses(&member.pauses)?,
             checkins,
             replies,
@@ -209,12 +216,7 @@ impl Store {
                 let mut answered = answered.remove(&user_id).unwrap_or_default();
                 answered.sort_unstable();
                 Ok(MemberActivity {
-                    member: Member {
-                        cohort_id,
-                        user_id,
-                        joined_at: from_unix(m.joined_at)?,
-                        left_at: m.left_at.map(from_unix).transpose()?,
-                    },
+                    member: m.member(cohort_id, user_id)?,
                     pauses: pauses(&m.pauses)?,
                     answered,
                     last_answer: m.last_answer.map(from_unix).transpose()?,

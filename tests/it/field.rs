@@ -52,15 +52,7 @@ async fn timezone_autocomplete_understands_cities_and_offsets_as_typed() {
 async fn setup_refuses_a_reminder_that_would_come_after_the_next_check_in() {
     let bot = Bot::start().await;
     for (cron, reminder_after) in [("0 0 9 * * *", "48h"), ("0 0 9 * * Mon", "7d")] {
-        let h = bot.fake.slash_command(
-            admin(GUILD, CHANNEL)
-                .command("cohort")
-                .subcommand("setup")
-                .option("timezone", "UTC")
-                .option("mentor_role", OptionValue::Role(MENTOR_ROLE))
-                .option("cron", cron)
-                .option("reminder_after", reminder_after),
-        );
+        let h = bot.fake.slash_command(setup_in_channel(cron).option("reminder_after", reminder_after));
         let r = bot.fake.wait_interaction_response(&h, WAIT).await;
         let text = r.content();
         assert!(r.is_ephemeral(), "{r:?}");

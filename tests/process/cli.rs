@@ -11,7 +11,7 @@ fn repo_file(rel: &str) -> PathBuf {
 }
 
 /// `trellis` with `args`, in `cwd`, without any of Trellis's variables set.
-fn trellis(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn trellis(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trellis"));
     cmd.current_dir(cwd)
         .args(args)
@@ -27,7 +27,7 @@ fn trellis(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run trellis")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

@@ -2,7 +2,6 @@
 //! that fall into a DST gap, and exports opened in a spreadsheet.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use chrono::{Duration, Utc};
 use serde_json::Value;
@@ -11,24 +10,7 @@ use trellis::domain::schedule::Schedule;
 use trellis_testkit::typed::{ALICE, CHANNEL};
 use trellis_testkit::{Harness, draft};
 
-fn trellis(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trellis"));
-    cmd.current_dir(cwd)
-        .args(args)
-        .env_remove("DISCORD_TOKEN")
-        .env_remove("TRELLIS_CONFIG")
-        .env_remove("DATABASE_URL")
-        .env_remove("DISCORD_API_BASE")
-        .env_remove("RUST_LOG");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run trellis")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::cli::{text, trellis};
 
 /// A config file with one cohort of `schedule`, `timezone` and `reminder_after`.
 fn config(dir: &Path, schedule: &str, timezone: &str, reminder_after: &str) -> String {

@@ -173,7 +173,7 @@ pub fn admin(guild: u64, channel: u64) -> Actor {
 }
 
 /// `/cohort setup` by ADMIN in CHANNEL, in UTC, mentored by MENTOR_ROLE.
-fn setup_in_channel(cron: &str) -> Invocation {
+pub fn setup_in_channel(cron: &str) -> Invocation {
     admin(GUILD, CHANNEL)
         .command("cohort")
         .subcommand("setup")
