@@ -32,7 +32,7 @@ impl TryFrom<ReplyRow> for Reply {
 }
 
 /// A stored confidence: 1–5 (the table's CHECK constraint says so too).
-pub(super) fn confidence(raw: i64) -> Result<u8> {
+fn confidence(raw: i64) -> Result<u8> {
     u8::try_from(raw)
         .ok()
         .filter(|c| (1..=5).contains(c))

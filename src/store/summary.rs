@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::checkins::CheckInRow;
 use super::codec::from_unix;
 use super::impact::ImpactRow;
-use super::replies::confidence;
+use super::replies::ReplyRow;
 use super::{Result, Store, StoreError};
 use crate::domain::{CheckIn, CheckInId, CohortId, ImpactEntry, Member, Pause, Reply, ReplyId, UserId};
 use crate::summary::MemberActivity;
@@ -65,15 +65,16 @@ impl LedgerRow {
     fn reply(&mut self, user_id: UserId) -> Result<Option<Reply>> {
         let Some(id) = self.reply_id else { return Ok(None) };
         let missing = || StoreError::Corrupt(format!("reply {id} has no time"));
-        Ok(Some(Reply {
+        let row = ReplyRow {
             id,
             checkin_id: self.checkin.id,
             user_id,
             answer: self.answer.take().unwrap_or_default(),
-            confidence: self.confidence.map(confidence).transpose()?,
-            created_at: from_unix(self.created_at.ok_or_else(missing)?)?,
-            updated_at: from_unix(self.updated_at.ok_or_else(missing)?)?,
-        }))
+            confidence: self.confidence,
+            created_at: self.created_at.ok_or_else(missing)?,
+            updated_at: self.updated_at.ok_or_else(missing)?,
+        };
+        Reply::try_from(row).map(Some)
     }
 }
 
