@@ -10,6 +10,7 @@
 mod access;
 mod config;
 mod digest;
+mod dm_answers;
 mod e2e;
 mod e2e_access;
 mod e2e_digest;
