@@ -132,7 +132,8 @@ async fn an_edit_to_an_invalid_answer_is_refused_like_a_fresh_dm_and_the_answer_
     let (_, k) = one_open(&h).await;
     saved(h.engine.answer_by_dm(ALICE, dm(1), V1).await.unwrap());
     let too_long = "x".repeat(4001);
-    let cases: [(&str, fn(&InputError) -> bool); 4] = [
+    type IsReason = fn(&InputError) -> bool;
+    let cases: [(&str, IsReason); 4] = [
         ("", |e| matches!(e, InputError::EmptyAnswer)),
         (" \u{200B} ", |e| matches!(e, InputError::EmptyAnswer)),
         (too_long.as_str(), |e| matches!(e, InputError::AnswerTooLong(4001))),
