@@ -1,12 +1,12 @@
 //! Gateway events poise does not route to commands: guild joins (command
-//! registration), button clicks, modal submits and DMs.
+//! registration), button clicks, modal submits, DMs and edited DMs.
 
 use poise::serenity_prelude as serenity;
 use serenity::{CreateInteractionResponse, CreateMessage, FullEvent, Interaction};
 
 use super::{Data, Error, render, reply_for, viewer_of};
-use crate::domain::{CheckInId, CohortId, UserId};
-use crate::engine::EngineError;
+use crate::domain::{CheckInId, CohortId, MessageId, UserId};
+use crate::engine::{DmAnswer, DmEdit, EngineError};
 
 pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
     let ctx = framework.serenity_context;
@@ -35,6 +35,16 @@ pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event
         }
         FullEvent::Message { new_message } if new_message.guild_id.is_none() && !new_message.author.bot => {
             on_dm(ctx, framework.user_data().await, new_message).await?;
+        }
+        // DIRECT_MESSAGES delivers edits of DMs too. An update without
+        // `content` (a link preview appearing) or without an author is not
+        // an edit of the text.
+        FullEvent::MessageUpdate { event, .. } if event.guild_id.is_none() => {
+            if let (Some(author), Some(content)) = (&event.author, &event.content)
+                && !author.bot
+            {
+                on_dm_edit(ctx, framework.user_data().await, event, author, content).await?;
+            }
         }
         _ => {}
     }
@@ -88,6 +98,9 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
             return reply_ephemeral(ctx, respond, text).await;
         }
         CustomId::Answer(checkin_id) => checkin_id,
+        CustomId::DmAnswer(checkin_id, message_id) => {
+            return on_dm_choice(ctx, data, click, checkin_id, message_id).await;
+        }
         CustomId::Impact(_) | CustomId::Unknown => {
             tracing::warn!(custom_id = %render::truncate(id, 100), "unknown button");
             return reply_ephemeral(ctx, respond, "This button is no longer in use.".into()).await;
@@ -107,23 +120,36 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
 }
 
 /// What a button's or a modal's custom_id asks for. Only the exact shapes
-/// `render` writes are accepted: a prefix and a positive decimal row id with
-/// no sign, no leading zero and no trailing text. Anything else is `Unknown`.
+/// `render` writes are accepted: a prefix and positive decimal ids with no
+/// sign, no leading zero and no trailing text. Anything else is `Unknown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CustomId {
     Answer(CheckInId),
+    /// A cohort button under the member's DM `MessageId`.
+    DmAnswer(CheckInId, MessageId),
     Impact(CohortId),
     ForgetConfirm,
     Unknown,
 }
 
 pub(crate) fn parse_custom_id(id: &str) -> CustomId {
-    fn row_id(digits: &str) -> Option<i64> {
-        let canonical = !digits.is_empty() && !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit());
-        if canonical { digits.parse().ok() } else { None }
+    fn canonical(digits: &str) -> bool {
+        !digits.is_empty() && !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
     }
+    fn row_id(digits: &str) -> Option<i64> {
+        if canonical(digits) { digits.parse().ok() } else { None }
+    }
+    fn snowflake(digits: &str) -> Option<u64> {
+        if canonical(digits) { digits.parse().ok() } else { None }
+    }
+    let dm_answer = |rest: &str| {
+        let (checkin, message) = rest.split_once(':')?;
+        Some(CustomId::DmAnswer(CheckInId::new(row_id(checkin)?), MessageId::new(snowflake(message)?)))
+    };
     if id == render::FORGET_CONFIRM {
         CustomId::ForgetConfirm
+    } else if let Some(parsed) = id.strip_prefix(render::DM_ANSWER_PREFIX).and_then(dm_answer) {
+        parsed
     } else if let Some(n) = id.strip_prefix(render::ANSWER_PREFIX).and_then(row_id) {
         CustomId::Answer(CheckInId::new(n))
     } else if let Some(n) = id.strip_prefix(render::IMPACT_PREFIX).and_then(row_id) {
@@ -185,7 +211,7 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
                 Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
             }
         }
-        CustomId::ForgetConfirm | CustomId::Unknown => {
+        CustomId::ForgetConfirm | CustomId::DmAnswer(..) | CustomId::Unknown => {
             tracing::warn!(custom_id = %render::truncate(id, 100), "unknown modal");
             render::ephemeral_text("This form is no longer in use.")
         }
@@ -195,17 +221,89 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
 }
 
 async fn on_dm(ctx: &serenity::Context, data: &Data, message: &serenity::Message) -> Result<(), Error> {
-    let text = match data.engine.answer_by_dm(UserId::new(message.author.id.get()), &message.content).await {
-        Ok((reply, _)) => format!(
-            "Saved as your answer to this week's check-in ({} characters). Reply again to replace it.",
-            reply.answer.chars().count()
-        ),
-        Err(e) => reply_for(&e),
+    let user = UserId::new(message.author.id.get());
+    let dm = MessageId::new(message.id.get());
+    let reply = match data.engine.answer_by_dm(user, dm, &message.content).await {
+        Ok(DmAnswer::Saved { reply, cohort_name }) => {
+            CreateMessage::new().content(render::dm_saved(&cohort_name, &reply))
+        }
+        Ok(DmAnswer::Choose(choices)) => render::dm_choices(&choices, dm),
+        Err(e) => CreateMessage::new().content(reply_for(&e)),
     };
-    message
+    message.channel_id.send_message(&ctx.http, reply.allowed_mentions(render::no_mentions())).await?;
+    Ok(())
+}
+
+/// An edited DM. Only the DM that holds an answer matters; the member gets
+/// one short DM when the answer changed or the edit was refused, and none
+/// otherwise (an edit of any other DM changes nothing, and that DM was
+/// already answered when it arrived).
+async fn on_dm_edit(
+    ctx: &serenity::Context,
+    data: &Data,
+    event: &serenity::MessageUpdateEvent,
+    author: &serenity::User,
+    content: &str,
+) -> Result<(), Error> {
+    let user = UserId::new(author.id.get());
+    let text = match data.engine.edit_dm_answer(user, MessageId::new(event.id.get()), content).await {
+        Ok(DmEdit::Updated { reply, cohort_name }) => render::dm_updated(&cohort_name, &reply),
+        Ok(DmEdit::NotAnAnswer | DmEdit::Unchanged) => return Ok(()),
+        Err(e) => render::dm_edit_refused(&reply_for(&e)),
+    };
+    event
         .channel_id
         .send_message(&ctx.http, CreateMessage::new().content(text).allowed_mentions(render::no_mentions()))
         .await?;
+    Ok(())
+}
+
+/// A cohort button under an ambiguous DM (`dm-answer:{checkin}:{message}`).
+///
+/// Why the DM is read back from Discord on the press rather than carried in
+/// an answer form prefilled with it: the text fits in no custom_id, and
+/// nothing may be stored before the press, so a form would need the text
+/// kept in memory between the DM and the press, which a restart loses. The
+/// DM itself is durable in Discord: one GET on the press finds it, after a
+/// restart too, and with any edit made before the press. Only the member's
+/// own DM in the channel the button was pressed in is read.
+async fn on_dm_choice(
+    ctx: &serenity::Context,
+    data: &Data,
+    click: &serenity::ComponentInteraction,
+    checkin_id: CheckInId,
+    message_id: MessageId,
+) -> Result<(), Error> {
+    let respond = async |http: &serenity::Http, r| click.create_response(http, r).await;
+    if click.guild_id.is_some() {
+        // render puts these buttons under DMs only.
+        tracing::warn!("DM answer button pressed in a server");
+        return reply_ephemeral(ctx, respond, "This button is no longer in use.".into()).await;
+    }
+    let user = UserId::new(click.user.id.get());
+    let saved = tokio::time::timeout(SAVE_DEADLINE, async {
+        let dm = match ctx.http.get_message(click.channel_id, serenity::MessageId::new(message_id.get())).await {
+            Ok(dm) if dm.author.id == click.user.id => dm,
+            // Someone else's message is as good as gone to this member.
+            Ok(_) => return Ok(None),
+            Err(e) => {
+                let e = super::chat::chat_err(e);
+                return if e.is_permanent() { Ok(None) } else { Err(EngineError::Chat(e)) };
+            }
+        };
+        data.engine.answer_dm_choice(user, checkin_id, message_id, &dm.content).await.map(Some)
+    })
+    .await;
+    let response = match saved {
+        Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
+        Ok(Ok(Some((reply, cohort_name)))) => {
+            let settled = render::dm_choice_saved(&cohort_name, &reply);
+            return Ok(click.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(settled)).await?);
+        }
+        Ok(Ok(None)) => render::ephemeral_text(render::DM_GONE),
+        Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
+    };
+    click.create_response(&ctx.http, CreateInteractionResponse::Message(response)).await?;
     Ok(())
 }
 
@@ -222,6 +320,13 @@ mod tests {
         assert_eq!(parse_custom_id(render::FORGET_CONFIRM), CustomId::ForgetConfirm);
         let max = format!("answer:{}", i64::MAX);
         assert_eq!(parse_custom_id(&max), CustomId::Answer(CheckInId::new(i64::MAX)));
+        assert_eq!(
+            parse_custom_id("dm-answer:42:1234567890123456789"),
+            CustomId::DmAnswer(CheckInId::new(42), MessageId::new(1_234_567_890_123_456_789))
+        );
+        let max = format!("dm-answer:{}:{}", i64::MAX, u64::MAX);
+        assert_eq!(parse_custom_id(&max), CustomId::DmAnswer(CheckInId::new(i64::MAX), MessageId::new(u64::MAX)));
+        assert!(max.len() <= 100, "Discord's custom_id limit");
         for bad in [
             "",
             "answer:",
@@ -240,6 +345,19 @@ mod tests {
             "impact:",
             "forget:confirm ",
             "forget:",
+            "dm-answer:",
+            "dm-answer:1",
+            "dm-answer:1:",
+            "dm-answer::1",
+            "dm-answer:0:1",
+            "dm-answer:1:0",
+            "dm-answer:1:01",
+            "dm-answer:1:2:3",
+            "dm-answer:1:-2",
+            "dm-answer:1:2 ",
+            "dm-answer:9223372036854775808:1",
+            "dm-answer:1:18446744073709551616",
+            "answer:1:2",
         ] {
             assert_eq!(parse_custom_id(bad), CustomId::Unknown, "{bad:?}");
         }
@@ -253,6 +371,7 @@ mod tests {
     fn rendered(id: CustomId) -> Option<String> {
         match id {
             CustomId::Answer(n) => Some(format!("{}{n}", render::ANSWER_PREFIX)),
+            CustomId::DmAnswer(k, m) => Some(format!("{}{k}:{m}", render::DM_ANSWER_PREFIX)),
             CustomId::Impact(n) => Some(format!("{}{n}", render::IMPACT_PREFIX)),
             CustomId::ForgetConfirm => Some(render::FORGET_CONFIRM.to_string()),
             CustomId::Unknown => None,
@@ -271,13 +390,14 @@ mod tests {
 
         #[test]
         fn prefixed_noise_is_unknown_or_canonical(
-            prefix in prop_oneof![Just("answer:"), Just("impact:"), Just("forget:"), Just("")],
-            tail in "[-+0-9 a-z\\x00\\u{660}-\\u{669}]{0,24}",
+            prefix in prop_oneof![Just("answer:"), Just("impact:"), Just("forget:"), Just("dm-answer:"), Just("")],
+            tail in "[-+0-9: a-z\\x00\\u{660}-\\u{669}]{0,48}",
         ) {
             let s = format!("{prefix}{tail}");
             match parse_custom_id(&s) {
                 CustomId::Answer(n) => prop_assert!(n.get() > 0),
                 CustomId::Impact(n) => prop_assert!(n.get() > 0),
+                CustomId::DmAnswer(k, m) => prop_assert!(k.get() > 0 && m.get() > 0),
                 _ => {}
             }
             if let Some(back) = rendered(parse_custom_id(&s)) {
@@ -289,6 +409,12 @@ mod tests {
         fn every_row_id_round_trips(n in 1..=i64::MAX) {
             prop_assert_eq!(parse_custom_id(&format!("answer:{n}")), CustomId::Answer(CheckInId::new(n)));
             prop_assert_eq!(parse_custom_id(&format!("impact:{n}")), CustomId::Impact(CohortId::new(n)));
+        }
+
+        #[test]
+        fn every_dm_answer_id_round_trips(k in 1..=i64::MAX, m in 1..=u64::MAX) {
+            let id = format!("dm-answer:{k}:{m}");
+            prop_assert_eq!(parse_custom_id(&id), CustomId::DmAnswer(CheckInId::new(k), MessageId::new(m)));
         }
     }
 }

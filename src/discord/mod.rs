@@ -97,6 +97,9 @@ pub fn event_span(event: &serenity::FullEvent) -> tracing::Span {
         FullEvent::Message { new_message } => {
             tracing::info_span!("message", id = %new_message.id, user = %new_message.author.id)
         }
+        FullEvent::MessageUpdate { event, .. } => {
+            tracing::info_span!("message_update", id = %event.id, user = ?event.author.as_ref().map(|a| a.id.get()))
+        }
         other => tracing::debug_span!("event", name = other.snake_case_name()),
     }
 }

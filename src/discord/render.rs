@@ -8,14 +8,17 @@ use serenity::{
 };
 
 use crate::domain::reply::{MAX_ANSWER_CHARS, MAX_IMPACT_FIELD_CHARS, MAX_LINK_CHARS};
-use crate::domain::{CheckIn, Cohort, ImpactEntry, Reply, Track};
-use crate::engine::{CheckInPost, DigestPost, ReminderDm};
+use crate::domain::{CheckIn, Cohort, ImpactEntry, MessageId, Reply, Track};
+use crate::engine::{CheckInPost, DigestPost, DmChoice, ReminderDm};
 use crate::summary::digest::Digest;
 use crate::summary::{
     CohortStatus, FOCUS_WINDOW_DAYS, MemberProgress, MemberRow, QUIET_AFTER, Tally, Trend, WeekState, plural,
 };
 
 pub const ANSWER_PREFIX: &str = "answer:";
+/// `dm-answer:{checkin_id}:{dm_message_id}`: a cohort button under an
+/// ambiguous DM (see [`dm_choices`]).
+pub const DM_ANSWER_PREFIX: &str = "dm-answer:";
 pub const IMPACT_PREFIX: &str = "impact:";
 pub const FORGET_CONFIRM: &str = "forget:confirm";
 pub const FIELD_ANSWER: &str = "answer";
@@ -67,6 +70,10 @@ pub fn checkin_message(post: &CheckInPost) -> CreateMessage {
         .allowed_mentions(no_mentions())
 }
 
+/// "Reply here" is a promise the DM rules keep: a reminder goes only to
+/// members who have not answered its check-in, and a DM goes to the only
+/// open check-in not answered yet, or asks with one button per cohort
+/// (never refused as ambiguous).
 pub fn reminder_message(dm: &ReminderDm) -> CreateMessage {
     CreateMessage::new()
         .content(format!(
@@ -75,6 +82,68 @@ pub fn reminder_message(dm: &ReminderDm) -> CreateMessage {
             discord_time(dm.closes_at, 'F'),
             dm.question.replace('\n', "\n> ")
         ))
+        .allowed_mentions(no_mentions())
+}
+
+/// The reply to a DM saved as an answer: where it went, and that editing the
+/// DM edits the answer.
+pub fn dm_saved(cohort_name: &str, reply: &Reply) -> String {
+    format!(
+        "Saved as your answer to the **{cohort_name}** check-in ({} characters). Edit your message to change it while the check-in is open.",
+        reply.answer.chars().count()
+    )
+}
+
+/// The one short DM confirming that an edited DM edited the answer.
+pub fn dm_updated(cohort_name: &str, reply: &Reply) -> String {
+    format!("Updated your answer to the **{cohort_name}** check-in ({} characters).", reply.answer.chars().count())
+}
+
+/// The one short DM refusing an edit; `reason` comes from `reply_for`.
+pub fn dm_edit_refused(reason: &str) -> String {
+    truncate(&format!("Edit not saved; your answer stays as it was. {reason}"), 2000)
+}
+
+/// A cohort button's answer when the member's DM cannot be read back (deleted).
+pub const DM_GONE: &str = "That message is no longer there, so nothing was saved. Send your answer again.";
+
+/// Discord's most buttons in one message: 5 rows of 5.
+const MAX_BUTTONS: usize = 25;
+
+/// The question for an ambiguous DM: one button per open check-in, each
+/// naming the check-in and the DM (`dm-answer:{checkin_id}:{dm_message_id}`),
+/// so a press needs nothing remembered in between, across restarts too.
+pub fn dm_choices(choices: &[DmChoice], dm_message_id: MessageId) -> CreateMessage {
+    let mut content =
+        "You have several open check-ins. Which one is this answer for? Nothing is saved until you press a button."
+            .to_string();
+    if choices.len() > MAX_BUTTONS {
+        content.push_str(&format!(" (The first {MAX_BUTTONS} of {} are shown.)", choices.len()));
+    }
+    let buttons: Vec<CreateButton> = choices
+        .iter()
+        .take(MAX_BUTTONS)
+        .map(|c| {
+            let (suffix, style) = if c.answered {
+                (" (replaces your answer)", serenity::ButtonStyle::Secondary)
+            } else {
+                ("", serenity::ButtonStyle::Primary)
+            };
+            // Discord caps a button label at 80 characters.
+            let label = format!("{}{suffix}", truncate(&c.cohort_name, 80 - suffix.chars().count()));
+            CreateButton::new(format!("{DM_ANSWER_PREFIX}{}:{dm_message_id}", c.checkin_id)).label(label).style(style)
+        })
+        .collect();
+    let rows = buttons.chunks(5).map(|row| CreateActionRow::Buttons(row.to_vec())).collect();
+    CreateMessage::new().content(content).components(rows).allowed_mentions(no_mentions())
+}
+
+/// The question message once a button settled it: the buttons go, so the
+/// same DM is not saved twice by accident.
+pub fn dm_choice_saved(cohort_name: &str, reply: &Reply) -> CreateInteractionResponseMessage {
+    CreateInteractionResponseMessage::new()
+        .content(dm_saved(cohort_name, reply))
+        .components(Vec::new())
         .allowed_mentions(no_mentions())
 }
 

@@ -74,7 +74,7 @@ snowflake!(
     RoleId
 );
 snowflake!(
-    /// A Discord message (a posted check-in).
+    /// A Discord message (a posted check-in, or a member's DM holding an answer).
     MessageId
 );
 row_id!(

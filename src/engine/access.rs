@@ -7,6 +7,8 @@
 //!   status of that cohort's members, and nothing of any other cohort;
 //! - a cohort's forms work in its channel, or for its members anywhere in the
 //!   guild; a hand-made custom_id elsewhere reveals nothing;
+//! - a cohort's button under a DM (a DM has no channel to be in) stores only
+//!   for the cohort's current members, and reveals nothing to anyone else;
 //! - setting up and removing cohorts needs the Manage Server permission.
 
 use super::{Engine, EngineError, Result};
@@ -162,9 +164,16 @@ impl Engine {
         if cohort.spec.channel_id == viewer.channel_id {
             return Ok(());
         }
-        match self.store.member(cohort.id, viewer.user_id).await? {
-            Some(m) if m.left_at.is_none() => Ok(()),
-            _ => Err(EngineError::UnknownCheckIn),
+        self.require_dm_member(cohort, viewer.user_id).await
+    }
+
+    /// The rule for someone outside the cohort's channel, and so for every
+    /// button under a DM: current members only, anyone else is told the
+    /// check-in is unknown.
+    pub(super) async fn require_dm_member(&self, cohort: &Cohort, user_id: UserId) -> Result<()> {
+        match self.require_member(cohort, user_id).await {
+            Err(EngineError::NotAMember) => Err(EngineError::UnknownCheckIn),
+            other => other,
         }
     }
 }

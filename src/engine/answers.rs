@@ -1,4 +1,7 @@
-//! Answers to check-ins (modal and DM) and the impact ledger.
+//! Answers to check-ins (the rules every answer follows; DMs in `dms`) and
+//! the impact ledger.
+
+use chrono::{DateTime, Utc};
 
 use super::{Engine, EngineError, Result};
 use crate::domain::{
@@ -34,28 +37,19 @@ impl Engine {
     ) -> Result<Reply> {
         let input = AnswerInput::parse(answer, confidence)?;
         let now = self.clock.now();
-        // Re-read: the caller's copy may predate the close.
-        let checkin = self.store.checkin(checkin.id).await?.ok_or(EngineError::UnknownCheckIn)?;
-        if !checkin.is_open_at(now) {
-            return Err(EngineError::CheckInClosed);
-        }
+        let checkin = self.open_checkin_now(checkin.id, now).await?;
         self.store.join(checkin.cohort_id, user_id, now).await?;
         Ok(self.store.upsert_reply(checkin.id, user_id, &input, source, now).await?)
     }
 
-    /// A plain DM: the answer to the one check-in open for this member.
-    #[tracing::instrument(skip_all, fields(user = %user_id))]
-    pub async fn answer_by_dm(&self, user_id: UserId, text: &str) -> Result<(Reply, CheckIn)> {
-        // Validate before looking anything up, so bad input is reported as such.
-        AnswerInput::parse(text, "")?;
-        let mut open = self.store.open_checkins_for_member(user_id, self.clock.now()).await?;
-        let checkin = match open.len() {
-            0 => return Err(EngineError::NoOpenCheckIn),
-            1 => open.remove(0),
-            _ => return Err(EngineError::AmbiguousDm),
-        };
-        let reply = self.answer(&checkin, user_id, text, "", ReplySource::Dm).await?;
-        Ok((reply, checkin))
+    /// Check-in `checkin_id` re-read from the ledger, if it is open at `now`:
+    /// a caller's copy may predate the close.
+    pub(super) async fn open_checkin_now(&self, checkin_id: CheckInId, now: DateTime<Utc>) -> Result<CheckIn> {
+        let checkin = self.store.checkin(checkin_id).await?.ok_or(EngineError::UnknownCheckIn)?;
+        if !checkin.is_open_at(now) {
+            return Err(EngineError::CheckInClosed);
+        }
+        Ok(checkin)
     }
 
     #[tracing::instrument(skip_all, fields(cohort = %cohort.id, user = %user_id))]

@@ -8,6 +8,7 @@ mod answers;
 pub mod chat;
 pub mod clock;
 mod cohorts;
+mod dms;
 mod members;
 mod scheduler;
 
@@ -20,6 +21,7 @@ pub use chat::{ChatEdge, ChatError, CheckInPost, DigestPost, Permanence, Reminde
 #[cfg(any(test, feature = "test-util"))]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
+pub use dms::{DmAnswer, DmChoice, DmEdit};
 pub use scheduler::TickReport;
 
 use crate::domain::{FieldError, InputError, PromptLibrary};
@@ -49,10 +51,6 @@ pub enum EngineError {
     CheckInClosed,
     #[error("That check-in does not exist here.")]
     UnknownCheckIn,
-    #[error(
-        "You have several open check-ins, so a plain reply is ambiguous. Use the Answer button on the check-in you mean."
-    )]
-    AmbiguousDm,
     #[error("Cohort `{0}` is declared in the config file; change it there (the file wins over edits made in Discord).")]
     FileManaged(String),
     #[error("Pause for 1 to {MAX_PAUSE_WEEKS} weeks.")]
@@ -108,7 +106,6 @@ impl EngineError {
             | EngineError::NoOpenCheckIn
             | EngineError::CheckInClosed
             | EngineError::UnknownCheckIn
-            | EngineError::AmbiguousDm
             | EngineError::FileManaged(_)
             | EngineError::PauseWeeks
             | EngineError::NotPaused

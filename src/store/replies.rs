@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 
 use super::codec::{from_unix, unix};
 use super::{Result, Store, StoreError};
-use crate::domain::{AnswerInput, CheckInId, CohortId, Reply, ReplyEdit, ReplyId, ReplySource, UserId};
+use crate::domain::{AnswerInput, CheckInId, CohortId, MessageId, Reply, ReplyEdit, ReplyId, ReplySource, UserId};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ReplyRow {
@@ -62,6 +62,8 @@ impl Store {
     /// Store a member's answer, or replace their earlier one (the trigger keeps
     /// the old version in `reply_edits`). One statement, so two concurrent
     /// submits can never leave two current answers. Returns after commit.
+    /// The answer is held by no DM afterwards: an edit of an earlier DM no
+    /// longer changes it.
     pub async fn upsert_reply(
         &self,
         checkin_id: CheckInId,
@@ -70,23 +72,76 @@ impl Store {
         source: ReplySource,
         now: DateTime<Utc>,
     ) -> Result<Reply> {
-        let row: ReplyRow = sqlx::query_as(
-            "INSERT INTO replies (checkin_id, user_id, answer, confidence, source, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (checkin_id, user_id) DO UPDATE SET answer = excluded.answer, \
-             confidence = excluded.confidence, source = excluded.source, updated_at = excluded.updated_at \
+        upsert(&self.pool, checkin_id, user_id, input, source, None, now).await
+    }
+
+    /// [`Store::upsert_reply`] for an answer sent as the DM `dm_message_id`,
+    /// which then holds it: [`Store::edit_dm_reply`] with that id edits it.
+    /// A DM holds one answer at most, so if this member's DM held another
+    /// answer (the same DM sent to a second check-in with its cohort button),
+    /// that one keeps its text and is no longer held by the DM. One
+    /// transaction; returns after commit.
+    pub async fn upsert_dm_reply(
+        &self,
+        checkin_id: CheckInId,
+        user_id: UserId,
+        input: &AnswerInput,
+        dm_message_id: MessageId,
+        now: DateTime<Utc>,
+    ) -> Result<Reply> {
+        let mut tx = self.pool.begin().await?;
+        // Only this member's own rows: another member's row holding the id
+        // (impossible from Discord) makes the upsert fail on the unique index
+        // rather than being released.
+        sqlx::query(
+            "UPDATE replies SET dm_message_id = NULL \
+             WHERE dm_message_id = ? AND user_id = ? AND checkin_id <> ?",
+        )
+        .bind(dm_message_id)
+        .bind(user_id)
+        .bind(checkin_id)
+        .execute(&mut *tx)
+        .await?;
+        let reply = upsert(&mut *tx, checkin_id, user_id, input, ReplySource::Dm, Some(dm_message_id), now).await?;
+        tx.commit().await?;
+        Ok(reply)
+    }
+
+    /// The answer `user_id`'s DM `dm_message_id` currently holds, if any.
+    pub async fn dm_reply(&self, user_id: UserId, dm_message_id: MessageId) -> Result<Option<Reply>> {
+        let row: Option<ReplyRow> = sqlx::query_as(
+            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at \
+             FROM replies WHERE user_id = ? AND dm_message_id = ?",
+        )
+        .bind(user_id)
+        .bind(dm_message_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Reply::try_from).transpose()
+    }
+
+    /// Replace the text of answer `reply_id`, only while the DM
+    /// `dm_message_id` still holds it (a newer DM or a form may have taken
+    /// over since it was read). The trigger keeps the old text in
+    /// `reply_edits`. `None` when the DM no longer holds it.
+    pub async fn edit_dm_reply(
+        &self,
+        reply_id: ReplyId,
+        dm_message_id: MessageId,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Reply>> {
+        let row: Option<ReplyRow> = sqlx::query_as(
+            "UPDATE replies SET answer = ?, updated_at = ? WHERE id = ? AND dm_message_id = ? \
              RETURNING id, checkin_id, user_id, answer, confidence, created_at, updated_at",
         )
-        .bind(checkin_id)
-        .bind(user_id)
-        .bind(&input.text)
-        .bind(input.confidence.map(i64::from))
-        .bind(source.as_str())
+        .bind(text)
         .bind(unix(now))
-        .bind(unix(now))
-        .fetch_one(&self.pool)
+        .bind(reply_id)
+        .bind(dm_message_id)
+        .fetch_optional(&self.pool)
         .await?;
-        Reply::try_from(row)
+        row.map(Reply::try_from).transpose()
     }
 
     pub async fn reply(&self, checkin_id: CheckInId, user_id: UserId) -> Result<Option<Reply>> {
@@ -138,4 +193,36 @@ impl Store {
         .await?;
         rows.into_iter().map(Reply::try_from).collect()
     }
+}
+
+/// The one upsert of a reply; `dm_message_id` is the DM that holds it now
+/// (`None`: no DM does).
+async fn upsert(
+    db: impl sqlx::SqliteExecutor<'_>,
+    checkin_id: CheckInId,
+    user_id: UserId,
+    input: &AnswerInput,
+    source: ReplySource,
+    dm_message_id: Option<MessageId>,
+    now: DateTime<Utc>,
+) -> Result<Reply> {
+    let row: ReplyRow = sqlx::query_as(
+        "INSERT INTO replies (checkin_id, user_id, answer, confidence, source, dm_message_id, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (checkin_id, user_id) DO UPDATE SET answer = excluded.answer, \
+         confidence = excluded.confidence, source = excluded.source, dm_message_id = excluded.dm_message_id, \
+         updated_at = excluded.updated_at \
+         RETURNING id, checkin_id, user_id, answer, confidence, created_at, updated_at",
+    )
+    .bind(checkin_id)
+    .bind(user_id)
+    .bind(&input.text)
+    .bind(input.confidence.map(i64::from))
+    .bind(source.as_str())
+    .bind(dm_message_id)
+    .bind(unix(now))
+    .bind(unix(now))
+    .fetch_one(db)
+    .await?;
+    Reply::try_from(row)
 }

@@ -8,10 +8,10 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 use trellis::domain::{
-    ChannelId, CheckIn, CheckInStatus, Cohort, CohortDraft, CohortSource, GuildId, InputError, PostedPrompt,
+    ChannelId, CheckIn, CheckInStatus, Cohort, CohortDraft, CohortSource, GuildId, InputError, MessageId, PostedPrompt,
     ReplySource, Schedule, Track, UserId, occurrence_nonce,
 };
-use trellis::engine::{Engine, EngineError};
+use trellis::engine::{DmAnswer, Engine, EngineError};
 use trellis::store::{NewCheckIn, Store};
 use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, DAVE, GUILD, OTHER_CHANNEL};
 use trellis_testkit::{Harness, draft, rows_holding, spec, utc};
@@ -745,7 +745,7 @@ async fn a_member_who_answers_before_the_reminder_gets_none() {
     let first = utc(FIRST_MONDAY);
     let k = post_at(&h, first).await;
     h.set(first + Duration::hours(47));
-    h.engine.answer_by_dm(BOB, "answered by DM").await.unwrap();
+    h.engine.answer_by_dm(BOB, MessageId::new(1), "answered by DM").await.unwrap();
     h.set(first + Duration::hours(49));
     h.tick().await;
     assert!(h.chat.dms().is_empty());
@@ -795,48 +795,67 @@ async fn an_enormous_reminder_delay_is_refused_and_the_largest_does_not_crash_th
 
 // ---- DM answers --------------------------------------------------------------------
 
+/// The answer a DM was saved as; panics if the bot asked instead.
+fn saved_to(got: DmAnswer) -> trellis::domain::Reply {
+    match got {
+        DmAnswer::Saved { reply, .. } => reply,
+        DmAnswer::Choose(choices) => panic!("asked instead of saving: {choices:?}"),
+    }
+}
+
 #[tokio::test]
-async fn dm_answers_need_exactly_one_open_checkin() {
+async fn dm_answers_go_to_the_one_open_checkin_not_yet_answered() {
     let h = Harness::new(utc(START)).await;
     let c1 = weekly_cohort(&h).await;
     let c2 = setup(&h, draft("tuesdays", OTHER_CHANNEL, "0 0 9 * * Tue", "UTC")).await;
     h.engine.join(&c1, ALICE).await.unwrap();
     h.engine.join(&c2, ALICE).await.unwrap();
     h.engine.join(&c1, BOB).await.unwrap();
+    let dm = |n: u64| MessageId::new(800 + n);
 
     // Nothing posted yet.
-    let err = h.engine.answer_by_dm(BOB, "hello?").await.unwrap_err();
+    let err = h.engine.answer_by_dm(BOB, dm(1), "hello?").await.unwrap_err();
     assert!(matches!(err, EngineError::NoOpenCheckIn), "{err}");
     // Not a member anywhere.
     let first = utc(FIRST_MONDAY);
     let k1 = post_at(&h, first).await;
-    let err = h.engine.answer_by_dm(CAROL, "hi").await.unwrap_err();
+    let err = h.engine.answer_by_dm(CAROL, dm(2), "hi").await.unwrap_err();
     assert!(matches!(err, EngineError::NoOpenCheckIn), "{err}");
 
     // Exactly one open check-in: stored.
     h.set(first + Duration::hours(1));
-    let (reply, k) = h.engine.answer_by_dm(ALICE, "  my DM answer ").await.unwrap();
-    assert_eq!(k.id, k1.id);
+    let reply = saved_to(h.engine.answer_by_dm(ALICE, dm(3), "  my DM answer ").await.unwrap());
+    assert_eq!(reply.checkin_id, k1.id);
     assert_eq!(reply.answer, "my DM answer");
     assert_eq!(h.engine.store().reply(k1.id, ALICE).await.unwrap().unwrap().answer, "my DM answer");
     // Bad input via DM is reported as such.
-    assert!(matches!(h.engine.answer_by_dm(ALICE, "   ").await, Err(EngineError::Input(_))));
+    assert!(matches!(h.engine.answer_by_dm(ALICE, dm(4), "   ").await, Err(EngineError::Input(_))));
 
-    // Two open check-ins (two cohorts): ambiguous, nothing stored.
+    // Two open check-ins (two cohorts), the first answered: the DM goes to
+    // the second, and the first answer stays.
     let k2 = post_at(&h, first + Duration::days(1)).await;
     h.set(first + Duration::days(1) + Duration::hours(1));
-    let err = h.engine.answer_by_dm(ALICE, "which one?").await.unwrap_err();
-    assert!(matches!(err, EngineError::AmbiguousDm), "{err}");
-    assert!(h.engine.store().reply(k2.id, ALICE).await.unwrap().is_none());
+    let reply = saved_to(h.engine.answer_by_dm(ALICE, dm(5), "tuesday answer").await.unwrap());
+    assert_eq!(reply.checkin_id, k2.id);
+    assert_eq!(h.engine.store().reply(k2.id, ALICE).await.unwrap().unwrap().answer, "tuesday answer");
     assert_eq!(h.engine.store().reply(k1.id, ALICE).await.unwrap().unwrap().answer, "my DM answer");
     // Bob is only in the first cohort: not ambiguous for him.
-    h.engine.answer_by_dm(BOB, "bob here").await.unwrap();
+    saved_to(h.engine.answer_by_dm(BOB, dm(6), "bob here").await.unwrap());
     assert!(h.engine.store().reply(k1.id, BOB).await.unwrap().is_some());
+
+    // Both answered: the next DM asks, and stores nothing.
+    let DmAnswer::Choose(choices) = h.engine.answer_by_dm(ALICE, dm(7), "which one?").await.unwrap() else {
+        panic!("expected a question");
+    };
+    let asked: Vec<_> = choices.iter().map(|c| (c.checkin_id, c.cohort_name.as_str(), c.answered)).collect();
+    assert_eq!(asked, [(k1.id, "staff-path", true), (k2.id, "tuesdays", true)]);
+    assert_eq!(h.engine.store().reply(k1.id, ALICE).await.unwrap().unwrap().answer, "my DM answer");
+    assert_eq!(h.engine.store().reply(k2.id, ALICE).await.unwrap().unwrap().answer, "tuesday answer");
 
     // After leaving one cohort, Alice's DM is unambiguous again.
     h.engine.leave(&c1, ALICE).await.unwrap();
-    let (_, k) = h.engine.answer_by_dm(ALICE, "tuesday answer").await.unwrap();
-    assert_eq!(k.id, k2.id);
+    let reply = saved_to(h.engine.answer_by_dm(ALICE, dm(8), "tuesday again").await.unwrap());
+    assert_eq!(reply.checkin_id, k2.id);
 }
 
 // ---- pause / resume -----------------------------------------------------------------
@@ -1079,8 +1098,8 @@ async fn changing_the_schedule_leaves_one_open_checkin() {
     let tuesday = post_at(&h, first + Duration::days(1)).await;
     h.set(first + Duration::days(1) + Duration::hours(1));
     // Only Tuesday's check-in is open now: a DM goes to it, Monday's is closed.
-    let (_, k) = h.engine.answer_by_dm(ALICE, "daily now").await.unwrap();
-    assert_eq!(k.id, tuesday.id);
+    let reply = saved_to(h.engine.answer_by_dm(ALICE, MessageId::new(1), "daily now").await.unwrap());
+    assert_eq!(reply.checkin_id, tuesday.id);
     let err = h.engine.answer(&monday, ALICE, "late", "", ReplySource::Modal).await.unwrap_err();
     assert!(matches!(err, EngineError::CheckInClosed), "{err}");
     let ledger = h.engine.store().checkins_of_cohort(cohort.id).await.unwrap();

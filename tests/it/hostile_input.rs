@@ -3,8 +3,8 @@
 //! saved exactly as typed, and afterwards the database holds the safe saves
 //! and nothing else.
 
-use trellis::domain::{ChannelId, CheckIn, CheckInId, Cohort, GuildId, InputError, ReplySource, UserId};
-use trellis::engine::EngineError;
+use trellis::domain::{ChannelId, CheckIn, CheckInId, Cohort, GuildId, InputError, MessageId, ReplySource, UserId};
+use trellis::engine::{DmAnswer, EngineError};
 use trellis_testkit::typed::{CHANNEL, GUILD, OTHER_CHANNEL};
 use trellis_testkit::{Harness, TempDb, draft, table_columns, utc};
 
@@ -124,11 +124,14 @@ async fn open_checkin(h: &Harness) -> (Cohort, CheckIn) {
 /// Count of rows, across every column of every table, whose text holds `needle`.
 async fn rows_containing(db: &TempDb, needle: &str) -> Vec<(String, String, i64)> {
     let pool = db.raw().await;
-    let tables: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    // Not sqlx's bookkeeping: a migration's checksum is binary and may hold
+    // any byte, NUL included, without any member text in it.
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     let mut out = Vec::new();
     for table in tables {
         for column in table_columns(&pool, &table).await {
@@ -210,15 +213,19 @@ async fn dm_answers_follow_the_same_rules() {
         let who = user(i);
         // A DM answer needs a membership to find the open check-in.
         h.engine.join(&cohort, who).await.unwrap();
-        let got = h.engine.answer_by_dm(who, &answer).await;
+        let got = match h.engine.answer_by_dm(who, MessageId::new(900 + i as u64), &answer).await {
+            Ok(DmAnswer::Saved { reply, .. }) => Ok(reply),
+            Ok(DmAnswer::Choose(choices)) => panic!("{label}: asked instead of saving: {choices:?}"),
+            Err(e) => Err(e),
+        };
         match (expect, got) {
-            (Expect::Saved(want), Ok((reply, k))) => {
+            (Expect::Saved(want), Ok(reply)) => {
                 saves += 1;
-                assert_eq!((reply.answer, k.id), (want, checkin.id), "{label}");
+                assert_eq!((reply.answer, reply.checkin_id), (want, checkin.id), "{label}");
             }
             (Expect::Saved(want), Err(e)) => panic!("{label}: {want:?} refused: {e:?}"),
             // DMs carry no confidence: a case refused only for it is a save here.
-            (Expect::Refused(_), Ok((reply, _))) => {
+            (Expect::Refused(_), Ok(reply)) => {
                 saves += 1;
                 assert!(reply.answer.starts_with(MARK) && reply.answer.ends_with("fine answer"), "{label}");
             }

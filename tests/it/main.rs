@@ -10,9 +10,11 @@
 mod access;
 mod config;
 mod digest;
+mod dm_answers;
 mod e2e;
 mod e2e_access;
 mod e2e_digest;
+mod e2e_dm;
 mod e2e_hostile;
 mod e2e_summary;
 mod engine;

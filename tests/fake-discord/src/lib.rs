@@ -25,8 +25,9 @@
 //!   Every request is recorded; unknown routes answer 404 and are listed.
 //! - Gateway at `/ws`: HELLO, IDENTIFY → READY + GUILD_CREATE per guild,
 //!   heartbeats, RESUME → RESUMED, dropping the socket, arbitrary dispatches.
-//! - Simulated users: slash commands, autocomplete, button clicks, modal
-//!   submits and DMs, with their responses captured. Clicks and modal
+//! - Simulated users: slash commands, autocomplete, button clicks (in a
+//!   guild or under a DM), modal submits, DMs and edits of DMs
+//!   (MESSAGE_UPDATE), with their responses captured. Clicks and modal
 //!   submits are held back by [`FakeConfig::user_reaction_delay`] (200 ms)
 //!   after the UI appeared, because serenity/poise collectors only start
 //!   listening once the HTTP call that showed the UI has returned.
@@ -38,6 +39,7 @@
 //! never printed (the `Debug` impls and diagnostics redact them).
 
 mod config;
+mod dm_edits;
 mod gateway;
 mod interactions;
 mod model;

@@ -68,10 +68,44 @@ pub(crate) fn message_limits(body: &Map<String, Value>) -> Result<(), Invalid> {
     if body.get("components").and_then(Value::as_array).is_some_and(|rows| rows.len() > 5) {
         return Err(form("components: Must be 5 or fewer in length"));
     }
+    if let Some(rows) = body.get("components").and_then(Value::as_array) {
+        buttons(rows)?;
+    }
     match body.get("nonce") {
         None | Some(Value::Null) | Some(Value::Number(_)) => {}
         Some(Value::String(s)) if s.chars().count() <= 25 => {}
         Some(_) => return Err(form("nonce: must be an integer or a string of at most 25 characters")),
+    }
+    Ok(())
+}
+
+/// Buttons in action rows: at most 5 per row, a `custom_id` of 1–100
+/// characters unique in the message (link buttons, style 5, have a `url`
+/// instead), a label of at most 80.
+fn buttons(rows: &[Value]) -> Result<(), Invalid> {
+    let mut seen = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let items = row.get("components").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        if items.len() > 5 {
+            return Err(form(format!("components.{i}.components: Must be 5 or fewer in length")));
+        }
+        for (j, item) in items.iter().enumerate().filter(|(_, c)| c.get("type").and_then(Value::as_u64) == Some(2)) {
+            let at = format!("components.{i}.components.{j}");
+            if char_len(item.get("label")) > 80 {
+                return Err(form(format!("{at}.label: Must be 80 or fewer in length")));
+            }
+            if item.get("style").and_then(Value::as_u64) == Some(5) {
+                continue;
+            }
+            let id = item.get("custom_id").and_then(Value::as_str).unwrap_or_default();
+            if id.is_empty() || id.chars().count() > 100 {
+                return Err(form(format!("{at}.custom_id: Must be between 1 and 100 in length")));
+            }
+            if seen.contains(&id) {
+                return Err(form(format!("{at}.custom_id: Component custom id cannot be duplicated")));
+            }
+            seen.push(id);
+        }
     }
     Ok(())
 }

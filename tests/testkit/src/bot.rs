@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use trellis::config::{ApiBase, DiscordSettings, SecretString, Settings};
 pub use trellis::domain::{ChannelId, CheckInId, GuildId, UserId};
-use trellis::domain::{MessageId, PromptLibrary};
+use trellis::domain::{CheckInStatus, MessageId, PromptLibrary};
 use trellis::engine::{Engine, SystemClock};
 use trellis::startup::Application;
 
@@ -58,6 +58,29 @@ impl Bot {
         self.fake.assert_no_unknown_routes();
     }
 
+    /// Stops the bot gracefully and starts it again on the same database and
+    /// the same fake Discord (a new gateway session): a restart between two
+    /// things a user does. Returns once the new session is ready.
+    pub async fn restart(mut self) -> Bot {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(WAIT, self.task).await.expect("bot stops").unwrap().unwrap();
+        let identified = self.fake.identify_count();
+        let app = Application::build(settings(&self.fake, self._dir.path()), Arc::new(SystemClock))
+            .await
+            .expect("app builds again");
+        let engine = app.engine();
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        self.fake
+            .wait_until(WAIT, "a new gateway session", |f| {
+                (f.identify_count() > identified && f.connected()).then_some(())
+            })
+            .await;
+        Bot { fake: self.fake, engine, stop: Some(stop), task, _dir: self._dir }
+    }
+
     /// `/cohort setup` by an admin in CHANNEL; returns the response text.
     pub async fn setup(&self, cron: &str, reminder_after: Option<&str>) -> String {
         let mut inv = setup_in_channel(cron);
@@ -98,6 +121,12 @@ impl Bot {
     /// without waiting for its schedule: it occurred a minute ago and closes
     /// in an hour. Returns it and the custom_id of its Answer button.
     pub async fn open_checkin(&self, channel: u64) -> (trellis::domain::CheckIn, String) {
+        self.open_checkin_closing(channel, Duration::from_secs(3600)).await
+    }
+
+    /// [`Bot::open_checkin`] closing `closes_in` from now, for tests that
+    /// watch a check-in close.
+    pub async fn open_checkin_closing(&self, channel: u64, closes_in: Duration) -> (trellis::domain::CheckIn, String) {
         let store = self.engine.store();
         let cohort = store.cohort_by_channel(ChannelId::new(channel)).await.unwrap().expect("a cohort in this channel");
         let now = chrono::Utc::now();
@@ -105,7 +134,7 @@ impl Bot {
         let new = trellis::store::NewCheckIn {
             cohort_id: cohort.id,
             occurrence_at: now - chrono::Duration::minutes(1),
-            closes_at: now + chrono::Duration::hours(1),
+            closes_at: now + chrono::Duration::from_std(closes_in).expect("a short delay"),
             prompt: Some(trellis::domain::PostedPrompt {
                 id: p.id.clone(),
                 track: p.track,
@@ -113,9 +142,19 @@ impl Bot {
             }),
         };
         let checkin = store.record_checkin(&new).await.unwrap().expect("a new occurrence");
-        assert!(store.claim_post(checkin.id, now, now).await.unwrap());
-        let message_id = MessageId::new(555_000_000_000_000_000 + checkin.id.get() as u64);
-        store.mark_posted(checkin.id, message_id, now).await.unwrap();
+        if store.claim_post(checkin.id, now, now).await.unwrap() {
+            let message_id = MessageId::new(555_000_000_000_000_000 + checkin.id.get() as u64);
+            store.mark_posted(checkin.id, message_id, now).await.unwrap();
+        } else {
+            // The scheduler (woken by a cohort change) saw the new row first
+            // and posts it itself: the same check-in, posted for real.
+            let posted = async {
+                while store.checkin(checkin.id).await.unwrap().unwrap().status != CheckInStatus::Posted {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            tokio::time::timeout(WAIT, posted).await.expect("the scheduler posts the check-in");
+        }
         let checkin = store.checkin(checkin.id).await.unwrap().unwrap();
         let custom_id = answer_id(checkin.id);
         (checkin, custom_id)
