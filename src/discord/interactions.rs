@@ -2,13 +2,20 @@
 //! registration), button clicks, modal submits and DMs.
 
 use poise::serenity_prelude as serenity;
-use serenity::{CreateInteractionResponse, CreateMessage, FullEvent, Interaction};
+use serenity::{CreateInteractionResponse, FullEvent, Interaction};
 
 use super::{Data, Error, render, reply_for, viewer_of};
-use crate::domain::{CheckInId, CohortId, UserId};
-use crate::engine::EngineError;
+use crate::domain::{ChannelId, CheckInId, CohortId, GuildId, UserId};
+use crate::engine::{DirectMessage, EngineError};
 
 pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
+    let handled = handle(framework, event).await;
+    // After the answer went out: noting costs the member no time.
+    noticed(framework.user_data().await, event).await;
+    handled
+}
+
+async fn handle(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
     let ctx = framework.serenity_context;
     match event {
         FullEvent::GuildCreate { guild, .. } => {
@@ -34,11 +41,38 @@ pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event
             on_modal(ctx, framework.user_data().await, submit).await?;
         }
         FullEvent::Message { new_message } if new_message.guild_id.is_none() && !new_message.author.bot => {
-            on_dm(ctx, framework.user_data().await, new_message).await?;
+            on_dm(framework.user_data().await, new_message).await?;
         }
         _ => {}
     }
     Ok(())
+}
+
+/// What an event says about Discord's earlier refusals: a member who
+/// interacts is reachable again (and back in the server), and a permission
+/// change in a server may have fixed a channel that refused the bot. Errors
+/// are logged: this never stops the event's own handling.
+async fn noticed(data: &Data, event: &FullEvent) {
+    let engine = &data.engine;
+    let done = match event {
+        FullEvent::InteractionCreate { interaction } => match interaction {
+            // Typing in an option is not yet using Trellis.
+            Interaction::Autocomplete(_) => return,
+            Interaction::Command(c) => engine.member_seen(UserId::new(c.user.id.get())).await,
+            Interaction::Component(c) => engine.member_seen(UserId::new(c.user.id.get())).await,
+            Interaction::Modal(m) => engine.member_seen(UserId::new(m.user.id.get())).await,
+            _ => return,
+        },
+        FullEvent::Message { new_message } if new_message.guild_id.is_none() && !new_message.author.bot => {
+            engine.member_seen(UserId::new(new_message.author.id.get())).await
+        }
+        FullEvent::ChannelUpdate { new, .. } => engine.permissions_changed(GuildId::new(new.guild_id.get())).await,
+        FullEvent::GuildRoleUpdate { new, .. } => engine.permissions_changed(GuildId::new(new.guild_id.get())).await,
+        _ => return,
+    };
+    if let Err(e) = done {
+        tracing::error!(error = %crate::telemetry::ErrorChain(&e), "could not note the event");
+    }
 }
 
 /// Whether poise finds a command for this name and subcommand path (the
@@ -194,18 +228,22 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
     Ok(())
 }
 
-async fn on_dm(ctx: &serenity::Context, data: &Data, message: &serenity::Message) -> Result<(), Error> {
-    let text = match data.engine.answer_by_dm(UserId::new(message.author.id.get()), &message.content).await {
+async fn on_dm(data: &Data, message: &serenity::Message) -> Result<(), Error> {
+    let user_id = UserId::new(message.author.id.get());
+    let text = match data.engine.answer_by_dm(user_id, &message.content).await {
         Ok((reply, _)) => format!(
             "Saved as your answer to this week's check-in ({} characters). Reply again to replace it.",
             reply.answer.chars().count()
         ),
         Err(e) => reply_for(&e),
     };
-    message
-        .channel_id
-        .send_message(&ctx.http, CreateMessage::new().content(text).allowed_mentions(render::no_mentions()))
-        .await?;
+    // The first try is part of handling the DM (a clean stop waits for it);
+    // retries after a failure for now back off, off the event's path.
+    let dm = DirectMessage { user_id, channel_id: Some(ChannelId::new(message.channel_id.get())), text };
+    if let Some(retry) = data.engine.reply_by_dm(dm).await {
+        let engine = data.engine.clone();
+        tokio::spawn(async move { engine.retry_dm_reply(retry).await });
+    }
     Ok(())
 }
 

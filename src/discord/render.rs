@@ -8,7 +8,7 @@ use serenity::{
 };
 
 use crate::domain::reply::{MAX_ANSWER_CHARS, MAX_IMPACT_FIELD_CHARS, MAX_LINK_CHARS};
-use crate::domain::{CheckIn, Cohort, ImpactEntry, Reply, Track};
+use crate::domain::{CheckIn, Cohort, DeliveryProblems, ImpactEntry, Reply, Track};
 use crate::engine::{CheckInPost, DigestPost, ReminderDm};
 use crate::summary::digest::Digest;
 use crate::summary::{
@@ -76,6 +76,11 @@ pub fn reminder_message(dm: &ReminderDm) -> CreateMessage {
             dm.question.replace('\n', "\n> ")
         ))
         .allowed_mentions(no_mentions())
+}
+
+/// A plain DM (a reply to a member's DM), pinging nobody.
+pub fn dm_text(text: &str) -> CreateMessage {
+    CreateMessage::new().content(truncate(text, 2000)).allowed_mentions(no_mentions())
 }
 
 /// The answer form; pre-filled with the member's current answer when editing.
@@ -311,6 +316,9 @@ pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus, table: &str) -> Cr
     let mut embed = CreateEmbed::new()
         .title(truncate(&format!("Cohort status · {}", cohort.spec.name), 256))
         .description(description);
+    if !s.delivery.is_empty() {
+        embed = embed.field("Discord refuses", delivery_lines(&s.delivery, true), false);
+    }
     if !quiet.is_empty() {
         let lines: Vec<String> = quiet
             .iter()
@@ -331,7 +339,8 @@ pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus, table: &str) -> Cr
                     WeekState::NotYet => "⏳",
                     WeekState::Paused => "⏸️",
                 };
-                format!("{}. {mark} <@{}> · streak {} · last {}", i + 1, m.user_id, m.current_streak, last(m))
+                let no_dm = if s.delivery.no_dms.contains(&m.user_id) { " · 📭 no DMs" } else { "" };
+                format!("{}. {mark} <@{}> · streak {} · last {}{no_dm}", i + 1, m.user_id, m.current_streak, last(m))
             })
             .collect();
         lines_within(&lines, 1024, more)
@@ -356,6 +365,46 @@ pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus, table: &str) -> Cr
             "Heatmap rows: members in join order, numbered as in {table}. Paused weeks do not count as missed."
         )))
         .colour(COLOUR)
+}
+
+/// What Discord refuses for a cohort, one line per problem, with what fixes
+/// it, within an embed field's 1024 characters. `digest_channel`: whether to
+/// name a refused digest channel (pointless inside the digest itself).
+pub fn delivery_lines(d: &DeliveryProblems, digest_channel: bool) -> String {
+    let mut lines = Vec::new();
+    if let Some(p) = &d.channel {
+        lines.push(format!(
+            "⛔ Trellis can't post in <#{}>: {} (since {}). Fix it, then run `/cohort setup` there again.",
+            p.channel_id,
+            p.describe(),
+            discord_time(p.since, 'd')
+        ));
+    }
+    if let Some(p) = d.digest_channel.as_ref().filter(|_| digest_channel) {
+        lines.push(format!(
+            "⛔ The digest can't be posted in <#{}>: {} (since {}). Fix it, then run `/cohort setup` again.",
+            p.channel_id,
+            p.describe(),
+            discord_time(p.since, 'd')
+        ));
+    }
+    let people = |ids: &[crate::domain::UserId]| {
+        let shown: Vec<String> = ids.iter().take(10).map(|u| format!("<@{u}>")).collect();
+        let more =
+            if ids.len() > shown.len() { format!(" and {} more", ids.len() - shown.len()) } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    };
+    if !d.no_dms.is_empty() {
+        lines.push(format!(
+            "📭 {} can't receive DMs from Trellis (no reminders reach them; the Answer button still works): {}",
+            plural(d.no_dms.len(), "member", "members"),
+            people(&d.no_dms)
+        ));
+    }
+    if !d.left.is_empty() {
+        lines.push(format!("🚪 Left the server (not reminded or counted until they come back): {}", people(&d.left)));
+    }
+    lines_within(&lines, FIELD_MAX, |n| format!("…and {n} more"))
 }
 
 /// Cut to at most `max` characters, marking the cut.
@@ -392,7 +441,13 @@ pub fn digest_message(post: &DigestPost) -> serenity::CreateMessage {
         .field("Missing", d.missing.to_string(), true)
         .field("Paused", d.paused.to_string(), true)
         .field(format!("Quiet for {QUIET_AFTER}+ check-ins ({})", d.quiet.len()), quiet_list(d), false)
-        .field("Track coverage", coverage_lines(d), false)
+        .field("Track coverage", coverage_lines(d), false);
+    let embed = if post.delivery.is_empty() {
+        embed
+    } else {
+        embed.field("Discord refuses", delivery_lines(&post.delivery, false), false)
+    };
+    let embed = embed
         .footer(serenity::CreateEmbedFooter::new(format!("{} · answers are not shown here", post.cohort_name)))
         .colour(DIGEST_COLOUR);
     serenity::CreateMessage::new()
