@@ -9,6 +9,7 @@
 
 mod access;
 mod config;
+mod delivery;
 mod digest;
 mod e2e;
 mod e2e_access;
