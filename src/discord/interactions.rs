@@ -9,10 +9,11 @@ use crate::domain::{ChannelId, CheckInId, CohortId, GuildId, UserId};
 use crate::engine::{DirectMessage, EngineError};
 
 pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
-    let handled = handle(framework, event).await;
-    // After the answer went out: noting costs the member no time.
+    // First, so what the event is about sees it (one indexed read when
+    // nothing was recorded). Commands are noted by `pre_command`: poise calls
+    // this handler only after a command has run.
     noticed(framework.user_data().await, event).await;
-    handled
+    handle(framework, event).await
 }
 
 async fn handle(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
@@ -56,9 +57,6 @@ async fn noticed(data: &Data, event: &FullEvent) {
     let engine = &data.engine;
     let done = match event {
         FullEvent::InteractionCreate { interaction } => match interaction {
-            // Typing in an option is not yet using Trellis.
-            Interaction::Autocomplete(_) => return,
-            Interaction::Command(c) => engine.member_seen(UserId::new(c.user.id.get())).await,
             Interaction::Component(c) => engine.member_seen(UserId::new(c.user.id.get())).await,
             Interaction::Modal(m) => engine.member_seen(UserId::new(m.user.id.get())).await,
             _ => return,
@@ -70,6 +68,16 @@ async fn noticed(data: &Data, event: &FullEvent) {
         FullEvent::GuildRoleUpdate { new, .. } => engine.permissions_changed(GuildId::new(new.guild_id.get())).await,
         _ => return,
     };
+    log_unnoted(done);
+}
+
+/// A slash command's user is noted before the command runs (poise's
+/// `pre_command`), as [`noticed`] does for other interactions.
+pub async fn before_command(ctx: super::Context<'_>) {
+    log_unnoted(ctx.data().engine.member_seen(UserId::new(ctx.author().id.get())).await);
+}
+
+fn log_unnoted(done: Result<(), EngineError>) {
     if let Err(e) = done {
         tracing::error!(error = %crate::telemetry::ErrorChain(&e), "could not note the event");
     }

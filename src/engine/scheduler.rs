@@ -185,8 +185,10 @@ impl Engine {
                 }
                 Err(e) if e.is_permanent() => {
                     self.retries().done(key);
-                    self.store.release_post(checkin.id).await?;
+                    // Recorded before the claim is given back, so no other
+                    // scheduler tries the refused channel in between.
                     self.record_refusal(cohort, channel, &e).await?;
+                    self.store.release_post(checkin.id).await?;
                     report.refused += 1;
                 }
                 Err(e) => {
@@ -237,8 +239,8 @@ impl Engine {
                 }
                 Err(e) if e.is_permanent() => {
                     self.retries().done(key);
-                    self.store.release_digest(checkin.id).await?;
                     self.record_refusal(cohort, target, &e).await?;
+                    self.store.release_digest(checkin.id).await?;
                     report.refused += 1;
                 }
                 Err(e) => {

@@ -15,6 +15,7 @@ mod e2e;
 mod e2e_access;
 mod e2e_digest;
 mod e2e_hostile;
+mod e2e_refusals;
 mod e2e_summary;
 mod engine;
 mod fuzz;
