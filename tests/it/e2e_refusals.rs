@@ -190,6 +190,7 @@ async fn a_post_failing_with_500_is_retried_with_growing_waits_then_posted_once(
         assert!(*gap + Duration::from_millis(20) >= wait, "gap {i} shorter than {wait:?}: {gaps:?}");
     }
     assert!(gaps[3] >= gaps[0] * 6, "the waits grow: {gaps:?}");
+    eprintln!("waits between tries of a post answered 500: {gaps:?}");
 
     bot.fake.restore_route("POST", &path);
     let posted = bot.fake.wait_messages(CHANNEL, 1, WAIT).await;
