@@ -373,16 +373,26 @@ pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus, table: &str) -> Cr
 pub fn delivery_lines(d: &DeliveryProblems, digest_channel: bool) -> String {
     let mut lines = Vec::new();
     if let Some(p) = &d.channel {
+        let fix = if p.is_gone() {
+            "Run `/cohort setup` in another channel to start the cohort over there."
+        } else {
+            "Fix it, then run `/cohort setup` there again."
+        };
         lines.push(format!(
-            "⛔ Trellis can't post in <#{}>: {} (since {}). Fix it, then run `/cohort setup` there again.",
+            "⛔ Trellis can't post in <#{}>: {} (since {}). {fix}",
             p.channel_id,
             p.describe(),
             discord_time(p.since, 'd')
         ));
     }
     if let Some(p) = d.digest_channel.as_ref().filter(|_| digest_channel) {
+        let fix = if p.is_gone() {
+            "Run `/cohort setup` again with another `digest_channel`."
+        } else {
+            "Fix it, then run `/cohort setup` again."
+        };
         lines.push(format!(
-            "⛔ The digest can't be posted in <#{}>: {} (since {}). Fix it, then run `/cohort setup` again.",
+            "⛔ The digest can't be posted in <#{}>: {} (since {}). {fix}",
             p.channel_id,
             p.describe(),
             discord_time(p.since, 'd')
@@ -496,4 +506,79 @@ fn coverage_lines(d: &Digest) -> String {
         });
     }
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::domain::{ChannelId, ChannelProblem, CheckInId, UserId};
+    use crate::summary::digest::Digest;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    fn problems() -> DeliveryProblems {
+        DeliveryProblems {
+            channel: Some(ChannelProblem {
+                channel_id: ChannelId::new(11),
+                code: Some(50001),
+                reason: "Missing Access".into(),
+                since: at(),
+            }),
+            digest_channel: Some(ChannelProblem {
+                channel_id: ChannelId::new(12),
+                code: Some(10003),
+                reason: "Unknown Channel".into(),
+                since: at(),
+            }),
+            no_dms: (1..=12).map(UserId::new).collect(),
+            left: vec![UserId::new(99)],
+        }
+    }
+
+    #[test]
+    fn delivery_problems_say_what_is_refused_and_what_fixes_it() {
+        let text = delivery_lines(&problems(), true);
+        assert!(text.contains("Trellis can't post in <#11>: missing access"), "{text}");
+        assert!(text.contains("run `/cohort setup` there again"), "{text}");
+        assert!(text.contains("The digest can't be posted in <#12>: the channel was deleted"), "{text}");
+        assert!(text.contains("12 members can't receive DMs") && text.contains("<@10> and 2 more"), "{text}");
+        assert!(text.contains("another `digest_channel`"), "a deleted channel cannot be fixed: {text}");
+        assert!(!text.contains("<@11>"), "ten named at most: {text}");
+        assert!(text.contains("Left the server") && text.contains("<@99>"), "{text}");
+        assert!(text.chars().count() <= FIELD_MAX);
+        assert!(!delivery_lines(&problems(), false).contains("digest"), "not inside the digest itself");
+    }
+
+    #[test]
+    fn the_digest_names_what_discord_refuses_only_when_something_is() {
+        let digest = Digest {
+            checkin_id: CheckInId::new(1),
+            occurrence_at: at(),
+            closes_at: at(),
+            track: None,
+            question: "Q?".into(),
+            answered: 1,
+            missing: 1,
+            paused: 0,
+            quiet: vec![],
+            tracks: Default::default(),
+            window_weeks: 12,
+            members: 2,
+        };
+        let post = |delivery| DigestPost {
+            cohort_name: "c".into(),
+            channel_id: ChannelId::new(12),
+            nonce: "d1-1".into(),
+            digest: digest.clone(),
+            delivery,
+        };
+        let json = serde_json::to_string(&digest_message(&post(problems()))).unwrap();
+        assert!(json.contains("Discord refuses") && json.contains("can't receive DMs"), "{json}");
+        let json = serde_json::to_string(&digest_message(&post(DeliveryProblems::default()))).unwrap();
+        assert!(!json.contains("Discord refuses"), "{json}");
+    }
 }

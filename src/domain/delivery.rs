@@ -123,6 +123,11 @@ impl ChannelProblem {
     pub fn describe(&self) -> String {
         channel_reason(self.code, &self.reason)
     }
+
+    /// The channel no longer exists: fixing permissions cannot help.
+    pub fn is_gone(&self) -> bool {
+        self.code == Some(code::UNKNOWN_CHANNEL)
+    }
 }
 
 /// What the people who can fix it are told about a cohort's refused
