@@ -64,6 +64,7 @@ async fn noticed(data: &Data, event: &FullEvent) {
         FullEvent::Message { new_message } if new_message.guild_id.is_none() && !new_message.author.bot => {
             engine.member_seen(UserId::new(new_message.author.id.get())).await
         }
+        FullEvent::GuildCreate { guild, .. } => engine.guild_available(GuildId::new(guild.id.get())).await,
         FullEvent::ChannelUpdate { new, .. } => engine.permissions_changed(GuildId::new(new.guild_id.get())).await,
         FullEvent::GuildRoleUpdate { new, .. } => engine.permissions_changed(GuildId::new(new.guild_id.get())).await,
         _ => return,

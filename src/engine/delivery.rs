@@ -112,9 +112,21 @@ impl Engine {
     /// Permissions changed somewhere in `guild_id` (a channel's overwrites or
     /// a role): try its cohorts' refused channels again.
     pub async fn permissions_changed(&self, guild_id: GuildId) -> Result<()> {
-        let cleared = self.store.clear_guild_channel_failures(guild_id).await?;
+        let cleared = self.store.clear_guild_channel_failures(guild_id, None).await?;
         if cleared > 0 {
             tracing::info!(guild = %guild_id, "permissions changed; refused channels will be tried again");
+            self.replan.notify_one();
+        }
+        Ok(())
+    }
+
+    /// The bot is in `guild_id` (GUILD_CREATE, at start or on joining):
+    /// refusals that said it was not (Unknown Guild) are stale. Others stay,
+    /// so a restart alone retries nothing.
+    pub async fn guild_available(&self, guild_id: GuildId) -> Result<()> {
+        let unknown_guild = Some(crate::domain::delivery::code::UNKNOWN_GUILD);
+        if self.store.clear_guild_channel_failures(guild_id, unknown_guild).await? > 0 {
+            tracing::info!(guild = %guild_id, "back in the server; its channels will be tried again");
             self.replan.notify_one();
         }
         Ok(())

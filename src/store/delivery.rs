@@ -130,15 +130,20 @@ impl Store {
     }
 
     /// Forget the channel refusals of every cohort in `guild_id`, e.g. after
-    /// a channel's or a role's permissions changed there. Returns how many.
-    pub async fn clear_guild_channel_failures(&self, guild_id: GuildId) -> Result<u64> {
+    /// a channel's or a role's permissions changed there; with `code`, only
+    /// those Discord gave with that code. Returns how many.
+    pub async fn clear_guild_channel_failures(&self, guild_id: GuildId, code: Option<u32>) -> Result<u64> {
+        let code = code.map(i64::from);
         // A read first: most events change nothing, and a DELETE would take
         // the write lock every time.
         let (any,): (bool,) = sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM delivery_failures f JOIN cohorts c ON c.id = f.cohort_id \
-             WHERE c.guild_id = ? AND f.target_kind IN ('channel', 'digest_channel'))",
+             WHERE c.guild_id = ? AND f.target_kind IN ('channel', 'digest_channel') \
+             AND (? IS NULL OR f.code = ?))",
         )
         .bind(guild_id)
+        .bind(code)
+        .bind(code)
         .fetch_one(&self.pool)
         .await?;
         if !any {
@@ -146,9 +151,11 @@ impl Store {
         }
         let done = sqlx::query(
             "DELETE FROM delivery_failures WHERE target_kind IN ('channel', 'digest_channel') \
-             AND cohort_id IN (SELECT id FROM cohorts WHERE guild_id = ?)",
+             AND cohort_id IN (SELECT id FROM cohorts WHERE guild_id = ?) AND (? IS NULL OR code = ?)",
         )
         .bind(guild_id)
+        .bind(code)
+        .bind(code)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())

@@ -234,6 +234,22 @@ async fn a_permission_change_in_the_server_or_an_edited_file_cohort_tries_the_ch
 }
 
 #[tokio::test]
+async fn joining_the_server_again_retries_only_what_said_the_bot_was_not_in_it() {
+    for (refusal, retried) in [(code::UNKNOWN_GUILD, true), (code::MISSING_ACCESS, false)] {
+        let h = Harness::new(utc(START)).await;
+        setup(&h, draft("staff-path", CHANNEL, WEEKLY_UTC, "UTC")).await;
+        h.chat.refuse_channel(CHANNEL, refusal);
+        h.set(monday(0));
+        assert_eq!(h.tick().await.refused, 1);
+        h.chat.accept_channel(CHANNEL);
+        // GUILD_CREATE: on joining the server again, and at every start.
+        h.engine.guild_available(GUILD).await.unwrap();
+        let posted = h.tick().await.posted.len();
+        assert_eq!(posted == 1, retried, "{refusal}: a restart alone retries nothing else");
+    }
+}
+
+#[tokio::test]
 async fn setup_is_refused_where_the_bot_cannot_post_embed_and_attach() {
     let h = Harness::new(utc(START)).await;
     let admin = Viewer { guild_id: GUILD, channel_id: CHANNEL, user_id: ADMIN, roles: vec![], can_manage: true };
