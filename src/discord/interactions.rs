@@ -9,11 +9,18 @@ use crate::domain::{ChannelId, CheckInId, CohortId, GuildId, UserId};
 use crate::engine::{DirectMessage, EngineError};
 
 pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
-    // First, so what the event is about sees it (one indexed read when
-    // nothing was recorded). Commands are noted by `pre_command`: poise calls
-    // this handler only after a command has run.
-    noticed(framework.user_data().await, event).await;
-    handle(framework, event).await
+    let data = framework.user_data().await;
+    // A DM has no 3 s deadline: noted first, so a refusal of the reply to it
+    // is recorded after, not forgotten. An interaction is answered first:
+    // bookkeeping never delays a member's answer (poise calls this handler
+    // after it has run a command, too).
+    if matches!(event, FullEvent::Message { .. }) {
+        noticed(data, event).await;
+        return handle(framework, event).await;
+    }
+    let handled = handle(framework, event).await;
+    noticed(data, event).await;
+    handled
 }
 
 async fn handle(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
@@ -57,6 +64,7 @@ async fn noticed(data: &Data, event: &FullEvent) {
     let engine = &data.engine;
     let done = match event {
         FullEvent::InteractionCreate { interaction } => match interaction {
+            Interaction::Command(c) => engine.member_seen(UserId::new(c.user.id.get())).await,
             Interaction::Component(c) => engine.member_seen(UserId::new(c.user.id.get())).await,
             Interaction::Modal(m) => engine.member_seen(UserId::new(m.user.id.get())).await,
             _ => return,
@@ -69,16 +77,6 @@ async fn noticed(data: &Data, event: &FullEvent) {
         FullEvent::GuildRoleUpdate { new, .. } => engine.permissions_changed(GuildId::new(new.guild_id.get())).await,
         _ => return,
     };
-    log_unnoted(done);
-}
-
-/// A slash command's user is noted before the command runs (poise's
-/// `pre_command`), as [`noticed`] does for other interactions.
-pub async fn before_command(ctx: super::Context<'_>) {
-    log_unnoted(ctx.data().engine.member_seen(UserId::new(ctx.author().id.get())).await);
-}
-
-fn log_unnoted(done: Result<(), EngineError>) {
     if let Err(e) = done {
         tracing::error!(error = %crate::telemetry::ErrorChain(&e), "could not note the event");
     }

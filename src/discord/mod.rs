@@ -115,7 +115,6 @@ pub fn framework(engine: Arc<Engine>) -> poise::Framework<Data, Error> {
     let options = poise::FrameworkOptions {
         commands: commands::all(),
         event_handler: |framework, event| Box::pin(interactions::on_event(framework, event)),
-        pre_command: |ctx| Box::pin(interactions::before_command(ctx)),
         on_error: |error| Box::pin(on_error(error)),
         // Replies echo member text: none of them may ping anyone.
         allowed_mentions: Some(render::no_mentions()),

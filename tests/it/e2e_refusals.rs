@@ -234,9 +234,16 @@ async fn a_member_who_left_is_looked_up_once_not_reminded_shown_apart_and_back_w
     assert_eq!(bot.fake.requests_to("POST", &sends).len(), 1);
     assert_eq!(bot.fake.requests_to("GET", &lookup).len(), 1);
 
-    // Carol comes back and runs a command: counted again.
+    // Carol comes back and runs a command: counted again (noted once the
+    // command has been answered).
     bot.fake.add_member(GUILD, CAROL);
     join(&bot, CAROL).await;
+    let cohort = bot.engine.store().cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap();
+    let deadline = Instant::now() + WAIT;
+    while !bot.engine.store().delivery_failures(cohort.id).await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "Carol's command was not noted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let status = status_embed(&bot, CHANNEL).await;
     assert!(status.contains("2 members ·") && !status.contains("Left the server"), "{status}");
     bot.stop().await;
