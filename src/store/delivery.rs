@@ -42,8 +42,11 @@ impl TryFrom<DeliveryFailureRow> for DeliveryFailure {
 pub struct NewDeliveryFailure<'a> {
     pub cohort_id: CohortId,
     pub target: DeliveryTarget,
+    /// Discord's JSON error code, when it sent one.
     pub code: Option<u32>,
+    /// Discord's message, or the error.
     pub reason: &'a str,
+    /// When Discord refused.
     pub at: DateTime<Utc>,
 }
 
