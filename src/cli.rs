@@ -34,6 +34,14 @@ pub enum Command {
         /// Where to write the copy; must not exist yet.
         path: PathBuf,
     },
+    /// Delete every row about a Discord user (what /forget-me does): for
+    /// members who left the server and for data-deletion requests. Prints
+    /// what it removed, per table. Safe while the bot runs.
+    ForgetUser {
+        /// The user's Discord id (a snowflake, e.g. 300000000000000003).
+        #[arg(value_name = "USER_ID", value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
+        user_id: u64,
+    },
     /// Export a cohort's answers and impact entries, or a member's promotion
     /// packet (read-only: safe while the bot runs).
     Export {
@@ -88,6 +96,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
         Command::Migrate => migrate(&settings).await,
         Command::Backup { path } => backup(&settings, &path).await,
+        Command::ForgetUser { user_id } => forget_user(&settings, crate::domain::UserId::new(user_id)).await,
         Command::Export { cohort, format, member, out } => {
             export(
                 &settings,
@@ -129,6 +138,34 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     store.close().await;
     println!("migrations applied to {}", settings.database_url);
     Ok(())
+}
+
+/// `trellis forget-user`: the store's `forget_user`, the one `/forget-me` uses.
+async fn forget_user(settings: &Settings, user_id: crate::domain::UserId) -> anyhow::Result<()> {
+    let store = Store::connect(&settings.database_url).await?;
+    // A database of an older Trellis may lack a table that holds user ids.
+    store.migrate().await?;
+    let deleted = store.forget_user(user_id).await;
+    store.close().await;
+    print!("{}", forget_user_report(user_id, &deleted?));
+    Ok(())
+}
+
+/// What `forget-user` prints: rows deleted per table, then the total.
+pub fn forget_user_report(user_id: crate::domain::UserId, deleted: &[(&str, u64)]) -> String {
+    use std::fmt::Write;
+    let total: u64 = deleted.iter().map(|(_, n)| n).sum();
+    let mut out = if total == 0 {
+        format!("nothing was stored about user {user_id}; rows deleted per table:\n")
+    } else {
+        format!("forgot user {user_id}; rows deleted per table:\n")
+    };
+    for (table, n) in deleted {
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "  {table:<18} {n}");
+    }
+    let _ = writeln!(out, "  {:<18} {total}", "total");
+    out
 }
 
 async fn backup(settings: &Settings, path: &std::path::Path) -> anyhow::Result<()> {

@@ -10,9 +10,9 @@ use tokio::task::JoinError;
 
 use crate::config::{DiscordSettings, Settings};
 use crate::discord::{self, DiscordChat, Pacer};
-use crate::domain::MessageId;
+use crate::domain::{GuildId, MessageId, UserId};
 use crate::engine::chat::DigestPost;
-use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, Engine, ReminderDm, SystemClock};
+use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, DirectMessage, Engine, ReminderDm, SystemClock};
 use crate::shutdown::{DRAIN_LIMIT, DrainTracked, InFlight};
 use crate::store::Store;
 
@@ -91,6 +91,14 @@ impl ChatEdge for ClientChat {
 
     async fn post_digest(&self, digest: &DigestPost) -> Result<(), ChatError> {
         self.chat()?.post_digest(digest).await
+    }
+
+    async fn send_dm(&self, dm: &DirectMessage) -> Result<(), ChatError> {
+        self.chat()?.send_dm(dm).await
+    }
+
+    async fn member_in_guild(&self, guild_id: GuildId, user_id: UserId) -> Result<bool, ChatError> {
+        self.chat()?.member_in_guild(guild_id, user_id).await
     }
 }
 

@@ -9,8 +9,9 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::render;
-use crate::domain::MessageId;
-use crate::engine::{ChatEdge, ChatError, CheckInPost, DigestPost, Permanence, ReminderDm};
+use crate::domain::delivery::code;
+use crate::domain::{GuildId, MessageId, UserId};
+use crate::engine::{ChatEdge, ChatError, CheckInPost, DigestPost, DirectMessage, Permanence, ReminderDm};
 
 /// Discord's global limit is 50 requests/s; stay just under it.
 const MIN_INTERVAL: Duration = Duration::from_millis(21);
@@ -84,34 +85,45 @@ impl DiscordChat {
 /// Discord's JSON error codes that refuse a request for good for its target
 /// (discord-platform.md, "What real servers do to a bot"; Discord's API docs,
 /// "JSON Error Codes").
-const PERMANENT_CODES: [isize; 6] = [
-    10003, // Unknown Channel: deleted
-    10004, // Unknown Guild: the bot was removed
-    10007, // Unknown Member: they left the server
-    10013, // Unknown User
-    50001, // Missing Access: the bot cannot see the channel
-    50007, // Cannot send messages to this user: DMs closed or bot blocked
+const PERMANENT_CODES: [u32; 7] = [
+    code::UNKNOWN_CHANNEL,     // 10003: deleted
+    code::UNKNOWN_GUILD,       // 10004: the bot was removed
+    code::UNKNOWN_MEMBER,      // 10007: they left the server
+    10013,                     // Unknown User
+    code::MISSING_ACCESS,      // 50001: the bot cannot see the channel
+    code::CANNOT_DM,           // 50007: DMs closed, bot blocked, no shared server
+    code::MISSING_PERMISSIONS, // 50013: e.g. Send Messages or Embed Links
 ];
 
-/// Classify a serenity error: permanent for its target (a refusal with one of
-/// [`PERMANENT_CODES`], a 403 or 404, or any 4xx but 429: the same request
-/// fails the same way), else temporary (5xx, 429, timeouts, connection
-/// errors). The error itself is kept as the source.
+/// Whether Discord's answer `status` with JSON `code` (0 or none: no code)
+/// refuses the request for good for its target.
+///
+/// Permanent: one of [`PERMANENT_CODES`], or any other 4xx (the same request
+/// fails the same way) except 429 (rate limited: wait and retry) and 401
+/// (the token was refused: every call fails, whatever its target, and the
+/// fix is the operator's, not the target's). Temporary: 5xx and the rest.
+pub(crate) fn classify(status: u16, code: Option<u32>) -> Permanence {
+    let known = code.is_some_and(|c| PERMANENT_CODES.contains(&c));
+    let client_error = (400..500).contains(&status) && status != 429 && status != 401;
+    if known || client_error { Permanence::Permanent } else { Permanence::Temporary }
+}
+
+/// Classify a serenity error with [`classify`]; transport errors (timeouts,
+/// connection refused or reset, DNS) and anything else are temporary. The
+/// error itself is kept as the source, Discord's code and message alongside.
 pub(crate) fn chat_err(e: serenity::Error) -> ChatError {
     let refusal = match &e {
-        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)) => Some((r.status_code, r.error.code)),
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)) => {
+            // serenity writes -1 when the body was no JSON error (a proxy's page).
+            let code = u32::try_from(r.error.code).ok().filter(|c| *c != 0);
+            Some((r.status_code.as_u16(), code, r.error.message.clone()))
+        }
         _ => None,
     };
-    let (permanence, code) = match refusal {
-        Some((status, code)) => {
-            let known = PERMANENT_CODES.contains(&code);
-            let permanent = known || (status.is_client_error() && status != serenity::StatusCode::TOO_MANY_REQUESTS);
-            let permanence = if permanent { Permanence::Permanent } else { Permanence::Temporary };
-            (permanence, u32::try_from(code).ok())
-        }
-        None => (Permanence::Temporary, None),
-    };
-    ChatError::new(permanence, code, e)
+    match refusal {
+        Some((status, code, message)) => ChatError::new(classify(status, code), code, e).with_message(message),
+        None => ChatError::new(Permanence::Temporary, None, e),
+    }
 }
 
 #[async_trait::async_trait]
@@ -137,5 +149,52 @@ impl ChatEdge for DiscordChat {
         let channel = serenity::ChannelId::new(post.channel_id.get());
         self.pacer.send(|| channel.send_message(&self.http, render::digest_message(post))).await.map_err(chat_err)?;
         Ok(())
+    }
+
+    async fn send_dm(&self, dm: &DirectMessage) -> Result<(), ChatError> {
+        let channel = match dm.channel_id {
+            Some(c) => serenity::ChannelId::new(c.get()),
+            None => {
+                let user = serenity::UserId::new(dm.user_id.get());
+                self.pacer.send(|| user.create_dm_channel(&self.http)).await.map_err(chat_err)?.id
+            }
+        };
+        self.pacer.send(|| channel.send_message(&self.http, render::dm_text(&dm.text))).await.map_err(chat_err)?;
+        Ok(())
+    }
+
+    async fn member_in_guild(&self, guild_id: GuildId, user_id: UserId) -> Result<bool, ChatError> {
+        let (guild, user) = (serenity::GuildId::new(guild_id.get()), serenity::UserId::new(user_id.get()));
+        match self.pacer.send(|| self.http.get_member(guild, user)).await.map_err(chat_err) {
+            Ok(_) => Ok(true),
+            Err(e) if e.code == Some(code::UNKNOWN_MEMBER) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_for_good_are_permanent_outages_are_temporary() {
+        use Permanence::{Permanent, Temporary};
+        // discord-platform.md: closed DMs, deleted channel, bot removed,
+        // member left, missing access, missing permission.
+        for (status, code) in [(403, 50007), (404, 10003), (404, 10004), (404, 10007), (403, 50001), (403, 50013)] {
+            assert_eq!(classify(status, Some(code)), Permanent, "{status} {code}");
+        }
+        // The code decides even on an odd status.
+        assert_eq!(classify(500, Some(50001)), Permanent);
+        // Other client errors: the same request fails the same way.
+        assert_eq!(classify(400, Some(50035)), Permanent, "invalid form body");
+        assert_eq!(classify(404, None), Permanent);
+        // Outages, rate limits and a refused token are no fault of the target.
+        for status in [500, 502, 503, 504] {
+            assert_eq!(classify(status, None), Temporary, "{status}");
+        }
+        assert_eq!(classify(429, None), Temporary);
+        assert_eq!(classify(401, None), Temporary);
     }
 }

@@ -8,8 +8,8 @@ use poise::serenity_prelude as serenity;
 use serenity::{CreateAttachment, CreateInteractionResponse};
 
 use super::{Context, Data, Error, render, reply_for, viewer};
-use crate::domain::CohortDraft;
 use crate::domain::schedule::{Schedule, format_duration, parse_time_of_day};
+use crate::domain::{ChannelPermissions, CohortDraft};
 use crate::domain::{UserId, Viewer, timezone};
 use crate::engine::{Engine, EngineError};
 use crate::summary::DEFAULT_WINDOW_WEEKS;
@@ -334,7 +334,10 @@ pub async fn setup(
         Ok(c) => c,
         Err(e) => return say(ctx, reply_for(&e)).await,
     };
-    let channel_name = app(ctx)?.interaction.channel.as_ref().and_then(|c| c.name.clone());
+    let interaction = app(ctx)?.interaction;
+    let channel_name = interaction.channel.as_ref().and_then(|c| c.name.clone());
+    // What the bot may do here, as Discord computed it: no extra request.
+    let bot = interaction.app_permissions.map(|p| ChannelPermissions(p.bits()));
     let name = name
         .or_else(|| existing.as_ref().map(|c| c.spec.name.clone()))
         .or(channel_name)
@@ -350,7 +353,7 @@ pub async fn setup(
         digest_channel_id: digest_channel.map(|c| c.id.get()),
         tracks: existing.map(|c| c.spec.tracks.iter().map(|t| t.to_string()).collect()),
     };
-    match engine.setup_cohort_for(&who, draft).await {
+    match engine.setup_cohort_for(&who, draft, bot).await {
         Ok(cohort) => {
             let schedule = cohort.schedule();
             let next = schedule

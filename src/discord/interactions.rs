@@ -2,13 +2,28 @@
 //! registration), button clicks, modal submits, DMs and edited DMs.
 
 use poise::serenity_prelude as serenity;
-use serenity::{CreateInteractionResponse, CreateMessage, FullEvent, Interaction};
+use serenity::{CreateInteractionResponse, FullEvent, Interaction};
 
 use super::{Data, Error, render, reply_for, viewer_of};
-use crate::domain::{CheckInId, CohortId, MessageId, UserId};
-use crate::engine::{DmAnswer, DmEdit, EngineError};
+use crate::domain::{ChannelId, CheckInId, CohortId, GuildId, MessageId, UserId};
+use crate::engine::{DirectMessage, DmAnswer, DmEdit, EngineError};
 
 pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
+    let data = framework.user_data().await;
+    // A DM has no 3 s deadline: noted first, so a refusal of the reply to it
+    // is recorded after, not forgotten. An interaction is answered first:
+    // bookkeeping never delays a member's answer (poise calls this handler
+    // after it has run a command, too).
+    if matches!(event, FullEvent::Message { .. }) {
+        noticed(data, event).await;
+        return handle(framework, event).await;
+    }
+    let handled = handle(framework, event).await;
+    noticed(data, event).await;
+    handled
+}
+
+async fn handle(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
     let ctx = framework.serenity_context;
     match event {
         FullEvent::GuildCreate { guild, .. } => {
@@ -43,12 +58,38 @@ pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event
             if let (Some(author), Some(content)) = (&event.author, &event.content)
                 && !author.bot
             {
-                on_dm_edit(ctx, framework.user_data().await, event, author, content).await?;
+                on_dm_edit(framework.user_data().await, event, author, content).await?;
             }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// What an event says about Discord's earlier refusals: a member who
+/// interacts is reachable again (and back in the server), and a permission
+/// change in a server may have fixed a channel that refused the bot. Errors
+/// are logged: this never stops the event's own handling.
+async fn noticed(data: &Data, event: &FullEvent) {
+    let engine = &data.engine;
+    let done = match event {
+        FullEvent::InteractionCreate { interaction } => match interaction {
+            Interaction::Command(c) => engine.member_seen(UserId::new(c.user.id.get())).await,
+            Interaction::Component(c) => engine.member_seen(UserId::new(c.user.id.get())).await,
+            Interaction::Modal(m) => engine.member_seen(UserId::new(m.user.id.get())).await,
+            _ => return,
+        },
+        FullEvent::Message { new_message } if new_message.guild_id.is_none() && !new_message.author.bot => {
+            engine.member_seen(UserId::new(new_message.author.id.get())).await
+        }
+        FullEvent::GuildCreate { guild, .. } => engine.guild_available(GuildId::new(guild.id.get())).await,
+        FullEvent::ChannelUpdate { new, .. } => engine.permissions_changed(GuildId::new(new.guild_id.get())).await,
+        FullEvent::GuildRoleUpdate { new, .. } => engine.permissions_changed(GuildId::new(new.guild_id.get())).await,
+        _ => return,
+    };
+    if let Err(e) = done {
+        tracing::error!(error = %crate::telemetry::ErrorChain(&e), "could not note the event");
+    }
 }
 
 /// Whether poise finds a command for this name and subcommand path (the
@@ -221,17 +262,31 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
 }
 
 async fn on_dm(ctx: &serenity::Context, data: &Data, message: &serenity::Message) -> Result<(), Error> {
-    let user = UserId::new(message.author.id.get());
+    let user_id = UserId::new(message.author.id.get());
     let dm = MessageId::new(message.id.get());
-    let reply = match data.engine.answer_by_dm(user, dm, &message.content).await {
-        Ok(DmAnswer::Saved { reply, cohort_name }) => {
-            CreateMessage::new().content(render::dm_saved(&cohort_name, &reply))
+    let text = match data.engine.answer_by_dm(user_id, dm, &message.content).await {
+        Ok(DmAnswer::Saved { reply, cohort_name }) => render::dm_saved(&cohort_name, &reply),
+        Ok(DmAnswer::Choose(choices)) => {
+            // The question carries buttons; the member is writing in this
+            // channel right now, so one try is enough.
+            message.channel_id.send_message(&ctx.http, render::dm_choices(&choices, dm)).await?;
+            return Ok(());
         }
-        Ok(DmAnswer::Choose(choices)) => render::dm_choices(&choices, dm),
-        Err(e) => CreateMessage::new().content(reply_for(&e)),
+        Err(e) => reply_for(&e),
     };
-    message.channel_id.send_message(&ctx.http, reply.allowed_mentions(render::no_mentions())).await?;
+    reply_in_dm(data, user_id, message.channel_id, text).await;
     Ok(())
+}
+
+/// A short text reply in the member's DM channel. The first try is part of
+/// handling the event (a clean stop waits for it); retries after a
+/// temporary failure back off, off the event's path.
+async fn reply_in_dm(data: &Data, user_id: UserId, channel: serenity::ChannelId, text: String) {
+    let dm = DirectMessage { user_id, channel_id: Some(ChannelId::new(channel.get())), text };
+    if let Some(retry) = data.engine.reply_by_dm(dm).await {
+        let engine = data.engine.clone();
+        tokio::spawn(async move { engine.retry_dm_reply(retry).await });
+    }
 }
 
 /// An edited DM. Only the DM that holds an answer matters; the member gets
@@ -239,7 +294,6 @@ async fn on_dm(ctx: &serenity::Context, data: &Data, message: &serenity::Message
 /// otherwise (an edit of any other DM changes nothing, and that DM was
 /// already answered when it arrived).
 async fn on_dm_edit(
-    ctx: &serenity::Context,
     data: &Data,
     event: &serenity::MessageUpdateEvent,
     author: &serenity::User,
@@ -251,10 +305,7 @@ async fn on_dm_edit(
         Ok(DmEdit::NotAnAnswer | DmEdit::Unchanged) => return Ok(()),
         Err(e) => render::dm_edit_refused(&reply_for(&e)),
     };
-    event
-        .channel_id
-        .send_message(&ctx.http, CreateMessage::new().content(text).allowed_mentions(render::no_mentions()))
-        .await?;
+    reply_in_dm(data, user, event.channel_id, text).await;
     Ok(())
 }
 

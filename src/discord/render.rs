@@ -8,7 +8,7 @@ use serenity::{
 };
 
 use crate::domain::reply::{MAX_ANSWER_CHARS, MAX_IMPACT_FIELD_CHARS, MAX_LINK_CHARS};
-use crate::domain::{CheckIn, Cohort, ImpactEntry, MessageId, Reply, Track};
+use crate::domain::{CheckIn, Cohort, DeliveryProblems, ImpactEntry, MessageId, Reply, Track};
 use crate::engine::{CheckInPost, DigestPost, DmChoice, ReminderDm};
 use crate::summary::digest::Digest;
 use crate::summary::{
@@ -145,6 +145,11 @@ pub fn dm_choice_saved(cohort_name: &str, reply: &Reply) -> CreateInteractionRes
         .content(dm_saved(cohort_name, reply))
         .components(Vec::new())
         .allowed_mentions(no_mentions())
+}
+
+/// A plain DM (a reply to a member's DM), pinging nobody.
+pub fn dm_text(text: &str) -> CreateMessage {
+    CreateMessage::new().content(truncate(text, 2000)).allowed_mentions(no_mentions())
 }
 
 /// The answer form; pre-filled with the member's current answer when editing.
@@ -380,6 +385,9 @@ pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus, table: &str) -> Cr
     let mut embed = CreateEmbed::new()
         .title(truncate(&format!("Cohort status · {}", cohort.spec.name), 256))
         .description(description);
+    if !s.delivery.is_empty() {
+        embed = embed.field("Discord refuses", delivery_lines(&s.delivery, true), false);
+    }
     if !quiet.is_empty() {
         let lines: Vec<String> = quiet
             .iter()
@@ -400,7 +408,8 @@ pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus, table: &str) -> Cr
                     WeekState::NotYet => "⏳",
                     WeekState::Paused => "⏸️",
                 };
-                format!("{}. {mark} <@{}> · streak {} · last {}", i + 1, m.user_id, m.current_streak, last(m))
+                let no_dm = if s.delivery.no_dms.contains(&m.user_id) { " · 📭 no DMs" } else { "" };
+                format!("{}. {mark} <@{}> · streak {} · last {}{no_dm}", i + 1, m.user_id, m.current_streak, last(m))
             })
             .collect();
         lines_within(&lines, 1024, more)
@@ -425,6 +434,56 @@ pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus, table: &str) -> Cr
             "Heatmap rows: members in join order, numbered as in {table}. Paused weeks do not count as missed."
         )))
         .colour(COLOUR)
+}
+
+/// What Discord refuses for a cohort, one line per problem, with what fixes
+/// it, within an embed field's 1024 characters. `digest_channel`: whether to
+/// name a refused digest channel (pointless inside the digest itself).
+pub fn delivery_lines(d: &DeliveryProblems, digest_channel: bool) -> String {
+    let mut lines = Vec::new();
+    if let Some(p) = &d.channel {
+        let fix = if p.is_gone() {
+            "Run `/cohort setup` in another channel to start the cohort over there."
+        } else {
+            "Fix it, then run `/cohort setup` there again."
+        };
+        lines.push(format!(
+            "⛔ Trellis can't post in <#{}>: {} (since {}). {fix}",
+            p.channel_id,
+            p.describe(),
+            discord_time(p.since, 'd')
+        ));
+    }
+    if let Some(p) = d.digest_channel.as_ref().filter(|_| digest_channel) {
+        let fix = if p.is_gone() {
+            "Run `/cohort setup` again with another `digest_channel`."
+        } else {
+            "Fix it, then run `/cohort setup` again."
+        };
+        lines.push(format!(
+            "⛔ The digest can't be posted in <#{}>: {} (since {}). {fix}",
+            p.channel_id,
+            p.describe(),
+            discord_time(p.since, 'd')
+        ));
+    }
+    let people = |ids: &[crate::domain::UserId]| {
+        let shown: Vec<String> = ids.iter().take(10).map(|u| format!("<@{u}>")).collect();
+        let more =
+            if ids.len() > shown.len() { format!(" and {} more", ids.len() - shown.len()) } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    };
+    if !d.no_dms.is_empty() {
+        lines.push(format!(
+            "📭 {} can't receive DMs from Trellis (no reminders reach them; the Answer button still works): {}",
+            plural(d.no_dms.len(), "member", "members"),
+            people(&d.no_dms)
+        ));
+    }
+    if !d.left.is_empty() {
+        lines.push(format!("🚪 Left the server (not reminded or counted until they come back): {}", people(&d.left)));
+    }
+    lines_within(&lines, FIELD_MAX, |n| format!("…and {n} more"))
 }
 
 /// Cut to at most `max` characters, marking the cut.
@@ -461,7 +520,13 @@ pub fn digest_message(post: &DigestPost) -> serenity::CreateMessage {
         .field("Missing", d.missing.to_string(), true)
         .field("Paused", d.paused.to_string(), true)
         .field(format!("Quiet for {QUIET_AFTER}+ check-ins ({})", d.quiet.len()), quiet_list(d), false)
-        .field("Track coverage", coverage_lines(d), false)
+        .field("Track coverage", coverage_lines(d), false);
+    let embed = if post.delivery.is_empty() {
+        embed
+    } else {
+        embed.field("Discord refuses", delivery_lines(&post.delivery, false), false)
+    };
+    let embed = embed
         .footer(serenity::CreateEmbedFooter::new(format!("{} · answers are not shown here", post.cohort_name)))
         .colour(DIGEST_COLOUR);
     serenity::CreateMessage::new()
@@ -510,4 +575,79 @@ fn coverage_lines(d: &Digest) -> String {
         });
     }
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::domain::{ChannelId, ChannelProblem, CheckInId, UserId};
+    use crate::summary::digest::Digest;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    fn problems() -> DeliveryProblems {
+        DeliveryProblems {
+            channel: Some(ChannelProblem {
+                channel_id: ChannelId::new(11),
+                code: Some(50001),
+                reason: "Missing Access".into(),
+                since: at(),
+            }),
+            digest_channel: Some(ChannelProblem {
+                channel_id: ChannelId::new(12),
+                code: Some(10003),
+                reason: "Unknown Channel".into(),
+                since: at(),
+            }),
+            no_dms: (1..=12).map(UserId::new).collect(),
+            left: vec![UserId::new(99)],
+        }
+    }
+
+    #[test]
+    fn delivery_problems_say_what_is_refused_and_what_fixes_it() {
+        let text = delivery_lines(&problems(), true);
+        assert!(text.contains("Trellis can't post in <#11>: missing access"), "{text}");
+        assert!(text.contains("run `/cohort setup` there again"), "{text}");
+        assert!(text.contains("The digest can't be posted in <#12>: the channel was deleted"), "{text}");
+        assert!(text.contains("12 members can't receive DMs") && text.contains("<@10> and 2 more"), "{text}");
+        assert!(text.contains("another `digest_channel`"), "a deleted channel cannot be fixed: {text}");
+        assert!(!text.contains("<@11>"), "ten named at most: {text}");
+        assert!(text.contains("Left the server") && text.contains("<@99>"), "{text}");
+        assert!(text.chars().count() <= FIELD_MAX);
+        assert!(!delivery_lines(&problems(), false).contains("digest"), "not inside the digest itself");
+    }
+
+    #[test]
+    fn the_digest_names_what_discord_refuses_only_when_something_is() {
+        let digest = Digest {
+            checkin_id: CheckInId::new(1),
+            occurrence_at: at(),
+            closes_at: at(),
+            track: None,
+            question: "Q?".into(),
+            answered: 1,
+            missing: 1,
+            paused: 0,
+            quiet: vec![],
+            tracks: Default::default(),
+            window_weeks: 12,
+            members: 2,
+        };
+        let post = |delivery| DigestPost {
+            cohort_name: "c".into(),
+            channel_id: ChannelId::new(12),
+            nonce: "d1-1".into(),
+            digest: digest.clone(),
+            delivery,
+        };
+        let json = serde_json::to_string(&digest_message(&post(problems()))).unwrap();
+        assert!(json.contains("Discord refuses") && json.contains("can't receive DMs"), "{json}");
+        let json = serde_json::to_string(&digest_message(&post(DeliveryProblems::default()))).unwrap();
+        assert!(!json.contains("Discord refuses"), "{json}");
+    }
 }

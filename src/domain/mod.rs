@@ -3,6 +3,7 @@
 
 pub mod checkin;
 pub mod cohort;
+pub mod delivery;
 pub mod id;
 pub mod impact;
 pub mod member;
@@ -15,6 +16,7 @@ pub mod viewer;
 
 pub use checkin::{CheckIn, CheckInStatus, PostedPrompt, Reply, ReplyEdit, ReplySource, occurrence_nonce};
 pub use cohort::{Cohort, CohortDraft, CohortSource, CohortSpec, FieldError};
+pub use delivery::{ChannelPermissions, ChannelProblem, DeliveryFailure, DeliveryProblems, DeliveryTarget};
 pub use id::{ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, ReplyId, RoleId, UserId};
 pub use impact::ImpactEntry;
 pub use member::{Member, Pause};

@@ -142,8 +142,12 @@ impl Engine {
             (None, None, _) => return Err(EngineError::NotAMentor),
             (None, Some(_), Some(_)) => return Err(EngineError::SeveralCohortsMentored),
         };
-        let activity = self.store.cohort_activity(cohort.id).await?;
-        let status = CohortStatus::from_activity(&activity.members, &activity.checkins, window_weeks, self.now());
+        let delivery = self.delivery_problems(&cohort).await?;
+        let mut activity = self.store.cohort_activity(cohort.id).await?;
+        // Members who left the server are shown apart, not counted.
+        activity.members.retain(|m| !delivery.left.contains(&m.member.user_id));
+        let mut status = CohortStatus::from_activity(&activity.members, &activity.checkins, window_weeks, self.now());
+        status.delivery = delivery;
         Ok((cohort, status))
     }
 

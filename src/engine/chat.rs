@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::prompt::ImpactHints;
-use crate::domain::{ChannelId, CheckInId, MessageId, Track, UserId};
+use crate::domain::{ChannelId, CheckInId, DeliveryProblems, GuildId, MessageId, Track, UserId};
 use crate::summary::digest::Digest;
 
 /// A check-in to post in a cohort's channel.
@@ -46,6 +46,19 @@ pub struct DigestPost {
     /// so a send retried after a lost response is dropped by the platform.
     pub nonce: String,
     pub digest: Digest,
+    /// What Discord refuses for this cohort (its channel, members' DMs,
+    /// members who left), for the mentors who can fix it.
+    pub delivery: DeliveryProblems,
+}
+
+/// A DM that answers a member's own DM (the "saved" confirmation, or why
+/// nothing was saved). It echoes nothing anyone else wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectMessage {
+    pub user_id: UserId,
+    /// The DM channel the member wrote in, when known: no channel needs to be opened.
+    pub channel_id: Option<ChannelId>,
+    pub text: String,
 }
 
 /// Whether retrying the same request to the same target can succeed.
@@ -67,6 +80,9 @@ pub struct ChatError {
     /// The platform's own error code, when it sent one (Discord's JSON `code`,
     /// e.g. 50007 "Cannot send messages to this user").
     pub code: Option<u32>,
+    /// The platform's own words for the refusal, when it sent some
+    /// (Discord's JSON `message`, e.g. "Missing Access").
+    pub message: Option<String>,
     #[source]
     source: Box<dyn std::error::Error + Send + Sync>,
 }
@@ -78,7 +94,22 @@ impl ChatError {
         code: Option<u32>,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
-        ChatError { permanence, code, source: source.into() }
+        ChatError { permanence, code, message: None, source: source.into() }
+    }
+
+    /// The same, with the platform's own words for it.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into()).filter(|m: &String| !m.is_empty());
+        self
+    }
+
+    /// Why, for the log and for the people who can fix it: the platform's
+    /// words when it sent some, else the error chain.
+    pub fn reason(&self) -> String {
+        match &self.message {
+            Some(m) => m.clone(),
+            None => crate::telemetry::ErrorChain(self).to_string(),
+        }
     }
 
     /// A failure worth retrying later.
@@ -103,4 +134,10 @@ pub trait ChatEdge: Send + Sync + 'static {
     async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError>;
     /// Post a digest in the cohort's digest channel, pinging nobody.
     async fn post_digest(&self, digest: &DigestPost) -> Result<(), ChatError>;
+    /// Send a DM that answers a member's DM, pinging nobody.
+    async fn send_dm(&self, dm: &DirectMessage) -> Result<(), ChatError>;
+    /// Whether `user_id` is (still) a member of `guild_id`: `Ok(false)` only
+    /// when the platform says they are not (Discord: 404, code 10007
+    /// Unknown Member); any other failure is an error.
+    async fn member_in_guild(&self, guild_id: GuildId, user_id: UserId) -> Result<bool, ChatError>;
 }

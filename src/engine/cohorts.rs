@@ -1,7 +1,9 @@
 //! Cohorts: the config file's, and those set up and removed in Discord.
 
 use super::{Engine, EngineError, Result};
-use crate::domain::{ChannelId, Cohort, CohortDraft, CohortSource, CohortSpec, FieldError, GuildId, UserId, Viewer};
+use crate::domain::{
+    ChannelId, ChannelPermissions, Cohort, CohortDraft, CohortSource, CohortSpec, FieldError, GuildId, UserId, Viewer,
+};
 
 impl Engine {
     /// Create or update the cohorts declared in the config file; they win over
@@ -29,6 +31,11 @@ impl Engine {
                 Some(c) => {
                     let updated = self.store.update_cohort(c.id, spec, CohortSource::File, now).await?;
                     self.reclose_open_checkin(&c, &updated).await?;
+                    // An edited declaration is a file cohort set up again; a
+                    // restart with the same file is not.
+                    if c.spec != updated.spec {
+                        self.store.clear_channel_failures(c.id).await?;
+                    }
                     updated
                 }
                 None => self.store.insert_cohort(spec, CohortSource::File, now).await?,
@@ -60,15 +67,26 @@ impl Engine {
         Ok(())
     }
 
-    /// `/cohort setup` by `viewer`: needs the Manage Server permission, and
-    /// the draft names the viewer's own guild and channel.
+    /// `/cohort setup` by `viewer`: needs the Manage Server permission, the
+    /// draft names the viewer's own guild and channel, and the bot may post
+    /// check-ins there (`bot`: its permissions in the channel, as Discord
+    /// sent them with the interaction; `None` when Discord sent none).
     #[tracing::instrument(skip_all, fields(guild = %viewer.guild_id, channel = %viewer.channel_id, user = %viewer.user_id))]
-    pub async fn setup_cohort_for(&self, viewer: &Viewer, draft: CohortDraft) -> Result<Cohort> {
+    pub async fn setup_cohort_for(
+        &self,
+        viewer: &Viewer,
+        draft: CohortDraft,
+        bot: Option<ChannelPermissions>,
+    ) -> Result<Cohort> {
         if !viewer.can_manage {
             return Err(EngineError::NeedsManageServer { action: "set up a cohort" });
         }
         if draft.guild_id != viewer.guild_id.get() || draft.channel_id != viewer.channel_id.get() {
             return Err(EngineError::NotACohortChannel);
+        }
+        let missing = bot.map(ChannelPermissions::missing_for_posting).unwrap_or_default();
+        if !missing.is_empty() {
+            return Err(EngineError::BotCannotPost { missing });
         }
         self.setup_cohort(draft).await
     }
@@ -98,6 +116,10 @@ impl Engine {
             Some(c) => {
                 let updated = self.store.update_cohort(c.id, &spec, CohortSource::Discord, now).await?;
                 self.reclose_open_checkin(&c, &updated).await?;
+                // Set up again: whatever was refused is tried once more.
+                if self.store.clear_channel_failures(c.id).await? > 0 {
+                    tracing::info!(cohort = %c.spec.name, "cohort set up again; its channels will be tried again");
+                }
                 updated
             }
             None => self.store.insert_cohort(&spec, CohortSource::Discord, now).await?,

@@ -49,9 +49,10 @@ impl Engine {
         }
     }
 
-    /// `/forget-me`: delete every row about the user. Returns the number of rows deleted.
+    /// `/forget-me`: delete every row about the user (as `trellis
+    /// forget-user` does). Returns the number of rows deleted.
     #[tracing::instrument(skip_all, fields(user = %user_id))]
     pub async fn forget_me(&self, user_id: UserId) -> Result<u64> {
-        Ok(self.store.forget_user(user_id).await?)
+        Ok(self.store.forget_user(user_id).await?.iter().map(|(_, n)| n).sum())
     }
 }

@@ -8,8 +8,10 @@ mod answers;
 pub mod chat;
 pub mod clock;
 mod cohorts;
+mod delivery;
 mod dms;
 mod members;
+mod retry;
 mod scheduler;
 
 use std::sync::Arc;
@@ -17,11 +19,13 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use access::{AnswerForm, SavedAnswer};
-pub use chat::{ChatEdge, ChatError, CheckInPost, DigestPost, Permanence, ReminderDm};
+pub use chat::{ChatEdge, ChatError, CheckInPost, DigestPost, DirectMessage, Permanence, ReminderDm};
 #[cfg(any(test, feature = "test-util"))]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
+pub use delivery::DmRetry;
 pub use dms::{DmAnswer, DmChoice, DmEdit};
+pub use retry::RetryPolicy;
 pub use scheduler::TickReport;
 
 use crate::domain::{FieldError, InputError, PromptLibrary};
@@ -75,6 +79,13 @@ pub enum EngineError {
     NotAMentor,
     #[error("You mentor several cohorts here; run this in the cohort's channel.")]
     SeveralCohortsMentored,
+    /// `/cohort setup` in a channel where the bot cannot post check-ins.
+    #[error(
+        "Trellis can't post check-ins in this channel: it lacks {}. Give Trellis's role View Channel, Send Messages, \
+         Embed Links and Attach Files in this channel (channel settings → Permissions), then run `/cohort setup` again.",
+        .missing.join(", ")
+    )]
+    BotCannotPost { missing: Vec<&'static str> },
     /// The database failed or holds something unreadable.
     #[error("storage failed")]
     Store(#[source] StoreError),
@@ -116,7 +127,8 @@ impl EngineError {
             | EngineError::MemberNotInCohort
             | EngineError::NotThisCohortsMentor
             | EngineError::NotAMentor
-            | EngineError::SeveralCohortsMentored => true,
+            | EngineError::SeveralCohortsMentored
+            | EngineError::BotCannotPost { .. } => true,
             EngineError::Store(_) | EngineError::Chat(_) => false,
         }
     }
@@ -139,11 +151,27 @@ pub struct Engine {
     chat: Arc<dyn ChatEdge>,
     /// Wakes the scheduler when cohorts change, so it re-plans at once.
     replan: Notify,
+    /// Sends that failed for now, and when each may be tried again.
+    retries: std::sync::Mutex<retry::Retries>,
 }
 
 impl Engine {
     pub fn new(store: Store, prompts: PromptLibrary, clock: Arc<dyn Clock>, chat: Arc<dyn ChatEdge>) -> Self {
-        Engine { store, prompts: Arc::new(prompts), clock, chat, replan: Notify::new() }
+        Engine { store, prompts: Arc::new(prompts), clock, chat, replan: Notify::new(), retries: Default::default() }
+    }
+
+    /// Retry faster (or slower) than [`RetryPolicy::default`]: for tests
+    /// that watch back-off over the wire in seconds rather than minutes.
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn set_retry_policy(&self, policy: RetryPolicy) {
+        self.retries().set_policy(policy);
+    }
+
+    /// The retry book; never held across an await.
+    fn retries(&self) -> std::sync::MutexGuard<'_, retry::Retries> {
+        // A panic while it was held cannot leave it half-written: each
+        // method changes one map entry.
+        self.retries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The store, for tests and benches that seed or inspect rows. Not in a

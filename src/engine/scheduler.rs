@@ -10,6 +10,13 @@
 //! digest channel, once: a claim on the check-in row (`digest_claimed_at`) is
 //! taken before the send and given back if the send fails. A crash between the
 //! claim and the send loses that digest rather than risk sending it twice.
+//!
+//! A send that fails for now (5xx, timeout, connection) is retried with
+//! back-off (`retry.rs`); one Discord refuses for good is recorded against
+//! its target and not retried until something changed (`delivery.rs`): a
+//! refused channel gets no post, a refused digest channel no digest, and a
+//! member whose DM was refused keeps their reminder claim (one try per
+//! check-in), and is not reminded at all once they left the server.
 
 use std::time::Duration as StdDuration;
 
@@ -17,8 +24,9 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::watch;
 
 use super::chat::DigestPost;
+use super::retry::RetryKey;
 use super::{CheckInPost, Engine, ReminderDm, Result};
-use crate::domain::{CheckIn, CheckInId, Cohort, PostedPrompt, UserId};
+use crate::domain::{CheckIn, CheckInId, Cohort, DeliveryTarget, PostedPrompt, UserId};
 use crate::store::NewCheckIn;
 use crate::summary::digest::Digest;
 use crate::telemetry::ErrorChain;
@@ -28,7 +36,8 @@ const POST_LEASE: Duration = Duration::minutes(2);
 /// The scheduler re-checks at least this often, whatever the plan says, so a
 /// clock jump or a failed post is picked up.
 const MAX_SLEEP: Duration = Duration::seconds(60);
-/// How soon to retry a post that failed.
+/// How soon to look again at a post another scheduler has claimed, or when
+/// planning failed.
 const RETRY_AFTER: Duration = Duration::seconds(10);
 /// A check-in that closed longer ago than this gets no digest: none for the
 /// history that predates the digest channel (or the feature), and a digest
@@ -46,8 +55,10 @@ pub struct TickReport {
     pub reminded: Vec<(CheckInId, UserId)>,
     /// Check-ins whose digest was posted.
     pub digests: Vec<CheckInId>,
-    /// Posts, DMs or digests that failed and will be retried.
+    /// Posts, DMs or digests that failed for now and will be retried (with back-off).
     pub failures: usize,
+    /// Posts, DMs or digests Discord refused for good: recorded, not retried.
+    pub refused: usize,
 }
 
 impl Engine {
@@ -56,6 +67,7 @@ impl Engine {
     #[tracing::instrument(name = "tick", skip_all)]
     pub async fn tick(&self) -> Result<TickReport> {
         let mut report = TickReport::default();
+        self.retries().prune(self.clock.now());
         let cohorts = self.store.active_cohorts().await?;
         // First retire what can no longer be posted, so the rotation below sees
         // only check-ins the cohort was (or is about to be) shown.
@@ -139,6 +151,16 @@ impl Engine {
                 report.missed += 1;
                 continue;
             }
+            let key = RetryKey::Post(checkin.id);
+            if !self.retries().is_due(key, now) {
+                continue;
+            }
+            let channel = DeliveryTarget::Channel(cohort.spec.channel_id);
+            if self.store.delivery_failure(cohort.id, channel).await?.is_some() {
+                // Refused for good: shown to mentors; the check-in waits in
+                // the ledger until the cohort is set up again.
+                continue;
+            }
             if !self.store.claim_post(checkin.id, now, now - POST_LEASE).await? {
                 continue;
             }
@@ -156,13 +178,23 @@ impl Engine {
             };
             match self.chat.post_checkin(&post).await {
                 Ok(message_id) => {
+                    self.retries().done(key);
                     self.store.mark_posted(checkin.id, message_id, self.clock.now()).await?;
                     tracing::info!(cohort = %cohort.spec.name, nonce = %checkin.nonce, "check-in posted");
                     report.posted.push(checkin.nonce.clone());
                 }
-                Err(e) => {
-                    tracing::warn!(cohort = %cohort.spec.name, nonce = %checkin.nonce, error = %ErrorChain(&e), "check-in post failed; will retry");
+                Err(e) if e.is_permanent() => {
+                    self.retries().done(key);
+                    // Recorded before the claim is given back, so no other
+                    // scheduler tries the refused channel in between.
+                    self.record_refusal(cohort, channel, &e).await?;
                     self.store.release_post(checkin.id).await?;
+                    report.refused += 1;
+                }
+                Err(e) => {
+                    self.store.release_post(checkin.id).await?;
+                    let (attempt, next) = self.retries().failed(key, self.clock.now());
+                    tracing::warn!(cohort = %cohort.spec.name, nonce = %checkin.nonce, attempt, next_try = %next, error = %ErrorChain(&e), "check-in post failed; will retry");
                     report.failures += 1;
                 }
             }
@@ -178,21 +210,43 @@ impl Engine {
             let Some(checkin) = self.store.checkin(checkin_id).await? else { continue };
             let Some(cohort) = cohorts.iter().find(|c| c.id == checkin.cohort_id) else { continue };
             let Some(channel_id) = cohort.spec.digest_channel_id else { continue };
+            let key = RetryKey::Digest(checkin.id);
+            if !self.retries().is_due(key, now) {
+                continue;
+            }
+            let target = DeliveryTarget::DigestChannel(channel_id);
+            if self.store.delivery_failure(cohort.id, target).await?.is_some() {
+                continue;
+            }
             // Computed before the claim: a failure here leaves nothing to undo.
-            let digest = self.digest_of(&checkin).await?;
+            let delivery = self.delivery_problems(cohort).await?;
+            let digest = self.digest_of(&checkin, &delivery.left).await?;
             if !self.store.claim_digest(checkin.id, now).await? {
                 continue;
             }
-            let post =
-                DigestPost { cohort_name: cohort.spec.name.clone(), channel_id, nonce: digest_nonce(&checkin), digest };
+            let post = DigestPost {
+                cohort_name: cohort.spec.name.clone(),
+                channel_id,
+                nonce: digest_nonce(&checkin),
+                digest,
+                delivery,
+            };
             match self.chat.post_digest(&post).await {
                 Ok(()) => {
+                    self.retries().done(key);
                     tracing::info!(cohort = %cohort.spec.name, nonce = %checkin.nonce, "digest posted");
                     report.digests.push(checkin.id);
                 }
-                Err(e) => {
-                    tracing::warn!(cohort = %cohort.spec.name, nonce = %checkin.nonce, error = %ErrorChain(&e), "digest failed; will retry");
+                Err(e) if e.is_permanent() => {
+                    self.retries().done(key);
+                    self.record_refusal(cohort, target, &e).await?;
                     self.store.release_digest(checkin.id).await?;
+                    report.refused += 1;
+                }
+                Err(e) => {
+                    self.store.release_digest(checkin.id).await?;
+                    let (attempt, next) = self.retries().failed(key, self.clock.now());
+                    tracing::warn!(cohort = %cohort.spec.name, nonce = %checkin.nonce, attempt, next_try = %next, error = %ErrorChain(&e), "digest failed; will retry");
                     report.failures += 1;
                 }
             }
@@ -200,9 +254,11 @@ impl Engine {
         Ok(())
     }
 
-    /// The digest of a closed check-in, from one read of the cohort's activity.
-    async fn digest_of(&self, checkin: &CheckIn) -> Result<Digest> {
-        let activity = self.store.cohort_activity(checkin.cohort_id).await?;
+    /// The digest of a closed check-in, from one read of the cohort's
+    /// activity; members who left the server (`left`) are not counted.
+    async fn digest_of(&self, checkin: &CheckIn, left: &[UserId]) -> Result<Digest> {
+        let mut activity = self.store.cohort_activity(checkin.cohort_id).await?;
+        activity.members.retain(|m| !left.contains(&m.member.user_id));
         Ok(Digest::compute(checkin, &activity.members, &activity.checkins))
     }
 
@@ -216,6 +272,10 @@ impl Engine {
         }
         let question = checkin.prompt.as_ref().map(|p| p.question.clone()).unwrap_or_default();
         for user_id in self.store.members_to_remind(cohort.id, checkin.id, now).await? {
+            let key = RetryKey::Reminder(checkin.id, user_id);
+            if !self.retries().is_due(key, now) {
+                continue;
+            }
             if !self.store.claim_reminder(checkin.id, user_id, now).await? {
                 continue;
             }
@@ -227,16 +287,21 @@ impl Engine {
                 closes_at: checkin.closes_at,
             };
             match self.chat.send_reminder(&dm).await {
-                Ok(()) => report.reminded.push((checkin.id, user_id)),
+                Ok(()) => {
+                    self.retries().done(key);
+                    report.reminded.push((checkin.id, user_id));
+                }
                 // Retrying cannot help (the member's DMs are closed): the claim
                 // stays, so this member is not tried again for this check-in.
                 Err(e) if e.is_permanent() => {
-                    tracing::warn!(cohort = %cohort.spec.name, checkin = %checkin.id, user = %user_id, error = %ErrorChain(&e), "reminder DM refused; not retried for this check-in");
-                    report.failures += 1;
+                    self.retries().done(key);
+                    self.dm_refused(cohort, user_id, &e).await?;
+                    report.refused += 1;
                 }
                 Err(e) => {
-                    tracing::warn!(cohort = %cohort.spec.name, checkin = %checkin.id, user = %user_id, error = %ErrorChain(&e), "reminder DM failed; will retry");
                     self.store.release_reminder(checkin.id, user_id).await?;
+                    let (attempt, next) = self.retries().failed(key, self.clock.now());
+                    tracing::warn!(cohort = %cohort.spec.name, checkin = %checkin.id, user = %user_id, attempt, next_try = %next, error = %ErrorChain(&e), "reminder DM failed; will retry");
                     report.failures += 1;
                 }
             }
@@ -245,14 +310,28 @@ impl Engine {
     }
 
     /// When the next thing is due: an occurrence, a close (its digest), a
-    /// reminder, or a retry. A failed digest is retried within `MAX_SLEEP`.
+    /// reminder, or the retry of a send that failed for now. Nothing is
+    /// planned for a channel Discord refused for good.
     pub async fn next_wake(&self) -> Result<DateTime<Utc>> {
         let now = self.clock.now();
         let mut wake = now + MAX_SLEEP;
-        if !self.store.unposted_checkins().await?.is_empty() {
-            wake = wake.min(now + RETRY_AFTER);
+        let cohorts = self.store.active_cohorts().await?;
+        for checkin in self.store.unposted_checkins().await? {
+            let Some(cohort) = cohorts.iter().find(|c| c.id == checkin.cohort_id) else { continue };
+            let channel = DeliveryTarget::Channel(cohort.spec.channel_id);
+            if self.store.delivery_failure(cohort.id, channel).await?.is_some() {
+                continue;
+            }
+            // Due but not posted by the tick just before: another scheduler
+            // holds its claim. One backing off is planned below.
+            if self.retries().is_due(RetryKey::Post(checkin.id), now) {
+                wake = wake.min(now + RETRY_AFTER);
+            }
         }
-        for cohort in self.store.active_cohorts().await? {
+        if let Some(retry) = self.retries().next_after(now) {
+            wake = wake.min(retry);
+        }
+        for cohort in cohorts {
             if let Some(next) = cohort.schedule().next_after(now) {
                 wake = wake.min(next);
             }
@@ -280,7 +359,10 @@ impl Engine {
                 break;
             }
             match self.tick().await {
-                Ok(r) if r.failures > 0 => tracing::warn!(failures = r.failures, "scheduler tick had failures"),
+                // Each failure logged its own line; this is the tick's tally.
+                Ok(r) if r.failures + r.refused > 0 => {
+                    tracing::debug!(failures = r.failures, refused = r.refused, "scheduler tick had failures")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %ErrorChain(&e), "scheduler tick failed"),
             }

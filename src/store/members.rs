@@ -103,8 +103,9 @@ impl Store {
         rows.into_iter().map(Member::try_from).collect()
     }
 
-    /// Active members who are not paused at `at` and have no reply to the check-in
-    /// and no reminder for it yet.
+    /// Active members who are not paused at `at`, have no reply to the
+    /// check-in and no reminder for it yet, and are not known to have left
+    /// the cohort's server.
     pub async fn members_to_remind(
         &self,
         cohort_id: CohortId,
@@ -118,6 +119,8 @@ impl Store {
                              AND p.starts_at <= ? AND ? < p.ends_at) \
              AND NOT EXISTS (SELECT 1 FROM replies r WHERE r.checkin_id = ? AND r.user_id = m.user_id) \
              AND NOT EXISTS (SELECT 1 FROM reminders s WHERE s.checkin_id = ? AND s.user_id = m.user_id) \
+             AND NOT EXISTS (SELECT 1 FROM delivery_failures f WHERE f.cohort_id = m.cohort_id \
+                             AND f.target_kind = 'guild_member' AND f.target_id = m.user_id) \
              ORDER BY m.user_id",
         )
         .bind(cohort_id)

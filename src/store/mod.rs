@@ -6,6 +6,7 @@ pub mod bulk;
 mod checkins;
 mod codec;
 mod cohorts;
+mod delivery;
 mod digest;
 mod export;
 mod impact;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use checkins::NewCheckIn;
+pub use delivery::NewDeliveryFailure;
 
 use crate::domain::UserId;
 
@@ -129,22 +131,28 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Deletes every row about `user_id`, in one transaction. Returns rows deleted.
-    pub async fn forget_user(&self, user_id: UserId) -> Result<u64> {
+    /// Deletes every row about `user_id`, in one transaction: what
+    /// `/forget-me` and `trellis forget-user` do. Returns the rows deleted
+    /// per table, in the order deleted (every table is listed, 0 included).
+    pub async fn forget_user(&self, user_id: UserId) -> Result<Vec<(&'static str, u64)>> {
         let mut tx = self.pool.begin().await?;
-        let mut n = 0;
-        for sql in [
-            "DELETE FROM reply_edits WHERE user_id = ?",
-            "DELETE FROM replies WHERE user_id = ?",
-            "DELETE FROM impact_entries WHERE user_id = ?",
-            "DELETE FROM reminders WHERE user_id = ?",
-            "DELETE FROM pauses WHERE user_id = ?",
-            "DELETE FROM members WHERE user_id = ?",
+        let mut deleted = Vec::new();
+        for (table, sql) in [
+            ("reply_edits", "DELETE FROM reply_edits WHERE user_id = ?"),
+            ("replies", "DELETE FROM replies WHERE user_id = ?"),
+            ("impact_entries", "DELETE FROM impact_entries WHERE user_id = ?"),
+            ("reminders", "DELETE FROM reminders WHERE user_id = ?"),
+            ("pauses", "DELETE FROM pauses WHERE user_id = ?"),
+            ("members", "DELETE FROM members WHERE user_id = ?"),
+            (
+                "delivery_failures",
+                "DELETE FROM delivery_failures WHERE target_kind IN ('member_dm', 'guild_member') AND target_id = ?",
+            ),
         ] {
-            n += sqlx::query(sql).bind(user_id).execute(&mut *tx).await?.rows_affected();
+            deleted.push((table, sqlx::query(sql).bind(user_id).execute(&mut *tx).await?.rows_affected()));
         }
         tx.commit().await?;
-        Ok(n)
+        Ok(deleted)
     }
 
     /// Rows in each table that mention `user_id` (for forget-me checks).
@@ -158,6 +166,11 @@ impl Store {
             ("reply_edits", "SELECT COUNT(*) FROM reply_edits WHERE user_id = ?"),
             ("impact_entries", "SELECT COUNT(*) FROM impact_entries WHERE user_id = ?"),
             ("reminders", "SELECT COUNT(*) FROM reminders WHERE user_id = ?"),
+            (
+                "delivery_failures",
+                "SELECT COUNT(*) FROM delivery_failures WHERE target_kind IN ('member_dm', 'guild_member') \
+                 AND target_id = ?",
+            ),
         ] {
             let (count,): (i64,) = sqlx::query_as(sql).bind(user_id).fetch_one(&self.pool).await?;
             out.push((table, count));

@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use super::DEFAULT_WINDOW_WEEKS;
 use super::progress::Streak;
 use super::{Outcome, Tally};
-use crate::domain::{CheckIn, CheckInId, CheckInStatus, Member, Pause, Reply, Track, UserId};
+use crate::domain::{CheckIn, CheckInId, CheckInStatus, DeliveryProblems, Member, Pause, Reply, Track, UserId};
 
 /// A member is flagged as quiet from this many missed check-ins in a row.
 pub const QUIET_AFTER: u32 = 2;
@@ -115,6 +115,9 @@ pub struct CohortStatus {
     pub members: Vec<MemberRow>,
     /// Every track, covered or not, within the window.
     pub tracks: BTreeMap<Track, TrackCoverage>,
+    /// What Discord refuses for the cohort (its channels, members' DMs,
+    /// members who left): none from the rows above, the engine adds it.
+    pub delivery: DeliveryProblems,
 }
 
 impl CohortStatus {
@@ -283,6 +286,6 @@ impl CohortStatus {
                 recent,
             });
         }
-        CohortStatus { as_of: now, current, window_weeks, weeks, members: rows, tracks }
+        CohortStatus { as_of: now, current, window_weeks, weeks, members: rows, tracks, delivery: Default::default() }
     }
 }

@@ -8,7 +8,9 @@
 //! actor gets, and nothing returned to an actor holds a secret they are not
 //! entitled to: only its author and the mentors of the author's cohort.
 
-use trellis::domain::{ChannelId, CheckInId, CohortDraft, CohortId, GuildId, ReplySource, RoleId, UserId, Viewer};
+use trellis::domain::{
+    ChannelId, ChannelPermissions, CheckInId, CohortDraft, CohortId, GuildId, ReplySource, RoleId, UserId, Viewer,
+};
 use trellis::engine::{Engine, EngineError};
 use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, GUILD, OTHER_CHANNEL};
 use trellis_testkit::{Harness, draft, utc};
@@ -98,7 +100,7 @@ async fn act(engine: &Engine, world: &World, row: &str, who: &Viewer) -> Result<
                 guild_id: who.guild_id.get(),
                 ..draft("cohort-a", who.channel_id, "0 0 9 29 2 *", "UTC")
             };
-            shown(&engine.setup_cohort_for(who, d).await?)
+            shown(&engine.setup_cohort_for(who, d, Some(ChannelPermissions::ENOUGH)).await?)
         }
         "forget-me confirm" => shown(&engine.forget_me(who.user_id).await?),
         "/cohort remove" => shown(&engine.remove_cohort_for(who).await?),

@@ -405,15 +405,23 @@ async fn a_claim_left_by_a_crashed_instance_is_taken_over_after_the_lease() {
 }
 
 #[tokio::test]
-async fn a_failed_post_is_retried_with_the_same_nonce() {
+async fn a_failed_post_is_retried_with_the_same_nonce_after_growing_waits() {
     let h = Harness::new(utc(START)).await;
     weekly_cohort(&h).await;
     let first = utc(FIRST_MONDAY);
     h.chat.fail_next_posts(3);
-    for i in 0..4 {
-        h.set(first + Duration::seconds(10 * i));
+    // A tick every second for two minutes: tries at 0 s, then after waits of
+    // 10 s, 20 s and 40 s (the fourth goes through).
+    let mut tried_at = Vec::new();
+    for s in 0..=120 {
+        h.set(first + Duration::seconds(s));
+        let before = h.chat.post_attempts();
         h.tick().await;
+        if h.chat.post_attempts() > before {
+            tried_at.push(s);
+        }
     }
+    assert_eq!(tried_at, [0, 10, 30, 70]);
     assert_eq!(h.chat.posts().len(), 1);
     let attempts = h.chat.attempted_nonces();
     assert_eq!(attempts.len(), 4);

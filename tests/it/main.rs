@@ -9,6 +9,7 @@
 
 mod access;
 mod config;
+mod delivery;
 mod digest;
 mod dm_answers;
 mod e2e;
@@ -16,6 +17,7 @@ mod e2e_access;
 mod e2e_digest;
 mod e2e_dm;
 mod e2e_hostile;
+mod e2e_refusals;
 mod e2e_summary;
 mod engine;
 mod field;

@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use chrono::Duration;
 use trellis::domain::{
-    AnswerInput, ChannelId, CheckInId, CheckInStatus, CohortId, CohortSource, GuildId, ImpactInput, MessageId,
-    PostedPrompt, ReplySource, Schedule, Track, occurrence_nonce,
+    AnswerInput, ChannelId, CheckInId, CheckInStatus, CohortId, CohortSource, DeliveryTarget, GuildId, ImpactInput,
+    MessageId, PostedPrompt, ReplySource, Schedule, Track, occurrence_nonce,
 };
-use trellis::store::{NewCheckIn, Store, StoreError};
+use trellis::store::{NewCheckIn, NewDeliveryFailure, Store, StoreError};
 use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, GUILD, OTHER_CHANNEL};
 use trellis_testkit::{TempDb, rows_holding, spec, temp_store, utc};
 
@@ -436,12 +436,28 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
         store.insert_impact(cohort_id, u, &input, t0).await.unwrap();
         store.insert_impact(other.id, u, &input, t0).await.unwrap();
         store.claim_reminder(k, u, t0).await.unwrap();
+        // Discord refused a DM and said they left the server.
+        for target in [DeliveryTarget::MemberDm(u), DeliveryTarget::GuildMember(u)] {
+            let f = NewDeliveryFailure { cohort_id, target, code: Some(50007), reason: "Cannot send", at: t0 };
+            assert!(store.record_delivery_failure(&f).await.unwrap());
+        }
     }
     let before_bob = rows_holding(&db, BOB.get() as i64).await;
     assert!(store.rows_mentioning_user(ALICE).await.unwrap().iter().all(|(_, n)| *n > 0));
 
     let deleted = store.forget_user(ALICE).await.unwrap();
-    assert_eq!(deleted, 8, "members 2, pauses 1, replies 1, edits 1, impact 2, reminders 1");
+    assert_eq!(
+        deleted,
+        [
+            ("reply_edits", 1),
+            ("replies", 1),
+            ("impact_entries", 2),
+            ("reminders", 1),
+            ("pauses", 1),
+            ("members", 2),
+            ("delivery_failures", 2)
+        ]
+    );
     for (table, n) in store.rows_mentioning_user(ALICE).await.unwrap() {
         assert_eq!(n, 0, "{table} still mentions the user");
     }
@@ -450,7 +466,7 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
     // Bob is untouched.
     assert_eq!(rows_holding(&db, BOB.get() as i64).await, before_bob);
     assert!(store.reply(k, BOB).await.unwrap().is_some());
-    assert_eq!(store.forget_user(ALICE).await.unwrap(), 0, "forgetting twice is harmless");
+    assert!(store.forget_user(ALICE).await.unwrap().iter().all(|(_, n)| *n == 0), "forgetting twice is harmless");
 }
 
 /// Two processes (two pools on one file) racing to record the same occurrence.

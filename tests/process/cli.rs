@@ -45,7 +45,7 @@ fn help_lists_the_subcommands() {
     let out = trellis(dir.path(), &["--help"], &[]);
     assert!(out.status.success(), "{out:?}");
     let help = text(&out.stdout);
-    for sub in ["run", "check-config", "migrate", "backup", "export"] {
+    for sub in ["run", "check-config", "migrate", "backup", "export", "forget-user"] {
         assert!(help.lines().any(|l| l.trim_start().starts_with(sub)), "--help lacks {sub}:\n{help}");
     }
     assert!(help.contains("--config"), "{help}");
@@ -370,4 +370,99 @@ fn backup_writes_a_private_restorable_copy_and_refuses_to_overwrite() {
     let out = trellis(dir.path(), &["backup", copy.to_str().unwrap()], &[("DATABASE_URL", &url)]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("already exists"), "{out:?}");
+}
+
+/// Alice and Bob in a cohort with a row of every kind: memberships, an
+/// answer and its earlier version, an impact entry, a pause, a reminder, and
+/// Discord's refusal of their DMs.
+async fn two_members_with_everything() -> trellis_testkit::Harness {
+    use trellis::domain::ReplySource;
+    use trellis_testkit::typed::{ALICE, BOB, CHANNEL};
+    let t0 = trellis_testkit::utc("2027-01-04T09:00:00Z");
+    let h = trellis_testkit::Harness::new(t0 - chrono::Duration::hours(1)).await;
+    let mut d = trellis_testkit::draft("staff-path", CHANNEL, "0 0 9 * * Mon", "UTC");
+    d.reminder_after = Some("1h".into());
+    let cohort = h.engine.setup_cohort(d).await.unwrap();
+    for u in [ALICE, BOB] {
+        h.engine.join(&cohort, u).await.unwrap();
+    }
+    h.set(t0);
+    h.tick().await;
+    let k = h.engine.store().open_checkin(cohort.id, t0).await.unwrap().expect("posted");
+    for u in [ALICE, BOB] {
+        h.engine.answer(&k, u, "v1", "2", ReplySource::Modal).await.unwrap();
+        h.engine.answer(&k, u, "v2", "3", ReplySource::Modal).await.unwrap();
+        h.engine.record_impact(&cohort, u, "shipped", "-30% p99", "checkout", "").await.unwrap();
+        h.engine.pause(&cohort, u, 1).await.unwrap();
+    }
+    // Next week both are nudged; their DMs are closed.
+    h.chat.close_dms(ALICE);
+    h.chat.close_dms(BOB);
+    h.set(t0 + chrono::Duration::weeks(1));
+    h.tick().await;
+    h.set(t0 + chrono::Duration::weeks(1) + chrono::Duration::hours(2));
+    assert_eq!(h.tick().await.refused, 2);
+    h
+}
+
+#[tokio::test]
+async fn forget_user_deletes_every_row_about_the_user_and_prints_them_per_table() {
+    use trellis_testkit::typed::{ALICE, BOB};
+    let _suite = crate::suite(module_path!());
+    let h = two_members_with_everything().await;
+    let alice = ALICE.get().to_string();
+    let bob_before = trellis_testkit::rows_holding(&h.db, BOB.get() as i64).await;
+    assert!(!trellis_testkit::rows_holding(&h.db, ALICE.get() as i64).await.is_empty());
+
+    let out = trellis(h.db.dir.path(), &["forget-user", &alice], &[("DATABASE_URL", &h.db.url)]);
+    assert_no_panic(&out);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with(&format!("forgot user {alice}; rows deleted per table:")), "{stdout}");
+    let counts: Vec<(String, u64)> = stdout
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut parts = l.split_whitespace();
+            (parts.next().unwrap().to_string(), parts.next().unwrap().parse().unwrap())
+        })
+        .collect();
+    let expected = [
+        ("reply_edits", 1),
+        ("replies", 1),
+        ("impact_entries", 1),
+        ("reminders", 1),
+        ("pauses", 1),
+        ("members", 1),
+        ("delivery_failures", 1),
+        ("total", 7),
+    ];
+    assert_eq!(counts, expected.map(|(t, n)| (t.to_string(), n)), "{stdout}");
+    // Every table, every column: nothing holds Alice's id; Bob is untouched.
+    assert_eq!(trellis_testkit::rows_holding(&h.db, ALICE.get() as i64).await, vec![]);
+    assert_eq!(trellis_testkit::rows_holding(&h.db, BOB.get() as i64).await, bob_before);
+
+    // Again: nothing left, and still exit 0.
+    let out = trellis(h.db.dir.path(), &["forget-user", &alice], &[("DATABASE_URL", &h.db.url)]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with(&format!("nothing was stored about user {alice}")), "{stdout}");
+    assert!(stdout.lines().last().unwrap().split_whitespace().eq(["total", "0"]), "{stdout}");
+}
+
+#[test]
+fn forget_user_with_an_id_that_is_no_discord_id_is_a_usage_error() {
+    let _suite = crate::suite(module_path!());
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("trellis.db").display());
+    for bad in ["alice", "<@300000000000000003>", "-5", "0", "12.5", "99999999999999999999"] {
+        let out = trellis(dir.path(), &["forget-user", bad], &[("DATABASE_URL", &url)]);
+        assert_no_panic(&out);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {out:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("USER_ID") && stderr.contains(bad), "{bad}: {stderr}");
+    }
+    let out = trellis(dir.path(), &["forget-user"], &[("DATABASE_URL", &url)]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(!dir.path().join("trellis.db").exists(), "a usage error touches no database");
 }

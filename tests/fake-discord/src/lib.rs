@@ -33,6 +33,9 @@
 //!   listening once the HTTP call that showed the UI has returned.
 //! - Events dispatched while the socket is down are queued and delivered
 //!   after the next RESUMED (or READY).
+//! - What real servers do (`refusals.rs`): closed DMs per user, deleted
+//!   channels, permissions taken from the bot in a channel (also in
+//!   `app_permissions`), members who left, routes down with a 5xx.
 //!
 //! All `wait_*` helpers panic with a diagnostic when the timeout passes.
 //! Secrets: the `authorization` header and the gateway token are stored but
@@ -44,6 +47,7 @@ mod gateway;
 mod interactions;
 mod model;
 mod payloads;
+mod refusals;
 mod rest;
 mod state;
 mod validate;
@@ -378,7 +382,8 @@ impl FakeDiscord {
         let data = data(&st, id);
         let message = message_id.map(|mid| component_message(&self.shared, &st, actor, mid));
         let spec = InteractionSpec { id, token: &handle.token, kind, data, message };
-        let payload = interactions::interaction(config, actor, spec);
+        let mut payload = interactions::interaction(config, actor, spec);
+        refusals::apply_app_permissions(&st, actor.channel_id, &mut payload);
         st.interactions.insert(
             id,
             InteractionRecord {

@@ -187,7 +187,10 @@ async fn handle(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Resp
             record.attachments = body.files;
             match take_fault(&shared, &record) {
                 Some(reply) => reply,
-                None => route(&shared, &record),
+                None => match refused(&shared, &record) {
+                    Some(reply) => reply,
+                    None => route(&shared, &record),
+                },
             }
         }
     };
@@ -297,6 +300,14 @@ fn take_fault(shared: &Shared, req: &RecordedRequest) -> Option<Reply> {
             reply
         }
     })
+}
+
+/// A refusal in force (closed DMs, a deleted channel, …; see `refusals.rs`).
+fn refused(shared: &Shared, req: &RecordedRequest) -> Option<Reply> {
+    let r = super::refusals::refusal(&shared.lock(), req)?;
+    let mut reply = Reply::error(r.status, r.code, r.message);
+    reply.error = Some(format!("refused: {} {} {}", r.status, r.code, r.message));
+    Some(reply)
 }
 
 fn unknown_route() -> Reply {

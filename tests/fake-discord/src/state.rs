@@ -65,6 +65,8 @@ pub(crate) struct State {
     pub members: HashMap<(u64, u64), Vec<u64>>,
     pub interactions: HashMap<u64, InteractionRecord>,
     pub gateway: GatewayState,
+    /// Closed DMs, deleted channels, members who left, …
+    pub refusals: super::refusals::Refusals,
 }
 
 impl State {

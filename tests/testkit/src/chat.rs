@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
-use trellis::domain::{MessageId, UserId};
+use trellis::domain::delivery::code;
+use trellis::domain::{ChannelId, GuildId, MessageId, UserId};
 use trellis::engine::chat::DigestPost;
-use trellis::engine::{ChatEdge, ChatError, CheckInPost, Clock, ManualClock, ReminderDm};
+use trellis::engine::{ChatEdge, ChatError, CheckInPost, Clock, DirectMessage, ManualClock, ReminderDm};
 
 /// One successful post as the platform saw it.
 #[derive(Debug, Clone)]
@@ -34,6 +35,20 @@ struct FakeState {
     digests: Vec<DigestPost>,
     digest_attempts: usize,
     fail_digests: usize,
+    /// Users whose DMs Discord refuses (50007).
+    closed_dms: HashSet<UserId>,
+    /// Users no longer in the guild (lookups say Unknown Member; DMs refused).
+    gone: HashSet<UserId>,
+    /// Channels that refuse every post, with Discord's code.
+    refusing_channels: HashMap<ChannelId, u32>,
+    /// Reminder DMs tried per user, failed or not.
+    reminder_attempts: HashMap<UserId, usize>,
+    /// Member lookups, in order.
+    lookups: Vec<UserId>,
+    dm_replies: Vec<DirectMessage>,
+    /// When each DM reply was tried (real time), failed or not.
+    dm_reply_attempts: Vec<std::time::Instant>,
+    fail_dm_replies: usize,
 }
 
 /// An in-memory chat platform: records posts and DMs, fails on request.
@@ -109,6 +124,61 @@ impl FakeChat {
         self.state.lock().unwrap().fail_digests = n;
     }
 
+    /// Every DM to `user` is refused for good, as Discord does when their
+    /// DMs are closed (403, code 50007).
+    pub fn close_dms(&self, user: UserId) {
+        self.state.lock().unwrap().closed_dms.insert(user);
+    }
+
+    /// `user` left the guild: lookups answer Unknown Member (10007) and DMs
+    /// are refused (50007: no server shared any more).
+    pub fn leave_guild(&self, user: UserId) {
+        self.state.lock().unwrap().gone.insert(user);
+    }
+
+    /// `user` is back in the guild, DMs open.
+    pub fn rejoin_guild(&self, user: UserId) {
+        let mut s = self.state.lock().unwrap();
+        s.gone.remove(&user);
+        s.closed_dms.remove(&user);
+    }
+
+    /// Every post to `channel` is refused for good with Discord's `code`
+    /// (10003 deleted, 50001 missing access, 50013 missing permissions).
+    pub fn refuse_channel(&self, channel: ChannelId, code: u32) {
+        self.state.lock().unwrap().refusing_channels.insert(channel, code);
+    }
+
+    /// `channel` takes posts again.
+    pub fn accept_channel(&self, channel: ChannelId) {
+        self.state.lock().unwrap().refusing_channels.remove(&channel);
+    }
+
+    /// Reminder DMs tried to `user`, failed or not.
+    pub fn reminder_attempts(&self, user: UserId) -> usize {
+        self.state.lock().unwrap().reminder_attempts.get(&user).copied().unwrap_or(0)
+    }
+
+    /// Member lookups (`GET /guilds/{g}/members/{u}`), in order.
+    pub fn lookups(&self) -> Vec<UserId> {
+        self.state.lock().unwrap().lookups.clone()
+    }
+
+    /// Delivered DM replies, in order.
+    pub fn dm_replies(&self) -> Vec<DirectMessage> {
+        self.state.lock().unwrap().dm_replies.clone()
+    }
+
+    /// When each DM reply was tried (real time), failed or not.
+    pub fn dm_reply_attempts(&self) -> Vec<std::time::Instant> {
+        self.state.lock().unwrap().dm_reply_attempts.clone()
+    }
+
+    /// The next `n` DM replies fail for now (a 5xx).
+    pub fn fail_next_dm_replies(&self, n: usize) {
+        self.state.lock().unwrap().fail_dm_replies = n;
+    }
+
     /// Posts that share a nonce with an earlier successful post.
     pub fn duplicate_nonces(&self) -> Vec<String> {
         let mut seen = HashSet::new();
@@ -126,6 +196,9 @@ impl ChatEdge for FakeChat {
         let mut s = self.state.lock().unwrap();
         s.post_attempts += 1;
         s.attempted_nonces.push(post.nonce.clone());
+        if let Some(&code) = s.refusing_channels.get(&post.channel_id) {
+            return Err(refused(code));
+        }
         if s.fail_all_posts {
             return Err(ChatError::temporary("injected: the platform is down"));
         }
@@ -142,6 +215,10 @@ impl ChatEdge for FakeChat {
 
     async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError> {
         let mut s = self.state.lock().unwrap();
+        *s.reminder_attempts.entry(dm.user_id).or_default() += 1;
+        if s.closed_dms.contains(&dm.user_id) || s.gone.contains(&dm.user_id) {
+            return Err(refused(code::CANNOT_DM));
+        }
         if let Some(n) = s.fail_dms_to.get_mut(&dm.user_id)
             && *n > 0
         {
@@ -155,6 +232,9 @@ impl ChatEdge for FakeChat {
     async fn post_digest(&self, digest: &DigestPost) -> Result<(), ChatError> {
         let mut s = self.state.lock().unwrap();
         s.digest_attempts += 1;
+        if let Some(&code) = s.refusing_channels.get(&digest.channel_id) {
+            return Err(refused(code));
+        }
         if s.fail_digests > 0 {
             s.fail_digests -= 1;
             return Err(ChatError::temporary("injected: digest channel unavailable"));
@@ -162,4 +242,36 @@ impl ChatEdge for FakeChat {
         s.digests.push(digest.clone());
         Ok(())
     }
+
+    async fn send_dm(&self, dm: &DirectMessage) -> Result<(), ChatError> {
+        let mut s = self.state.lock().unwrap();
+        s.dm_reply_attempts.push(std::time::Instant::now());
+        if s.closed_dms.contains(&dm.user_id) || s.gone.contains(&dm.user_id) {
+            return Err(refused(code::CANNOT_DM));
+        }
+        if s.fail_dm_replies > 0 {
+            s.fail_dm_replies -= 1;
+            return Err(ChatError::temporary("injected: 503 Service Unavailable"));
+        }
+        s.dm_replies.push(dm.clone());
+        Ok(())
+    }
+
+    async fn member_in_guild(&self, _guild_id: GuildId, user_id: UserId) -> Result<bool, ChatError> {
+        let mut s = self.state.lock().unwrap();
+        s.lookups.push(user_id);
+        Ok(!s.gone.contains(&user_id))
+    }
+}
+
+/// A refusal for good with Discord's `code` and its words for it.
+fn refused(code: u32) -> ChatError {
+    let message = match code {
+        code::CANNOT_DM => "Cannot send messages to this user",
+        code::UNKNOWN_CHANNEL => "Unknown Channel",
+        code::MISSING_ACCESS => "Missing Access",
+        code::MISSING_PERMISSIONS => "Missing Permissions",
+        _ => "Refused",
+    };
+    ChatError::permanent(Some(code), format!("injected: {message}")).with_message(message)
 }
