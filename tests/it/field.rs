@@ -63,3 +63,31 @@ async fn setup_refuses_a_reminder_that_would_come_after_the_next_check_in() {
     let text = bot.setup("0 0 9 * * Mon", Some("48h")).await;
     assert!(text.contains("Reminders after 2d"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_in_in_the_spring_forward_gap_is_posted_when_the_clocks_reach_three() {
+    use std::sync::Arc;
+    use trellis_testkit::clock::ShiftedClock;
+    // Berlin, 2027-03-28: at 02:00 CET the clocks jump to 03:00 CEST (01:00 UTC).
+    // A daily 02:30 check-in has no 02:30 that night; it must not vanish.
+    let bot = Bot::start_with_clock(Arc::new(ShiftedClock::new(trellis_testkit::utc("2027-03-28T00:59:55Z")))).await;
+    let inv = admin(GUILD, CHANNEL)
+        .command("cohort")
+        .subcommand("setup")
+        .option("timezone", "Europe/Berlin")
+        .option("mentor_role", OptionValue::Role(MENTOR_ROLE))
+        .option("cron", "0 30 2 * * *");
+    let h = bot.fake.slash_command(inv);
+    let text = bot.fake.wait_interaction_response(&h, WAIT).await.content().to_string();
+    assert!(text.contains("Sun 2027-03-28 03:00 CEST"), "the next check-in is at 03:00 that night: {text}");
+    assert!(text.contains("Mon 2027-03-29 02:30 CEST"), "{text}");
+
+    let posts = bot.fake.wait_messages(CHANNEL, 1, WAIT).await;
+    assert_eq!(posts.len(), 1);
+    let cohort = bot.engine.cohort_of_channel(trellis_testkit::typed::GUILD, trellis_testkit::typed::CHANNEL).await;
+    let cohort = cohort.unwrap().expect("the cohort");
+    let open = bot.engine.open_checkin(&cohort).await.expect("the check-in is open");
+    assert_eq!(open.occurrence_at, trellis_testkit::utc("2027-03-28T01:00:00Z"));
+    assert_eq!(bot.fake.messages_in(CHANNEL).len(), 1, "posted once");
+    bot.stop().await;
+}

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use trellis::config::{ApiBase, DiscordSettings, SecretString, Settings};
 pub use trellis::domain::{ChannelId, CheckInId, GuildId, UserId};
 use trellis::domain::{CheckInStatus, MessageId, PromptLibrary};
-use trellis::engine::{Engine, SystemClock};
+use trellis::engine::{Clock, Engine, SystemClock};
 use trellis::startup::Application;
 
 use crate::ids::{ADMIN, APP, BOT, CHANNEL, CHANNEL2, GUILD, GUILD2, MENTOR_ROLE, MENTOR_ROLE2, OTHER_CHANNEL, TOKEN};
@@ -38,10 +38,16 @@ impl Bot {
     /// MENTOR_ROLE, MENTOR_ROLE2) and GUILD2 (CHANNEL2); returns once it is
     /// READY and its commands are registered in both guilds.
     pub async fn start() -> Bot {
+        Self::start_with_clock(Arc::new(SystemClock)).await
+    }
+
+    /// [`Bot::start`] with the engine on `clock` (e.g. a [`crate::clock::ShiftedClock`]
+    /// that runs in real time from a chosen instant).
+    pub async fn start_with_clock(clock: Arc<dyn Clock>) -> Bot {
         trellis::telemetry::init_for_tests();
         let fake = start_fake().await;
         let dir = tempfile::tempdir().unwrap();
-        let app = Application::build(settings(&fake, dir.path()), Arc::new(SystemClock)).await.expect("app builds");
+        let app = Application::build(settings(&fake, dir.path()), clock).await.expect("app builds");
         let engine = app.engine();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(app.run_until_stopped(async {

@@ -8,13 +8,15 @@
 //!   in-memory chat platform that fails on request;
 //! - [`bot`]: the real bot in this process against the fake Discord;
 //! - [`process`]: the real `trellis` binary as a child process;
-//! - [`rng`]: a seeded PRNG (kill points, replayable) and percentiles.
+//! - [`rng`]: a seeded PRNG (kill points, replayable) and percentiles;
+//! - [`clock`]: a clock that runs in real time from a chosen instant.
 //!
 //! It turns on `trellis`'s `test-util` feature, which exposes what only tests
 //! need (`ManualClock`, `Store::bulk_*`, inspection queries).
 
 pub mod bot;
 pub mod chat;
+pub mod clock;
 pub mod db;
 pub mod harness;
 pub mod ids;
