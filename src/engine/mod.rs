@@ -8,6 +8,7 @@ mod answers;
 pub mod chat;
 pub mod clock;
 mod cohorts;
+mod guilds;
 mod members;
 mod scheduler;
 
@@ -20,6 +21,7 @@ pub use chat::{ChatEdge, ChatError, CheckInPost, DigestPost, Permanence, Reminde
 #[cfg(any(test, feature = "test-util"))]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
+pub use guilds::ShardOf;
 pub use scheduler::TickReport;
 
 use crate::domain::{FieldError, InputError, PromptLibrary};

@@ -56,7 +56,9 @@ impl Engine {
     #[tracing::instrument(name = "tick", skip_all)]
     pub async fn tick(&self) -> Result<TickReport> {
         let mut report = TickReport::default();
-        let cohorts = self.store.active_cohorts().await?;
+        // Cohorts of a server the bot was removed from are left out: nothing
+        // is posted, reminded or digested for them (engine::guilds).
+        let cohorts = self.store.scheduled_cohorts().await?;
         // First retire what can no longer be posted, so the rotation below sees
         // only check-ins the cohort was (or is about to be) shown.
         self.expire_unposted(&cohorts, &mut report).await?;
@@ -252,7 +254,7 @@ impl Engine {
         if !self.store.unposted_checkins().await?.is_empty() {
             wake = wake.min(now + RETRY_AFTER);
         }
-        for cohort in self.store.active_cohorts().await? {
+        for cohort in self.store.scheduled_cohorts().await? {
             if let Some(next) = cohort.schedule().next_after(now) {
                 wake = wake.min(next);
             }

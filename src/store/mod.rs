@@ -8,6 +8,7 @@ mod codec;
 mod cohorts;
 mod digest;
 mod export;
+mod guilds;
 mod impact;
 mod members;
 mod replies;

@@ -32,13 +32,18 @@
 //!   listening once the HTTP call that showed the UI has returned.
 //! - Events dispatched while the socket is down are queued and delivered
 //!   after the next RESUMED (or READY).
+//! - The field: the bot removed from a guild and added back, a guild
+//!   outage (`guilds.rs`); a refused token, REST 401 and gateway 4004
+//!   (`auth.rs`).
 //!
 //! All `wait_*` helpers panic with a diagnostic when the timeout passes.
 //! Secrets: the `authorization` header and the gateway token are stored but
 //! never printed (the `Debug` impls and diagnostics redact them).
 
+mod auth;
 mod config;
 mod gateway;
+mod guilds;
 mod interactions;
 mod model;
 mod payloads;

@@ -1,7 +1,7 @@
 //! Shared mutable state of the fake, behind one mutex, plus the change
 //! signal every `wait_*` helper listens to.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -65,6 +65,10 @@ pub(crate) struct State {
     pub members: HashMap<(u64, u64), Vec<u64>>,
     pub interactions: HashMap<u64, InteractionRecord>,
     pub gateway: GatewayState,
+    /// Guilds the bot was removed from (`FakeDiscord::remove_bot_from_guild`).
+    pub removed_guilds: HashSet<u64>,
+    /// Whether the bot's token is refused (`FakeDiscord::refuse_token`).
+    pub token_refusal: super::auth::TokenRefusal,
 }
 
 impl State {
