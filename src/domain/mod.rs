@@ -5,6 +5,7 @@ pub mod checkin;
 pub mod cohort;
 pub mod id;
 pub mod impact;
+pub mod instance;
 pub mod member;
 pub mod prompt;
 pub mod reply;
@@ -17,6 +18,7 @@ pub use checkin::{CheckIn, CheckInStatus, PostedPrompt, Reply, ReplyEdit, ReplyS
 pub use cohort::{Cohort, CohortDraft, CohortSource, CohortSpec, FieldError};
 pub use id::{ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, ReplyId, RoleId, UserId};
 pub use impact::ImpactEntry;
+pub use instance::{Instance, Slot};
 pub use member::{Member, Pause};
 pub use prompt::{Prompt, PromptError, PromptLibrary};
 pub use reply::{AnswerInput, ImpactInput, InputError};

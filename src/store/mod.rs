@@ -10,6 +10,7 @@ mod digest;
 mod export;
 mod guilds;
 mod impact;
+mod instances;
 mod members;
 mod replies;
 pub mod summary;

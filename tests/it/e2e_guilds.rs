@@ -120,6 +120,7 @@ async fn a_server_that_removed_the_bot_gets_nothing_until_it_adds_the_bot_back()
     // Caught up as after downtime: of the occurrences while removed, at most
     // the newest (still open at the rejoin) is posted; the others are missed.
     let (posted, missed) = ledger_between(&bot, removed_at, rejoined_at).await;
+    println!("occurrences while removed: {posted} posted at the rejoin, {missed} recorded as missed");
     assert!(posted <= 1, "no backlog: {posted} posted");
     assert!(missed >= 1, "the occurrences while removed are recorded as missed: {missed}");
     // The rejoined server gets its commands again.

@@ -12,6 +12,7 @@ mod cli;
 mod durability;
 mod e2e_binary;
 mod export;
+mod instances;
 mod load;
 mod operations;
 
