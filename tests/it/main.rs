@@ -20,5 +20,6 @@ mod engine;
 mod fuzz;
 mod guilds;
 mod hostile_input;
+mod instances;
 mod store;
 mod summary;
