@@ -2,9 +2,9 @@
 //!
 //! [`Sources::from_env`] is the one place Trellis reads its own environment
 //! variables (`TRELLIS_CONFIG`, `DATABASE_URL`, `DISCORD_TOKEN`,
-//! `DISCORD_API_BASE`); `main` loads `.env` into the environment before it,
-//! and `RUST_LOG` belongs to the log subscriber. [`Settings::load`] turns the
-//! sources into checked [`Settings`].
+//! `DISCORD_API_BASE`); `main` loads `.env` into the environment before it
+//! ([`load_dotenv`]), and `RUST_LOG` belongs to the log subscriber.
+//! [`Settings::load`] turns the sources into checked [`Settings`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -128,6 +128,62 @@ pub struct DiscordSettings {
     pub token: Option<SecretString>,
     /// `DISCORD_API_BASE`: replaces `https://discord.com` for every REST call.
     pub api_base: Option<ApiBase>,
+    /// Where the token was read from, named when Discord refuses it.
+    pub token_source: TokenSource,
+}
+
+/// Where `DISCORD_TOKEN` came from: what an operator must edit when Discord
+/// refuses the token. `main` loads `.env` with [`load_dotenv`], which
+/// remembers whether the token came from the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TokenSource {
+    /// The process environment (exported, or set by systemd, Docker, …).
+    #[default]
+    Environment,
+    /// The `.env` file at this path (the environment did not set it).
+    DotEnv(PathBuf),
+}
+
+impl fmt::Display for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenSource::Environment => f.write_str("the environment variable DISCORD_TOKEN"),
+            TokenSource::DotEnv(path) => write!(f, "DISCORD_TOKEN in {}", path.display()),
+        }
+    }
+}
+
+/// The `.env` file that supplied `DISCORD_TOKEN`, when one did.
+static DOTENV_TOKEN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Loads a `.env` file (the nearest one, from the working directory up) into
+/// the environment; variables already set win. Remembers whether it supplied
+/// `DISCORD_TOKEN`, for [`Sources::from_env`]. Call once, first thing in
+/// `main`, before anything reads the environment. Returns the file loaded.
+///
+/// A file that cannot be read is said on stderr (the log is not set up yet),
+/// never echoing the faulty line, which may hold the token.
+pub fn load_dotenv() -> Option<PathBuf> {
+    let token_was_set = std::env::var_os("DISCORD_TOKEN").is_some();
+    let path = match dotenvy::dotenv() {
+        Ok(path) => path,
+        Err(dotenvy::Error::LineParse(..)) => {
+            eprintln!(
+                "warning: .env has a line that is not KEY=value (a value with spaces needs quotes: KEY=\"a b\"); \
+                 that line and those after it are ignored"
+            );
+            return None;
+        }
+        Err(e) if e.not_found() => return None,
+        Err(e) => {
+            eprintln!("warning: .env is ignored: {e}");
+            return None;
+        }
+    };
+    if !token_was_set && std::env::var_os("DISCORD_TOKEN").is_some() {
+        let _ = DOTENV_TOKEN.set(path.clone());
+    }
+    Some(path)
 }
 
 impl DiscordSettings {
@@ -182,6 +238,8 @@ pub struct Sources {
     pub database_url: Option<String>,
     /// `DISCORD_TOKEN`, wrapped as soon as it is read.
     pub discord_token: Option<SecretString>,
+    /// Where `DISCORD_TOKEN` was read from.
+    pub discord_token_source: TokenSource,
     /// `DISCORD_API_BASE`, not checked yet.
     pub discord_api_base: Option<String>,
 }
@@ -203,6 +261,7 @@ impl Sources {
             explicit_config,
             database_url: std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()),
             discord_token: non_blank("DISCORD_TOKEN").map(SecretString::new),
+            discord_token_source: DOTENV_TOKEN.get().cloned().map_or(TokenSource::Environment, TokenSource::DotEnv),
             discord_api_base: non_blank("DISCORD_API_BASE"),
         }
     }
@@ -249,7 +308,8 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
 
         let api_base = sources.discord_api_base.as_deref().map(ApiBase::parse).transpose()?;
-        let discord = DiscordSettings { token: sources.discord_token, api_base };
+        let discord =
+            DiscordSettings { token: sources.discord_token, api_base, token_source: sources.discord_token_source };
 
         Ok(Settings { config_file, database_url, cohorts, prompts, discord })
     }

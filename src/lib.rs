@@ -29,9 +29,10 @@
 //!   call, and the result into a message ([`discord::render`]); implements
 //!   `ChatEdge` over serenity. It never touches the store.
 //! - [`startup`] wires them (used by `main` and by the end-to-end tests alike),
-//!   [`shutdown`] drains in-flight events, [`config`] is the one place that
-//!   reads the environment and the TOML file, [`cli`] the commands of the
-//!   `trellis` binary, [`export`] the `trellis export` use case.
+//!   [`instance`] keeps it to one `trellis run` per database (the instance
+//!   lease), [`shutdown`] drains in-flight events, [`config`] is the one
+//!   place that reads the environment and the TOML file, [`cli`] the commands
+//!   of the `trellis` binary, [`export`] the `trellis export` use case.
 
 pub mod cli;
 pub mod config;
@@ -39,6 +40,7 @@ pub mod discord;
 pub mod domain;
 pub mod engine;
 pub mod export;
+pub mod instance;
 pub mod private_file;
 pub mod shutdown;
 pub mod startup;

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         // A .env file fills in what the real environment does not set; before
         // anything reads the environment (RUST_LOG, then config::Sources).
-        let _ = dotenvy::dotenv();
+        trellis::config::load_dotenv();
         trellis::telemetry::init();
         trellis::cli::main(trellis::cli::Cli::parse()).await
     })

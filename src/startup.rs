@@ -3,6 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
+use chrono::Utc;
 use poise::serenity_prelude as serenity;
 use secrecy::ExposeSecret as _;
 use tokio::sync::watch;
@@ -10,17 +11,23 @@ use tokio::task::JoinError;
 
 use crate::config::{DiscordSettings, Settings};
 use crate::discord::{self, DiscordChat, Pacer};
-use crate::domain::{GuildId, MessageId, UserId};
+use crate::domain::{GuildId, MessageId, Slot, UserId};
 use crate::engine::chat::DigestPost;
 use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, DirectMessage, Engine, ReminderDm, SystemClock};
+use crate::instance::{HeldLease, Lease, ThisProcess};
 use crate::shutdown::{DRAIN_LIMIT, DrainTracked, InFlight};
 use crate::store::Store;
+use crate::telemetry::ErrorChain;
 
-/// The running parts: store, engine, Discord client.
+/// The running parts: store, engine, the instance lease, and what the
+/// Discord client is built from once Discord answers.
 pub struct Application {
     store: Store,
     engine: Arc<Engine>,
-    client: serenity::Client,
+    chat: Arc<ClientChat>,
+    http: serenity::Http,
+    discord: DiscordSettings,
+    lease: HeldLease,
     in_flight: Arc<InFlight>,
 }
 
@@ -62,15 +69,15 @@ fn http(discord: &DiscordSettings) -> anyhow::Result<serenity::Http> {
 
 /// The engine's chat, sending through the gateway client's own `Http`: one
 /// connection pool and one rate limiter for everything the bot sends. The
-/// engine must exist before the client (poise's framework holds it) and
-/// serenity builds the client's `Http` itself, so the chat is connected right
+/// engine must exist before the client (poise's framework holds it), and the
+/// client is built only once Discord answers, so the chat is connected right
 /// after the client is built, before any event or scheduler tick can run.
 #[derive(Default)]
 struct ClientChat(OnceLock<DiscordChat>);
 
 impl ClientChat {
     fn connect(&self, chat: DiscordChat) {
-        // Only `Application::build` connects it, once.
+        // Only `Application::run_until_stopped` connects it, once.
         let _ = self.0.set(chat);
     }
 
@@ -103,82 +110,115 @@ impl ChatEdge for ClientChat {
 }
 
 impl Application {
-    /// Open and migrate the database, sync file cohorts, build the Discord
-    /// client. Nothing connects to the gateway and no scheduler runs yet.
+    /// Open and migrate the database, take this process's instance lease,
+    /// sync file cohorts. Nothing connects to Discord and no scheduler runs
+    /// yet; the lease is renewed from here on.
     ///
     /// # Errors
     /// A missing token (`settings.discord.token`, checked before the
     /// database is touched), a database that cannot be opened or migrated,
-    /// file cohorts that cannot be saved, or a client that cannot be built.
+    /// another `trellis run` holding the database
+    /// ([`LeaseError::Held`](crate::instance::LeaseError::Held)), or file
+    /// cohorts that cannot be saved.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let http = http(&settings.discord)?;
         let store = Store::connect(&settings.database_url)
             .await
             .with_context(|| format!("opening the database {}", settings.database_url))?;
         store.migrate().await.context("applying migrations")?;
+        // Before anything is written: a second copy changes nothing.
+        let lease =
+            Lease::take(&store, &settings.database_url, Slot::ALL, &ThisProcess::detect(), Utc::now()).await?.keep();
 
         let chat = Arc::new(ClientChat::default());
         let engine = Arc::new(Engine::new(store.clone(), settings.prompts, clock, chat.clone()));
-        engine.sync_file_cohorts(&settings.cohorts).await.context("saving the cohorts of the config file")?;
-
+        if let Err(e) = engine.sync_file_cohorts(&settings.cohorts).await {
+            lease.release().await;
+            return Err(anyhow::Error::new(e).context("saving the cohorts of the config file"));
+        }
         let in_flight = Arc::new(InFlight::default());
-        let framework = DrainTracked { inner: discord::framework(engine.clone()), in_flight: in_flight.clone() };
-        let client = serenity::ClientBuilder::new_with_http(http, discord::intents())
-            .framework(framework)
-            .cache_settings({
-                // Trellis reads everything it needs from the interaction
-                // itself and never from serenity's cache (poise's guild_only
-                // check does not consult it either). Caching each guild's
-                // channels, roles and users from GUILD_CREATE measured 3.4 MB
-                // for 10 community-sized guilds (benches/footprint.rs).
-                let mut s = serenity::cache::Settings::default();
-                s.max_messages = 0;
-                s.cache_guilds = false;
-                s.cache_channels = false;
-                s.cache_users = false;
-                s
-            })
-            .await
-            .context("building the Discord client")?;
-        chat.connect(DiscordChat::new(client.http.clone(), Arc::new(Pacer::default())));
-        Ok(Application { store, engine, client, in_flight })
+        Ok(Application { store, engine, chat, http, discord: settings.discord, lease, in_flight })
     }
 
     pub fn engine(&self) -> Arc<Engine> {
         self.engine.clone()
     }
 
-    /// Run the gateway connection and the scheduler until `shutdown`
-    /// resolves, the connection fails for good, or the scheduler stops; then
-    /// stop cleanly (what that guarantees: [`crate::shutdown`]).
+    /// Wait until Discord answers (and accepts the token), then run the
+    /// gateway connection and the scheduler until `shutdown` resolves, the
+    /// connection fails for good, the scheduler stops, or the instance lease
+    /// is lost; then stop cleanly (what that guarantees: [`crate::shutdown`])
+    /// and release the lease.
     ///
     /// # Errors
-    /// The connection's error, or [`SchedulerStopped`] (logged at error with
-    /// its cause) when the scheduler ended or panicked, also while stopping.
-    pub async fn run_until_stopped(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    /// [`TokenRefused`](discord::connect::TokenRefused) (a 401, or a gateway
+    /// close 4004), an answer that is not Discord's, the connection's error,
+    /// a lost lease, or [`SchedulerStopped`] (logged at error with its
+    /// cause) when the scheduler ended or panicked, also while stopping.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let Application { store, engine, chat, http, discord, mut lease, in_flight } = self;
+        tokio::pin!(shutdown);
+        let connected = tokio::select! {
+            client = client(http, &discord, engine.clone(), in_flight.clone()) => client.map(Some),
+            lost = lease.lost() => Err(lost.into()),
+            () = &mut shutdown => {
+                tracing::info!("shutting down");
+                Ok(None)
+            }
+        };
+        let mut client = match connected {
+            Ok(Some(client)) => client,
+            stopped => {
+                lease.release().await;
+                store.close().await;
+                return stopped.map(|_| ());
+            }
+        };
+        chat.connect(DiscordChat::new(client.http.clone(), Arc::new(Pacer::default())));
+
         let (stop_tx, stop_rx) = watch::channel(false);
-        let engine = self.engine.clone();
-        let mut scheduler = tokio::spawn(async move { engine.run_scheduler(stop_rx).await });
+        let scheduling = engine.clone();
+        let mut scheduler = tokio::spawn(async move { scheduling.run_scheduler(stop_rx).await });
         let mut scheduler_running = true;
-        let shards = self.client.shard_manager.clone();
+        let shards = client.shard_manager.clone();
+        let watched = discord::connect::WatchedClient {
+            http: client.http.clone(),
+            ws_url: client.ws_url.clone(),
+            discord: discord.clone(),
+        };
+        let watcher = tokio::spawn(discord::connect::watch_gateway(shards.clone(), watched));
+        // Whether the connection ended by itself (its shards are gone already).
+        let mut ended = false;
         let mut result = tokio::select! {
-            r = self.client.start() => r.context("Discord connection ended"),
+            r = client.start() => {
+                ended = true;
+                r.map_err(|e| discord::connect::from_gateway_error(e, &discord.token_source))
+            }
             joined = &mut scheduler => {
                 scheduler_running = false;
                 let e = anyhow::Error::new(SchedulerStopped::from(joined));
                 tracing::error!(error = ?e, "the scheduler stopped while the bot was running; stopping the bot");
                 Err(e)
             }
-            () = shutdown => {
+            lost = lease.lost() => {
+                tracing::error!(error = %ErrorChain(&lost), "the instance lease is lost; stopping the bot");
+                Err(lost.into())
+            }
+            () = &mut shutdown => {
                 tracing::info!("shutting down");
                 Ok(())
             }
         };
         // Stop taking events, let those already received finish (a submit
         // racing the signal is saved and confirmed), let the scheduler finish
-        // its tick, then close the pool.
-        shards.shutdown_all().await;
-        if !self.in_flight.drained(DRAIN_LIMIT).await {
+        // its tick, then give the lease up and close the pool.
+        watcher.abort();
+        if !ended {
+            // (After the connection ended, this would wait 5 s for a shard
+            // runner that is gone.)
+            shards.shutdown_all().await;
+        }
+        if !in_flight.drained(DRAIN_LIMIT).await {
             tracing::warn!("events still being handled after {DRAIN_LIMIT:?}; stopping anyway");
         }
         let _ = stop_tx.send(true);
@@ -187,9 +227,43 @@ impl Application {
             tracing::error!(error = ?e, "the scheduler failed while stopping");
             result = result.and(Err(e));
         }
-        self.store.close().await;
+        lease.release().await;
+        store.close().await;
         result
     }
+}
+
+/// The gateway client over `http`, with the engine behind poise's framework,
+/// once Discord answers and accepts the token ([`discord::connect`]).
+async fn client(
+    http: serenity::Http,
+    settings: &DiscordSettings,
+    engine: Arc<Engine>,
+    in_flight: Arc<InFlight>,
+) -> anyhow::Result<serenity::Client> {
+    let gateway = discord::connect::wait_for_discord(&http, settings).await?;
+    let framework = DrainTracked { inner: discord::framework(engine), in_flight };
+    let client = serenity::ClientBuilder::new_with_http(http, discord::intents())
+        .framework(framework)
+        .cache_settings({
+            // Trellis reads everything it needs from the interaction
+            // itself and never from serenity's cache (poise's guild_only
+            // check does not consult it either). Caching each guild's
+            // channels, roles and users from GUILD_CREATE measured 3.4 MB
+            // for 10 community-sized guilds (benches/footprint.rs).
+            let mut s = serenity::cache::Settings::default();
+            s.max_messages = 0;
+            s.cache_guilds = false;
+            s.cache_channels = false;
+            s.cache_users = false;
+            s
+        })
+        .await
+        .context("building the Discord client")?;
+    // The gateway Discord named, not the one serenity looked up (or its
+    // fallback to Discord's own when that lookup failed).
+    *client.ws_url.lock().await = gateway;
+    Ok(client)
 }
 
 /// `trellis run`: the bot on the system clock until SIGINT or SIGTERM.

@@ -1,8 +1,16 @@
 use tracing_subscriber::EnvFilter;
 
-/// serenity logs the full text of a gateway frame it cannot decode at WARN,
-/// which may hold a member's answer; keep that module to errors by default.
-pub const DEFAULT_FILTER: &str = "warn,trellis=info,serenity::gateway::ws=error";
+/// The filter when `RUST_LOG` is unset: Trellis at info, dependencies at warn,
+/// serenity's gateway off.
+///
+/// serenity's gateway logs a stream of warnings and errors while it
+/// reconnects (one per attempt, every 5 s, with debug dumps of its state),
+/// at a refused token, and the full text of a frame it cannot decode, which
+/// may hold a member's answer. Trellis reports all of it in its own words
+/// instead: one line per attempt with back-off when Discord cannot be
+/// reached (`discord::connect`), one line when the token is refused or the
+/// connection ends. `RUST_LOG=serenity::gateway=debug` brings it back.
+pub const DEFAULT_FILTER: &str = "warn,trellis=info,serenity::gateway=off";
 
 /// Install the global subscriber: `RUST_LOG` filters (default `info` for
 /// Trellis, `warn` for dependencies). Logs go to stderr.

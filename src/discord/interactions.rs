@@ -1,12 +1,13 @@
-//! Gateway events poise does not route to commands: guild joins (command
-//! registration), button clicks, modal submits, DMs and edited DMs.
+//! Gateway events poise does not route to commands: READY, guild joins and
+//! removals (command registration, detached cohorts), button clicks, modal
+//! submits, DMs and edited DMs.
 
 use poise::serenity_prelude as serenity;
 use serenity::{CreateInteractionResponse, FullEvent, Interaction};
 
 use super::{Data, Error, render, reply_for, viewer_of};
 use crate::domain::{ChannelId, CheckInId, CohortId, GuildId, MessageId, UserId};
-use crate::engine::{DirectMessage, DmAnswer, DmEdit, EngineError};
+use crate::engine::{DirectMessage, DmAnswer, DmEdit, EngineError, ShardOf};
 
 pub async fn on_event(framework: poise::FrameworkContext<'_, Data, Error>, event: &FullEvent) -> Result<(), Error> {
     let data = framework.user_data().await;
@@ -27,9 +28,27 @@ async fn handle(framework: poise::FrameworkContext<'_, Data, Error>, event: &Ful
     let ctx = framework.serenity_context;
     match event {
         FullEvent::GuildCreate { guild, .. } => {
+            // At start, after an outage, or added back: a server the bot had
+            // been removed from gets its cohorts back. Registered either way.
+            let joined = framework.user_data().await.engine.guild_joined(GuildId::new(guild.id.get())).await;
             // At start and on join: guild commands appear at once.
             poise::builtins::register_in_guild(ctx, &framework.options().commands, guild.id).await?;
             tracing::info!(guild = %guild.id, "commands registered");
+            joined?;
+        }
+        // Without `unavailable: true` the bot was removed (kicked, or the
+        // server deleted); with it, the server only has an outage.
+        FullEvent::GuildDelete { incomplete, .. } if !incomplete.unavailable => {
+            framework.user_data().await.engine.guild_left(GuildId::new(incomplete.id.get())).await?;
+        }
+        FullEvent::GuildDelete { incomplete, .. } => {
+            tracing::info!(guild = %incomplete.id, "server unavailable (a Discord outage); its cohorts stay as they are");
+        }
+        FullEvent::Ready { data_about_bot } => {
+            let present: Vec<GuildId> = data_about_bot.guilds.iter().map(|g| GuildId::new(g.id.get())).collect();
+            let shard =
+                data_about_bot.shard.map_or(ShardOf { id: 0, total: 1 }, |s| ShardOf { id: s.id.0, total: s.total });
+            framework.user_data().await.engine.guilds_at_ready(&present, shard).await?;
         }
         // poise ignores a command it does not know (a stale registration, a
         // removed subcommand) and leaves the user waiting; say so instead.

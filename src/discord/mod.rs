@@ -4,6 +4,7 @@
 
 pub mod chat;
 mod commands;
+pub mod connect;
 mod interactions;
 pub mod render;
 

@@ -10,6 +10,7 @@ pub mod clock;
 mod cohorts;
 mod delivery;
 mod dms;
+mod guilds;
 mod members;
 mod retry;
 mod scheduler;
@@ -25,6 +26,7 @@ pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
 pub use delivery::DmRetry;
 pub use dms::{DmAnswer, DmChoice, DmEdit};
+pub use guilds::ShardOf;
 pub use retry::RetryPolicy;
 pub use scheduler::TickReport;
 

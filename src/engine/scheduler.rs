@@ -68,7 +68,9 @@ impl Engine {
     pub async fn tick(&self) -> Result<TickReport> {
         let mut report = TickReport::default();
         self.retries().prune(self.clock.now());
-        let cohorts = self.store.active_cohorts().await?;
+        // Cohorts of a server the bot was removed from are left out: nothing
+        // is posted, reminded or digested for them (engine::guilds).
+        let cohorts = self.store.scheduled_cohorts().await?;
         // First retire what can no longer be posted, so the rotation below sees
         // only check-ins the cohort was (or is about to be) shown.
         self.expire_unposted(&cohorts, &mut report).await?;
@@ -315,7 +317,7 @@ impl Engine {
     pub async fn next_wake(&self) -> Result<DateTime<Utc>> {
         let now = self.clock.now();
         let mut wake = now + MAX_SLEEP;
-        let cohorts = self.store.active_cohorts().await?;
+        let cohorts = self.store.scheduled_cohorts().await?;
         for checkin in self.store.unposted_checkins().await? {
             let Some(cohort) = cohorts.iter().find(|c| c.id == checkin.cohort_id) else { continue };
             let channel = DeliveryTarget::Channel(cohort.spec.channel_id);

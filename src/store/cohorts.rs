@@ -169,6 +169,20 @@ impl Store {
         rows.into_iter().map(Cohort::try_from).collect()
     }
 
+    /// The active cohorts the scheduler serves: those of guilds the bot has
+    /// not left (see `departed_guilds`).
+    pub async fn scheduled_cohorts(&self) -> Result<Vec<Cohort>> {
+        let rows: Vec<CohortRow> = sqlx::query_as(
+            "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
+             digest_channel_id, tracks, source, active, created_at \
+             FROM cohorts WHERE active = 1 \
+             AND guild_id NOT IN (SELECT guild_id FROM departed_guilds) ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Cohort::try_from).collect()
+    }
+
     pub async fn active_cohorts_in_guild(&self, guild_id: GuildId) -> Result<Vec<Cohort>> {
         let rows: Vec<CohortRow> = sqlx::query_as(
             "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \

@@ -19,8 +19,8 @@ use axum::response::Response;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::payloads;
 use super::state::{Connection, Outgoing, PendingEvent, Shared, State};
+use super::{auth, guilds, payloads};
 
 /// `GET /ws`: upgrade and run the connection.
 pub(crate) async fn upgrade(AxumState(shared): AxumState<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
@@ -122,6 +122,11 @@ fn redact_token(mut d: Value) -> Value {
 }
 
 fn identify(shared: &Shared, st: &mut State, d: Value) {
+    if auth::gateway_token_refused(st) {
+        st.gateway.identifies.push(redact_token(d));
+        close_connection(st, 4004, "Authentication failed.");
+        return;
+    }
     let gw = &mut st.gateway;
     gw.identifies.push(redact_token(d));
     let session_id = format!("fake-session-{}", gw.identifies.len());
@@ -129,9 +134,11 @@ fn identify(shared: &Shared, st: &mut State, d: Value) {
     gw.seq = 0;
 
     let ws_url = format!("{}/ws", shared.base.replacen("http://", "ws://", 1));
-    let ready = payloads::ready(&shared.config, &session_id, &ws_url);
+    let mut ready = payloads::ready(&shared.config, &session_id, &ws_url);
+    guilds::drop_removed_from_ready(st, &mut ready);
     send_now(st, "READY", &ready);
-    for guild in &shared.config.guilds {
+    let removed = st.removed_guilds.clone();
+    for guild in shared.config.guilds.iter().filter(|g| !removed.contains(&g.id)) {
         send_now(st, "GUILD_CREATE", &payloads::guild_create(&shared.config, guild));
     }
     if let Some(conn) = st.gateway.connection.as_mut() {

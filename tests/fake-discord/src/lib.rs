@@ -36,14 +36,19 @@
 //! - What real servers do (`refusals.rs`): closed DMs per user, deleted
 //!   channels, permissions taken from the bot in a channel (also in
 //!   `app_permissions`), members who left, routes down with a 5xx.
+//! - The field: the bot removed from a guild and added back, a guild
+//!   outage (`guilds.rs`); a refused token, REST 401 and gateway 4004
+//!   (`auth.rs`).
 //!
 //! All `wait_*` helpers panic with a diagnostic when the timeout passes.
 //! Secrets: the `authorization` header and the gateway token are stored but
 //! never printed (the `Debug` impls and diagnostics redact them).
 
+mod auth;
 mod config;
 mod dm_edits;
 mod gateway;
+mod guilds;
 mod interactions;
 mod model;
 mod payloads;

@@ -17,11 +17,11 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::gateway;
 use super::model::{Attachment, InteractionResponse, MessageSource, RecordedRequest, StoredMessage};
 use super::payloads::{self, error_body, now_timestamp};
 use super::state::{FaultKind, Shared, State};
 use super::validate::{self, Invalid};
+use super::{auth, gateway, guilds};
 
 const MAX_BODY: usize = 64 * 1024 * 1024;
 const API_PREFIX: &str = "/api/v10";
@@ -329,6 +329,15 @@ fn route(shared: &Shared, req: &RecordedRequest) -> Reply {
     let token_route = matches!(segments.first(), Some(&"interactions") | Some(&"webhooks"));
     if !token_route && !req.header("authorization").is_some_and(|v| v.starts_with("Bot ")) {
         return Reply::error(401, 0, "401: Unauthorized");
+    }
+    {
+        let st = shared.lock();
+        if !token_route && auth::rest_token_refused(&st) {
+            return Reply::error(401, 0, "401: Unauthorized");
+        }
+        if let Some((status, code, message)) = guilds::removed_guild_refusal(shared, &st, &segments) {
+            return Reply::error(status, code, message);
+        }
     }
 
     match (method, segments.as_slice()) {

@@ -1,7 +1,7 @@
 //! Shared mutable state of the fake, behind one mutex, plus the change
 //! signal every `wait_*` helper listens to.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -67,6 +67,10 @@ pub(crate) struct State {
     pub gateway: GatewayState,
     /// Closed DMs, deleted channels, members who left, …
     pub refusals: super::refusals::Refusals,
+    /// Guilds the bot was removed from (`FakeDiscord::remove_bot_from_guild`).
+    pub removed_guilds: HashSet<u64>,
+    /// Whether the bot's token is refused (`FakeDiscord::refuse_token`).
+    pub token_refusal: super::auth::TokenRefusal,
 }
 
 impl State {

@@ -208,6 +208,7 @@ pub fn settings(fake: &FakeDiscord, dir: &Path) -> Settings {
         discord: DiscordSettings {
             token: Some(SecretString::new(TOKEN.into())),
             api_base: Some(ApiBase::parse(&fake.api_base()).expect("the fake's URL")),
+            ..DiscordSettings::default()
         },
     }
 }

@@ -1,0 +1,109 @@
+//! The instance lease (`instances`): which process serves a slot. Each
+//! change is one statement that checks what it expects to replace, so two
+//! processes racing for a slot cannot both win.
+
+use chrono::{DateTime, Utc};
+
+use super::codec::{from_unix, unix};
+use super::{Result, Store, StoreError};
+use crate::domain::{Instance, Slot};
+
+#[derive(sqlx::FromRow)]
+struct InstanceRow {
+    holder: String,
+    host: String,
+    host_key: String,
+    pid: i64,
+    started_at: i64,
+    heartbeat_at: i64,
+}
+
+impl TryFrom<InstanceRow> for Instance {
+    type Error = StoreError;
+
+    fn try_from(r: InstanceRow) -> Result<Self> {
+        let pid = u32::try_from(r.pid).map_err(|_| StoreError::Corrupt(format!("instance pid {}", r.pid)))?;
+        Ok(Instance {
+            holder: r.holder,
+            host: r.host,
+            host_key: r.host_key,
+            pid,
+            started_at: from_unix(r.started_at)?,
+            heartbeat_at: from_unix(r.heartbeat_at)?,
+        })
+    }
+}
+
+impl Store {
+    /// Who holds `slot`, if anyone.
+    pub async fn instance(&self, slot: Slot) -> Result<Option<Instance>> {
+        let row: Option<InstanceRow> = sqlx::query_as(
+            "SELECT holder, host, host_key, pid, started_at, heartbeat_at FROM instances WHERE slot = ?",
+        )
+        .bind(slot.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Instance::try_from).transpose()
+    }
+
+    /// Takes `slot` for `me` if nobody holds it; false if someone does.
+    pub async fn insert_instance(&self, slot: Slot, me: &Instance) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot) DO NOTHING",
+        )
+        .bind(slot.to_string())
+        .bind(&me.holder)
+        .bind(&me.host)
+        .bind(&me.host_key)
+        .bind(i64::from(me.pid))
+        .bind(unix(me.started_at))
+        .bind(unix(me.heartbeat_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Takes `slot` over from `previous` for `me`, only if the row is still
+    /// exactly `previous`'s (same holder, not renewed since it was read).
+    pub async fn replace_instance(&self, slot: Slot, previous: &Instance, me: &Instance) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE instances SET holder = ?, host = ?, host_key = ?, pid = ?, started_at = ?, heartbeat_at = ? \
+             WHERE slot = ? AND holder = ? AND heartbeat_at = ?",
+        )
+        .bind(&me.holder)
+        .bind(&me.host)
+        .bind(&me.host_key)
+        .bind(i64::from(me.pid))
+        .bind(unix(me.started_at))
+        .bind(unix(me.heartbeat_at))
+        .bind(slot.to_string())
+        .bind(&previous.holder)
+        .bind(unix(previous.heartbeat_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Renews `holder`'s lease on `slot` at `now`; false if it no longer
+    /// holds it (another process took it over, or the row is gone).
+    pub async fn renew_instance(&self, slot: Slot, holder: &str, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query("UPDATE instances SET heartbeat_at = ? WHERE slot = ? AND holder = ?")
+            .bind(unix(now))
+            .bind(slot.to_string())
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives `slot` up if `holder` still holds it; returns whether it did.
+    pub async fn release_instance(&self, slot: Slot, holder: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM instances WHERE slot = ? AND holder = ?")
+            .bind(slot.to_string())
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
