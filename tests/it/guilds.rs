@@ -118,3 +118,24 @@ async fn ready_detaches_the_guilds_it_no_longer_lists_among_those_its_shard_serv
     assert_eq!(report.posted.len(), 1, "only the cohort of GUILD2 posts: {report:?}");
     assert_eq!(h.chat.posts()[0].post.channel_id, CHANNEL2);
 }
+
+#[tokio::test]
+async fn what_discord_refused_while_the_bot_was_out_is_tried_again_when_it_is_back() {
+    let h = Harness::new(utc("2027-01-04T08:00:00Z")).await;
+    let cohort = daily_cohort(&h).await;
+    // Removed from the server, but the next post went out before GUILD_DELETE
+    // was handled: Discord refused it (missing access) and that was recorded.
+    h.chat.refuse_channel(CHANNEL, 50001);
+    h.set(utc("2027-01-04T09:00:01Z"));
+    assert!(h.tick().await.posted.is_empty());
+    h.engine.guild_left(GUILD).await.unwrap();
+    assert!(!h.engine.delivery_problems(&cohort).await.unwrap().is_empty(), "the refusal is recorded");
+
+    // Added back: the channel works again, and the refusal from while it was
+    // out does not keep the cohort silent.
+    h.chat.accept_channel(CHANNEL);
+    h.engine.guild_joined(GUILD).await.unwrap();
+    assert!(h.engine.delivery_problems(&cohort).await.unwrap().is_empty());
+    h.set(utc("2027-01-04T09:30:00Z"));
+    assert_eq!(h.tick().await.posted.len(), 1, "the open check-in is posted");
+}
