@@ -109,7 +109,16 @@ pub async fn render(store: &Store, request: &Request, now: DateTime<Utc>) -> Res
             let member = request.member.ok_or(ExportError::MemberRequired)?;
             let h = store.member_history(cohort.id, member).await?.ok_or_else(|| unknown_member(member))?;
             let name = format!("user {member}");
-            return Ok(packet::render(&cohort, &h.member, &name, &h.checkins, &h.replies, &h.impact, now));
+            let path = store.staff_path(cohort.id, member).await?;
+            let notes = store.notes_of_member(cohort.id, member).await?;
+            let material = packet::PacketMaterial {
+                checkins: &h.checkins,
+                replies: &h.replies,
+                impact: &h.impact,
+                path: &path,
+                notes: &notes,
+            };
+            return Ok(packet::render(&cohort, &h.member, &name, &material, now));
         }
         Format::Csv | Format::Json => {
             let activity = store.cohort_activity(cohort.id).await?;

@@ -12,7 +12,7 @@ use crate::config::{DiscordSettings, Settings};
 use crate::discord::{self, DiscordChat, Pacer};
 use crate::domain::MessageId;
 use crate::engine::chat::DigestPost;
-use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, Engine, ReminderDm, SystemClock};
+use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, Engine, NoteDm, ReminderDm, SystemClock};
 use crate::shutdown::{DRAIN_LIMIT, DrainTracked, InFlight};
 use crate::store::Store;
 
@@ -91,6 +91,10 @@ impl ChatEdge for ClientChat {
 
     async fn post_digest(&self, digest: &DigestPost) -> Result<(), ChatError> {
         self.chat()?.post_digest(digest).await
+    }
+
+    async fn send_note(&self, dm: &NoteDm) -> Result<(), ChatError> {
+        self.chat()?.send_note(dm).await
     }
 }
 

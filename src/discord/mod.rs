@@ -5,6 +5,8 @@
 pub mod chat;
 mod commands;
 mod interactions;
+mod mentoring;
+pub mod mentoring_render;
 pub mod render;
 
 use std::sync::Arc;

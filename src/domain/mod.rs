@@ -6,6 +6,8 @@ pub mod cohort;
 pub mod id;
 pub mod impact;
 pub mod member;
+pub mod note;
+pub mod path;
 pub mod prompt;
 pub mod reply;
 pub mod schedule;
@@ -15,9 +17,13 @@ pub mod viewer;
 
 pub use checkin::{CheckIn, CheckInStatus, PostedPrompt, Reply, ReplyEdit, ReplySource, occurrence_nonce};
 pub use cohort::{Cohort, CohortDraft, CohortSource, CohortSpec, FieldError};
-pub use id::{ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, ReplyId, RoleId, UserId};
+pub use id::{
+    ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, NoteId, PathStepId, ReplyId, RoleId, UserId,
+};
 pub use impact::ImpactEntry;
 pub use member::{Member, Pause};
+pub use note::{Note, NoteEdit, NoteInput};
+pub use path::{EvidenceInput, PathProject, PathStep, ProjectInput, StaffPath, StepEdit, StepEvidence};
 pub use prompt::{Prompt, PromptError, PromptLibrary};
 pub use reply::{AnswerInput, ImpactInput, InputError};
 pub use schedule::{Schedule, ScheduleError};

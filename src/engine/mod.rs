@@ -9,6 +9,7 @@ pub mod chat;
 pub mod clock;
 mod cohorts;
 mod members;
+mod mentoring;
 mod scheduler;
 
 use std::sync::Arc;
@@ -16,10 +17,14 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use access::{AnswerForm, SavedAnswer};
-pub use chat::{ChatEdge, ChatError, CheckInPost, DigestPost, Permanence, ReminderDm};
+pub use chat::{ChatEdge, ChatError, CheckInPost, DigestPost, NoteDm, Permanence, ReminderDm};
 #[cfg(any(test, feature = "test-util"))]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
+pub use mentoring::{
+    AnswersView, MemberAnswers, NoteDelivery, NoteForm, NotedAnswer, PathForm, SavedNote, SavedProject, SavedStep,
+    WeekAnswers,
+};
 pub use scheduler::TickReport;
 
 use crate::domain::{FieldError, InputError, PromptLibrary};
@@ -77,6 +82,20 @@ pub enum EngineError {
     NotAMentor,
     #[error("You mentor several cohorts here; run this in the cohort's channel.")]
     SeveralCohortsMentored,
+    #[error("Only this cohort's mentors can read its answers and write notes on them.")]
+    AnswersMentorsOnly,
+    #[error("Only a cohort's mentors can read its answers, and you mentor no cohort on this server.")]
+    NoCohortMentored,
+    #[error("That answer does not exist here.")]
+    UnknownAnswer,
+    #[error("This cohort has had no check-in yet; its answers appear here once the first one is posted.")]
+    NoCheckInPosted,
+    #[error(
+        "There is no check-in {week} back: this cohort has had {posted} so far (0 is the latest, 1 the one before)."
+    )]
+    NoSuchWeek { week: u32, posted: usize },
+    #[error("Only this member's mentors can see their Staff path.")]
+    NotTheirMentorPath,
     /// The database failed or holds something unreadable.
     #[error("storage failed")]
     Store(#[source] StoreError),
@@ -119,7 +138,13 @@ impl EngineError {
             | EngineError::MemberNotInCohort
             | EngineError::NotThisCohortsMentor
             | EngineError::NotAMentor
-            | EngineError::SeveralCohortsMentored => true,
+            | EngineError::SeveralCohortsMentored
+            | EngineError::AnswersMentorsOnly
+            | EngineError::NoCohortMentored
+            | EngineError::UnknownAnswer
+            | EngineError::NoCheckInPosted
+            | EngineError::NoSuchWeek { .. }
+            | EngineError::NotTheirMentorPath => true,
             EngineError::Store(_) | EngineError::Chat(_) => false,
         }
     }

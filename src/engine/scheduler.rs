@@ -21,6 +21,7 @@ use super::{CheckInPost, Engine, ReminderDm, Result};
 use crate::domain::{CheckIn, CheckInId, Cohort, PostedPrompt, UserId};
 use crate::store::NewCheckIn;
 use crate::summary::digest::Digest;
+use crate::summary::mentoring::DigestMentoring;
 use crate::telemetry::ErrorChain;
 
 /// A claim older than this is taken to belong to a crashed scheduler.
@@ -203,7 +204,10 @@ impl Engine {
     /// The digest of a closed check-in, from one read of the cohort's activity.
     async fn digest_of(&self, checkin: &CheckIn) -> Result<Digest> {
         let activity = self.store.cohort_activity(checkin.cohort_id).await?;
-        Ok(Digest::compute(checkin, &activity.members, &activity.checkins))
+        let mut digest = Digest::compute(checkin, &activity.members, &activity.checkins);
+        let mentoring = self.store.cohort_mentoring(checkin.cohort_id).await?;
+        digest.mentoring = DigestMentoring::compute(checkin.id, &activity.members, &mentoring);
+        Ok(digest)
     }
 
     #[tracing::instrument(skip_all, fields(cohort = %cohort.id))]

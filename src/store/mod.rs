@@ -10,6 +10,9 @@ mod digest;
 mod export;
 mod impact;
 mod members;
+mod mentoring;
+mod notes;
+mod path;
 mod replies;
 pub mod summary;
 
@@ -20,6 +23,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use checkins::NewCheckIn;
+pub use notes::NewNote;
 
 use crate::domain::UserId;
 
@@ -129,11 +133,24 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Deletes every row about `user_id`, in one transaction. Returns rows deleted.
+    /// Deletes every row about `user_id`, in one transaction: their answers,
+    /// ledger, memberships, Staff path, and every note written by or about
+    /// them (with the history of each). Returns rows deleted.
     pub async fn forget_user(&self, user_id: UserId) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
         let mut n = 0;
+        // Notes written by or about the user, before the replies they hang on.
         for sql in [
+            "DELETE FROM note_edits WHERE member_user_id = ? OR author_user_id = ?",
+            "DELETE FROM notes WHERE member_user_id = ? OR author_user_id = ?",
+        ] {
+            n += sqlx::query(sql).bind(user_id).bind(user_id).execute(&mut *tx).await?.rows_affected();
+        }
+        for sql in [
+            "DELETE FROM path_step_edits WHERE user_id = ?",
+            "DELETE FROM path_steps WHERE user_id = ?",
+            "DELETE FROM path_project_edits WHERE user_id = ?",
+            "DELETE FROM path_projects WHERE user_id = ?",
             "DELETE FROM reply_edits WHERE user_id = ?",
             "DELETE FROM replies WHERE user_id = ?",
             "DELETE FROM impact_entries WHERE user_id = ?",
@@ -158,8 +175,20 @@ impl Store {
             ("reply_edits", "SELECT COUNT(*) FROM reply_edits WHERE user_id = ?"),
             ("impact_entries", "SELECT COUNT(*) FROM impact_entries WHERE user_id = ?"),
             ("reminders", "SELECT COUNT(*) FROM reminders WHERE user_id = ?"),
+            ("path_projects", "SELECT COUNT(*) FROM path_projects WHERE user_id = ?"),
+            ("path_project_edits", "SELECT COUNT(*) FROM path_project_edits WHERE user_id = ?"),
+            ("path_steps", "SELECT COUNT(*) FROM path_steps WHERE user_id = ?"),
+            ("path_step_edits", "SELECT COUNT(*) FROM path_step_edits WHERE user_id = ?"),
         ] {
             let (count,): (i64,) = sqlx::query_as(sql).bind(user_id).fetch_one(&self.pool).await?;
+            out.push((table, count));
+        }
+        // Notes name two users: the member they are about and the mentor who wrote them.
+        for (table, sql) in [
+            ("notes", "SELECT COUNT(*) FROM notes WHERE member_user_id = ? OR author_user_id = ?"),
+            ("note_edits", "SELECT COUNT(*) FROM note_edits WHERE member_user_id = ? OR author_user_id = ?"),
+        ] {
+            let (count,): (i64,) = sqlx::query_as(sql).bind(user_id).bind(user_id).fetch_one(&self.pool).await?;
             out.push((table, count));
         }
         Ok(out)

@@ -5,10 +5,11 @@ use chrono::{DateTime, Duration, Utc};
 use trellis::discord::render;
 use trellis::domain::{
     CheckIn, CheckInId, CheckInStatus, Cohort, CohortId, CohortSource, ImpactEntry, ImpactId, ImpactInput, Member,
-    MessageId, Pause, PostedPrompt, Reply, ReplyId, Track, UserId,
+    MessageId, Pause, PostedPrompt, Reply, ReplyId, StaffPath, Track, UserId,
 };
 use trellis::store::bulk::{BulkCheckIn, BulkReply};
 use trellis::summary::chart::{self, PROGRESS_SIZE, heatmap_size};
+use trellis::summary::packet::PacketMaterial;
 use trellis::summary::{CohortStatus, MemberActivity, MemberProgress, Outcome, Tally, Trend, WeekState, packet};
 use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, DAVE};
 use trellis_testkit::{spec, temp_store, utc};
@@ -340,12 +341,16 @@ fn the_status_table_lists_every_member_with_their_weeks() {
     assert_eq!(lines.len(), 1 + 4, "{csv}");
     let header: Vec<&str> = lines[0].split(',').collect();
     assert_eq!(header[..4], ["row", "user_id", "joined", "this_week"]);
-    assert_eq!(header.len(), 11 + 5, "one column per check-in of the window");
-    assert_eq!(header[11], "2027-01-04 scope");
+    assert_eq!(header[11..13], ["answers_without_note", "path_steps_done"]);
+    assert_eq!(header.len(), 13 + 5, "one column per check-in of the window");
+    assert_eq!(header[13], "2027-01-04 scope");
     let bob: Vec<&str> = lines[2].split(',').collect();
     assert_eq!(bob.len(), header.len());
-    assert_eq!(bob[..11], ["2", &BOB.to_string(), "2027-01-03", "not yet", "0", "0", "0", "4", "4", "yes", ""]);
-    assert_eq!(bob[11..], ["missed", "missed", "missed", "missed", "open"]);
+    assert_eq!(
+        bob[..13],
+        ["2", &BOB.to_string(), "2027-01-03", "not yet", "0", "0", "0", "4", "4", "yes", "", "0", "0"]
+    );
+    assert_eq!(bob[13..], ["missed", "missed", "missed", "missed", "open"]);
     assert!(!csv.contains("answer of"), "no answer text in the table");
 }
 
@@ -606,7 +611,9 @@ fn the_packet_holds_the_members_own_answers_grouped_by_track_and_none_of_another
         ImpactEntry { link: Some("https://dash.example/p95".into()), ..impact_entry(1, ALICE, week(1), vec![Impact]) },
         impact_entry(2, BOB, week(1), vec![Impact]),
     ];
-    let md = packet::render(&berlin_cohort(), &alice, "Alice", &checkins, &replies, &impact, week(3));
+    let path = StaffPath::default();
+    let material = PacketMaterial { checkins: &checkins, replies: &replies, impact: &impact, path: &path, notes: &[] };
+    let md = packet::render(&berlin_cohort(), &alice, "Alice", &material, week(3));
 
     assert!(md.starts_with("# Promotion evidence: Alice\n"), "{md}");
     assert!(md.contains("- **Period:** 2027-01-01 to 2027-01-25 (Europe/Berlin)"), "{md}");
@@ -644,7 +651,9 @@ fn the_packet_holds_the_members_own_answers_grouped_by_track_and_none_of_another
 #[test]
 fn an_empty_packet_says_so() {
     let alice = member_since(ALICE, week(0));
-    let md = packet::render(&berlin_cohort(), &alice, "Alice", &ledger(2), &[], &[], week(2));
+    let (ledger, path) = (ledger(2), StaffPath::default());
+    let material = PacketMaterial { checkins: &ledger, replies: &[], impact: &[], path: &path, notes: &[] };
+    let md = packet::render(&berlin_cohort(), &alice, "Alice", &material, week(2));
     assert!(md.contains("_No entries yet."), "{md}");
     assert!(md.contains("_No check-in answers yet._"), "{md}");
     assert!(md.contains("- **Period:** 2027-01-04 to 2027-01-18"), "{md}");

@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Utc};
 use trellis::domain::{MessageId, UserId};
 use trellis::engine::chat::DigestPost;
-use trellis::engine::{ChatEdge, ChatError, CheckInPost, Clock, ManualClock, ReminderDm};
+use trellis::engine::{ChatEdge, ChatError, CheckInPost, Clock, ManualClock, NoteDm, ReminderDm};
 
 /// One successful post as the platform saw it.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ struct FakeState {
     digests: Vec<DigestPost>,
     digest_attempts: usize,
     fail_digests: usize,
+    notes: Vec<NoteDm>,
+    note_attempts: usize,
 }
 
 /// An in-memory chat platform: records posts and DMs, fails on request.
@@ -84,7 +86,7 @@ impl FakeChat {
         self.state.lock().unwrap().fail_all_posts = on;
     }
 
-    /// The next `n` DMs to `user` fail.
+    /// The next `n` DMs to `user` (reminders and notes) fail.
     pub fn fail_next_dms_to(&self, user: UserId, n: usize) {
         self.state.lock().unwrap().fail_dms_to.insert(user, n);
     }
@@ -107,6 +109,16 @@ impl FakeChat {
     /// The next `n` digest sends fail.
     pub fn fail_next_digests(&self, n: usize) {
         self.state.lock().unwrap().fail_digests = n;
+    }
+
+    /// Delivered note DMs, in order.
+    pub fn note_dms(&self) -> Vec<NoteDm> {
+        self.state.lock().unwrap().notes.clone()
+    }
+
+    /// Note DMs tried, failed or not.
+    pub fn note_attempts(&self) -> usize {
+        self.state.lock().unwrap().note_attempts
     }
 
     /// Posts that share a nonce with an earlier successful post.
@@ -160,6 +172,19 @@ impl ChatEdge for FakeChat {
             return Err(ChatError::temporary("injected: digest channel unavailable"));
         }
         s.digests.push(digest.clone());
+        Ok(())
+    }
+
+    async fn send_note(&self, dm: &NoteDm) -> Result<(), ChatError> {
+        let mut s = self.state.lock().unwrap();
+        s.note_attempts += 1;
+        if let Some(n) = s.fail_dms_to.get_mut(&dm.user_id)
+            && *n > 0
+        {
+            *n -= 1;
+            return Err(ChatError::permanent(Some(50007), "injected: the member's DMs are closed"));
+        }
+        s.notes.push(dm.clone());
         Ok(())
     }
 }
