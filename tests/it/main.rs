@@ -19,5 +19,6 @@ mod engine;
 mod field;
 mod fuzz;
 mod hostile_input;
+mod mentoring;
 mod store;
 mod summary;
