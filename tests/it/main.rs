@@ -14,6 +14,7 @@ mod e2e;
 mod e2e_access;
 mod e2e_digest;
 mod e2e_hostile;
+mod e2e_mentoring;
 mod e2e_summary;
 mod engine;
 mod field;
