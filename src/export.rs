@@ -28,7 +28,7 @@
 //! | `kind` | `note` | `path_project` | `path_step` |
 //! | `member_id` | the member whose answer it is about | the member | the member |
 //! | `date` | the day the note was first written | the day the project was first saved | the day the step was first done |
-//! | `track`, `prompt_id`, `question` | of the answered check-in | empty / null | empty / null |
+//! | `track`, `prompt_id`, `question` | of the answered check-in | empty (`track` is `""` in JSON) / null | same |
 //! | `written_at` | when the note was last saved | when the project was last saved | when the evidence was last saved |
 //! | `author_id` | the mentor (a string in JSON) | empty / null | empty / null |
 //! | `note` | the note as written | empty / null | empty / null |
