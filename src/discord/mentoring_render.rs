@@ -91,8 +91,8 @@ pub struct Page {
 }
 
 /// Splits entries (their embeds' sizes, in order) into pages: each holds at
-/// most [`MAX_PAGE_BUTTONS`] entries and, with the header, at most
-/// [`PAGE_BUDGET`] characters; every page holds at least one entry. A pure
+/// most `MAX_PAGE_BUTTONS` entries and, with the header, at most
+/// `PAGE_BUDGET` characters; every page holds at least one entry. A pure
 /// function of the sizes, so a page number in a button means the same page
 /// as long as the answers are unchanged.
 pub fn paginate(header: usize, entries: &[usize]) -> Vec<std::ops::Range<usize>> {
@@ -551,14 +551,15 @@ pub fn progress_notes_embed(m: &ProgressMentoring, own: bool) -> Option<CreateEm
     for n in &m.new_notes {
         let on = match (&n.question, n.asked_at) {
             (Some(q), Some(at)) => format!(
-                " on the answer to _{}_ ({})",
+                " · on {} answer to _{}_ of {}",
+                if own { "your" } else { "their" },
                 truncate(&q.replace('\n', " ").replace('_', "\\_"), 120),
                 discord_time(at, 'D')
             ),
             _ => String::new(),
         };
         description.push_str(&format!(
-            "**{}**{on}, {}:\n{}\n\n",
+            "**{}** · {}{on}:\n{}\n\n",
             truncate(&n.note.author_name, 60),
             discord_time(n.note.updated_at, 'D'),
             block_quote(&n.note.text, 650, "(in full in /packet)")
@@ -567,7 +568,8 @@ pub fn progress_notes_embed(m: &ProgressMentoring, own: bool) -> Option<CreateEm
     if m.more_notes > 0 {
         let again =
             if own { "run `/progress` again to read them" } else { "they show in the member's next `/progress`" };
-        description.push_str(&format!("…and {} more; {again}.", plural(m.more_notes, "note", "notes")));
+        let notes = if m.more_notes == 1 { "note" } else { "notes" };
+        description.push_str(&format!("…and {} more {notes}; {again}.", m.more_notes));
     }
     let title = if own { "New notes from your mentors" } else { "Notes the member has not read yet" };
     Some(CreateEmbed::new().title(title).description(truncate(description.trim_end(), 4096)).colour(COLOUR))

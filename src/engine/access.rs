@@ -7,7 +7,9 @@
 //!   status of that cohort's members, and nothing of any other cohort;
 //! - a cohort's forms work in its channel, or for its members anywhere in the
 //!   guild; a hand-made custom_id elsewhere reveals nothing;
-//! - setting up and removing cohorts needs the Manage Server permission.
+//! - setting up and removing cohorts needs the Manage Server permission;
+//! - the mentoring loop (answers for mentors, notes, the Staff path) follows
+//!   the same rules, spelled out in `engine/mentoring`.
 
 use super::{Engine, EngineError, Result};
 use crate::domain::{CheckIn, CheckInId, Cohort, CohortId, ImpactEntry, Reply, ReplySource, UserId, Viewer};

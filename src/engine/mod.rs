@@ -1,5 +1,6 @@
 //! The check-in engine: every rule of Trellis that is not a pure calculation.
-//! Cohorts, membership, answers, the impact ledger, who may see what, and the
+//! Cohorts, membership, answers, the impact ledger, who may see what, the
+//! mentoring loop (mentors' notes, the Staff path: `engine/mentoring`), and the
 //! scheduler. Plain Rust over the store; talks to chat only through
 //! [`ChatEdge`], and knows people only as a [`Viewer`](crate::domain::Viewer).
 

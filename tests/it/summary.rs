@@ -726,6 +726,79 @@ fn the_progress_embed_fits_discords_limits_with_long_wins() {
 }
 
 #[test]
+fn progress_with_three_long_notes_and_a_whole_path_fits_one_message() {
+    use trellis::discord::mentoring_render::{embed_chars, progress_notes_embed};
+    use trellis::domain::{Note, NoteId, PathProject, PathStep, PathStepId, StepEvidence};
+    use trellis::summary::mentoring::{ProgressMentoring, ShownNote};
+
+    let checkins = ledger(30);
+    let alice = member_since(ALICE, week(0));
+    let impact: Vec<ImpactEntry> = (1..=40)
+        .map(|i| ImpactEntry {
+            what_changed: "x".repeat(1000),
+            ..impact_entry(i, ALICE, week(i % 30), vec![Track::Impact])
+        })
+        .collect();
+    let mut p = MemberProgress::compute(
+        &alice,
+        &[],
+        &checkins,
+        &replies_to(&checkins, ALICE, &[1, 2, 3]),
+        &impact,
+        12,
+        week(30),
+    );
+    let note = |i: i64| Note {
+        id: NoteId::new(i),
+        reply_id: ReplyId::new(i),
+        checkin_id: checkins[i as usize].id,
+        cohort_id: CohortId::new(1),
+        member_id: ALICE,
+        author_id: BOB,
+        author_name: "N".repeat(100),
+        text: "w ".repeat(1000),
+        created_at: week(i),
+        updated_at: week(i),
+        seen_at: None,
+    };
+    let steps = PathStep::ALL
+        .iter()
+        .map(|s| StepEvidence {
+            id: PathStepId::new(s.number() as i64),
+            cohort_id: CohortId::new(1),
+            user_id: ALICE,
+            step: *s,
+            evidence: "e".repeat(2000),
+            link: None,
+            done_at: week(1),
+            updated_at: week(2),
+        })
+        .collect();
+    let project = PathProject {
+        cohort_id: CohortId::new(1),
+        user_id: ALICE,
+        what: "w".repeat(1000),
+        why: "y".repeat(1000),
+        teams: "t".repeat(1000),
+        created_at: week(1),
+        updated_at: week(1),
+    };
+    p.mentoring = ProgressMentoring {
+        new_notes: ShownNote::with_questions((1..=3).map(note).collect(), &checkins),
+        more_notes: 9,
+        path: StaffPath::of(ALICE, Some(project), steps),
+    };
+    let main = render::progress_embed(&berlin_cohort(), &"A".repeat(100), &p);
+    assert_within_embed_limits(&main);
+    assert!(serde_json::to_string(&main).unwrap().contains("7 of 7 steps done"));
+    let notes = progress_notes_embed(&p.mentoring, true).expect("three new notes");
+    let json = assert_within_embed_limits(&notes);
+    assert!(json["description"].as_str().unwrap().contains("and 9 more notes"), "{json}");
+    let total = embed_chars(&main) + embed_chars(&notes);
+    assert!(total <= 6000, "{total} characters in one message");
+}
+
+#[test]
 fn an_absurd_window_is_all_time_and_still_charts() {
     let checkins = ledger(3);
     let alice = member_since(ALICE, week(0) - Duration::days(1));
