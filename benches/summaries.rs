@@ -157,13 +157,15 @@ async fn build(dir: &std::path::Path) -> (Store, CohortId, DateTime<Utc>) {
     let mut notes = Vec::new();
     for r in &stored {
         if rng.chance(NOTED_PERCENT) {
+            // One note per mentor per answer: a second note is by the next mentor.
+            let first = rng.below(MENTORS);
             for k in 0..if rng.chance(10) { 2 } else { 1 } {
                 let words = 20 + rng.below(60) as usize;
                 notes.push(BulkNote {
                     reply_id: r.id,
                     checkin_id: r.checkin_id,
                     member_id: r.user_id,
-                    author_id: UserId::new(FIRST_MENTOR + (rng.below(MENTORS) + k) % MENTORS),
+                    author_id: UserId::new(FIRST_MENTOR + (first + k) % MENTORS),
                     text: rng.text(words),
                     at: r.created_at + Duration::days(2),
                 });

@@ -24,6 +24,8 @@ CREATE TABLE notes (
     UNIQUE (reply_id, author_user_id)
 );
 CREATE INDEX notes_member ON notes (cohort_id, member_user_id);
+-- Which answers of a cohort have a note, from the index alone (`/cohort status`, the digest).
+CREATE INDEX notes_noted ON notes (cohort_id, checkin_id, member_user_id);
 CREATE INDEX notes_member_user ON notes (member_user_id);
 CREATE INDEX notes_author_user ON notes (author_user_id);
 CREATE INDEX notes_checkin ON notes (checkin_id);

@@ -1,8 +1,6 @@
 //! What the summaries read of the mentoring loop (who got a note, steps done
 //! per member, no text), and a member's earlier answer to a repeated prompt.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
 use super::codec::unix;
@@ -14,29 +12,40 @@ use crate::summary::mentoring::MentoringActivity;
 impl Store {
     /// For a cohort: the (check-in, member) pairs that have a note, and the
     /// steps each member has done. Two statements in one read transaction,
-    /// each proportional to the notes and steps, not to the answers.
+    /// each read from an index and aggregated per check-in or per member (as
+    /// `cohort_activity` does), so a 500-member, two-year cohort costs a few
+    /// hundred rows, not one per note.
     pub async fn cohort_mentoring(&self, cohort_id: CohortId) -> Result<MentoringActivity> {
         let mut tx = self.pool.begin().await?;
-        let noted: Vec<(CheckInId, UserId)> =
-            sqlx::query_as("SELECT DISTINCT checkin_id, member_user_id FROM notes WHERE cohort_id = ?")
+        let noted: Vec<(CheckInId, String)> = sqlx::query_as(
+            "SELECT checkin_id, group_concat(DISTINCT member_user_id) FROM notes WHERE cohort_id = ? \
+             GROUP BY checkin_id",
+        )
+        .bind(cohort_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let steps: Vec<(UserId, String)> =
+            sqlx::query_as("SELECT user_id, group_concat(step) FROM path_steps WHERE cohort_id = ? GROUP BY user_id")
                 .bind(cohort_id)
                 .fetch_all(&mut *tx)
                 .await?;
-        let steps: Vec<(UserId, String)> = sqlx::query_as("SELECT user_id, step FROM path_steps WHERE cohort_id = ?")
-            .bind(cohort_id)
-            .fetch_all(&mut *tx)
-            .await?;
         tx.commit().await?;
-        let mut by_member: HashMap<UserId, Vec<PathStep>> = HashMap::new();
-        for (user, step) in steps {
-            let step =
-                step.parse().map_err(|e: crate::domain::path::UnknownStep| StoreError::Corrupt(e.to_string()))?;
-            by_member.entry(user).or_default().push(step);
+        let mut out = MentoringActivity::default();
+        for (checkin, members) in noted {
+            for member in members.split(',') {
+                let member = member.parse::<i64>().map_err(|e| StoreError::Corrupt(format!("noted member: {e}")))?;
+                out.noted.insert((checkin, UserId::new(member as u64)));
+            }
         }
-        for steps in by_member.values_mut() {
-            steps.sort_unstable();
+        for (user, names) in steps {
+            let mut done = names
+                .split(',')
+                .map(|s| s.parse().map_err(|e: crate::domain::path::UnknownStep| StoreError::Corrupt(e.to_string())))
+                .collect::<Result<Vec<PathStep>>>()?;
+            done.sort_unstable();
+            out.steps.insert(user, done);
         }
-        Ok(MentoringActivity { noted: noted.into_iter().collect(), steps: by_member })
+        Ok(out)
     }
 
     /// The member's latest answer, in this cohort, to an earlier check-in
