@@ -1,5 +1,6 @@
 //! Summary latency on a synthetic two-year cohort: 500 members × 104 weekly
-//! check-ins and 30,000 impact entries, in a SQLite file like production.
+//! check-ins and 30,000 impact entries, mentors' notes on a fifth of the
+//! answers and a Staff path for most members, in a SQLite file like production.
 //!
 //! `cargo bench --bench summaries` prints the median (and p90) of each step
 //! over many runs. A plain binary (`harness = false`): criterion is heavy to
@@ -8,15 +9,25 @@
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
-use trellis::domain::{CohortDraft, CohortId, CohortSource, ImpactInput, Pause, PostedPrompt, Track, UserId};
+use trellis::domain::{
+    CohortDraft, CohortId, CohortSource, EvidenceInput, ImpactInput, PathStep, Pause, PostedPrompt, ProjectInput,
+    Track, UserId,
+};
 use trellis::store::Store;
-use trellis::store::bulk::{BulkCheckIn, BulkReply};
+use trellis::store::bulk::{BulkCheckIn, BulkNote, BulkPath, BulkReply};
+use trellis::summary::mentoring::{NOTES_PER_PROGRESS, ProgressMentoring, ShownNote, StatusMentoring};
+use trellis::summary::packet::PacketMaterial;
 use trellis::summary::{CohortStatus, DEFAULT_WINDOW_WEEKS, MemberProgress, chart, packet};
 
 const MEMBERS: u64 = 500;
 const WEEKS: i64 = 104;
 const IMPACT_ENTRIES: usize = 30_000;
 const FIRST_USER: u64 = 500_000_000_000_000_000;
+/// Mentors who write the notes.
+const MENTORS: u64 = 5;
+const FIRST_MENTOR: u64 = 600_000_000_000_000_000;
+/// Share of answers with a mentor's note, in per cent.
+const NOTED_PERCENT: u64 = 20;
 
 /// A small deterministic generator (xorshift64*), so every run builds the same data.
 struct Rng(u64);
@@ -139,12 +150,69 @@ async fn build(dir: &std::path::Path) -> (Store, CohortId, DateTime<Utc>) {
         })
         .collect();
     store.bulk_impact(cohort.id, &impact).await.unwrap();
+
+    // Mentors' notes on a fifth of the answers, 20–80 words each; a tenth of
+    // those got a second mentor's note.
+    let stored = store.replies_of_cohort(cohort.id).await.unwrap();
+    let mut notes = Vec::new();
+    for r in &stored {
+        if rng.chance(NOTED_PERCENT) {
+            // One note per mentor per answer: a second note is by the next mentor.
+            let first = rng.below(MENTORS);
+            for k in 0..if rng.chance(10) { 2 } else { 1 } {
+                let words = 20 + rng.below(60) as usize;
+                notes.push(BulkNote {
+                    reply_id: r.id,
+                    checkin_id: r.checkin_id,
+                    member_id: r.user_id,
+                    author_id: UserId::new(FIRST_MENTOR + (first + k) % MENTORS),
+                    text: rng.text(words),
+                    at: r.created_at + Duration::days(2),
+                });
+            }
+        }
+    }
+    store.bulk_notes(cohort.id, &notes).await.unwrap();
+
+    // Four in five members described a project; each has done 0–7 steps.
+    let paths: Vec<BulkPath> = members
+        .iter()
+        .map(|(user, joined)| {
+            let project =
+                rng.chance(80).then(|| ProjectInput { what: rng.text(30), why: rng.text(30), teams: rng.text(8) });
+            let done = rng.below(8) as usize;
+            let steps = PathStep::ALL[..done]
+                .iter()
+                .map(|s| {
+                    let link = rng.chance(50).then(|| "https://docs.example/decision".to_string());
+                    let words = 40 + rng.below(120) as usize;
+                    (*s, EvidenceInput { text: rng.text(words), link })
+                })
+                .collect();
+            BulkPath { user_id: *user, project, steps, at: *joined + Duration::weeks(4) }
+        })
+        .collect();
+    store.bulk_paths(cohort.id, &paths).await.unwrap();
+    let steps: usize = paths.iter().map(|p| p.steps.len()).sum();
     println!(
-        "database: {MEMBERS} members, {WEEKS} check-ins, {} replies, {} pauses, {IMPACT_ENTRIES} impact entries",
+        "database: {MEMBERS} members, {WEEKS} check-ins, {} replies, {} pauses, {IMPACT_ENTRIES} impact entries, \
+         {} notes, {} projects, {steps} path steps",
         replies.len(),
-        pauses.len()
+        pauses.len(),
+        notes.len(),
+        paths.iter().filter(|p| p.project.is_some()).count()
     );
     (store, cohort.id, start + Duration::weeks(WEEKS - 1) + Duration::days(1))
+}
+
+/// A member's packet as `/packet` makes it: history, path and notes, then Markdown.
+async fn packet_of(store: &Store, cohort: &trellis::domain::Cohort, user: UserId, now: DateTime<Utc>) -> String {
+    let h = store.member_history(cohort.id, user).await.unwrap().unwrap();
+    let path = store.staff_path(cohort.id, user).await.unwrap();
+    let notes = store.notes_of_member(cohort.id, user).await.unwrap();
+    let material =
+        PacketMaterial { checkins: &h.checkins, replies: &h.replies, impact: &h.impact, path: &path, notes: &notes };
+    packet::render(cohort, &h.member, "bench member", &material, now)
 }
 
 struct Timing {
@@ -211,11 +279,11 @@ async fn run() {
 
     let mut timings = Vec::new();
     timings.push(
-        time("member progress (2 queries + compute)", Some(5), 200, |i| {
+        time("member progress (4 queries + compute)", Some(5), 200, |i| {
             let store = &store;
             async move {
                 let h = store.member_history(cohort_id, user(i)).await.unwrap().unwrap();
-                let p = MemberProgress::compute(
+                let mut p = MemberProgress::compute(
                     &h.member,
                     &h.pauses,
                     &h.checkins,
@@ -224,17 +292,29 @@ async fn run() {
                     DEFAULT_WINDOW_WEEKS,
                     now,
                 );
+                // As the engine adds it (reading only: marking notes read is a write, done once per note).
+                let mut unseen = store.unseen_notes(cohort_id, user(i)).await.unwrap();
+                let more_notes = unseen.len().saturating_sub(NOTES_PER_PROGRESS);
+                unseen.truncate(NOTES_PER_PROGRESS);
+                p.mentoring = ProgressMentoring {
+                    new_notes: ShownNote::with_questions(unseen, &h.checkins),
+                    more_notes,
+                    path: store.staff_path(cohort_id, user(i)).await.unwrap(),
+                };
                 std::hint::black_box(p);
             }
         })
         .await,
     );
     timings.push(
-        time("cohort status (2 queries + compute)", Some(50), 50, |_| {
+        time("cohort status (4 queries + compute)", Some(50), 50, |_| {
             let store = &store;
             async move {
                 let a = store.cohort_activity(cohort_id).await.unwrap();
-                std::hint::black_box(CohortStatus::from_activity(&a.members, &a.checkins, DEFAULT_WINDOW_WEEKS, now));
+                let mut s = CohortStatus::from_activity(&a.members, &a.checkins, DEFAULT_WINDOW_WEEKS, now);
+                let m = store.cohort_mentoring(cohort_id).await.unwrap();
+                s.mentoring = StatusMentoring::compute(&a.members, s.current.as_ref().map(|c| c.id), &m);
+                std::hint::black_box(s);
             }
         })
         .await,
@@ -259,10 +339,22 @@ async fn run() {
         })
         .await,
     );
+    timings.push(
+        time("  of which: mentoring queries (notes, paths)", None, 50, |_| {
+            let store = &store;
+            async move {
+                std::hint::black_box(store.cohort_mentoring(cohort_id).await.unwrap());
+            }
+        })
+        .await,
+    );
     let a = store.cohort_activity(cohort_id).await.unwrap();
+    let m = store.cohort_mentoring(cohort_id).await.unwrap();
     timings.push(
         time("  of which: cohort status compute", None, 50, |_| {
-            std::hint::black_box(CohortStatus::from_activity(&a.members, &a.checkins, DEFAULT_WINDOW_WEEKS, now));
+            let mut s = CohortStatus::from_activity(&a.members, &a.checkins, DEFAULT_WINDOW_WEEKS, now);
+            s.mentoring = StatusMentoring::compute(&a.members, s.current.as_ref().map(|c| c.id), &m);
+            std::hint::black_box(s);
             async {}
         })
         .await,
@@ -286,7 +378,8 @@ async fn run() {
         })
         .await,
     );
-    let status = CohortStatus::from_activity(&a.members, &a.checkins, DEFAULT_WINDOW_WEEKS, now);
+    let mut status = CohortStatus::from_activity(&a.members, &a.checkins, DEFAULT_WINDOW_WEEKS, now);
+    status.mentoring = StatusMentoring::compute(&a.members, status.current.as_ref().map(|c| c.id), &m);
     timings.push(
         time("cohort heatmap (500 × 12 PNG)", Some(30), 30, |_| {
             std::hint::black_box(chart::heatmap_png(&status, "bench-cohort · last 12 weeks", tz).unwrap());
@@ -302,17 +395,15 @@ async fn run() {
         .await,
     );
     timings.push(
-        time("packet (2 queries + Markdown)", None, 100, |i| {
+        time("packet (4 queries + Markdown)", None, 100, |i| {
             let (store, cohort) = (&store, &cohort);
             async move {
-                let h = store.member_history(cohort_id, user(i)).await.unwrap().unwrap();
-                let md = packet::render(cohort, &h.member, "bench member", &h.checkins, &h.replies, &h.impact, now);
-                std::hint::black_box(md);
+                std::hint::black_box(packet_of(store, cohort, user(i), now).await);
             }
         })
         .await,
     );
-    let md = packet::render(&cohort, &h.member, "bench member", &h.checkins, &h.replies, &h.impact, now);
+    let md = packet_of(&store, &cohort, user(1), now).await;
     for t in &timings {
         t.print();
     }

@@ -1,5 +1,6 @@
-//! `trellis export`: a cohort's check-in answers and impact entries as CSV or
-//! JSON, or one member's promotion packet as Markdown.
+//! `trellis export`: a cohort's check-in answers, impact entries, mentors'
+//! notes and Staff paths as CSV or JSON, or one member's promotion packet as
+//! Markdown.
 //!
 //! CSV and JSON hold the same records with the same field names, in this
 //! order (the CSV header row):
@@ -18,11 +19,30 @@
 //! | `answer` | the answer as written, or empty / null | empty / null |
 //! | `written_at` | when the answer was last saved (RFC 3339, UTC) | when the entry was recorded |
 //! | `what_changed`, `evidence`, `who_benefited`, `link` | empty / null | the entry |
+//! | `author_id`, `note`, `step`, `project`, `why_it_matters`, `teams_affected` | empty / null | empty / null |
 //!
-//! One check-in row per member per check-in that was theirs to answer (posted
-//! while they were a member, as `/progress` counts it), then one impact row per
-//! entry. Impact entries are a second kind of row rather than a second table,
-//! so the CSV stays one table any reader parses.
+//! The mentoring loop adds three kinds of row, with the same columns:
+//!
+//! | field | note row | path_project row | path_step row |
+//! | --- | --- | --- | --- |
+//! | `kind` | `note` | `path_project` | `path_step` |
+//! | `member_id` | the member whose answer it is about | the member | the member |
+//! | `date` | the day the note was first written | the day the project was first saved | the day the step was first done |
+//! | `track`, `prompt_id`, `question` | of the answered check-in | empty (`track` is `""` in JSON) / null | same |
+//! | `written_at` | when the note was last saved | when the project was last saved | when the evidence was last saved |
+//! | `author_id` | the mentor (a string in JSON) | empty / null | empty / null |
+//! | `note` | the note as written | empty / null | empty / null |
+//! | `project`, `why_it_matters`, `teams_affected` | empty / null | the project | empty / null |
+//! | `step` | empty / null | empty / null | `expectations`, `problem`, `plan`, `stakeholders`, `mentoring`, `outcomes` or `story` |
+//! | `evidence`, `link` | empty / null | empty / null | the step's evidence and link |
+//!
+//! The other fields are empty / null. One check-in row per member per
+//! check-in that was theirs to answer (posted while they were a member, as
+//! `/progress` counts it), then one impact row per entry, one note row per
+//! mentor's note (in ledger order), one path_project row per member with a
+//! project, one path_step row per step done (by member, in path order). Each
+//! is a kind of row rather than a table of its own, so the CSV stays one
+//! table any reader parses.
 //!
 //! The export only reads (one connection, read-only), so it is safe while the
 //! bot runs. JSON and Markdown keep text exactly as written. CSV is made safe
@@ -40,7 +60,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::UserId;
 use crate::store::{Store, StoreError};
-use crate::summary::export::{HEADER, Record};
+use crate::summary::export::{CohortRows, HEADER, Record};
 use crate::summary::{self, packet};
 
 /// How to encode the export.
@@ -109,14 +129,30 @@ pub async fn render(store: &Store, request: &Request, now: DateTime<Utc>) -> Res
             let member = request.member.ok_or(ExportError::MemberRequired)?;
             let h = store.member_history(cohort.id, member).await?.ok_or_else(|| unknown_member(member))?;
             let name = format!("user {member}");
-            return Ok(packet::render(&cohort, &h.member, &name, &h.checkins, &h.replies, &h.impact, now));
+            let path = store.staff_path(cohort.id, member).await?;
+            let notes = store.notes_of_member(cohort.id, member).await?;
+            let material = packet::PacketMaterial {
+                checkins: &h.checkins,
+                replies: &h.replies,
+                impact: &h.impact,
+                path: &path,
+                notes: &notes,
+            };
+            return Ok(packet::render(&cohort, &h.member, &name, &material, now));
         }
         Format::Csv | Format::Json => {
             let activity = store.cohort_activity(cohort.id).await?;
-            let replies = store.replies_of_cohort(cohort.id).await?;
-            let impact = store.impact_of_cohort(cohort.id).await?;
-            let (checkins, members) = (&activity.checkins, &activity.members);
-            summary::export::records(&cohort, checkins, members, replies, impact, request.member, now)
+            let (projects, steps) = store.paths_of_cohort(cohort.id).await?;
+            let rows = CohortRows {
+                checkins: &activity.checkins,
+                members: &activity.members,
+                replies: store.replies_of_cohort(cohort.id).await?,
+                impact: store.impact_of_cohort(cohort.id).await?,
+                notes: store.notes_of_cohort(cohort.id).await?,
+                projects,
+                steps,
+            };
+            summary::export::records(&cohort, rows, request.member, now)
         }
     };
     if let Some(member) = request.member
@@ -166,6 +202,10 @@ fn defused(r: Record) -> Record {
         evidence: safe(r.evidence),
         who_benefited: safe(r.who_benefited),
         link: safe(r.link),
+        note: safe(r.note),
+        project: safe(r.project),
+        why_it_matters: safe(r.why_it_matters),
+        teams_affected: safe(r.teams_affected),
         ..r
     }
 }
@@ -210,6 +250,12 @@ mod tests {
             evidence: Some("e".into()),
             who_benefited: Some("b".into()),
             link: None,
+            author_id: None,
+            note: None,
+            step: None,
+            project: None,
+            why_it_matters: None,
+            teams_affected: None,
         };
         let json = serde_json::to_value(&r).unwrap();
         let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();

@@ -13,7 +13,7 @@ use crate::config::{DiscordSettings, Settings};
 use crate::discord::{self, DiscordChat, Pacer};
 use crate::domain::{GuildId, MessageId, Slot, UserId};
 use crate::engine::chat::DigestPost;
-use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, DirectMessage, Engine, ReminderDm, SystemClock};
+use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, DirectMessage, Engine, NoteDm, ReminderDm, SystemClock};
 use crate::instance::{HeldLease, Lease, ThisProcess};
 use crate::shutdown::{DRAIN_LIMIT, DrainTracked, InFlight};
 use crate::store::Store;
@@ -106,6 +106,10 @@ impl ChatEdge for ClientChat {
 
     async fn member_in_guild(&self, guild_id: GuildId, user_id: UserId) -> Result<bool, ChatError> {
         self.chat()?.member_in_guild(guild_id, user_id).await
+    }
+
+    async fn send_note(&self, dm: &NoteDm) -> Result<(), ChatError> {
+        self.chat()?.send_note(dm).await
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::render;
 use crate::domain::delivery::code;
 use crate::domain::{GuildId, MessageId, UserId};
-use crate::engine::{ChatEdge, ChatError, CheckInPost, DigestPost, DirectMessage, Permanence, ReminderDm};
+use crate::engine::{ChatEdge, ChatError, CheckInPost, DigestPost, DirectMessage, NoteDm, Permanence, ReminderDm};
 
 /// Discord's global limit is 50 requests/s; stay just under it.
 const MIN_INTERVAL: Duration = Duration::from_millis(21);
@@ -148,6 +148,14 @@ impl ChatEdge for DiscordChat {
     async fn post_digest(&self, post: &DigestPost) -> Result<(), ChatError> {
         let channel = serenity::ChannelId::new(post.channel_id.get());
         self.pacer.send(|| channel.send_message(&self.http, render::digest_message(post))).await.map_err(chat_err)?;
+        Ok(())
+    }
+
+    async fn send_note(&self, dm: &NoteDm) -> Result<(), ChatError> {
+        let user = serenity::UserId::new(dm.user_id.get());
+        let channel = self.pacer.send(|| user.create_dm_channel(&self.http)).await.map_err(chat_err)?;
+        let message = super::mentoring_render::note_dm(dm);
+        self.pacer.send(|| channel.send_message(&self.http, message.clone())).await.map_err(chat_err)?;
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use crate::summary::DEFAULT_WINDOW_WEEKS;
 use crate::summary::chart::{self, MAX_CHART_WEEKS};
 
 pub fn all() -> Vec<poise::Command<Data, Error>> {
-    vec![checkin(), impact(), progress(), cohort(), packet(), pause(), resume(), forget_me()]
+    vec![checkin(), impact(), progress(), cohort(), super::mentoring::path(), packet(), pause(), resume(), forget_me()]
 }
 
 // poise's `#[max]` takes a literal only: the options below repeat these two
@@ -130,7 +130,11 @@ pub async fn progress(
         embed = embed.image(format!("attachment://{PROGRESS_PNG}"));
         reply = reply.attachment(CreateAttachment::bytes(png, PROGRESS_PNG));
     }
-    ctx.send(reply.embed(embed)).await?;
+    reply = reply.embed(embed);
+    if let Some(notes) = super::mentoring_render::progress_notes_embed(&p.mentoring, target == who.user_id) {
+        reply = reply.embed(notes);
+    }
+    ctx.send(reply).await?;
     Ok(())
 }
 
@@ -169,7 +173,7 @@ fn invoker_name(ctx: Context<'_>) -> Result<String, Error> {
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("status", "join", "leave", "setup", "remove"),
+    subcommands("status", "super::mentoring::answers", "join", "leave", "setup", "remove"),
     subcommand_required
 )]
 pub async fn cohort(_ctx: Context<'_>) -> Result<(), Error> {
@@ -404,7 +408,7 @@ pub async fn remove(ctx: Context<'_>) -> Result<(), Error> {
     .await
 }
 
-/// Your promotion-evidence packet (Markdown): impact ledger and answers by track.
+/// Your promotion-evidence packet (Markdown): Staff path, wins, answers and mentors' notes.
 #[poise::command(slash_command, guild_only)]
 pub async fn packet(ctx: Context<'_>) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
@@ -415,7 +419,8 @@ pub async fn packet(ctx: Context<'_>) -> Result<(), Error> {
             ctx.send(
                 CreateReply::default()
                     .content(
-                        "Your promotion-evidence packet is attached: your impact ledger and your answers by track.",
+                        "Your promotion-evidence packet is attached: your Staff path, impact ledger, and answers by \
+                         track with your mentors' notes.",
                     )
                     .attachment(CreateAttachment::bytes(markdown.into_bytes(), PACKET_MD))
                     .ephemeral(true),
@@ -473,7 +478,7 @@ pub async fn forget_me(ctx: Context<'_>) -> Result<(), Error> {
     ctx.send(
         CreateReply::default()
             .content(
-                "This deletes **all** your answers, their history, your impact ledger, memberships and pauses, in every cohort. It cannot be undone.",
+                "This deletes **all** your answers, their history, your impact ledger, your Staff path, mentors' notes on your answers and notes you wrote as a mentor, memberships and pauses, in every cohort. It cannot be undone.",
             )
             .components(vec![serenity::CreateActionRow::Buttons(vec![
                 serenity::CreateButton::new(render::FORGET_CONFIRM)

@@ -149,6 +149,9 @@ const SAVE_TIMED_OUT: &str = "Trellis is busy and could not confirm your submiss
 async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) -> Result<(), Error> {
     let respond = async |http: &serenity::Http, r| click.create_response(http, r).await;
     let id = click.data.custom_id.as_str();
+    if let Some(mentoring) = super::mentoring::CustomId::parse(id) {
+        return super::mentoring::on_click(ctx, data, click, mentoring).await;
+    }
     let checkin_id = match parse_custom_id(id) {
         CustomId::ForgetConfirm => {
             let text = match data.engine.forget_me(UserId::new(click.user.id.get())).await {
@@ -236,6 +239,9 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
     let respond = async |http: &serenity::Http, r| submit.create_response(http, r).await;
     let engine = &data.engine;
     let id = submit.data.custom_id.as_str();
+    if let Some(mentoring) = super::mentoring::CustomId::parse(id) {
+        return super::mentoring::on_modal(ctx, data, submit, mentoring).await;
+    }
     let Some(who) = viewer_of(submit.guild_id, submit.channel_id, submit.member.as_ref(), &submit.user) else {
         return reply_ephemeral(ctx, respond, "Use this form from your cohort's server.".into()).await;
     };
@@ -248,7 +254,7 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
                 tokio::time::timeout(SAVE_DEADLINE, engine.submit_answer(&who, checkin_id, answer, confidence)).await;
             match saved {
                 Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
-                Ok(Ok(saved)) => render::answer_saved(&saved.reply, saved.edited),
+                Ok(Ok(saved)) => render::answer_saved(&saved),
                 Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
             }
         }

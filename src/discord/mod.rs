@@ -6,6 +6,8 @@ pub mod chat;
 mod commands;
 pub mod connect;
 mod interactions;
+mod mentoring;
+pub mod mentoring_render;
 pub mod render;
 
 use std::sync::Arc;

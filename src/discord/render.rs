@@ -9,7 +9,7 @@ use serenity::{
 
 use crate::domain::reply::{MAX_ANSWER_CHARS, MAX_IMPACT_FIELD_CHARS, MAX_LINK_CHARS};
 use crate::domain::{CheckIn, Cohort, DeliveryProblems, ImpactEntry, MessageId, Reply, Track};
-use crate::engine::{CheckInPost, DigestPost, DmChoice, ReminderDm};
+use crate::engine::{CheckInPost, DigestPost, DmChoice, ReminderDm, SavedAnswer};
 use crate::summary::digest::Digest;
 use crate::summary::{
     CohortStatus, FOCUS_WINDOW_DAYS, MemberProgress, MemberRow, QUIET_AFTER, Tally, Trend, WeekState, plural,
@@ -223,14 +223,20 @@ pub fn ephemeral_text(text: impl Into<String>) -> CreateInteractionResponseMessa
         .allowed_mentions(no_mentions())
 }
 
-pub fn answer_saved(reply: &Reply, edited: bool) -> CreateInteractionResponseMessage {
+/// The answer confirmation; when the member answered the same prompt before,
+/// their earlier answer and its date beside it (then and now).
+pub fn answer_saved(saved: &SavedAnswer) -> CreateInteractionResponseMessage {
+    let (reply, edited) = (&saved.reply, saved.edited);
     let confidence = reply.confidence.map(|c| format!("{c}/5")).unwrap_or_else(|| "not given".into());
-    let embed = CreateEmbed::new()
+    let mut embed = CreateEmbed::new()
         .title(if edited { "Answer updated" } else { "Answer saved" })
         .description(&reply.answer)
         .field("Confidence", confidence, true)
         .footer(CreateEmbedFooter::new("You can edit it until the check-in closes."))
         .colour(COLOUR);
+    if let Some(then) = super::mentoring_render::then_field(saved) {
+        embed = embed.field(then.0, then.1, then.2);
+    }
     CreateInteractionResponseMessage::new().embed(embed).ephemeral(true).allowed_mentions(no_mentions())
 }
 
@@ -338,6 +344,7 @@ pub fn progress_embed(cohort: &Cohort, who: &str, p: &MemberProgress) -> CreateE
         .field("Tracks", lines_within(&tracks, 1024, |n| format!("…and {n} more")), false)
         .field("Latest wins", wins, false)
         .field("Next focus", focus, false)
+        .fields([super::mentoring_render::progress_path_field(&p.mentoring)])
         .footer(CreateEmbedFooter::new(truncate(
             &format!("{} · paused weeks and check-ins before you joined do not count", cohort.spec.name),
             2048,
@@ -419,6 +426,8 @@ pub fn cohort_status_embed(cohort: &Cohort, s: &CohortStatus, table: &str) -> Cr
         )
     };
     embed = embed.field("Members", members, false);
+    let (name, value, inline) = super::mentoring_render::status_mentoring_field(s, table);
+    embed = embed.field(name, value, inline);
     let coverage: Vec<String> = s
         .tracks
         .iter()
@@ -520,7 +529,8 @@ pub fn digest_message(post: &DigestPost) -> serenity::CreateMessage {
         .field("Missing", d.missing.to_string(), true)
         .field("Paused", d.paused.to_string(), true)
         .field(format!("Quiet for {QUIET_AFTER}+ check-ins ({})", d.quiet.len()), quiet_list(d), false)
-        .field("Track coverage", coverage_lines(d), false);
+        .field("Track coverage", coverage_lines(d), false)
+        .fields([super::mentoring_render::digest_notes_field(d), super::mentoring_render::digest_path_field(d)]);
     let embed = if post.delivery.is_empty() {
         embed
     } else {
@@ -637,6 +647,7 @@ mod tests {
             tracks: Default::default(),
             window_weeks: 12,
             members: 2,
+            mentoring: Default::default(),
         };
         let post = |delivery| DigestPost {
             cohort_name: "c".into(),

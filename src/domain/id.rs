@@ -93,3 +93,11 @@ row_id!(
     /// An impact entry's row.
     ImpactId
 );
+row_id!(
+    /// A mentor's note on an answer.
+    NoteId
+);
+row_id!(
+    /// A step of a member's Staff path, done.
+    PathStepId
+);

@@ -8,6 +8,8 @@ pub mod id;
 pub mod impact;
 pub mod instance;
 pub mod member;
+pub mod note;
+pub mod path;
 pub mod prompt;
 pub mod reply;
 pub mod schedule;
@@ -18,10 +20,14 @@ pub mod viewer;
 pub use checkin::{CheckIn, CheckInStatus, PostedPrompt, Reply, ReplyEdit, ReplySource, occurrence_nonce};
 pub use cohort::{Cohort, CohortDraft, CohortSource, CohortSpec, FieldError};
 pub use delivery::{ChannelPermissions, ChannelProblem, DeliveryFailure, DeliveryProblems, DeliveryTarget};
-pub use id::{ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, ReplyId, RoleId, UserId};
+pub use id::{
+    ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, NoteId, PathStepId, ReplyId, RoleId, UserId,
+};
 pub use impact::ImpactEntry;
 pub use instance::{Instance, Slot};
 pub use member::{Member, Pause};
+pub use note::{Note, NoteEdit, NoteInput};
+pub use path::{EvidenceInput, PathProject, PathStep, ProjectInput, StaffPath, StepEdit, StepEvidence};
 pub use prompt::{Prompt, PromptError, PromptLibrary};
 pub use reply::{AnswerInput, ImpactInput, InputError};
 pub use schedule::{Schedule, ScheduleError};

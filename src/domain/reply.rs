@@ -23,6 +23,9 @@ pub enum InputError {
     Link,
     #[error("The text contains a NUL character, which cannot be stored. Remove it and submit again.")]
     Nul,
+    /// A required text field with nothing a reader could see in it.
+    #[error("`{field}` is empty; write at least a few words (up to {max} characters).")]
+    Blank { field: &'static str, max: usize },
 }
 
 /// A validated answer to a check-in.
@@ -66,7 +69,7 @@ pub fn parse_confidence(raw: &str) -> Result<Option<u8>, InputError> {
 /// Nothing a reader could see: whitespace, and the invisible characters that
 /// `trim` keeps (zero-width spaces and joiners, direction marks, word joiner,
 /// BOM, Hangul fillers, Braille blank, variation selectors, tag characters).
-fn is_blank(s: &str) -> bool {
+pub(crate) fn is_blank(s: &str) -> bool {
     s.chars().all(|c| {
         c.is_whitespace()
             || matches!(
@@ -91,6 +94,44 @@ fn is_blank(s: &str) -> bool {
                     | '\u{E0000}'..='\u{E0FFF}'
             )
     })
+}
+
+/// An optional link: empty is `None`; otherwise one `http://` or `https://`
+/// address of at most [`MAX_LINK_CHARS`] characters, without spaces or
+/// control characters.
+pub fn parse_link(link: &str) -> Result<Option<String>, InputError> {
+    let link = link.trim();
+    if link.contains('\0') {
+        return Err(InputError::Nul);
+    }
+    if link.is_empty() {
+        Ok(None)
+    } else if link.chars().count() > MAX_LINK_CHARS {
+        Err(InputError::FieldTooLong { field: "link", len: link.chars().count(), max: MAX_LINK_CHARS })
+    } else if (link.starts_with("https://") || link.starts_with("http://"))
+        && !link.contains(|c: char| c.is_whitespace() || c.is_control())
+    {
+        Ok(Some(link.to_string()))
+    } else {
+        Err(InputError::Link)
+    }
+}
+
+/// A required text field, trimmed: not blank ([`InputError::Blank`]), at
+/// most `max` characters (counted as Discord counts them), no NUL.
+pub fn parse_text(field: &'static str, raw: &str, max: usize) -> Result<String, InputError> {
+    let text = raw.trim();
+    if text.contains('\0') {
+        return Err(InputError::Nul);
+    }
+    if is_blank(text) {
+        return Err(InputError::Blank { field, max });
+    }
+    let len = text.chars().count();
+    if len > max {
+        return Err(InputError::FieldTooLong { field, len, max });
+    }
+    Ok(text.to_string())
 }
 
 /// A validated measurable win.
@@ -119,21 +160,7 @@ impl ImpactInput {
             }
             Ok(v.to_string())
         };
-        let link = link.trim();
-        if link.contains('\0') {
-            return Err(InputError::Nul);
-        }
-        let link = if link.is_empty() {
-            None
-        } else if link.chars().count() > MAX_LINK_CHARS {
-            return Err(InputError::FieldTooLong { field: "link", len: link.chars().count(), max: MAX_LINK_CHARS });
-        } else if (link.starts_with("https://") || link.starts_with("http://"))
-            && !link.contains(|c: char| c.is_whitespace() || c.is_control())
-        {
-            Some(link.to_string())
-        } else {
-            return Err(InputError::Link);
-        };
+        let link = parse_link(link)?;
         Ok(ImpactInput {
             what_changed: field("what changed", what_changed)?,
             evidence: field("evidence or metric", evidence)?,

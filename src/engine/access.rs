@@ -9,10 +9,14 @@
 //!   guild; a hand-made custom_id elsewhere reveals nothing;
 //! - a cohort's button under a DM (a DM has no channel to be in) stores only
 //!   for the cohort's current members, and reveals nothing to anyone else;
-//! - setting up and removing cohorts needs the Manage Server permission.
+//! - setting up and removing cohorts needs the Manage Server permission;
+//! - the mentoring loop (answers for mentors, notes, the Staff path) follows
+//!   the same rules, spelled out in `engine/mentoring`.
 
 use super::{Engine, EngineError, Result};
 use crate::domain::{CheckIn, CheckInId, Cohort, CohortId, ImpactEntry, Reply, ReplySource, UserId, Viewer};
+use crate::summary::mentoring::{NOTES_PER_PROGRESS, ProgressMentoring, ShownNote, StatusMentoring};
+use crate::summary::packet::PacketMaterial;
 use crate::summary::{self, CohortStatus, MemberProgress};
 
 /// The answer form of an open check-in, with the member's current answer to
@@ -28,6 +32,9 @@ pub struct AnswerForm {
 pub struct SavedAnswer {
     pub reply: Reply,
     pub edited: bool,
+    /// Then and now: the member's latest answer to an earlier check-in that
+    /// asked the same prompt, if they gave one.
+    pub earlier: Option<Reply>,
 }
 
 impl Engine {
@@ -69,7 +76,20 @@ impl Engine {
         self.require_reachable(&cohort, viewer).await?;
         let edited = self.store.reply(checkin.id, viewer.user_id).await?.is_some();
         let reply = self.answer(&checkin, viewer.user_id, answer, confidence, ReplySource::Modal).await?;
-        Ok(SavedAnswer { reply, edited })
+        // The answer is committed: a failed look-up only leaves "then" out of
+        // the confirmation, it must not turn it into an error.
+        let earlier = match &checkin.prompt {
+            Some(p) => {
+                self.store.earlier_reply(cohort.id, viewer.user_id, &p.id, checkin.occurrence_at).await.unwrap_or_else(
+                    |e| {
+                        tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "earlier answer not read");
+                        None
+                    },
+                )
+            }
+            None => None,
+        };
+        Ok(SavedAnswer { reply, edited, earlier })
     }
 
     /// `/impact`: the cohort whose ledger the form adds to.
@@ -123,8 +143,9 @@ impl Engine {
         let Some(h) = self.store.member_history(cohort.id, member).await? else {
             return Err(if own { EngineError::NotAMember } else { EngineError::MemberNotInCohort });
         };
-        let progress =
+        let mut progress =
             MemberProgress::compute(&h.member, &h.pauses, &h.checkins, &h.replies, &h.impact, window_weeks, self.now());
+        progress.mentoring = self.progress_mentoring(cohort.id, member, own, &h.checkins).await?;
         Ok((cohort, progress))
     }
 
@@ -148,23 +169,60 @@ impl Engine {
         activity.members.retain(|m| !delivery.left.contains(&m.member.user_id));
         let mut status = CohortStatus::from_activity(&activity.members, &activity.checkins, window_weeks, self.now());
         status.delivery = delivery;
+        let mentoring = self.store.cohort_mentoring(cohort.id).await?;
+        status.mentoring =
+            StatusMentoring::compute(&activity.members, status.current.as_ref().map(|c| c.id), &mentoring);
         Ok((cohort, status))
     }
 
     /// `/packet`: the viewer's own promotion-evidence packet as Markdown,
-    /// headed with `member_name`.
+    /// headed with `member_name`: their Staff path, impact ledger, answers
+    /// (then and now where a prompt came back) and mentors' notes.
     #[tracing::instrument(skip_all, fields(guild = %viewer.guild_id, user = %viewer.user_id))]
     pub async fn packet_for(&self, viewer: &Viewer, member_name: &str) -> Result<String> {
         let cohort = self.cohort_for(viewer).await?;
         let h = self.store.member_history(cohort.id, viewer.user_id).await?.ok_or(EngineError::NotAMember)?;
-        Ok(summary::packet::render(&cohort, &h.member, member_name, &h.checkins, &h.replies, &h.impact, self.now()))
+        let path = self.store.staff_path(cohort.id, viewer.user_id).await?;
+        let notes = self.store.notes_of_member(cohort.id, viewer.user_id).await?;
+        let material = PacketMaterial {
+            checkins: &h.checkins,
+            replies: &h.replies,
+            impact: &h.impact,
+            path: &path,
+            notes: &notes,
+        };
+        Ok(summary::packet::render(&cohort, &h.member, member_name, &material, self.now()))
+    }
+
+    /// The notes `/progress` shows (the member's unread ones; marked read
+    /// when the member reads their own) and the Staff path.
+    async fn progress_mentoring(
+        &self,
+        cohort_id: CohortId,
+        member: UserId,
+        own: bool,
+        checkins: &[CheckIn],
+    ) -> Result<ProgressMentoring> {
+        let read_at = self.now();
+        let mut unseen = self.store.unseen_notes(cohort_id, member).await?;
+        let more = unseen.len().saturating_sub(NOTES_PER_PROGRESS);
+        unseen.truncate(NOTES_PER_PROGRESS);
+        if own {
+            let ids: Vec<_> = unseen.iter().map(|n| n.id).collect();
+            self.store.mark_notes_seen(&ids, read_at, read_at).await?;
+        }
+        Ok(ProgressMentoring {
+            new_notes: ShownNote::with_questions(unseen, checkins),
+            more_notes: more,
+            path: self.store.staff_path(cohort_id, member).await?,
+        })
     }
 
     /// A cohort's forms are for its own channel, or for its members anywhere in
     /// the guild (`/checkin`, `/impact` elsewhere). Answering joins the cohort,
     /// so without this a hand-made custom_id would enrol someone in a cohort
     /// whose channel they cannot see. Refused as "unknown" to reveal nothing.
-    async fn require_reachable(&self, cohort: &Cohort, viewer: &Viewer) -> Result<()> {
+    pub(super) async fn require_reachable(&self, cohort: &Cohort, viewer: &Viewer) -> Result<()> {
         if cohort.spec.channel_id == viewer.channel_id {
             return Ok(());
         }

@@ -61,6 +61,23 @@ pub struct DirectMessage {
     pub text: String,
 }
 
+/// A mentor's note, sent to the member whose answer it is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteDm {
+    pub user_id: UserId,
+    pub cohort_name: String,
+    /// The mentor's name on the server.
+    pub mentor_name: String,
+    /// The question the member answered.
+    pub question: String,
+    /// When the member answered.
+    pub answered_at: DateTime<Utc>,
+    /// The note, as the mentor wrote it (≤ 2000 characters).
+    pub text: String,
+    /// The mentor changed a note the member already had.
+    pub edited: bool,
+}
+
 /// Whether retrying the same request to the same target can succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permanence {
@@ -140,4 +157,6 @@ pub trait ChatEdge: Send + Sync + 'static {
     /// when the platform says they are not (Discord: 404, code 10007
     /// Unknown Member); any other failure is an error.
     async fn member_in_guild(&self, guild_id: GuildId, user_id: UserId) -> Result<bool, ChatError>;
+    /// DM a mentor's note to the member it is about, pinging nobody.
+    async fn send_note(&self, dm: &NoteDm) -> Result<(), ChatError>;
 }

@@ -1,5 +1,6 @@
 //! The check-in engine: every rule of Trellis that is not a pure calculation.
-//! Cohorts, membership, answers, the impact ledger, who may see what, and the
+//! Cohorts, membership, answers, the impact ledger, who may see what, the
+//! mentoring loop (mentors' notes, the Staff path: `engine/mentoring`), and the
 //! scheduler. Plain Rust over the store; talks to chat only through
 //! [`ChatEdge`], and knows people only as a [`Viewer`](crate::domain::Viewer).
 
@@ -12,6 +13,7 @@ mod delivery;
 mod dms;
 mod guilds;
 mod members;
+mod mentoring;
 mod retry;
 mod scheduler;
 
@@ -20,13 +22,17 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use access::{AnswerForm, SavedAnswer};
-pub use chat::{ChatEdge, ChatError, CheckInPost, DigestPost, DirectMessage, Permanence, ReminderDm};
+pub use chat::{ChatEdge, ChatError, CheckInPost, DigestPost, DirectMessage, NoteDm, Permanence, ReminderDm};
 #[cfg(any(test, feature = "test-util"))]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
 pub use delivery::DmRetry;
 pub use dms::{DmAnswer, DmChoice, DmEdit};
 pub use guilds::ShardOf;
+pub use mentoring::{
+    AnswersView, MemberAnswers, NoteDelivery, NoteForm, NotedAnswer, PathForm, SavedNote, SavedProject, SavedStep,
+    WeekAnswers,
+};
 pub use retry::RetryPolicy;
 pub use scheduler::TickReport;
 
@@ -88,6 +94,20 @@ pub enum EngineError {
         .missing.join(", ")
     )]
     BotCannotPost { missing: Vec<&'static str> },
+    #[error("Only this cohort's mentors can read its answers and write notes on them.")]
+    AnswersMentorsOnly,
+    #[error("Only a cohort's mentors can read its answers, and you mentor no cohort on this server.")]
+    NoCohortMentored,
+    #[error("That answer does not exist here.")]
+    UnknownAnswer,
+    #[error("This cohort has had no check-in yet; its answers appear here once the first one is posted.")]
+    NoCheckInPosted,
+    #[error(
+        "There is no check-in {week} back: this cohort has had {posted} so far (0 is the latest, 1 the one before)."
+    )]
+    NoSuchWeek { week: u32, posted: usize },
+    #[error("Only this member's mentors can see their Staff path.")]
+    NotTheirMentorPath,
     /// The database failed or holds something unreadable.
     #[error("storage failed")]
     Store(#[source] StoreError),
@@ -130,7 +150,13 @@ impl EngineError {
             | EngineError::NotThisCohortsMentor
             | EngineError::NotAMentor
             | EngineError::SeveralCohortsMentored
-            | EngineError::BotCannotPost { .. } => true,
+            | EngineError::BotCannotPost { .. }
+            | EngineError::AnswersMentorsOnly
+            | EngineError::NoCohortMentored
+            | EngineError::UnknownAnswer
+            | EngineError::NoCheckInPosted
+            | EngineError::NoSuchWeek { .. }
+            | EngineError::NotTheirMentorPath => true,
             EngineError::Store(_) | EngineError::Chat(_) => false,
         }
     }

@@ -29,6 +29,7 @@ use super::{CheckInPost, Engine, ReminderDm, Result};
 use crate::domain::{CheckIn, CheckInId, Cohort, DeliveryTarget, PostedPrompt, UserId};
 use crate::store::NewCheckIn;
 use crate::summary::digest::Digest;
+use crate::summary::mentoring::DigestMentoring;
 use crate::telemetry::ErrorChain;
 
 /// A claim older than this is taken to belong to a crashed scheduler.
@@ -261,7 +262,10 @@ impl Engine {
     async fn digest_of(&self, checkin: &CheckIn, left: &[UserId]) -> Result<Digest> {
         let mut activity = self.store.cohort_activity(checkin.cohort_id).await?;
         activity.members.retain(|m| !left.contains(&m.member.user_id));
-        Ok(Digest::compute(checkin, &activity.members, &activity.checkins))
+        let mut digest = Digest::compute(checkin, &activity.members, &activity.checkins);
+        let mentoring = self.store.cohort_mentoring(checkin.cohort_id).await?;
+        digest.mentoring = DigestMentoring::compute(checkin.id, &activity.members, &mentoring);
+        Ok(digest)
     }
 
     #[tracing::instrument(skip_all, fields(cohort = %cohort.id))]

@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use super::codec::unix;
 use super::{Result, Store};
 use crate::domain::track::join_track_list;
-use crate::domain::{CheckInId, CohortId, ImpactInput, Pause, PostedPrompt, UserId, occurrence_nonce};
+use crate::domain::{
+    CheckInId, CohortId, EvidenceInput, ImpactInput, PathStep, Pause, PostedPrompt, ProjectInput, ReplyId, UserId,
+    occurrence_nonce,
+};
 
 /// A posted check-in to load in bulk.
 #[derive(Debug, Clone)]
@@ -24,6 +27,26 @@ pub struct BulkReply {
     pub user_id: UserId,
     pub answer: String,
     pub confidence: Option<u8>,
+    pub at: DateTime<Utc>,
+}
+
+/// A mentor's note to load in bulk.
+#[derive(Debug, Clone)]
+pub struct BulkNote {
+    pub reply_id: ReplyId,
+    pub checkin_id: CheckInId,
+    pub member_id: UserId,
+    pub author_id: UserId,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A member's Staff path to load in bulk: the project, and steps done with their evidence.
+#[derive(Debug, Clone)]
+pub struct BulkPath {
+    pub user_id: UserId,
+    pub project: Option<ProjectInput>,
+    pub steps: Vec<(PathStep, EvidenceInput)>,
     pub at: DateTime<Utc>,
 }
 
@@ -128,6 +151,68 @@ impl Store {
                 .bind(unix(p.ends_at))
                 .execute(&mut *tx)
                 .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[doc(hidden)]
+    pub async fn bulk_notes(&self, cohort_id: CohortId, notes: &[BulkNote]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for n in notes {
+            sqlx::query(
+                "INSERT INTO notes (reply_id, checkin_id, cohort_id, member_user_id, author_user_id, author_name, body, \
+                 created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'bench mentor', ?, ?, ?)",
+            )
+            .bind(n.reply_id)
+            .bind(n.checkin_id)
+            .bind(cohort_id)
+            .bind(n.member_id)
+            .bind(n.author_id)
+            .bind(&n.text)
+            .bind(unix(n.at))
+            .bind(unix(n.at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[doc(hidden)]
+    pub async fn bulk_paths(&self, cohort_id: CohortId, paths: &[BulkPath]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for p in paths {
+            if let Some(project) = &p.project {
+                sqlx::query(
+                    "INSERT INTO path_projects (cohort_id, user_id, what, why, teams, created_at, updated_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(cohort_id)
+                .bind(p.user_id)
+                .bind(&project.what)
+                .bind(&project.why)
+                .bind(&project.teams)
+                .bind(unix(p.at))
+                .bind(unix(p.at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            for (step, evidence) in &p.steps {
+                sqlx::query(
+                    "INSERT INTO path_steps (cohort_id, user_id, step, evidence, link, done_at, updated_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(cohort_id)
+                .bind(p.user_id)
+                .bind(step.as_str())
+                .bind(&evidence.text)
+                .bind(evidence.link.as_deref())
+                .bind(unix(p.at))
+                .bind(unix(p.at))
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -12,7 +12,9 @@ use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
 
 use super::StoreError;
-use crate::domain::{ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, ReplyId, RoleId, UserId};
+use crate::domain::{
+    ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, NoteId, PathStepId, ReplyId, RoleId, UserId,
+};
 
 /// Binds and reads an id type as its `i64` column, for any backend that has one.
 macro_rules! int_column {
@@ -64,6 +66,8 @@ int_column! {
     CheckInId: CheckInId::get, CheckInId::new;
     ReplyId: ReplyId::get, ReplyId::new;
     ImpactId: ImpactId::get, ImpactId::new;
+    NoteId: NoteId::get, NoteId::new;
+    PathStepId: PathStepId::get, PathStepId::new;
 }
 
 /// A time as stored: whole seconds since the Unix epoch, UTC.

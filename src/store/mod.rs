@@ -13,6 +13,9 @@ mod guilds;
 mod impact;
 mod instances;
 mod members;
+mod mentoring;
+mod notes;
+mod path;
 mod replies;
 pub mod summary;
 
@@ -24,6 +27,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use checkins::NewCheckIn;
 pub use delivery::NewDeliveryFailure;
+pub use notes::NewNote;
 
 use crate::domain::UserId;
 
@@ -134,12 +138,21 @@ impl Store {
     }
 
     /// Deletes every row about `user_id`, in one transaction: what
-    /// `/forget-me` and `trellis forget-user` do. Returns the rows deleted
-    /// per table, in the order deleted (every table is listed, 0 included).
+    /// `/forget-me` and `trellis forget-user` do: their answers, ledger,
+    /// memberships, Staff path, recorded refusals of their DMs, and every note
+    /// written by or about them (with the history of each). Returns the rows
+    /// deleted per table, in the order deleted (every table is listed, 0 included).
     pub async fn forget_user(&self, user_id: UserId) -> Result<Vec<(&'static str, u64)>> {
         let mut tx = self.pool.begin().await?;
         let mut deleted = Vec::new();
+        // Notes before the replies they hang on; every `?` is the user's id.
         for (table, sql) in [
+            ("note_edits", "DELETE FROM note_edits WHERE member_user_id = ? OR author_user_id = ?"),
+            ("notes", "DELETE FROM notes WHERE member_user_id = ? OR author_user_id = ?"),
+            ("path_step_edits", "DELETE FROM path_step_edits WHERE user_id = ?"),
+            ("path_steps", "DELETE FROM path_steps WHERE user_id = ?"),
+            ("path_project_edits", "DELETE FROM path_project_edits WHERE user_id = ?"),
+            ("path_projects", "DELETE FROM path_projects WHERE user_id = ?"),
             ("reply_edits", "DELETE FROM reply_edits WHERE user_id = ?"),
             ("replies", "DELETE FROM replies WHERE user_id = ?"),
             ("impact_entries", "DELETE FROM impact_entries WHERE user_id = ?"),
@@ -151,7 +164,11 @@ impl Store {
                 "DELETE FROM delivery_failures WHERE target_kind IN ('member_dm', 'guild_member') AND target_id = ?",
             ),
         ] {
-            deleted.push((table, sqlx::query(sql).bind(user_id).execute(&mut *tx).await?.rows_affected()));
+            let mut query = sqlx::query(sql);
+            for _ in 0..sql.matches('?').count() {
+                query = query.bind(user_id);
+            }
+            deleted.push((table, query.execute(&mut *tx).await?.rows_affected()));
         }
         tx.commit().await?;
         Ok(deleted)
@@ -173,8 +190,20 @@ impl Store {
                 "SELECT COUNT(*) FROM delivery_failures WHERE target_kind IN ('member_dm', 'guild_member') \
                  AND target_id = ?",
             ),
+            ("path_projects", "SELECT COUNT(*) FROM path_projects WHERE user_id = ?"),
+            ("path_project_edits", "SELECT COUNT(*) FROM path_project_edits WHERE user_id = ?"),
+            ("path_steps", "SELECT COUNT(*) FROM path_steps WHERE user_id = ?"),
+            ("path_step_edits", "SELECT COUNT(*) FROM path_step_edits WHERE user_id = ?"),
         ] {
             let (count,): (i64,) = sqlx::query_as(sql).bind(user_id).fetch_one(&self.pool).await?;
+            out.push((table, count));
+        }
+        // Notes name two users: the member they are about and the mentor who wrote them.
+        for (table, sql) in [
+            ("notes", "SELECT COUNT(*) FROM notes WHERE member_user_id = ? OR author_user_id = ?"),
+            ("note_edits", "SELECT COUNT(*) FROM note_edits WHERE member_user_id = ? OR author_user_id = ?"),
+        ] {
+            let (count,): (i64,) = sqlx::query_as(sql).bind(user_id).bind(user_id).fetch_one(&self.pool).await?;
             out.push((table, count));
         }
         Ok(out)

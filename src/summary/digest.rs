@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use super::mentoring::DigestMentoring;
 use super::{CohortStatus, DEFAULT_WINDOW_WEEKS, MemberActivity, Outcome, TrackCoverage};
 use crate::domain::{CheckIn, CheckInId, Track, UserId};
 
@@ -40,6 +41,10 @@ pub struct Digest {
     pub window_weeks: u32,
     /// Current members of the cohort.
     pub members: u32,
+    /// Answers without a mentor's note, and Staff path steps per member.
+    /// Empty from [`Digest::compute`]; the scheduler adds it
+    /// ([`DigestMentoring::compute`]).
+    pub mentoring: DigestMentoring,
 }
 
 impl Digest {
@@ -85,6 +90,7 @@ impl Digest {
             tracks: status.tracks,
             window_weeks: status.window_weeks,
             members: status.members.len() as u32,
+            mentoring: DigestMentoring::default(),
         }
     }
 }

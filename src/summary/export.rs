@@ -1,5 +1,7 @@
 //! The records of `trellis export`: one row per member per check-in that was
-//! theirs to answer, then one per impact entry, from rows the store returned.
+//! theirs to answer, then one per impact entry, one per mentor's note, one
+//! per Staff path project and one per path step done, from rows the store
+//! returned.
 //! Pure: the `export` module reads the store and encodes these. Field names
 //! and their order are an interface (see `crate::export`).
 
@@ -9,7 +11,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::{MemberActivity, Outcome, local_date};
-use crate::domain::{CheckIn, CheckInId, CheckInStatus, Cohort, ImpactEntry, Reply, UserId};
+use crate::domain::{
+    CheckIn, CheckInId, CheckInStatus, Cohort, ImpactEntry, Note, PathProject, Reply, StepEvidence, UserId,
+};
 
 /// What a record describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -20,6 +24,15 @@ pub enum RecordKind {
     /// One impact entry.
     #[serde(rename = "impact")]
     Impact,
+    /// One mentor's note on one answer.
+    #[serde(rename = "note")]
+    Note,
+    /// A member's Staff path project.
+    #[serde(rename = "path_project")]
+    PathProject,
+    /// One Staff path step a member has done.
+    #[serde(rename = "path_step")]
+    PathStep,
 }
 
 /// One CSV row / JSON record. The field order is the CSV column order; the
@@ -42,10 +55,18 @@ pub struct Record {
     pub evidence: Option<String>,
     pub who_benefited: Option<String>,
     pub link: Option<String>,
+    /// Of a note: the mentor who wrote it (a Discord user id, a string in JSON).
+    pub author_id: Option<String>,
+    pub note: Option<String>,
+    /// Of a path step: its name (`expectations` … `story`).
+    pub step: Option<&'static str>,
+    pub project: Option<String>,
+    pub why_it_matters: Option<String>,
+    pub teams_affected: Option<String>,
 }
 
 /// The CSV header, in [`Record`]'s field order.
-pub const HEADER: [&str; 16] = [
+pub const HEADER: [&str; 22] = [
     "kind",
     "cohort",
     "member_id",
@@ -62,26 +83,67 @@ pub const HEADER: [&str; 16] = [
     "evidence",
     "who_benefited",
     "link",
+    "author_id",
+    "note",
+    "step",
+    "project",
+    "why_it_matters",
+    "teams_affected",
 ];
+
+/// A cohort's rows as the store returned them, for [`records`].
+#[derive(Debug, Clone, Default)]
+pub struct CohortRows<'a> {
+    /// The cohort's ledger.
+    pub checkins: &'a [CheckIn],
+    /// Every member's activity.
+    pub members: &'a [MemberActivity],
+    pub replies: Vec<Reply>,
+    pub impact: Vec<ImpactEntry>,
+    pub notes: Vec<Note>,
+    pub projects: Vec<PathProject>,
+    pub steps: Vec<StepEvidence>,
+}
+
+impl Record {
+    /// A record of `kind` with every field that does not apply left empty.
+    fn empty(kind: RecordKind, cohort: &Cohort, member_id: UserId, date: String) -> Self {
+        Record {
+            kind,
+            cohort: cohort.spec.name.clone(),
+            member_id: member_id.to_string(),
+            date,
+            track: String::new(),
+            prompt_id: None,
+            question: None,
+            outcome: None,
+            answered: None,
+            confidence: None,
+            answer: None,
+            written_at: None,
+            what_changed: None,
+            evidence: None,
+            who_benefited: None,
+            link: None,
+            author_id: None,
+            note: None,
+            step: None,
+            project: None,
+            why_it_matters: None,
+            teams_affected: None,
+        }
+    }
+}
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The cohort's records, optionally of one member only.
-///
-/// `checkins` is the cohort's ledger, `members` every member's activity,
-/// `replies` and `impact` the cohort's rows; rows of other members than
-/// `member` (when given) are left out. Dates are in the cohort's zone.
-pub fn records(
-    cohort: &Cohort,
-    checkins: &[CheckIn],
-    members: &[MemberActivity],
-    replies: Vec<Reply>,
-    impact: Vec<ImpactEntry>,
-    member: Option<UserId>,
-    now: DateTime<Utc>,
-) -> Vec<Record> {
+/// The cohort's records, optionally of one member only: rows of other
+/// members than `member` (when given) are left out, a note counting as its
+/// member's. Dates are in the cohort's zone.
+pub fn records(cohort: &Cohort, rows: CohortRows<'_>, member: Option<UserId>, now: DateTime<Utc>) -> Vec<Record> {
+    let CohortRows { checkins, members, replies, impact, notes, projects, steps } = rows;
     let wanted = |user: UserId| member.is_none_or(|m| m == user);
     let tz = cohort.timezone();
     let date = |t: DateTime<Utc>| local_date(t, tz);
@@ -119,16 +181,12 @@ pub fn records(
     }
     rows.sort_by_key(|&(i, u, _)| (i, u));
 
-    let mut out = Vec::with_capacity(rows.len() + impact.len());
+    let mut out = Vec::with_capacity(rows.len() + impact.len() + notes.len() + projects.len() + steps.len());
     for (i, user, outcome) in rows {
         let c = ledger[i];
         let Some(prompt) = &c.prompt else { continue };
         let reply = replies.get(&(c.id, user));
         out.push(Record {
-            kind: RecordKind::CheckIn,
-            cohort: cohort.spec.name.clone(),
-            member_id: user.to_string(),
-            date: date(c.occurrence_at),
             track: prompt.track.to_string(),
             prompt_id: Some(prompt.id.clone()),
             question: Some(prompt.question.clone()),
@@ -137,30 +195,57 @@ pub fn records(
             confidence: reply.and_then(|r| r.confidence),
             answer: reply.map(|r| r.answer.clone()),
             written_at: reply.map(|r| rfc3339(r.updated_at)),
-            what_changed: None,
-            evidence: None,
-            who_benefited: None,
-            link: None,
+            ..Record::empty(RecordKind::CheckIn, cohort, user, date(c.occurrence_at))
         });
     }
     for e in impact.into_iter().filter(|e| wanted(e.user_id)) {
         out.push(Record {
-            kind: RecordKind::Impact,
-            cohort: cohort.spec.name.clone(),
-            member_id: e.user_id.to_string(),
-            date: date(e.recorded_at),
             track: e.tracks.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","),
-            prompt_id: None,
-            question: None,
-            outcome: None,
-            answered: None,
-            confidence: None,
-            answer: None,
             written_at: Some(rfc3339(e.recorded_at)),
             what_changed: Some(e.what_changed),
             evidence: Some(e.evidence),
             who_benefited: Some(e.who_benefited),
             link: e.link,
+            ..Record::empty(RecordKind::Impact, cohort, e.user_id, date(e.recorded_at))
+        });
+    }
+    // Notes on answers to check-ins of the ledger read, in ledger order.
+    let mut notes: Vec<(usize, Note)> = notes
+        .into_iter()
+        .filter(|n| wanted(n.member_id))
+        .filter_map(|n| Some((*position.get(&n.checkin_id)?, n)))
+        .collect();
+    notes.sort_by_key(|(i, n)| (*i, n.member_id, n.created_at, n.id));
+    for (i, n) in notes {
+        let prompt = ledger[i].prompt.as_ref();
+        out.push(Record {
+            track: prompt.map(|p| p.track.to_string()).unwrap_or_default(),
+            prompt_id: prompt.map(|p| p.id.clone()),
+            question: prompt.map(|p| p.question.clone()),
+            written_at: Some(rfc3339(n.updated_at)),
+            author_id: Some(n.author_id.to_string()),
+            note: Some(n.text),
+            ..Record::empty(RecordKind::Note, cohort, n.member_id, date(n.created_at))
+        });
+    }
+    for p in projects.into_iter().filter(|p| wanted(p.user_id)) {
+        out.push(Record {
+            written_at: Some(rfc3339(p.updated_at)),
+            project: Some(p.what),
+            why_it_matters: Some(p.why),
+            teams_affected: Some(p.teams),
+            ..Record::empty(RecordKind::PathProject, cohort, p.user_id, date(p.created_at))
+        });
+    }
+    let mut steps: Vec<StepEvidence> = steps.into_iter().filter(|s| wanted(s.user_id)).collect();
+    steps.sort_by_key(|s| (s.user_id, s.step));
+    for s in steps {
+        out.push(Record {
+            written_at: Some(rfc3339(s.updated_at)),
+            step: Some(s.step.as_str()),
+            evidence: Some(s.evidence),
+            link: s.link,
+            ..Record::empty(RecordKind::PathStep, cohort, s.user_id, date(s.done_at))
         });
     }
     out

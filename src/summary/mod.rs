@@ -8,9 +8,11 @@
 //! - one still open and not answered yet does not count either, so a streak
 //!   only breaks when a check-in closes unanswered.
 
+pub mod answers;
 pub mod chart;
 pub mod digest;
 pub mod export;
+pub mod mentoring;
 pub mod packet;
 mod progress;
 mod status;

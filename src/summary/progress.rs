@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::mentoring::ProgressMentoring;
 use super::{FOCUS_WINDOW_DAYS, Outcome, Tally, window_start};
 use crate::domain::{CheckIn, CheckInId, CheckInStatus, ImpactEntry, Member, Pause, Reply, Track, UserId};
 
@@ -109,6 +110,9 @@ pub struct MemberProgress {
     pub next_focus: Vec<Track>,
     /// The window's posted check-ins, oldest first (for the chart).
     pub weeks: Vec<WeekPoint>,
+    /// Mentors' notes not read yet and the Staff path. Empty from
+    /// [`MemberProgress::compute`]; the engine adds it.
+    pub mentoring: ProgressMentoring,
 }
 
 impl MemberProgress {
@@ -187,6 +191,7 @@ impl MemberProgress {
             latest_impact,
             impact_total: ledger.len() as u32,
             weeks,
+            mentoring: ProgressMentoring::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 
 #[cfg(any(test, feature = "test-util"))]
 use super::DEFAULT_WINDOW_WEEKS;
+use super::mentoring::StatusMentoring;
 use super::progress::Streak;
 use super::{Outcome, Tally};
 use crate::domain::{CheckIn, CheckInId, CheckInStatus, DeliveryProblems, Member, Pause, Reply, Track, UserId};
@@ -118,6 +119,10 @@ pub struct CohortStatus {
     /// What Discord refuses for the cohort (its channels, members' DMs,
     /// members who left): none from the rows above, the engine adds it.
     pub delivery: DeliveryProblems,
+    /// Answers still without a mentor's note, and Staff path steps, per
+    /// member. Empty from [`CohortStatus::from_activity`]; the engine adds it
+    /// ([`StatusMentoring::compute`]).
+    pub mentoring: StatusMentoring,
 }
 
 impl CohortStatus {
@@ -139,12 +144,14 @@ impl CohortStatus {
     }
 
     /// The full table, one row per member numbered as in the heatmap, with
-    /// one column per check-in of the window (dates in `tz`). Only ids,
+    /// their answers still without a mentor's note and Staff path steps done,
+    /// then one column per check-in of the window (dates in `tz`). Only ids,
     /// numbers, dates and fixed words: nothing anyone wrote.
     pub fn to_csv(&self, tz: Tz) -> String {
         let date = |t: DateTime<Utc>| crate::summary::local_date(t, tz);
         let mut out = String::from(
-            "row,user_id,joined,this_week,current_streak,longest_streak,answered,offered,missed_in_a_row,quiet,last_answer",
+            "row,user_id,joined,this_week,current_streak,longest_streak,answered,offered,missed_in_a_row,quiet,last_answer,\
+             answers_without_note,path_steps_done",
         );
         for w in &self.weeks {
             let track = w.track.map(|t| t.as_str()).unwrap_or("none");
@@ -172,6 +179,8 @@ impl CohortStatus {
                 if m.is_quiet() { "yes" } else { "no" },
                 m.last_answer.map(date).unwrap_or_default(),
             );
+            let mentoring = self.mentoring.of(m.user_id);
+            let _ = write!(out, ",{},{}", mentoring.unnoted_answers, mentoring.path_steps);
             for o in &m.recent {
                 out.push(',');
                 out.push_str(o.as_str());
@@ -286,6 +295,15 @@ impl CohortStatus {
                 recent,
             });
         }
-        CohortStatus { as_of: now, current, window_weeks, weeks, members: rows, tracks, delivery: Default::default() }
+        CohortStatus {
+            as_of: now,
+            current,
+            window_weeks,
+            weeks,
+            members: rows,
+            tracks,
+            delivery: Default::default(),
+            mentoring: Default::default(),
+        }
     }
 }

@@ -6,10 +6,13 @@
 //! answer and in an impact entry. Every actor performs every action in table
 //! order (later rows see earlier rows' effects); each cell states what the
 //! actor gets, and nothing returned to an actor holds a secret they are not
-//! entitled to: only its author and the mentors of the author's cohort.
+//! entitled to: only its author and the mentors of the author's cohort. Each
+//! member also has a Staff path and a mentor's note on their answer, with a
+//! secret in each (a note is entitled to the member it is about).
 
 use trellis::domain::{
-    ChannelId, ChannelPermissions, CheckInId, CohortDraft, CohortId, GuildId, ReplySource, RoleId, UserId, Viewer,
+    ChannelId, ChannelPermissions, CheckInId, CohortDraft, CohortId, GuildId, PathStep, ReplyId, ReplySource, RoleId,
+    UserId, Viewer,
 };
 use trellis::engine::{Engine, EngineError};
 use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, GUILD, OTHER_CHANNEL};
@@ -30,14 +33,21 @@ const MENTOR3: UserId = UserId::new(700_000_000_000_000_003);
 const STRANGER: UserId = UserId::new(700_000_000_000_000_004);
 const ADMIN: UserId = UserId::new(700_000_000_000_000_005);
 
-/// (owner, mentor role of the owner's cohort, secret).
-const SECRETS: [(UserId, RoleId, &str); 6] = [
+/// (owner, mentor role of the owner's cohort, secret). A note's owner is the
+/// member it is about: they and their cohort's mentors may read it.
+const SECRETS: [(UserId, RoleId, &str); 12] = [
     (ALICE, MENTOR_A, "ALICE-ANSWER-q7"),
     (ALICE, MENTOR_A, "ALICE-WIN-q7"),
+    (ALICE, MENTOR_A, "ALICE-PATH-q7"),
+    (ALICE, MENTOR_A, "ALICE-NOTE-q7"),
     (BOB, MENTOR_A, "BOB-ANSWER-k2"),
     (BOB, MENTOR_A, "BOB-WIN-k2"),
+    (BOB, MENTOR_A, "BOB-PATH-k2"),
+    (BOB, MENTOR_A, "BOB-NOTE-k2"),
     (CAROL, MENTOR_B, "CAROL-ANSWER-z9"),
     (CAROL, MENTOR_B, "CAROL-WIN-z9"),
+    (CAROL, MENTOR_B, "CAROL-PATH-z9"),
+    (CAROL, MENTOR_B, "CAROL-NOTE-z9"),
 ];
 
 fn viewer(guild_id: GuildId, channel_id: ChannelId, user_id: UserId, roles: &[RoleId], can_manage: bool) -> Viewer {
@@ -61,6 +71,8 @@ fn actors() -> [(&'static str, Viewer); 6] {
 struct World {
     answer_a: CheckInId,
     cohort_a: CohortId,
+    /// Alice's answer in A.
+    reply_alice: ReplyId,
 }
 
 /// Run one action as `who`; `Ok` carries a debug rendering of everything returned.
@@ -85,6 +97,22 @@ async fn act(engine: &Engine, world: &World, row: &str, who: &Viewer) -> Result<
         "Answer button (A)" => shown(&engine.answer_form_of(who, world.answer_a).await?),
         "answer submit (A)" => shown(&engine.submit_answer(who, world.answer_a, "a new answer", "3").await?),
         "impact submit (A)" => shown(&engine.submit_impact(who, world.cohort_a, "w", "e", "b", "").await?),
+        "/cohort answers" => shown(&engine.cohort_answers(who, 0, None).await?),
+        "/cohort answers member:@alice" => shown(&engine.cohort_answers(who, 0, Some(ALICE)).await?),
+        "answers page button (A)" => shown(&engine.week_answers_of(who, world.answer_a).await?),
+        "answers of Alice page button (A)" => shown(&engine.member_answers_of(who, world.cohort_a, ALICE, 0).await?),
+        "Note button (Alice's answer)" => shown(&engine.note_form(who, world.reply_alice).await?),
+        "note submit (Alice's answer)" => {
+            shown(&engine.submit_note(who, world.reply_alice, "someone", "a note on the answer").await?)
+        }
+        "/path show" => shown(&engine.path_for(who, who.user_id).await?),
+        "/path show member:@alice (A)" => shown(&engine.path_for(who, ALICE).await?),
+        "/path show member:@carol (B)" => shown(&engine.path_for(who, CAROL).await?),
+        "/path project" | "/path done" => shown(&engine.path_form(who).await?),
+        "path project submit (A)" => shown(&engine.submit_project(who, world.cohort_a, "w", "y", "t").await?),
+        "path step submit (A)" => {
+            shown(&engine.submit_step(who, world.cohort_a, PathStep::Plan, "wrote it down", "").await?)
+        }
         "/cohort join" => {
             let cohort = engine.cohort_here(who).await?;
             shown(&engine.join(&cohort, who.user_id).await?)
@@ -116,6 +144,10 @@ fn matrix() -> Vec<(&'static str, [&'static str; 6])> {
     const MENTORS_ONLY: &str = "Only this member's mentors";
     const UNKNOWN: &str = "does not exist here";
     const ADMINS: &str = "Manage Server";
+    const ANSWERS_MENTORS: &str = "Only this cohort's mentors can read its answers";
+    const NO_MENTORED: &str = "you mentor no cohort on this server";
+    const NO_ANSWER: &str = "That answer does not exist here";
+    const PATH_MENTORS: &str = "Only this member's mentors can see their Staff path";
     vec![
         ("/checkin", ["BOB-ANSWER-k2", "ok", "ok", "ok", NOT_CHANNEL, "ok"]),
         ("/impact", ["ok", "ok", "ok", "ok", NOT_MEMBER, "ok"]),
@@ -146,6 +178,52 @@ fn matrix() -> Vec<(&'static str, [&'static str; 6])> {
         // Answering from A's channel joins A: mentor, mentor of B in A and admin become members.
         ("answer submit (A)", ["edited: true", "edited: false", UNKNOWN, "edited: false", UNKNOWN, "edited: false"]),
         ("impact submit (A)", ["ok", "ok", NOT_CHANNEL, "ok", NOT_CHANNEL, "ok"]),
+        (
+            "/cohort answers",
+            [ANSWERS_MENTORS, "ALICE-ANSWER-q7", "CAROL-ANSWER-z9", ANSWERS_MENTORS, NO_MENTORED, ANSWERS_MENTORS],
+        ),
+        (
+            "/cohort answers member:@alice",
+            [
+                ANSWERS_MENTORS,
+                "ALICE-NOTE-q7",
+                "not a member of this cohort",
+                ANSWERS_MENTORS,
+                NO_MENTORED,
+                ANSWERS_MENTORS,
+            ],
+        ),
+        (
+            "answers page button (A)",
+            [ANSWERS_MENTORS, "BOB-NOTE-k2", ANSWERS_MENTORS, ANSWERS_MENTORS, NO_ANSWER, ANSWERS_MENTORS],
+        ),
+        (
+            "answers of Alice page button (A)",
+            [ANSWERS_MENTORS, "ALICE-ANSWER-q7", ANSWERS_MENTORS, ANSWERS_MENTORS, NO_ANSWER, ANSWERS_MENTORS],
+        ),
+        (
+            "Note button (Alice's answer)",
+            [ANSWERS_MENTORS, "ALICE-ANSWER-q7", ANSWERS_MENTORS, ANSWERS_MENTORS, NO_ANSWER, ANSWERS_MENTORS],
+        ),
+        (
+            "note submit (Alice's answer)",
+            [ANSWERS_MENTORS, "delivery: Sent", ANSWERS_MENTORS, ANSWERS_MENTORS, NO_ANSWER, ANSWERS_MENTORS],
+        ),
+        // Answering from A's channel made the mentor, the mentor of B in A and the admin members of A.
+        ("/path show", ["BOB-PATH-k2", "ok", NOT_MEMBER, "ok", NOT_MEMBER, "ok"]),
+        (
+            "/path show member:@alice (A)",
+            [PATH_MENTORS, "ALICE-PATH-q7", "not a member of this cohort", PATH_MENTORS, PATH_MENTORS, PATH_MENTORS],
+        ),
+        (
+            "/path show member:@carol (B)",
+            [PATH_MENTORS, "not a member of this cohort", "CAROL-PATH-z9", PATH_MENTORS, PATH_MENTORS, PATH_MENTORS],
+        ),
+        ("/path project", ["BOB-PATH-k2", "ok", "ok", "ok", NOT_MEMBER, "ok"]),
+        ("path project submit (A)", ["edited: true", "edited: false", NOT_CHANNEL, "edited: false", NOT_CHANNEL, "ok"]),
+        // The row before replaced Bob's project (its old text stays in the history).
+        ("/path done", ["what: \"w\"", "ok", "ok", "ok", NOT_MEMBER, "ok"]),
+        ("path step submit (A)", ["edited: false", "ok", NOT_CHANNEL, "ok", NOT_CHANNEL, "ok"]),
         ("/cohort join", ["false", "false", "true", "false", NOT_CHANNEL, "false"]),
         ("/cohort leave", ["cohort-a", "cohort-a", "cohort-b", "cohort-a", NOT_MEMBER, "cohort-a"]),
         ("/cohort setup", [ADMINS, ADMINS, ADMINS, ADMINS, ADMINS, "cohort-a"]),
@@ -169,15 +247,39 @@ async fn access_matrix_at_the_engine() {
     assert_eq!(h.tick().await.posted.len(), 2);
     let open_a = h.engine.open_checkin(&cohort_a).await.unwrap();
     let open_b = h.engine.open_checkin(&cohort_b).await.unwrap();
-    for (user, checkin, cohort, answer, win) in [
-        (ALICE, &open_a, &cohort_a, "ALICE-ANSWER-q7", "ALICE-WIN-q7"),
-        (BOB, &open_a, &cohort_a, "BOB-ANSWER-k2", "BOB-WIN-k2"),
-        (CAROL, &open_b, &cohort_b, "CAROL-ANSWER-z9", "CAROL-WIN-z9"),
+    let mut replies = Vec::new();
+    for (user, checkin, cohort, (mentor, channel, role), [answer, win, path, note]) in [
+        (
+            ALICE,
+            &open_a,
+            &cohort_a,
+            (MENTOR, CHANNEL, MENTOR_A),
+            ["ALICE-ANSWER-q7", "ALICE-WIN-q7", "ALICE-PATH-q7", "ALICE-NOTE-q7"],
+        ),
+        (
+            BOB,
+            &open_a,
+            &cohort_a,
+            (MENTOR, CHANNEL, MENTOR_A),
+            ["BOB-ANSWER-k2", "BOB-WIN-k2", "BOB-PATH-k2", "BOB-NOTE-k2"],
+        ),
+        (
+            CAROL,
+            &open_b,
+            &cohort_b,
+            (MENTOR2, OTHER_CHANNEL, MENTOR_B),
+            ["CAROL-ANSWER-z9", "CAROL-WIN-z9", "CAROL-PATH-z9", "CAROL-NOTE-z9"],
+        ),
     ] {
-        h.engine.answer(checkin, user, answer, "", ReplySource::Modal).await.unwrap();
+        let reply = h.engine.answer(checkin, user, answer, "", ReplySource::Modal).await.unwrap();
         h.engine.record_impact(cohort, user, win, "e", "b", "").await.unwrap();
+        let own = viewer(GUILD, cohort.spec.channel_id, user, &[], false);
+        h.engine.submit_project(&own, cohort.id, path, "why", "teams").await.unwrap();
+        let mentor = viewer(GUILD, channel, mentor, &[role], false);
+        h.engine.submit_note(&mentor, reply.id, "a mentor", note).await.unwrap();
+        replies.push(reply.id);
     }
-    let world = World { answer_a: open_a.id, cohort_a: cohort_a.id };
+    let world = World { answer_a: open_a.id, cohort_a: cohort_a.id, reply_alice: replies[0] };
 
     let actors = actors();
     let mut failures = Vec::new();

@@ -24,12 +24,34 @@ async fn boots_without_privileged_intents_and_registers_every_command() {
     for guild in [GUILD, GUILD2] {
         let mut names = bot.fake.registered_command_names(guild);
         names.sort();
-        assert_eq!(names, ["checkin", "cohort", "forget-me", "impact", "packet", "pause", "progress", "resume"]);
-        let cohort = bot.fake.registered_commands(guild).into_iter().find(|c| c["name"] == "cohort").unwrap();
-        let mut subs: Vec<_> =
-            cohort["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap().to_string()).collect();
-        subs.sort();
-        assert_eq!(subs, ["join", "leave", "remove", "setup", "status"]);
+        assert_eq!(
+            names,
+            ["checkin", "cohort", "forget-me", "impact", "packet", "path", "pause", "progress", "resume"]
+        );
+        let subcommands = |name: &str| {
+            let command = bot.fake.registered_commands(guild).into_iter().find(|c| c["name"] == name).unwrap();
+            let mut subs: Vec<_> = command["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["name"].as_str().unwrap().to_string())
+                .collect();
+            subs.sort();
+            (command, subs)
+        };
+        assert_eq!(subcommands("cohort").1, ["answers", "join", "leave", "remove", "setup", "status"]);
+        let (path, subs) = subcommands("path");
+        assert_eq!(subs, ["done", "project", "show"]);
+        // `/path done step:` offers the seven steps by the names of the contract, as strings.
+        let done = path["options"].as_array().unwrap().iter().find(|o| o["name"] == "done").unwrap();
+        let step = &done["options"][0];
+        assert_eq!(
+            (step["name"].as_str(), step["type"].as_u64(), step["required"].as_bool()),
+            (Some("step"), Some(3), Some(true))
+        );
+        let values: Vec<&str> =
+            step["choices"].as_array().unwrap().iter().map(|c| c["value"].as_str().unwrap()).collect();
+        assert_eq!(values, ["expectations", "problem", "plan", "stakeholders", "mentoring", "outcomes", "story"]);
         for c in bot.fake.registered_commands(guild) {
             assert!(!c["description"].as_str().unwrap_or("").is_empty(), "{c}");
         }

@@ -5,23 +5,32 @@
 //! Answer button and the modal submits, in the order of the table (later rows
 //! see earlier rows' effects). Each cell states what the actor gets; on top,
 //! every response is ephemeral and shows no secret the actor is not entitled
-//! to: only its author and the mentors of the author's cohort.
+//! to: only its author and the mentors of the author's cohort. Each member
+//! also has a Staff path and a mentor's note on their answer, with a secret in
+//! each; the note's DM reaches only its member.
 
 use fake_discord::{Actor, InteractionHandle, OptionValue, permissions};
 use serde_json::json;
+use trellis::domain::CheckInId;
 use trellis_testkit::bot::*;
 use trellis_testkit::ids::*;
 
 const QUIET: &str = "0 0 9 29 2 *";
 
-/// (owner, cohort channel, secret).
-const SECRETS: [(u64, u64, &str); 6] = [
+/// (owner, cohort channel, secret). A note's owner is the member it is about.
+const SECRETS: [(u64, u64, &str); 12] = [
     (ALICE, CHANNEL, "ALICE-ANSWER-q7"),
     (ALICE, CHANNEL, "ALICE-WIN-q7"),
+    (ALICE, CHANNEL, "ALICE-PATH-q7"),
+    (ALICE, CHANNEL, "ALICE-NOTE-q7"),
     (BOB, CHANNEL, "BOB-ANSWER-k2"),
     (BOB, CHANNEL, "BOB-WIN-k2"),
+    (BOB, CHANNEL, "BOB-PATH-k2"),
+    (BOB, CHANNEL, "BOB-NOTE-k2"),
     (CAROL, OTHER_CHANNEL, "CAROL-ANSWER-z9"),
     (CAROL, OTHER_CHANNEL, "CAROL-WIN-z9"),
+    (CAROL, OTHER_CHANNEL, "CAROL-PATH-z9"),
+    (CAROL, OTHER_CHANNEL, "CAROL-NOTE-z9"),
 ];
 
 /// The columns of the matrix.
@@ -65,6 +74,13 @@ fn matrix() -> Vec<(&'static str, Act, [&'static str; 6])> {
     const ADMINS: &str = "Manage Server";
     const ANSWER: &[(&str, &str)] = &[("answer", "a new answer"), ("confidence", "3")];
     const WIN: &[(&str, &str)] = &[("what_changed", "w"), ("evidence", "e"), ("who_benefited", "b")];
+    const NOTE: &[(&str, &str)] = &[("note", "a note on the answer")];
+    const PROJECT: &[(&str, &str)] = &[("what", "w"), ("why", "y"), ("teams", "t")];
+    const EVIDENCE: &[(&str, &str)] = &[("evidence", "wrote the plan down"), ("link", "")];
+    const ANSWERS_MENTORS: &str = "Only this cohort's mentors can read its answers";
+    const NO_MENTORED: &str = "you mentor no cohort on this server";
+    const NO_ANSWER: &str = "That answer does not exist here";
+    const PATH_MENTORS: &str = "Only this member's mentors can see their Staff path";
     vec![
         (
             "/checkin",
@@ -131,6 +147,79 @@ fn matrix() -> Vec<(&'static str, Act, [&'static str; 6])> {
             ["Win logged", "Win logged", NOT_CHANNEL, "Win logged", NOT_CHANNEL, "Win logged"],
         ),
         (
+            "/cohort answers",
+            Act::Slash(|a| a.command("cohort").subcommand("answers")),
+            [ANSWERS_MENTORS, "ALICE-ANSWER-q7", "CAROL-ANSWER-z9", ANSWERS_MENTORS, NO_MENTORED, ANSWERS_MENTORS],
+        ),
+        (
+            "/cohort answers member:@alice",
+            Act::Slash(|a| a.command("cohort").subcommand("answers").option("member", OptionValue::User(ALICE))),
+            [
+                ANSWERS_MENTORS,
+                "ALICE-NOTE-q7",
+                "not a member of this cohort",
+                ANSWERS_MENTORS,
+                NO_MENTORED,
+                ANSWERS_MENTORS,
+            ],
+        ),
+        (
+            "answers page button (A)",
+            Act::Button("answers-week:A:0"),
+            [ANSWERS_MENTORS, "ALICE-NOTE-q7", ANSWERS_MENTORS, ANSWERS_MENTORS, NO_ANSWER, ANSWERS_MENTORS],
+        ),
+        (
+            "answers of Alice page button (A)",
+            Act::Button("answers-member:A:alice:0:0"),
+            [ANSWERS_MENTORS, "ALICE-ANSWER-q7", ANSWERS_MENTORS, ANSWERS_MENTORS, NO_ANSWER, ANSWERS_MENTORS],
+        ),
+        (
+            "Note button (Alice's answer)",
+            Act::Button("note:alice"),
+            [ANSWERS_MENTORS, "modal+ALICE-NOTE-q7", ANSWERS_MENTORS, ANSWERS_MENTORS, NO_ANSWER, ANSWERS_MENTORS],
+        ),
+        (
+            "note modal submit (Alice's answer)",
+            Act::Modal("note:alice", NOTE),
+            [ANSWERS_MENTORS, "Note updated", ANSWERS_MENTORS, ANSWERS_MENTORS, NO_ANSWER, ANSWERS_MENTORS],
+        ),
+        // Answering from A's channel made the mentor, the mentor of B in A and the admin members of A.
+        (
+            "/path show",
+            Act::Slash(|a| a.command("path").subcommand("show")),
+            ["BOB-PATH-k2", "0 of 7 steps", NOT_MEMBER, "0 of 7 steps", NOT_MEMBER, "0 of 7 steps"],
+        ),
+        (
+            "/path show member:@alice (A)",
+            Act::Slash(|a| a.command("path").subcommand("show").option("member", OptionValue::User(ALICE))),
+            [PATH_MENTORS, "ALICE-PATH-q7", "not a member of this cohort", PATH_MENTORS, PATH_MENTORS, PATH_MENTORS],
+        ),
+        (
+            "/path show member:@carol (B)",
+            Act::Slash(|a| a.command("path").subcommand("show").option("member", OptionValue::User(CAROL))),
+            [PATH_MENTORS, "not a member of this cohort", "CAROL-PATH-z9", PATH_MENTORS, PATH_MENTORS, PATH_MENTORS],
+        ),
+        (
+            "/path project",
+            Act::Slash(|a| a.command("path").subcommand("project")),
+            ["modal+BOB-PATH-k2", "modal", "modal", "modal", NOT_MEMBER, "modal"],
+        ),
+        (
+            "path project modal submit (A)",
+            Act::Modal("path-project:A", PROJECT),
+            ["problem updated", "problem saved", NOT_CHANNEL, "problem saved", NOT_CHANNEL, "problem saved"],
+        ),
+        (
+            "/path done step:plan",
+            Act::Slash(|a| a.command("path").subcommand("done").option("step", "plan")),
+            ["modal", "modal", "modal", "modal", NOT_MEMBER, "modal"],
+        ),
+        (
+            "path step modal submit (A)",
+            Act::Modal("path-step:A:plan", EVIDENCE),
+            ["Step 3 done", "Step 3 done", NOT_CHANNEL, "Step 3 done", NOT_CHANNEL, "Step 3 done"],
+        ),
+        (
             "/cohort join",
             Act::Slash(|a| a.command("cohort").subcommand("join")),
             [
@@ -190,7 +279,8 @@ struct Seen {
     text: String,
 }
 
-async fn observe(bot: &Bot, h: &InteractionHandle) -> Seen {
+/// `message`: the message a clicked button is on; a page button updates it in place.
+async fn observe(bot: &Bot, h: &InteractionHandle, message: u64) -> Seen {
     let r = bot.fake.wait_interaction_response(h, WAIT).await;
     let files = |a: &[fake_discord::Attachment]| a.iter().map(|f| f.text()).collect::<Vec<_>>().join("\n");
     if r.kind == 5 {
@@ -198,10 +288,33 @@ async fn observe(bot: &Bot, h: &InteractionHandle) -> Seen {
         let text = format!("{}\n{}\n{}", f.content, json!(f.embeds), files(&f.attachments));
         return Seen { kind: 5, ephemeral: r.is_ephemeral() && f.is_ephemeral(), text };
     }
+    if r.kind == 7 {
+        let updated = bot.fake.message(message).expect("the updated message");
+        let text = format!("{}\n{}", r.data, files(&r.attachments));
+        return Seen { kind: 7, ephemeral: updated.is_ephemeral(), text };
+    }
     Seen {
         kind: r.kind,
         ephemeral: r.kind == 9 || r.is_ephemeral(),
         text: format!("{}\n{}", r.data, files(&r.attachments)),
+    }
+}
+
+/// The table's placeholders (`A`: cohort A or its open check-in; `alice`:
+/// Alice's answer, or Alice) replaced by the real ids.
+fn real_custom_id(id: &str, checkin_a: &str, cohort_a: i64, alice_reply: i64) -> String {
+    match id.split_once(':') {
+        Some(("answer", "A")) => format!("answer:{checkin_a}"),
+        Some(("answers-week", rest)) => format!("answers-week:{}", rest.replacen('A', checkin_a, 1)),
+        Some(("answers-member", rest)) => {
+            format!(
+                "answers-member:{}",
+                rest.replacen('A', &cohort_a.to_string(), 1).replacen("alice", &ALICE.to_string(), 1)
+            )
+        }
+        Some(("note", "alice")) => format!("note:{alice_reply}"),
+        Some((prefix, rest)) => format!("{prefix}:{}", rest.replacen('A', &cohort_a.to_string(), 1)),
+        None => id.to_string(),
     }
 }
 
@@ -222,11 +335,12 @@ async fn access_matrix() {
     let cohort_a = store.cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap();
     let cohort_b = store.cohort_by_channel(ChannelId::new(OTHER_CHANNEL)).await.unwrap().unwrap();
 
-    // The secrets, written through the real forms.
-    for (owner, channel, answer_id, cohort_id) in [
-        (ALICE, CHANNEL, &answer_a, cohort_a.id),
-        (BOB, CHANNEL, &answer_a, cohort_a.id),
-        (CAROL, OTHER_CHANNEL, &answer_b, cohort_b.id),
+    // The secrets, written through the real forms; each answer gets a note
+    // from a mentor of its cohort.
+    for (owner, channel, answer_id, cohort_id, (mentor, role)) in [
+        (ALICE, CHANNEL, &answer_a, cohort_a.id, (MENTOR, MENTOR_ROLE)),
+        (BOB, CHANNEL, &answer_a, cohort_a.id, (MENTOR, MENTOR_ROLE)),
+        (CAROL, OTHER_CHANNEL, &answer_b, cohort_b.id, (MENTOR2, MENTOR_ROLE2)),
     ] {
         let mine: Vec<&str> = SECRETS.iter().filter(|s| s.0 == owner).map(|s| s.2).collect();
         let actor = Actor::in_guild(GUILD, channel, owner);
@@ -235,21 +349,40 @@ async fn access_matrix() {
         let win = [("what_changed", mine[1]), ("evidence", "metric"), ("who_benefited", "team")];
         let h = bot.fake.modal_submit(&actor, &format!("impact:{cohort_id}"), &win);
         assert_eq!(bot.fake.wait_interaction_response(&h, WAIT).await.kind, 4);
+        let project = [("what", mine[2]), ("why", "it matters"), ("teams", "two")];
+        let h = bot.fake.modal_submit(&actor, &format!("path-project:{cohort_id}"), &project);
+        assert_eq!(bot.fake.wait_interaction_response(&h, WAIT).await.kind, 4);
+        let checkin = CheckInId::new(answer_id.trim_start_matches("answer:").parse().unwrap());
+        let reply = store.reply(checkin, UserId::new(owner)).await.unwrap().unwrap();
+        let mentor = Actor::in_guild(GUILD, channel, mentor).roles(vec![role]);
+        let h = bot.fake.modal_submit(&mentor, &format!("note:{}", reply.id), &[("note", mine[3])]);
+        assert!(bot.fake.wait_followup(&h, WAIT).await.content.contains("sent to them by DM"));
     }
+    let checkin_a = answer_a.trim_start_matches("answer:").to_string();
+    let alice_reply = store.reply(CheckInId::new(checkin_a.parse().unwrap()), UserId::new(ALICE)).await.unwrap();
+    let alice_reply = alice_reply.expect("Alice's answer").id;
+    // Page and Note buttons are clicked on a real ephemeral page of answers.
+    let mentor = Actor::in_guild(GUILD, CHANNEL, MENTOR).roles(vec![MENTOR_ROLE]);
+    let h = bot.fake.slash_command(mentor.command("cohort").subcommand("answers"));
+    let page = bot.fake.wait_followup(&h, WAIT).await;
+    assert!(page.is_ephemeral());
 
     let who = actors();
     let mut cells = 0;
     for (action, act, expected) in matrix() {
         for (col, expect) in who.iter().zip(expected) {
             let cell = format!("{action} × {}", col.label);
-            let real_id =
-                |id: &str| id.replace("answer:A", &answer_a).replace("impact:A", &format!("impact:{}", cohort_a.id));
+            let real_id = |id: &str| real_custom_id(id, &checkin_a, cohort_a.id.get(), alice_reply.get());
+            let on = match &act {
+                Act::Button(id) if id.starts_with("answer:") || id.starts_with("forget:") => 1,
+                _ => page.id,
+            };
             let h = match &act {
                 Act::Slash(inv) => bot.fake.slash_command(inv(&col.actor)),
-                Act::Button(id) => bot.fake.button_click(&col.actor, &real_id(id), 1),
+                Act::Button(id) => bot.fake.button_click(&col.actor, &real_id(id), on),
                 Act::Modal(id, fields) => bot.fake.modal_submit(&col.actor, &real_id(id), fields),
             };
-            let seen = observe(&bot, &h).await;
+            let seen = observe(&bot, &h, on).await;
             cells += 1;
             assert!(seen.ephemeral, "{cell}: not ephemeral\n{}", seen.text);
             match expect.strip_prefix("modal") {
@@ -271,16 +404,22 @@ async fn access_matrix() {
             }
         }
     }
-    assert_eq!(cells, 18 * 6);
+    assert_eq!(cells, 31 * 6);
 
-    // Public posts and DMs never carried a secret.
+    // Posts in the server never carried a secret; a DM only its recipient's.
+    let mut dms = 0;
     for m in bot.fake.all_messages() {
         let text = format!("{} {}", m.content, json!(m.embeds));
-        let public = !m.is_ephemeral() && matches!(m.source, fake_discord::MessageSource::ChannelPost);
-        for (_, _, secret) in SECRETS {
-            assert!(!(public && text.contains(secret)), "public post holds {secret}: {text}");
+        let posted = !m.is_ephemeral() && matches!(m.source, fake_discord::MessageSource::ChannelPost);
+        for (owner, _, secret) in SECRETS {
+            if posted && text.contains(secret) {
+                assert!(m.guild_id.is_none(), "a server post holds {secret}: {text}");
+                assert_eq!(m.channel_id, bot.fake.dm_channel_for(owner), "a DM to someone else holds {secret}");
+                dms += 1;
+            }
         }
     }
+    assert_eq!(dms, 3, "each member got their note by DM");
     // Bob forgot himself; Alice's and Carol's data is untouched by anyone else's actions.
     assert!(store.rows_mentioning_user(UserId::new(BOB)).await.unwrap().iter().all(|(_, n)| *n == 0));
     let replies_a = store.replies_of_cohort(cohort_a.id).await.unwrap();

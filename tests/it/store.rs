@@ -5,10 +5,11 @@ use std::collections::HashSet;
 
 use chrono::Duration;
 use trellis::domain::{
-    AnswerInput, ChannelId, CheckInId, CheckInStatus, CohortId, CohortSource, DeliveryTarget, GuildId, ImpactInput,
-    MessageId, PostedPrompt, ReplySource, Schedule, Track, occurrence_nonce,
+    AnswerInput, ChannelId, CheckInId, CheckInStatus, CohortId, CohortSource, DeliveryTarget, EvidenceInput, GuildId,
+    ImpactInput, MessageId, NoteInput, PathStep, PostedPrompt, ProjectInput, Reply, ReplySource, Schedule, Track,
+    UserId, occurrence_nonce,
 };
-use trellis::store::{NewCheckIn, NewDeliveryFailure, Store, StoreError};
+use trellis::store::{NewCheckIn, NewDeliveryFailure, NewNote, Store, StoreError};
 use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, GUILD, OTHER_CHANNEL};
 use trellis_testkit::{TempDb, rows_holding, spec, temp_store, utc};
 
@@ -21,6 +22,19 @@ fn answer(text: &str, confidence: &str) -> AnswerInput {
 }
 
 const T0: &str = "2027-01-04T08:00:00Z";
+
+/// A note by `author` on `reply`.
+fn new_note<'a>(reply: &Reply, cohort_id: CohortId, author: UserId, input: &'a NoteInput) -> NewNote<'a> {
+    NewNote {
+        reply_id: reply.id,
+        checkin_id: reply.checkin_id,
+        cohort_id,
+        member_id: reply.user_id,
+        author_id: author,
+        author_name: "Mentor Name",
+        input,
+    }
+}
 
 /// A store with one cohort and one posted check-in; returns (cohort id, check-in id).
 async fn with_checkin(store: &Store) -> (CohortId, CheckInId) {
@@ -441,6 +455,16 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
             let f = NewDeliveryFailure { cohort_id, target, code: Some(50007), reason: "Cannot send", at: t0 };
             assert!(store.record_delivery_failure(&f).await.unwrap());
         }
+        // The Staff path, each edited once (history), and a note on the answer
+        // by a mentor (Carol), edited once.
+        for v in ["v1", "v2"] {
+            store.upsert_project(cohort_id, u, &ProjectInput::parse(v, "why", "teams").unwrap(), t0).await.unwrap();
+            let evidence = EvidenceInput::parse(v, "").unwrap();
+            store.upsert_step(cohort_id, u, PathStep::Plan, &evidence, t0).await.unwrap();
+            let reply = store.reply(k, u).await.unwrap().unwrap();
+            let input = NoteInput::parse(v).unwrap();
+            store.upsert_note(&new_note(&reply, cohort_id, CAROL, &input), t0).await.unwrap();
+        }
     }
     let before_bob = rows_holding(&db, BOB.get() as i64).await;
     assert!(store.rows_mentioning_user(ALICE).await.unwrap().iter().all(|(_, n)| *n > 0));
@@ -449,6 +473,12 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
     assert_eq!(
         deleted,
         [
+            ("note_edits", 1),
+            ("notes", 1),
+            ("path_step_edits", 1),
+            ("path_steps", 1),
+            ("path_project_edits", 1),
+            ("path_projects", 1),
             ("reply_edits", 1),
             ("replies", 1),
             ("impact_entries", 2),
@@ -562,4 +592,139 @@ async fn backup_is_a_consistent_copy() {
     let copy = Store::connect(&format!("sqlite://{}", target.display())).await.unwrap();
     copy.migrate().await.unwrap();
     assert_eq!(copy.checkins_of_cohort(cohort_id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_note_is_one_per_mentor_per_answer_and_an_edit_keeps_history_and_is_unseen_again() {
+    let (_db, store) = temp_store().await;
+    let (cohort_id, k) = with_checkin(&store).await;
+    let t0 = utc(T0);
+    store.join(cohort_id, ALICE, t0).await.unwrap();
+    let reply = store.upsert_reply(k, ALICE, &answer("my answer", "3"), ReplySource::Modal, t0).await.unwrap();
+
+    let first = NoteInput::parse("Good framing; who else needs to agree?").unwrap();
+    let note = store.upsert_note(&new_note(&reply, cohort_id, BOB, &first), t0).await.unwrap();
+    assert_eq!((note.member_id, note.author_id, note.checkin_id), (ALICE, BOB, k));
+    assert_eq!(store.unseen_notes(cohort_id, ALICE).await.unwrap().len(), 1);
+    assert_eq!(store.mark_notes_seen(&[note.id], t0, t0).await.unwrap(), 1);
+    assert!(store.unseen_notes(cohort_id, ALICE).await.unwrap().is_empty());
+
+    // The same text again changes nothing: still seen, no history.
+    let again = store.upsert_note(&new_note(&reply, cohort_id, BOB, &first), t0 + Duration::hours(1)).await.unwrap();
+    assert_eq!((again.id, again.updated_at, again.seen_at), (note.id, note.created_at, Some(t0)));
+    assert!(store.note_history(note.id).await.unwrap().is_empty());
+
+    // An edit keeps the old text and is unseen again.
+    let edited_at = t0 + Duration::hours(2);
+    let second = NoteInput::parse("Also: write the plan down first.").unwrap();
+    let edited = store.upsert_note(&new_note(&reply, cohort_id, BOB, &second), edited_at).await.unwrap();
+    assert_eq!((edited.id, edited.updated_at, edited.seen_at), (note.id, edited_at, None));
+    assert_eq!(edited.text, "Also: write the plan down first.");
+    let history = store.note_history(note.id).await.unwrap();
+    assert_eq!(
+        history.iter().map(|h| (h.text.as_str(), h.written_at)).collect::<Vec<_>>(),
+        [(first.text.as_str(), t0)]
+    );
+    // A note edited after it was read stays unseen when the older read is marked.
+    assert_eq!(store.mark_notes_seen(&[note.id], t0 + Duration::hours(1), edited_at).await.unwrap(), 0);
+
+    // A second mentor's note on the same answer is its own row.
+    let carol = store.upsert_note(&new_note(&reply, cohort_id, CAROL, &first), t0).await.unwrap();
+    assert_ne!(carol.id, note.id);
+    assert_eq!(store.notes_of_checkin(k).await.unwrap().len(), 2);
+    assert_eq!(store.notes_of_member(cohort_id, ALICE).await.unwrap().len(), 2);
+    assert_eq!(store.note_by(reply.id, CAROL).await.unwrap().unwrap().id, carol.id);
+    let m = store.cohort_mentoring(cohort_id).await.unwrap();
+    assert_eq!(m.noted.into_iter().collect::<Vec<_>>(), [(k, ALICE)], "one answer noted, whatever the notes on it");
+}
+
+#[tokio::test]
+async fn path_steps_keep_their_first_date_and_their_history() {
+    let (_db, store) = temp_store().await;
+    let (cohort_id, _) = with_checkin(&store).await;
+    let t0 = utc(T0);
+    let later = t0 + Duration::days(10);
+    let v1 = EvidenceInput::parse("Manager agreed the Staff rubric", "").unwrap();
+    let v2 = EvidenceInput::parse("Rubric signed off", "https://docs.example/rubric").unwrap();
+    let first = store.upsert_step(cohort_id, ALICE, PathStep::Expectations, &v1, t0).await.unwrap();
+    let redone = store.upsert_step(cohort_id, ALICE, PathStep::Expectations, &v2, later).await.unwrap();
+    assert_eq!((redone.id, redone.done_at, redone.updated_at), (first.id, t0, later));
+    assert_eq!(redone.link.as_deref(), Some("https://docs.example/rubric"));
+    let history = store.step_history(first.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!((history[0].evidence.as_str(), history[0].link.as_deref()), ("Manager agreed the Staff rubric", None));
+    store.upsert_step(cohort_id, ALICE, PathStep::Problem, &v1, later).await.unwrap();
+    store.upsert_step(cohort_id, BOB, PathStep::Story, &v1, later).await.unwrap();
+
+    let p1 = ProjectInput::parse("CI takes 40 minutes", "Every team waits", "web, mobile").unwrap();
+    let p2 = ProjectInput::parse("CI takes 40 minutes", "Every team waits on it daily", "web, mobile, data").unwrap();
+    store.upsert_project(cohort_id, ALICE, &p1, t0).await.unwrap();
+    let project = store.upsert_project(cohort_id, ALICE, &p2, later).await.unwrap();
+    assert_eq!((project.created_at, project.updated_at, project.teams.as_str()), (t0, later, "web, mobile, data"));
+    assert_eq!(store.project_history(cohort_id, ALICE).await.unwrap().len(), 1);
+
+    let path = store.staff_path(cohort_id, ALICE).await.unwrap();
+    assert_eq!(path.steps.iter().map(|s| s.step).collect::<Vec<_>>(), [PathStep::Expectations, PathStep::Problem]);
+    assert_eq!(path.next(), Some(PathStep::Plan));
+    assert_eq!(path.project.unwrap().why, "Every team waits on it daily");
+    let m = store.cohort_mentoring(cohort_id).await.unwrap();
+    assert_eq!((m.steps_done(ALICE), m.steps_done(BOB), m.steps_done(CAROL)), (2, 1, 0));
+    let (projects, steps) = store.paths_of_cohort(cohort_id).await.unwrap();
+    assert_eq!((projects.len(), steps.len()), (1, 3));
+}
+
+#[tokio::test]
+async fn forgetting_a_mentor_removes_the_notes_they_wrote_and_keeps_the_answers() {
+    let (db, store) = temp_store().await;
+    let (cohort_id, k) = with_checkin(&store).await;
+    let t0 = utc(T0);
+    let mut replies = Vec::new();
+    for u in [ALICE, BOB] {
+        store.join(cohort_id, u, t0).await.unwrap();
+        replies.push(store.upsert_reply(k, u, &answer("answer", ""), ReplySource::Modal, t0).await.unwrap());
+    }
+    // Carol (a mentor) noted both answers, editing one; Bob noted Alice's too.
+    for (reply, author, text) in
+        [(&replies[0], CAROL, "v1"), (&replies[0], CAROL, "v2"), (&replies[1], CAROL, "v1"), (&replies[0], BOB, "b")]
+    {
+        let input = NoteInput::parse(text).unwrap();
+        store.upsert_note(&new_note(reply, cohort_id, author, &input), t0).await.unwrap();
+    }
+    let deleted = store.forget_user(CAROL).await.unwrap();
+    let total: u64 = deleted.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, 3, "two notes and one earlier version: {deleted:?}");
+    assert_eq!(rows_holding(&db, CAROL.get() as i64).await, vec![], "nothing holds the mentor's id");
+    let left = store.notes_of_member(cohort_id, ALICE).await.unwrap();
+    assert_eq!(left.iter().map(|n| n.author_id).collect::<Vec<_>>(), [BOB], "other mentors' notes stay");
+    assert!(store.reply(k, ALICE).await.unwrap().is_some() && store.reply(k, BOB).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn the_earlier_answer_to_the_same_prompt_is_found_for_then_and_now() {
+    let (_db, store) = temp_store().await;
+    let t0 = utc(T0);
+    let cohort =
+        store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
+    let mut ids = Vec::new();
+    for (week, prompt_id) in [(0, "scope-01"), (1, "scope-02"), (2, "scope-01"), (3, "scope-01")] {
+        let at = t0 + Duration::weeks(week);
+        let new = NewCheckIn {
+            cohort_id: cohort.id,
+            occurrence_at: at,
+            closes_at: at + Duration::weeks(1),
+            prompt: prompt(prompt_id),
+        };
+        ids.push(store.record_checkin(&new).await.unwrap().unwrap());
+    }
+    store.upsert_reply(ids[0].id, ALICE, &answer("then", "2"), ReplySource::Modal, t0).await.unwrap();
+    store.upsert_reply(ids[1].id, ALICE, &answer("other prompt", ""), ReplySource::Modal, t0).await.unwrap();
+    store.upsert_reply(ids[0].id, BOB, &answer("bob's", ""), ReplySource::Modal, t0).await.unwrap();
+    let before = |i: usize| ids[i].occurrence_at;
+    let earlier = store.earlier_reply(cohort.id, ALICE, "scope-01", before(3)).await.unwrap().unwrap();
+    assert_eq!((earlier.answer.as_str(), earlier.confidence), ("then", Some(2)));
+    store.upsert_reply(ids[2].id, ALICE, &answer("between", ""), ReplySource::Modal, t0).await.unwrap();
+    let latest = store.earlier_reply(cohort.id, ALICE, "scope-01", before(3)).await.unwrap().unwrap();
+    assert_eq!(latest.answer, "between", "the latest earlier answer");
+    assert!(store.earlier_reply(cohort.id, ALICE, "scope-01", before(0)).await.unwrap().is_none());
+    assert!(store.earlier_reply(cohort.id, CAROL, "scope-01", before(3)).await.unwrap().is_none());
 }

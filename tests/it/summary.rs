@@ -5,10 +5,11 @@ use chrono::{DateTime, Duration, Utc};
 use trellis::discord::render;
 use trellis::domain::{
     CheckIn, CheckInId, CheckInStatus, Cohort, CohortId, CohortSource, ImpactEntry, ImpactId, ImpactInput, Member,
-    MessageId, Pause, PostedPrompt, Reply, ReplyId, Track, UserId,
+    MessageId, Pause, PostedPrompt, Reply, ReplyId, StaffPath, Track, UserId,
 };
 use trellis::store::bulk::{BulkCheckIn, BulkReply};
 use trellis::summary::chart::{self, PROGRESS_SIZE, heatmap_size};
+use trellis::summary::packet::PacketMaterial;
 use trellis::summary::{CohortStatus, MemberActivity, MemberProgress, Outcome, Tally, Trend, WeekState, packet};
 use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, DAVE};
 use trellis_testkit::{spec, temp_store, utc};
@@ -340,12 +341,16 @@ fn the_status_table_lists_every_member_with_their_weeks() {
     assert_eq!(lines.len(), 1 + 4, "{csv}");
     let header: Vec<&str> = lines[0].split(',').collect();
     assert_eq!(header[..4], ["row", "user_id", "joined", "this_week"]);
-    assert_eq!(header.len(), 11 + 5, "one column per check-in of the window");
-    assert_eq!(header[11], "2027-01-04 scope");
+    assert_eq!(header[11..13], ["answers_without_note", "path_steps_done"]);
+    assert_eq!(header.len(), 13 + 5, "one column per check-in of the window");
+    assert_eq!(header[13], "2027-01-04 scope");
     let bob: Vec<&str> = lines[2].split(',').collect();
     assert_eq!(bob.len(), header.len());
-    assert_eq!(bob[..11], ["2", &BOB.to_string(), "2027-01-03", "not yet", "0", "0", "0", "4", "4", "yes", ""]);
-    assert_eq!(bob[11..], ["missed", "missed", "missed", "missed", "open"]);
+    assert_eq!(
+        bob[..13],
+        ["2", &BOB.to_string(), "2027-01-03", "not yet", "0", "0", "0", "4", "4", "yes", "", "0", "0"]
+    );
+    assert_eq!(bob[13..], ["missed", "missed", "missed", "missed", "open"]);
     assert!(!csv.contains("answer of"), "no answer text in the table");
 }
 
@@ -606,7 +611,9 @@ fn the_packet_holds_the_members_own_answers_grouped_by_track_and_none_of_another
         ImpactEntry { link: Some("https://dash.example/p95".into()), ..impact_entry(1, ALICE, week(1), vec![Impact]) },
         impact_entry(2, BOB, week(1), vec![Impact]),
     ];
-    let md = packet::render(&berlin_cohort(), &alice, "Alice", &checkins, &replies, &impact, week(3));
+    let path = StaffPath::default();
+    let material = PacketMaterial { checkins: &checkins, replies: &replies, impact: &impact, path: &path, notes: &[] };
+    let md = packet::render(&berlin_cohort(), &alice, "Alice", &material, week(3));
 
     assert!(md.starts_with("# Promotion evidence: Alice\n"), "{md}");
     assert!(md.contains("- **Period:** 2027-01-01 to 2027-01-25 (Europe/Berlin)"), "{md}");
@@ -644,7 +651,9 @@ fn the_packet_holds_the_members_own_answers_grouped_by_track_and_none_of_another
 #[test]
 fn an_empty_packet_says_so() {
     let alice = member_since(ALICE, week(0));
-    let md = packet::render(&berlin_cohort(), &alice, "Alice", &ledger(2), &[], &[], week(2));
+    let (ledger, path) = (ledger(2), StaffPath::default());
+    let material = PacketMaterial { checkins: &ledger, replies: &[], impact: &[], path: &path, notes: &[] };
+    let md = packet::render(&berlin_cohort(), &alice, "Alice", &material, week(2));
     assert!(md.contains("_No entries yet."), "{md}");
     assert!(md.contains("_No check-in answers yet._"), "{md}");
     assert!(md.contains("- **Period:** 2027-01-04 to 2027-01-18"), "{md}");
@@ -714,6 +723,79 @@ fn the_progress_embed_fits_discords_limits_with_long_wins() {
     assert!(description.contains("**Last 12 weeks:** 0/11 answered (0%)"), "{description}");
     assert!(description.contains("**All time:** 3/30 answered (10%)"), "{description}");
     assert!(json.to_string().contains("40 in all"));
+}
+
+#[test]
+fn progress_with_three_long_notes_and_a_whole_path_fits_one_message() {
+    use trellis::discord::mentoring_render::{embed_chars, progress_notes_embed};
+    use trellis::domain::{Note, NoteId, PathProject, PathStep, PathStepId, StepEvidence};
+    use trellis::summary::mentoring::{ProgressMentoring, ShownNote};
+
+    let checkins = ledger(30);
+    let alice = member_since(ALICE, week(0));
+    let impact: Vec<ImpactEntry> = (1..=40)
+        .map(|i| ImpactEntry {
+            what_changed: "x".repeat(1000),
+            ..impact_entry(i, ALICE, week(i % 30), vec![Track::Impact])
+        })
+        .collect();
+    let mut p = MemberProgress::compute(
+        &alice,
+        &[],
+        &checkins,
+        &replies_to(&checkins, ALICE, &[1, 2, 3]),
+        &impact,
+        12,
+        week(30),
+    );
+    let note = |i: i64| Note {
+        id: NoteId::new(i),
+        reply_id: ReplyId::new(i),
+        checkin_id: checkins[i as usize].id,
+        cohort_id: CohortId::new(1),
+        member_id: ALICE,
+        author_id: BOB,
+        author_name: "N".repeat(100),
+        text: "w ".repeat(1000),
+        created_at: week(i),
+        updated_at: week(i),
+        seen_at: None,
+    };
+    let steps = PathStep::ALL
+        .iter()
+        .map(|s| StepEvidence {
+            id: PathStepId::new(s.number() as i64),
+            cohort_id: CohortId::new(1),
+            user_id: ALICE,
+            step: *s,
+            evidence: "e".repeat(2000),
+            link: None,
+            done_at: week(1),
+            updated_at: week(2),
+        })
+        .collect();
+    let project = PathProject {
+        cohort_id: CohortId::new(1),
+        user_id: ALICE,
+        what: "w".repeat(1000),
+        why: "y".repeat(1000),
+        teams: "t".repeat(1000),
+        created_at: week(1),
+        updated_at: week(1),
+    };
+    p.mentoring = ProgressMentoring {
+        new_notes: ShownNote::with_questions((1..=3).map(note).collect(), &checkins),
+        more_notes: 9,
+        path: StaffPath::of(ALICE, Some(project), steps),
+    };
+    let main = render::progress_embed(&berlin_cohort(), &"A".repeat(100), &p);
+    assert_within_embed_limits(&main);
+    assert!(serde_json::to_string(&main).unwrap().contains("7 of 7 steps done"));
+    let notes = progress_notes_embed(&p.mentoring, true).expect("three new notes");
+    let json = assert_within_embed_limits(&notes);
+    assert!(json["description"].as_str().unwrap().contains("and 9 more notes"), "{json}");
+    let total = embed_chars(&main) + embed_chars(&notes);
+    assert!(total <= 6000, "{total} characters in one message");
 }
 
 #[test]

@@ -428,6 +428,12 @@ async fn forget_user_deletes_every_row_about_the_user_and_prints_them_per_table(
         })
         .collect();
     let expected = [
+        ("note_edits", 0),
+        ("notes", 0),
+        ("path_step_edits", 0),
+        ("path_steps", 0),
+        ("path_project_edits", 0),
+        ("path_projects", 0),
         ("reply_edits", 1),
         ("replies", 1),
         ("impact_entries", 1),

@@ -8,8 +8,8 @@ use std::process::{Command, Output};
 use chrono::{Duration, Utc};
 use serde_json::Value;
 use trellis::domain::schedule::Schedule;
-use trellis::domain::{CheckIn, Cohort, ReplySource, UserId};
-use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, OTHER_CHANNEL};
+use trellis::domain::{CheckIn, Cohort, PathStep, ReplySource, UserId, Viewer};
+use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, GUILD, MENTOR, MENTOR_ROLE, OTHER_CHANNEL};
 use trellis_testkit::{Harness, draft};
 
 /// 00:30 in Berlin is the evening before in UTC: dates must come out in Berlin.
@@ -18,7 +18,8 @@ const WEEKLY_BERLIN: &str = "0 30 0 * * Mon";
 const MULTILINE: &str = "Line one, with a comma\nLine two \"quoted\"\n\n- a bullet; and a ,, double comma";
 const BOB_ANSWER: &str = "bob, plain";
 const HEADER: &str = "kind,cohort,member_id,date,track,prompt_id,question,outcome,answered,confidence,answer,\
-                      written_at,what_changed,evidence,who_benefited,link";
+                      written_at,what_changed,evidence,who_benefited,link,author_id,note,step,project,\
+                      why_it_matters,teams_affected";
 
 /// A cohort with three members over its last three weekly check-ins (the
 /// last one still open: the binary judges by the real clock), answers with
@@ -257,4 +258,96 @@ async fn export_reads_a_live_database_and_never_creates_one() {
     let err = failure(&out);
     assert!(err.contains("no database"), "{err}");
     assert!(!missing.exists(), "an export never creates a database");
+}
+
+/// [`filled`], plus the mentoring loop: a mentor's note on Alice's week-0
+/// answer (starting like a formula) and on Bob's; Alice's project and two
+/// steps, Bob's one step.
+async fn filled_with_mentoring() -> (Harness, Cohort, Vec<CheckIn>) {
+    let (h, cohort, checkins) = filled().await;
+    let as_member =
+        |user| Viewer { guild_id: GUILD, channel_id: CHANNEL, user_id: user, roles: vec![], can_manage: false };
+    let mentor = Viewer { roles: vec![MENTOR_ROLE], ..as_member(MENTOR) };
+    let store = h.engine.store();
+    for (user, note) in [(ALICE, "=HYPERLINK(\"x\") good, \"framing\""), (BOB, "bob's note")] {
+        let reply = store.reply(checkins[0].id, user).await.unwrap().unwrap();
+        h.engine.submit_note(&mentor, reply.id, "Maria", note).await.unwrap();
+    }
+    let alice = as_member(ALICE);
+    h.engine.submit_project(&alice, cohort.id, "CI, slow", "-40% wait", "web, mobile").await.unwrap();
+    for step in [PathStep::Problem, PathStep::Expectations] {
+        h.engine
+            .submit_step(&alice, cohort.id, step, &format!("{step} evidence"), "https://docs.example/s")
+            .await
+            .unwrap();
+    }
+    h.engine.submit_step(&as_member(BOB), cohort.id, PathStep::Plan, "bob's plan", "").await.unwrap();
+    (h, cohort, checkins)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_projects_and_path_steps_are_rows_of_their_own() {
+    let _suite = crate::suite(module_path!());
+    let (h, _cohort, checkins) = filled_with_mentoring().await;
+    let cwd = tempfile::tempdir().unwrap();
+    let text = stdout(&trellis(&h, cwd.path(), &["export", "--cohort", "staff-path", "--format", "csv"]));
+    let (header, rows) = parse_csv(&text);
+    assert_eq!(header.join(","), HEADER);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let kinds: Vec<&str> = rows.iter().map(|r| &r[col("kind")]).collect();
+    assert_eq!(
+        kinds,
+        [vec!["checkin"; 9], vec!["impact"; 2], vec!["note"; 2], vec!["path_project"], vec!["path_step"; 3]].concat()
+    );
+    let note = &rows[11];
+    assert_eq!(
+        (&note[col("member_id")], &note[col("author_id")]),
+        (ALICE.to_string().as_str(), MENTOR.to_string().as_str())
+    );
+    assert_eq!(&note[col("note")], "'=HYPERLINK(\"x\") good, \"framing\"", "spreadsheet-safe");
+    assert_eq!(&note[col("prompt_id")], checkins[0].prompt.as_ref().unwrap().id);
+    assert_eq!(&note[col("answer")], "", "the answer is on its check-in row");
+    let project = &rows[13];
+    assert_eq!((&project[col("project")], &project[col("why_it_matters")]), ("CI, slow", "'-40% wait"));
+    assert_eq!(&project[col("teams_affected")], "web, mobile");
+    let steps: Vec<(&str, &str, &str)> =
+        rows[14..].iter().map(|r| (&r[col("member_id")][..], &r[col("step")], &r[col("evidence")])).collect();
+    let (alice, bob) = (ALICE.to_string(), BOB.to_string());
+    assert_eq!(
+        steps,
+        [
+            (alice.as_str(), "expectations", "expectations evidence"),
+            (alice.as_str(), "problem", "problem evidence"),
+            (bob.as_str(), "plan", "bob's plan")
+        ]
+    );
+    assert_eq!(&rows[14][col("link")], "https://docs.example/s");
+
+    // JSON: the same records, text as written, ids as strings.
+    let json = stdout(&trellis(&h, cwd.path(), &["export", "--cohort", "staff-path", "--format", "json"]));
+    let records: Vec<Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(records.len(), rows.len());
+    let note = records.iter().find(|r| r["kind"] == "note" && r["member_id"] == ALICE.to_string()).unwrap();
+    assert_eq!(note["note"], "=HYPERLINK(\"x\") good, \"framing\"");
+    assert_eq!(note["author_id"], MENTOR.to_string());
+    assert!(note["step"].is_null() && note["answered"].is_null(), "{note}");
+    let step = records.iter().find(|r| r["kind"] == "path_step").unwrap();
+    assert!(step["note"].is_null() && step["step"] == "expectations", "{step}");
+
+    // One member: only their rows, notes about them included.
+    let only_bob =
+        stdout(&trellis(&h, cwd.path(), &["export", "--cohort", "staff-path", "--format", "csv", "--member", &bob]));
+    let (_, rows) = parse_csv(&only_bob);
+    let kinds: Vec<&str> = rows.iter().map(|r| &r[col("kind")]).collect();
+    assert_eq!(kinds, ["checkin", "checkin", "checkin", "impact", "note", "path_step"]);
+    assert!(!only_bob.contains("HYPERLINK") && !only_bob.contains("CI, slow"), "{only_bob}");
+
+    // The packet of one member carries their path and the notes on their answers.
+    let md = stdout(&trellis(
+        &h,
+        cwd.path(),
+        &["export", "--cohort", "staff-path", "--format", "markdown", "--member", &alice],
+    ));
+    assert!(md.contains("- **Staff path:** 2 of 7 steps done") && md.contains("> =HYPERLINK"), "{md}");
+    assert!(!md.contains("bob's note"), "{md}");
 }

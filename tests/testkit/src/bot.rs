@@ -166,6 +166,11 @@ impl Bot {
         (checkin, custom_id)
     }
 
+    /// The bot's SQLite file, for raw checks such as [`crate::db::rows_holding_in`].
+    pub fn database_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("trellis.db")
+    }
+
     /// The messages in CHANNEL: the check-in posts of its cohort.
     pub fn checkin_posts(&self) -> Vec<StoredMessage> {
         self.fake.messages_in(CHANNEL)

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use trellis::domain::delivery::code;
 use trellis::domain::{ChannelId, GuildId, MessageId, UserId};
 use trellis::engine::chat::DigestPost;
-use trellis::engine::{ChatEdge, ChatError, CheckInPost, Clock, DirectMessage, ManualClock, ReminderDm};
+use trellis::engine::{ChatEdge, ChatError, CheckInPost, Clock, DirectMessage, ManualClock, NoteDm, ReminderDm};
 
 /// One successful post as the platform saw it.
 #[derive(Debug, Clone)]
@@ -49,6 +49,8 @@ struct FakeState {
     /// When each DM reply was tried (real time), failed or not.
     dm_reply_attempts: Vec<std::time::Instant>,
     fail_dm_replies: usize,
+    notes: Vec<NoteDm>,
+    note_attempts: usize,
 }
 
 /// An in-memory chat platform: records posts and DMs, fails on request.
@@ -99,7 +101,7 @@ impl FakeChat {
         self.state.lock().unwrap().fail_all_posts = on;
     }
 
-    /// The next `n` DMs to `user` fail.
+    /// The next `n` DMs to `user` (reminders and notes) fail.
     pub fn fail_next_dms_to(&self, user: UserId, n: usize) {
         self.state.lock().unwrap().fail_dms_to.insert(user, n);
     }
@@ -179,6 +181,16 @@ impl FakeChat {
         self.state.lock().unwrap().fail_dm_replies = n;
     }
 
+    /// Delivered note DMs, in order.
+    pub fn note_dms(&self) -> Vec<NoteDm> {
+        self.state.lock().unwrap().notes.clone()
+    }
+
+    /// Note DMs tried, failed or not.
+    pub fn note_attempts(&self) -> usize {
+        self.state.lock().unwrap().note_attempts
+    }
+
     /// Posts that share a nonce with an earlier successful post.
     pub fn duplicate_nonces(&self) -> Vec<String> {
         let mut seen = HashSet::new();
@@ -240,6 +252,22 @@ impl ChatEdge for FakeChat {
             return Err(ChatError::temporary("injected: digest channel unavailable"));
         }
         s.digests.push(digest.clone());
+        Ok(())
+    }
+
+    async fn send_note(&self, dm: &NoteDm) -> Result<(), ChatError> {
+        let mut s = self.state.lock().unwrap();
+        s.note_attempts += 1;
+        if s.closed_dms.contains(&dm.user_id) || s.gone.contains(&dm.user_id) {
+            return Err(refused(code::CANNOT_DM));
+        }
+        if let Some(n) = s.fail_dms_to.get_mut(&dm.user_id)
+            && *n > 0
+        {
+            *n -= 1;
+            return Err(ChatError::permanent(Some(50007), "injected: the member's DMs are closed"));
+        }
+        s.notes.push(dm.clone());
         Ok(())
     }
 

@@ -71,7 +71,16 @@ pub async fn temp_store() -> (TempDb, Store) {
 /// Every table and every column of the database, with how many rows hold
 /// `value` in that column. Only non-zero counts are returned.
 pub async fn rows_holding(db: &TempDb, value: i64) -> Vec<(String, String, i64)> {
-    let pool = db.raw().await;
+    rows_holding_in(&db.path, value).await
+}
+
+/// [`rows_holding`] for the database file at `path` (a running bot's, say).
+pub async fn rows_holding_in(path: &Path, value: i64) -> Vec<(String, String, i64)> {
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(path))
+        .await
+        .expect("raw connect");
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
     )

@@ -25,7 +25,7 @@ pub mod rng;
 pub mod seed;
 
 pub use chat::{FakeChat, SeenPost};
-pub use db::{TempDb, rows_holding, table_columns, temp_store, url_of};
+pub use db::{TempDb, rows_holding, rows_holding_in, table_columns, temp_store, url_of};
 pub use harness::Harness;
 pub use ids::*;
 pub use process::TrellisProcess;

@@ -1,0 +1,458 @@
+//! The mentoring loop at the edge: `/cohort answers`, `/path`, the Note and
+//! page buttons and the note and path forms. Like the rest of the edge, each
+//! turns an interaction into a [`Viewer`](crate::domain::Viewer) and one
+//! engine call, and the result into a message (`mentoring_render`).
+//!
+//! Buttons and forms carry everything they need in their custom_id
+//! (stateless, like the Answer button), so they keep working across restarts:
+//!
+//! | custom_id | what |
+//! | --- | --- |
+//! | `note:{reply_id}` | the Note button of an answer, and the note form it opens |
+//! | `answers-week:{checkin_id}:{page}` | a page of a check-in's answers |
+//! | `answers-member:{cohort_id}:{user_id}:{week}:{page}` | a page of one member's answers |
+//! | `path-project:{cohort_id}` | the project form |
+//! | `path-step:{cohort_id}:{step}` | the evidence form of a step |
+
+use poise::CreateReply;
+use poise::serenity_prelude as serenity;
+use serenity::{CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage};
+
+use super::mentoring_render as view;
+use super::{Context, Data, Error, render, reply_for, viewer, viewer_of};
+use crate::domain::path::UnknownStep;
+use crate::domain::{CheckInId, CohortId, PathStep, ReplyId, UserId};
+use crate::engine::{AnswersView, EngineError};
+
+/// Note buttons per page: one row of Discord's five buttons.
+pub const MAX_PAGE_BUTTONS: usize = 5;
+/// Widest `week` of `/cohort answers`: ten years of weekly check-ins.
+const MAX_WEEKS_BACK: u32 = 520;
+/// Discord drops an interaction not answered within 3 s; a path form still
+/// saving by then is answered anyway (it may yet commit; saving again is an
+/// idempotent upsert).
+const SAVE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(2500);
+const SAVE_TIMED_OUT: &str = "Trellis is busy and could not confirm your submission in time. Please submit it again in a moment; \
+     submitting twice is harmless.";
+
+const NOTE_PREFIX: &str = "note:";
+const WEEK_PAGE_PREFIX: &str = "answers-week:";
+const MEMBER_PAGE_PREFIX: &str = "answers-member:";
+const PROJECT_PREFIX: &str = "path-project:";
+const STEP_PREFIX: &str = "path-step:";
+
+/// A custom_id of the mentoring loop. Only the exact shapes [`CustomId::render`]
+/// writes parse: decimal numbers without sign or leading zero (row and user
+/// ids positive), a known step name, nothing after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomId {
+    Note(ReplyId),
+    WeekPage(CheckInId, u32),
+    MemberPage(CohortId, UserId, u32, u32),
+    PathProject(CohortId),
+    PathStep(CohortId, PathStep),
+}
+
+/// A canonical decimal: no sign, no leading zero, ASCII digits only.
+fn number<T: std::str::FromStr>(digits: &str) -> Option<T> {
+    let canonical =
+        !digits.is_empty() && (digits == "0" || !digits.starts_with('0')) && digits.bytes().all(|b| b.is_ascii_digit());
+    if canonical { digits.parse().ok() } else { None }
+}
+
+/// A positive row id or snowflake.
+fn positive<T: std::str::FromStr + PartialOrd + Default>(digits: &str) -> Option<T> {
+    number::<T>(digits).filter(|n| *n > T::default())
+}
+
+impl CustomId {
+    pub fn render(self) -> String {
+        match self {
+            CustomId::Note(r) => format!("{NOTE_PREFIX}{r}"),
+            CustomId::WeekPage(k, p) => format!("{WEEK_PAGE_PREFIX}{k}:{p}"),
+            CustomId::MemberPage(c, u, w, p) => format!("{MEMBER_PAGE_PREFIX}{c}:{u}:{w}:{p}"),
+            CustomId::PathProject(c) => format!("{PROJECT_PREFIX}{c}"),
+            CustomId::PathStep(c, s) => format!("{STEP_PREFIX}{c}:{s}"),
+        }
+    }
+
+    /// `None` for anything that is not exactly one of the shapes above.
+    pub fn parse(id: &str) -> Option<CustomId> {
+        if let Some(rest) = id.strip_prefix(NOTE_PREFIX) {
+            return Some(CustomId::Note(ReplyId::new(positive(rest)?)));
+        }
+        if let Some(rest) = id.strip_prefix(WEEK_PAGE_PREFIX) {
+            let (k, p) = rest.split_once(':')?;
+            return Some(CustomId::WeekPage(CheckInId::new(positive(k)?), number(p)?));
+        }
+        if let Some(rest) = id.strip_prefix(MEMBER_PAGE_PREFIX) {
+            let mut parts = rest.split(':');
+            let (c, u, w, p) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+            if parts.next().is_some() {
+                return None;
+            }
+            let user: u64 = positive(u)?;
+            return Some(CustomId::MemberPage(CohortId::new(positive(c)?), UserId::new(user), number(w)?, number(p)?));
+        }
+        if let Some(rest) = id.strip_prefix(PROJECT_PREFIX) {
+            return Some(CustomId::PathProject(CohortId::new(positive(rest)?)));
+        }
+        if let Some(rest) = id.strip_prefix(STEP_PREFIX) {
+            let (c, s) = rest.split_once(':')?;
+            return Some(CustomId::PathStep(CohortId::new(positive(c)?), s.parse().ok()?));
+        }
+        None
+    }
+}
+
+// ---- commands -------------------------------------------------------------
+
+async fn say(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
+    ctx.send(CreateReply::default().content(render::truncate(&text.into(), 2000)).ephemeral(true)).await?;
+    Ok(())
+}
+
+/// Mentors: read a check-in's answers (or one member's) and leave notes on them.
+#[poise::command(slash_command, guild_only)]
+pub async fn answers(
+    ctx: Context<'_>,
+    #[description = "Check-ins back: 0 = the open or latest one (default), 1 = the one before, …"]
+    #[min = 0]
+    #[max = 520]
+    week: Option<u32>,
+    #[description = "Only this member's answers, newest first"] member: Option<serenity::User>,
+) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
+    let week = week.unwrap_or(0);
+    // Discord checks min and max in its client only.
+    if week > MAX_WEEKS_BACK {
+        return say(ctx, format!("`week` must be a whole number from 0 to {MAX_WEEKS_BACK}.")).await;
+    }
+    let who = viewer(ctx)?;
+    let engine = &ctx.data().engine;
+    let member = member.map(|u| UserId::new(u.id.get()));
+    let (page, file) = match engine.cohort_answers(&who, week, member).await {
+        Ok(AnswersView::Week(v)) => {
+            (view::week_page(&v, who.user_id, 0, engine.now()), view::week_file(&v, engine.now()))
+        }
+        Ok(AnswersView::Member(v)) => (view::member_page(&v, who.user_id, 0), view::member_file(&v, engine.now())),
+        Err(e) => return say(ctx, reply_for(&e)).await,
+    };
+    let mut reply = CreateReply::default().ephemeral(true).components(page.components).attachment(file);
+    for embed in page.embeds {
+        reply = reply.embed(embed);
+    }
+    ctx.send(reply).await?;
+    Ok(())
+}
+
+/// Your Staff path: one cross-team problem, seven steps, dated evidence.
+#[poise::command(slash_command, guild_only, subcommands("show", "project", "done"), subcommand_required)]
+pub async fn path(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Your Staff path (or, for mentors, a member's): the problem and the seven steps.
+#[poise::command(slash_command, guild_only)]
+pub async fn show(
+    ctx: Context<'_>,
+    #[description = "Mentors: the member to look at (default: you)"] member: Option<serenity::User>,
+) -> Result<(), Error> {
+    let who = viewer(ctx)?;
+    let target = member.as_ref().map_or(who.user_id, |u| UserId::new(u.id.get()));
+    match ctx.data().engine.path_for(&who, target).await {
+        Ok((cohort, path)) => {
+            ctx.send(CreateReply::default().embed(view::path_embed(&cohort, target, &path)).ephemeral(true)).await?;
+            Ok(())
+        }
+        Err(e) => say(ctx, reply_for(&e)).await,
+    }
+}
+
+/// Describe the problem you carry along the Staff path (opens a form).
+#[poise::command(slash_command, guild_only)]
+pub async fn project(ctx: Context<'_>) -> Result<(), Error> {
+    let who = viewer(ctx)?;
+    match ctx.data().engine.path_form(&who).await {
+        Ok(form) => open_modal(ctx, view::project_modal(&form)).await,
+        Err(e) => say(ctx, reply_for(&e)).await,
+    }
+}
+
+/// Mark a step of the Staff path done, with its evidence (opens a form).
+#[poise::command(slash_command, guild_only)]
+pub async fn done(ctx: Context<'_>, #[description = "The step you did"] step: StepOption) -> Result<(), Error> {
+    let step = match step.0 {
+        Ok(step) => step,
+        Err(e) => return say(ctx, format!("{e}.")).await,
+    };
+    let who = viewer(ctx)?;
+    match ctx.data().engine.path_form(&who).await {
+        Ok(form) => open_modal(ctx, view::step_modal(&form, step)).await,
+        Err(e) => say(ctx, reply_for(&e)).await,
+    }
+}
+
+async fn open_modal(ctx: Context<'_>, modal: serenity::CreateModal) -> Result<(), Error> {
+    let poise::Context::Application(app) = ctx else { anyhow::bail!("not an application command") };
+    app.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
+    Ok(())
+}
+
+/// The `step` option of `/path done`: a string choice whose values are the
+/// step names (`expectations` … `story`), the contract's values. poise's own
+/// choice parameters send an index instead, hence this type. A value that is
+/// no step (a hand-made request) is kept as the error to show.
+pub struct StepOption(Result<PathStep, UnknownStep>);
+
+#[async_trait::async_trait]
+impl poise::SlashArgument for StepOption {
+    async fn extract(
+        _: &serenity::Context,
+        _: &serenity::CommandInteraction,
+        value: &serenity::ResolvedValue<'_>,
+    ) -> Result<Self, poise::SlashArgError> {
+        Ok(StepOption(match value {
+            serenity::ResolvedValue::String(s) => s.parse(),
+            other => Err(UnknownStep(format!("{other:?}").chars().take(40).collect())),
+        }))
+    }
+
+    fn create(builder: serenity::CreateCommandOption) -> serenity::CreateCommandOption {
+        PathStep::ALL.into_iter().fold(builder.kind(serenity::CommandOptionType::String), |b, s| {
+            b.add_string_choice(format!("{}. {}", s.number(), s.title()), s.as_str())
+        })
+    }
+}
+
+// ---- buttons and forms ----------------------------------------------------
+
+/// A click on a button of the mentoring loop.
+pub async fn on_click(
+    ctx: &serenity::Context,
+    data: &Data,
+    click: &serenity::ComponentInteraction,
+    id: CustomId,
+) -> Result<(), Error> {
+    let engine = &data.engine;
+    let refuse = async |e: EngineError| {
+        let r = CreateInteractionResponse::Message(render::ephemeral_text(reply_for(&e)));
+        click.create_response(&ctx.http, r).await
+    };
+    let Some(who) = viewer_of(click.guild_id, click.channel_id, click.member.as_ref(), &click.user) else {
+        refuse(EngineError::UnknownAnswer).await?;
+        return Ok(());
+    };
+    let response = match id {
+        CustomId::Note(reply_id) => match engine.note_form(&who, reply_id).await {
+            Ok(form) => CreateInteractionResponse::Modal(view::note_modal(&form)),
+            Err(e) => return Ok(refuse(e).await?),
+        },
+        CustomId::WeekPage(checkin_id, page) => match engine.week_answers_of(&who, checkin_id).await {
+            Ok(v) => {
+                let page = view::week_page(&v, who.user_id, page as usize, engine.now());
+                update(page, view::week_file(&v, engine.now()))
+            }
+            Err(e) => return Ok(refuse(e).await?),
+        },
+        CustomId::MemberPage(cohort_id, member, week, page) => {
+            match engine.member_answers_of(&who, cohort_id, member, week).await {
+                Ok(v) => update(view::member_page(&v, who.user_id, page as usize), view::member_file(&v, engine.now())),
+                Err(e) => return Ok(refuse(e).await?),
+            }
+        }
+        CustomId::PathProject(_) | CustomId::PathStep(..) => {
+            tracing::warn!(custom_id = %render::truncate(&id.render(), 100), "a form's id on a button");
+            let r = render::ephemeral_text("This button is no longer in use.");
+            CreateInteractionResponse::Message(r)
+        }
+    };
+    click.create_response(&ctx.http, response).await?;
+    Ok(())
+}
+
+/// The message a page button turns into: the new page, `answers.md` again
+/// (an update without it would drop the file).
+fn update(page: view::Page, file: serenity::CreateAttachment) -> CreateInteractionResponse {
+    let message = CreateInteractionResponseMessage::new()
+        .embeds(page.embeds)
+        .components(page.components)
+        .add_file(file)
+        .allowed_mentions(render::no_mentions());
+    CreateInteractionResponse::UpdateMessage(message)
+}
+
+fn field<'a>(submit: &'a serenity::ModalInteraction, id: &str) -> &'a str {
+    submit
+        .data
+        .components
+        .iter()
+        .flat_map(|row| row.components.iter())
+        .find_map(|c| match c {
+            serenity::ActionRowComponent::InputText(t) if t.custom_id == id => t.value.as_deref(),
+            _ => None,
+        })
+        .unwrap_or("")
+}
+
+/// The submitter's name on the server: nickname, else display name, else user name.
+fn name_of(submit: &serenity::ModalInteraction) -> String {
+    let nick = submit.member.as_ref().and_then(|m| m.nick.clone());
+    nick.or_else(|| submit.user.global_name.clone()).unwrap_or_else(|| submit.user.name.clone())
+}
+
+/// A submitted form of the mentoring loop.
+pub async fn on_modal(
+    ctx: &serenity::Context,
+    data: &Data,
+    submit: &serenity::ModalInteraction,
+    id: CustomId,
+) -> Result<(), Error> {
+    let engine = &data.engine;
+    let Some(who) = viewer_of(submit.guild_id, submit.channel_id, submit.member.as_ref(), &submit.user) else {
+        let r = render::ephemeral_text("Use this form from your cohort's server.");
+        submit.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
+        return Ok(());
+    };
+    let response = match id {
+        CustomId::Note(reply_id) => {
+            // Saving sends a DM, which may wait on Discord: acknowledge first,
+            // confirm once the note is committed and the DM tried.
+            submit.defer_ephemeral(&ctx.http).await?;
+            let followup =
+                match engine.submit_note(&who, reply_id, &name_of(submit), field(submit, view::FIELD_NOTE)).await {
+                    Ok(saved) => {
+                        let (text, embed) = view::note_saved(&saved);
+                        CreateInteractionResponseFollowup::new().content(text).embed(embed)
+                    }
+                    Err(e) => CreateInteractionResponseFollowup::new().content(reply_for(&e)),
+                };
+            let followup = followup.ephemeral(true).allowed_mentions(render::no_mentions());
+            submit.create_followup(&ctx.http, followup).await?;
+            return Ok(());
+        }
+        CustomId::PathProject(cohort_id) => {
+            let saved = tokio::time::timeout(
+                SAVE_DEADLINE,
+                engine.submit_project(
+                    &who,
+                    cohort_id,
+                    field(submit, view::FIELD_PROJECT_WHAT),
+                    field(submit, view::FIELD_PROJECT_WHY),
+                    field(submit, view::FIELD_PROJECT_TEAMS),
+                ),
+            )
+            .await;
+            match saved {
+                Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
+                Ok(Ok(saved)) => embed_reply(view::project_saved(&saved)),
+                Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
+            }
+        }
+        CustomId::PathStep(cohort_id, step) => {
+            let saved = tokio::time::timeout(
+                SAVE_DEADLINE,
+                engine.submit_step(
+                    &who,
+                    cohort_id,
+                    step,
+                    field(submit, view::FIELD_STEP_EVIDENCE),
+                    field(submit, view::FIELD_STEP_LINK),
+                ),
+            )
+            .await;
+            match saved {
+                Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
+                Ok(Ok(saved)) => embed_reply(view::step_saved(&saved)),
+                Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
+            }
+        }
+        CustomId::WeekPage(..) | CustomId::MemberPage(..) => {
+            tracing::warn!(custom_id = %render::truncate(&id.render(), 100), "a button's id on a form");
+            render::ephemeral_text("This form is no longer in use.")
+        }
+    };
+    submit.create_response(&ctx.http, CreateInteractionResponse::Message(response)).await?;
+    Ok(())
+}
+
+fn embed_reply(embed: serenity::CreateEmbed) -> CreateInteractionResponseMessage {
+    CreateInteractionResponseMessage::new().embed(embed).ephemeral(true).allowed_mentions(render::no_mentions())
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn only_what_render_writes_is_known() {
+        for id in [
+            CustomId::Note(ReplyId::new(42)),
+            CustomId::WeekPage(CheckInId::new(7), 0),
+            CustomId::WeekPage(CheckInId::new(i64::MAX), u32::MAX),
+            CustomId::MemberPage(CohortId::new(1), UserId::new(300_000_000_000_000_003), 2, 11),
+            CustomId::PathProject(CohortId::new(3)),
+            CustomId::PathStep(CohortId::new(3), PathStep::Stakeholders),
+        ] {
+            assert_eq!(CustomId::parse(&id.render()), Some(id), "{}", id.render());
+            assert!(id.render().len() <= 100);
+        }
+        for bad in [
+            "",
+            "note:",
+            "note:0",
+            "note:-1",
+            "note:01",
+            "note:1 ",
+            "note:1:2",
+            "answers-week:1",
+            "answers-week:1:",
+            "answers-week:1:01",
+            "answers-week:0:1",
+            "answers-week:1:2:3",
+            "answers-member:1:2:3",
+            "answers-member:1:0:0:0",
+            "answers-member:1:2:3:4:5",
+            "path-project:",
+            "path-step:1",
+            "path-step:1:Plan",
+            "path-step:1:plan ",
+            "answer:1",
+            "impact:1",
+        ] {
+            assert_eq!(CustomId::parse(bad), None, "{bad:?}");
+        }
+        // Those of the rest of the edge are not ours.
+        assert_eq!(CustomId::parse(render::FORGET_CONFIRM), None);
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_string_is_unknown_or_canonical(s in any::<String>()) {
+            if let Some(id) = CustomId::parse(&s) {
+                prop_assert_eq!(id.render(), s);
+            }
+        }
+
+        #[test]
+        fn prefixed_noise_is_unknown_or_canonical(
+            prefix in prop_oneof![
+                Just("note:"), Just("answers-week:"), Just("answers-member:"), Just("path-project:"), Just("path-step:")
+            ],
+            tail in "[-+0-9: a-z\\x00\\u{660}-\\u{669}]{0,40}",
+        ) {
+            let s = format!("{prefix}{tail}");
+            if let Some(id) = CustomId::parse(&s) {
+                prop_assert_eq!(id.render(), s);
+            }
+        }
+    }
+}

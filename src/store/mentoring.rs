@@ -1,0 +1,97 @@
+//! What the summaries read of the mentoring loop (who got a note, steps done
+//! per member, no text), and a member's earlier answer to a repeated prompt.
+
+use chrono::{DateTime, Utc};
+
+use super::codec::unix;
+use super::replies::ReplyRow;
+use super::{Result, Store, StoreError};
+use crate::domain::{CheckInId, CohortId, PathStep, Reply, ReplyId, UserId};
+use crate::summary::mentoring::MentoringActivity;
+
+impl Store {
+    /// For a cohort: the (check-in, member) pairs that have a note, and the
+    /// steps each member has done. Two statements in one read transaction,
+    /// each read from an index and aggregated per check-in or per member (as
+    /// `cohort_activity` does), so a 500-member, two-year cohort costs a few
+    /// hundred rows, not one per note.
+    pub async fn cohort_mentoring(&self, cohort_id: CohortId) -> Result<MentoringActivity> {
+        let mut tx = self.pool.begin().await?;
+        let noted: Vec<(CheckInId, String)> = sqlx::query_as(
+            "SELECT checkin_id, group_concat(DISTINCT member_user_id) FROM notes WHERE cohort_id = ? \
+             GROUP BY checkin_id",
+        )
+        .bind(cohort_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let steps: Vec<(UserId, String)> =
+            sqlx::query_as("SELECT user_id, group_concat(step) FROM path_steps WHERE cohort_id = ? GROUP BY user_id")
+                .bind(cohort_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        let mut out = MentoringActivity::default();
+        for (checkin, members) in noted {
+            for member in members.split(',') {
+                let member = member.parse::<i64>().map_err(|e| StoreError::Corrupt(format!("noted member: {e}")))?;
+                out.noted.insert((checkin, UserId::new(member as u64)));
+            }
+        }
+        for (user, names) in steps {
+            let mut done = names
+                .split(',')
+                .map(|s| s.parse().map_err(|e: crate::domain::path::UnknownStep| StoreError::Corrupt(e.to_string())))
+                .collect::<Result<Vec<PathStep>>>()?;
+            done.sort_unstable();
+            out.steps.insert(user, done);
+        }
+        Ok(out)
+    }
+
+    /// The member's latest answer, in this cohort, to an earlier check-in
+    /// (occurred before `before`) that asked prompt `prompt_id`.
+    pub async fn earlier_reply(
+        &self,
+        cohort_id: CohortId,
+        user_id: UserId,
+        prompt_id: &str,
+        before: DateTime<Utc>,
+    ) -> Result<Option<Reply>> {
+        let row: Option<ReplyRow> = sqlx::query_as(
+            "SELECT r.id, r.checkin_id, r.user_id, r.answer, r.confidence, r.created_at, r.updated_at \
+             FROM checkins k JOIN replies r ON r.checkin_id = k.id AND r.user_id = ? \
+             WHERE k.cohort_id = ? AND k.prompt_id = ? AND k.occurrence_at < ? \
+             ORDER BY k.occurrence_at DESC LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(cohort_id)
+        .bind(prompt_id)
+        .bind(unix(before))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Reply::try_from).transpose()
+    }
+
+    /// One answer by its row id.
+    pub async fn reply_by_id(&self, reply_id: ReplyId) -> Result<Option<Reply>> {
+        let row: Option<ReplyRow> = sqlx::query_as(
+            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies WHERE id = ?",
+        )
+        .bind(reply_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Reply::try_from).transpose()
+    }
+
+    /// Every current answer to one check-in, in the order they were first saved.
+    pub async fn replies_to_checkin(&self, checkin_id: CheckInId) -> Result<Vec<Reply>> {
+        let rows: Vec<ReplyRow> = sqlx::query_as(
+            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies \
+             WHERE checkin_id = ? ORDER BY created_at, id",
+        )
+        .bind(checkin_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Reply::try_from).collect()
+    }
+}
