@@ -19,6 +19,7 @@ mod e2e_dm;
 mod e2e_guilds;
 mod e2e_hostile;
 mod e2e_refusals;
+mod e2e_sessions;
 mod e2e_summary;
 mod engine;
 mod field;
