@@ -20,6 +20,7 @@ mod e2e_guilds;
 mod e2e_hostile;
 mod e2e_mentoring;
 mod e2e_refusals;
+mod e2e_sessions;
 mod e2e_summary;
 mod engine;
 mod field;

@@ -8,9 +8,10 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use fake_discord::Actor;
 use trellis::domain::{GuildId, Instance, Slot};
 use trellis_testkit::process::{self, TrellisProcess, wait_identified};
-use trellis_testkit::{CHANNEL, GUILD, TempDb, seed_cohort};
+use trellis_testkit::{ALICE, CHANNEL, GUILD, TempDb, seed_cohort};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 const WAIT: Duration = Duration::from_secs(20);
@@ -61,6 +62,16 @@ async fn a_second_copy_on_the_same_database_refuses_with_one_line_and_never_conn
     assert_eq!(fake.identify_count(), 1);
     assert_eq!(fake.connection_count(), 1);
     assert_eq!(fake.requests_to("GET", "/gateway").len(), gateway_lookups);
+    // The fake hands every event to every session on the token, as Discord
+    // does (tests/it/e2e_sessions.rs): had the second copy opened one, it
+    // would have received this command too and raced for its callback.
+    let h = fake.slash_command(Actor::in_guild(GUILD, CHANNEL, ALICE).command("progress"));
+    fake.wait_interaction_response(&h, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.requests_to("POST", &format!("/interactions/{}/", h.id)).len(), 1, "one callback");
+    let sessions = fake.sessions();
+    assert_eq!((sessions.len(), fake.session_count()), (1, 1));
+    assert_eq!(sessions[0].received("INTERACTION_CREATE"), 1);
 
     // The first copy is untouched; once it stops cleanly, the next starts at once.
     first.sigterm();
@@ -71,6 +82,9 @@ async fn a_second_copy_on_the_same_database_refuses_with_one_line_and_never_conn
     assert!(!third.logs().contains("took over"), "a clean stop released the lease:\n{}", third.logs());
     third.sigterm();
     assert!(exit_of(&mut third, WAIT).await.success());
+    // Over the whole run, never two sessions at once: the first logged off
+    // (close 1000) before the third IDENTIFYed, and the third did too.
+    assert_eq!((fake.sessions().len(), fake.max_concurrent_sessions(), fake.session_count()), (2, 1, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -59,11 +59,17 @@ pub struct FakeConfig {
     /// are registered only after the HTTP call that showed the UI returns,
     /// so an instant click could arrive before anyone listens for it.
     pub user_reaction_delay: Duration,
+    /// How long a gateway session whose socket closed (not with 1000/1001)
+    /// stays resumable and keeps receiving dispatches for the replay.
+    /// Discord does not publish its figure; the fake's default, 60 s, is
+    /// longer than any reconnect in the tests.
+    pub session_resume_window: Duration,
 }
 
 impl FakeConfig {
     /// A bot with no guilds, username `Trellis`, owner id 1, Discord's
-    /// usual 41.25 s heartbeat interval and a 200 ms user reaction delay.
+    /// usual 41.25 s heartbeat interval, a 200 ms user reaction delay and
+    /// sessions resumable for 60 s.
     pub fn new(bot_user_id: u64, application_id: u64) -> Self {
         Self {
             bot_user_id,
@@ -73,6 +79,7 @@ impl FakeConfig {
             guilds: Vec::new(),
             heartbeat_interval: Duration::from_millis(41_250),
             user_reaction_delay: Duration::from_millis(200),
+            session_resume_window: Duration::from_secs(60),
         }
     }
 
@@ -91,6 +98,13 @@ impl FakeConfig {
     /// Sets the simulated reaction time (see [`FakeConfig::user_reaction_delay`]).
     pub fn user_reaction_delay(mut self, delay: Duration) -> Self {
         self.user_reaction_delay = delay;
+        self
+    }
+
+    /// Sets how long a disconnected session stays resumable (see
+    /// [`FakeConfig::session_resume_window`]).
+    pub fn session_resume_window(mut self, window: Duration) -> Self {
+        self.session_resume_window = window;
         self
     }
 

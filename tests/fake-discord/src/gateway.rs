@@ -1,14 +1,15 @@
-//! The gateway WebSocket at `/ws`.
+//! The gateway WebSocket at `/ws`: sockets, frames and dispatch. Sessions
+//! (several at once on the one token, resume, expiry) are in `sessions.rs`.
 //!
-//! One connection is live at a time (the bot runs one shard). Every new
-//! socket gets HELLO at once, also when the bot reconnects to RESUME (serenity
-//! sends RESUME without waiting for HELLO and ignores the extra HELLO).
-//! Frames are plain JSON text; no compression.
+//! Every new socket gets HELLO at once, also when the bot reconnects to
+//! RESUME (serenity sends RESUME without waiting for HELLO and ignores the
+//! extra HELLO). IDENTIFY on a socket starts a new session on it; RESUME
+//! moves an existing session onto it (the session's older socket, if still
+//! open, is dropped). Frames are plain JSON text; no compression.
 //!
-//! Dispatches go through [`send_dispatch`], which assigns sequence numbers
-//! under the state lock, so events are ordered exactly as they were issued.
-//! While no connection is ready (between a drop and the RESUME) events are
-//! queued and sent after the next RESUMED / READY.
+//! Dispatches go through [`send_dispatch`], which assigns each session's
+//! sequence numbers under the state lock, so every session sees events in
+//! the order they were issued.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +20,8 @@ use axum::response::Response;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::state::{Connection, Outgoing, PendingEvent, Shared, State};
+use super::sessions::{Outgoing, PendingEvent};
+use super::state::{Shared, State};
 use super::{auth, guilds, payloads};
 
 /// `GET /ws`: upgrade and run the connection.
@@ -37,12 +39,13 @@ async fn run_connection(shared: Arc<Shared>, mut socket: WebSocket) {
         let id = gw.next_connection_id;
         let hello = payloads::hello_frame(shared.config.heartbeat_interval.as_millis());
         let _ = tx.send(Outgoing::Text(hello));
-        // Replacing an older connection drops its sender, which ends its task.
-        gw.connection = Some(Connection { id, tx, ready: false });
+        gw.sockets.insert(id, tx);
         id
     };
     shared.notify();
 
+    // The close code the client sent, if it closed with a frame.
+    let mut client_close: Option<u16> = None;
     loop {
         tokio::select! {
             outgoing = rx.recv() => match outgoing {
@@ -65,12 +68,13 @@ async fn run_connection(shared: Arc<Shared>, mut socket: WebSocket) {
                     .await;
                     break;
                 }
-                // Superseded by a newer connection.
+                // Dropped by the fake: its session was resumed elsewhere.
                 None => break,
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => handle_frame(&shared, connection_id, text.as_str()),
-                Some(Ok(Message::Close(_))) => {
+                Some(Ok(Message::Close(frame))) => {
+                    client_close = Some(frame.map_or(1005, |f| f.code));
                     // Let the WebSocket layer flush its close reply before the socket is dropped.
                     let _ = tokio::time::timeout(Duration::from_secs(1), socket.recv()).await;
                     break;
@@ -82,20 +86,21 @@ async fn run_connection(shared: Arc<Shared>, mut socket: WebSocket) {
     }
 
     let mut st = shared.lock();
-    if st.gateway.connection.as_ref().is_some_and(|c| c.id == connection_id) {
-        st.gateway.connection = None;
-    }
+    st.gateway.sockets.remove(&connection_id);
+    // Discord ends a session whose client closed with 1000 or 1001 (it
+    // logged off); any other end leaves it resumable.
+    st.gateway.detach(connection_id, matches!(client_close, Some(1000 | 1001)));
     drop(st);
     shared.notify();
 }
 
 fn handle_frame(shared: &Shared, connection_id: u64, text: &str) {
     let mut st = shared.lock();
-    let Some(tx) = st.gateway.connection.as_ref().filter(|c| c.id == connection_id).map(|c| c.tx.clone()) else {
+    let Some(tx) = st.gateway.sockets.get(&connection_id).cloned() else {
         return;
     };
     let Ok(frame) = serde_json::from_str::<Value>(text) else {
-        let _ = tx.send(Outgoing::Close { code: 4002, reason: "Error while decoding payload.".into() });
+        close_socket(&mut st, connection_id, 4002, "Error while decoding payload.");
         return;
     };
     let op = frame.get("op").and_then(Value::as_u64);
@@ -105,8 +110,8 @@ fn handle_frame(shared: &Shared, connection_id: u64, text: &str) {
             st.gateway.heartbeats += 1;
             let _ = tx.send(Outgoing::Text(payloads::heartbeat_ack_frame()));
         }
-        Some(2) => identify(shared, &mut st, d),
-        Some(6) => resume(&mut st, &tx, d),
+        Some(2) => identify(shared, &mut st, connection_id, d),
+        Some(6) => resume(&mut st, connection_id, &tx, d),
         // Presence updates, member chunk requests, voice: accepted and ignored.
         _ => {}
     }
@@ -121,104 +126,159 @@ fn redact_token(mut d: Value) -> Value {
     d
 }
 
-fn identify(shared: &Shared, st: &mut State, d: Value) {
+/// IDENTIFY's `shard` as `[shard_id, num_shards]`.
+fn shard_of(d: &Value) -> Option<[u64; 2]> {
+    let shard = d.get("shard")?.as_array()?;
+    match shard.as_slice() {
+        [id, n] => Some([id.as_u64()?, n.as_u64()?]),
+        _ => None,
+    }
+}
+
+fn identify(shared: &Shared, st: &mut State, connection_id: u64, d: Value) {
     if auth::gateway_token_refused(st) {
         st.gateway.identifies.push(redact_token(d));
-        close_connection(st, 4004, "Authentication failed.");
+        close_socket(st, connection_id, 4004, "Authentication failed.");
         return;
     }
-    let gw = &mut st.gateway;
-    gw.identifies.push(redact_token(d));
-    let session_id = format!("fake-session-{}", gw.identifies.len());
-    gw.session_id = Some(session_id.clone());
-    gw.seq = 0;
+    if st.gateway.session_on(connection_id).is_some() {
+        st.gateway.identifies.push(redact_token(d));
+        close_socket(st, connection_id, 4005, "Already authenticated.");
+        return;
+    }
+    let shard = shard_of(&d);
+    st.gateway.identifies.push(redact_token(d));
+    let i = st.gateway.start_session(connection_id, shard);
+    let session_id = st.gateway.sessions[i].id.clone();
 
     let ws_url = format!("{}/ws", shared.base.replacen("http://", "ws://", 1));
     let mut ready = payloads::ready(&shared.config, &session_id, &ws_url);
+    if let Some(shard) = shard {
+        ready["shard"] = serde_json::json!(shard);
+    }
     guilds::drop_removed_from_ready(st, &mut ready);
-    send_now(st, "READY", &ready);
+    st.gateway.send_to(i, "READY", &ready, None);
     let removed = st.removed_guilds.clone();
     for guild in shared.config.guilds.iter().filter(|g| !removed.contains(&g.id)) {
-        send_now(st, "GUILD_CREATE", &payloads::guild_create(&shared.config, guild));
+        st.gateway.send_to(i, "GUILD_CREATE", &payloads::guild_create(&shared.config, guild), None);
     }
-    if let Some(conn) = st.gateway.connection.as_mut() {
-        conn.ready = true;
+    for event in std::mem::take(&mut st.gateway.undelivered) {
+        if st.gateway.send_to(i, &event.name, &event.data, event.interaction_id) {
+            mark_delivered(st, event.interaction_id);
+        }
     }
-    flush_pending(st);
 }
 
-fn resume(st: &mut State, tx: &mpsc::UnboundedSender<Outgoing>, d: Value) {
-    let session_matches = st.gateway.session_id.is_some()
-        && d.get("session_id").and_then(Value::as_str) == st.gateway.session_id.as_deref();
+fn resume(st: &mut State, connection_id: u64, tx: &mpsc::UnboundedSender<Outgoing>, d: Value) {
+    let now = Instant::now();
+    let session = d.get("session_id").and_then(Value::as_str).and_then(|id| st.gateway.live_session(id, now));
+    let after = d.get("seq").and_then(Value::as_u64).unwrap_or(0);
     st.gateway.resumes.push(redact_token(d));
-    if !session_matches {
-        let _ = tx.send(Outgoing::Text(payloads::invalid_session_frame(false)));
+    if st.gateway.session_on(connection_id).is_some() {
+        close_socket(st, connection_id, 4005, "Already authenticated.");
         return;
     }
-    if let Some(conn) = st.gateway.connection.as_mut() {
-        conn.ready = true;
-    }
-    // Discord replays what was missed, then says RESUMED.
-    flush_pending(st);
-    send_now(st, "RESUMED", &serde_json::json!({ "_trace": ["fake-discord"] }));
-}
-
-/// Sends a dispatch on the live connection regardless of readiness.
-fn send_now(st: &mut State, name: &str, data: &Value) -> bool {
-    let Some(conn) = st.gateway.connection.as_ref() else {
-        return false;
+    let Some(i) = session else {
+        let _ = tx.send(Outgoing::Text(payloads::invalid_session_frame(false)));
+        return;
     };
-    st.gateway.seq += 1;
-    let frame = payloads::dispatch_frame(st.gateway.seq, name, data);
-    conn.tx.send(Outgoing::Text(frame)).is_ok()
-}
-
-/// Sends a dispatch if a connection is ready, else queues it. Marks the
-/// interaction (if any) as delivered when it goes out.
-pub(crate) fn send_dispatch(st: &mut State, name: &str, data: Value, interaction_id: Option<u64>) {
-    if st.gateway.is_ready() && st.gateway.pending.is_empty() && send_now(st, name, &data) {
-        mark_delivered(st, interaction_id);
-    } else {
-        st.gateway.pending.push(PendingEvent { name: name.to_owned(), data, interaction_id });
+    let gw = &mut st.gateway;
+    // The session's older socket, if the fake has not seen it close yet, is
+    // dropped: the session lives on the newest one.
+    if let Some(old) = gw.sessions[i].socket.replace(connection_id) {
+        gw.sockets.remove(&old);
+    }
+    gw.sessions[i].disconnected_at = None;
+    gw.sessions[i].resumes += 1;
+    // Discord replays what came after the client's `seq`, then says RESUMED.
+    let replayed = gw.replay(i, after);
+    // Whatever waited for a session was dispatched while this one was live,
+    // so it is in its log.
+    gw.undelivered.clear();
+    let session = &mut gw.sessions[i];
+    session.seq += 1;
+    let resumed = payloads::dispatch_frame(session.seq, "RESUMED", &serde_json::json!({ "_trace": ["fake-discord"] }));
+    let _ = tx.send(Outgoing::Text(resumed));
+    for id in replayed {
+        mark_delivered(st, Some(id));
     }
 }
 
-fn flush_pending(st: &mut State) {
-    let pending = std::mem::take(&mut st.gateway.pending);
-    let mut rest = pending.into_iter();
-    while let Some(event) = rest.next() {
-        if send_now(st, &event.name, &event.data) {
-            mark_delivered(st, event.interaction_id);
-        } else {
-            st.gateway.pending.push(event);
-            st.gateway.pending.extend(rest);
-            break;
-        }
+/// Dispatches an event to every live session (written now to those on a
+/// socket, kept for the RESUME of the others). If no session is on a
+/// socket, it is also kept for the next session that IDENTIFYs. Marks the
+/// interaction (if any) as delivered when it first goes out on a socket.
+pub(crate) fn send_dispatch(st: &mut State, name: &str, data: Value, interaction_id: Option<u64>) {
+    let gw = &mut st.gateway;
+    let recipients = gw.recipients(Instant::now());
+    let on_socket = recipients.iter().any(|i| gw.sessions[*i].socket.is_some());
+    let mut written = false;
+    for i in recipients {
+        written |= gw.send_to(i, name, &data, interaction_id);
+    }
+    if !on_socket {
+        gw.undelivered.push(PendingEvent { name: name.to_owned(), data, interaction_id });
+    }
+    if written {
+        mark_delivered(st, interaction_id);
     }
 }
 
 fn mark_delivered(st: &mut State, interaction_id: Option<u64>) {
     if let Some(record) = interaction_id.and_then(|id| st.interactions.get_mut(&id)) {
-        record.delivered_at = Some(Instant::now());
+        record.delivered_at.get_or_insert_with(Instant::now);
     }
 }
 
-/// Closes the live connection with `code` (the bot then reconnects).
-/// Returns whether there was a connection.
-pub(crate) fn close_connection(st: &mut State, code: u16, reason: &str) -> bool {
-    match st.gateway.connection.take() {
-        Some(conn) => {
-            let _ = conn.tx.send(Outgoing::Close { code, reason: reason.to_owned() });
+/// Closes socket `connection_id` with `code`; its session (if any) stays
+/// resumable. Returns whether the socket was open.
+fn close_socket(st: &mut State, connection_id: u64, code: u16, reason: &str) -> bool {
+    st.gateway.detach(connection_id, false);
+    match st.gateway.sockets.remove(&connection_id) {
+        Some(tx) => {
+            // The task still reads this frame: a channel's queued items
+            // outlive its dropped sender.
+            let _ = tx.send(Outgoing::Close { code, reason: reason.to_owned() });
             true
         }
         None => false,
     }
 }
 
-/// Sends a raw opcode frame (op 7 / op 9) on the live connection.
-pub(crate) fn send_raw(st: &mut State, frame: String) -> bool {
-    match st.gateway.connection.as_ref() {
-        Some(conn) => conn.tx.send(Outgoing::Text(frame)).is_ok(),
-        None => false,
+/// Closes every open socket with `code` (the bot then reconnects and
+/// RESUMEs). Returns whether there was one.
+pub(crate) fn close_connection(st: &mut State, code: u16, reason: &str) -> bool {
+    let open: Vec<u64> = st.gateway.sockets.keys().copied().collect();
+    let mut closed = false;
+    for id in open {
+        closed |= close_socket(st, id, code, reason);
     }
+    closed
+}
+
+/// Sends a raw opcode frame (op 7 / op 9) to every session on a socket.
+/// Returns whether there was one.
+pub(crate) fn send_raw(st: &mut State, frame: &str) -> bool {
+    let gw = &st.gateway;
+    let mut sent = false;
+    for id in gw.sessions.iter().filter_map(|s| s.socket) {
+        sent |= gw.sockets.get(&id).is_some_and(|tx| tx.send(Outgoing::Text(frame.to_owned())).is_ok());
+    }
+    sent
+}
+
+/// Sends op 9 INVALID SESSION to every session on a socket. With
+/// `resumable == false` Discord has ended those sessions: they receive
+/// nothing more and cannot be resumed (the socket stays open for a new
+/// IDENTIFY). Returns whether there was one.
+pub(crate) fn invalidate_sessions(st: &mut State, resumable: bool) -> bool {
+    let sent = send_raw(st, &payloads::invalid_session_frame(resumable));
+    if !resumable {
+        for session in st.gateway.sessions.iter_mut().filter(|s| s.socket.is_some()) {
+            session.socket = None;
+            session.disconnected_at = Some(Instant::now());
+            session.ended = true;
+        }
+    }
+    sent
 }

@@ -24,15 +24,31 @@
 //!   members. Bodies are validated with Discord's limits (400 on violations).
 //!   Every request is recorded; unknown routes answer 404 and are listed.
 //! - Gateway at `/ws`: HELLO, IDENTIFY → READY + GUILD_CREATE per guild,
-//!   heartbeats, RESUME → RESUMED, dropping the socket, arbitrary dispatches.
+//!   heartbeats, RESUME → replay + RESUMED, dropping the socket, op 7 / op 9,
+//!   arbitrary dispatches.
+//! - Several gateway sessions at once on the one token, as on Discord
+//!   (`sessions.rs`): every IDENTIFY starts a session with its own
+//!   `session_id`, sequence numbers and `shard`, and every dispatch goes to
+//!   every live session. Two copies of a bot started on one token therefore
+//!   both receive every DM and every interaction, and race for its callback
+//!   (the second gets 400 `40060`): whatever keeps a second copy from
+//!   handling events must keep it from opening a session at all.
+//!   [`FakeDiscord::session_count`], [`FakeDiscord::sessions`] (per-session
+//!   state, shard and events received) and
+//!   [`FakeDiscord::max_concurrent_sessions`] show what happened;
+//!   [`GatewayClient`] opens sessions by hand.
 //! - Simulated users: slash commands, autocomplete, button clicks (in a
 //!   guild or under a DM), modal submits, DMs and edits of DMs
 //!   (MESSAGE_UPDATE), with their responses captured. Clicks and modal
 //!   submits are held back by [`FakeConfig::user_reaction_delay`] (200 ms)
 //!   after the UI appeared, because serenity/poise collectors only start
 //!   listening once the HTTP call that showed the UI has returned.
-//! - Events dispatched while the socket is down are queued and delivered
-//!   after the next RESUMED (or READY).
+//! - A session whose socket closed (not with 1000/1001) stays resumable for
+//!   [`FakeConfig::session_resume_window`] (60 s): events meanwhile are
+//!   replayed on RESUME from the client's `seq`. A close with 1000/1001, op 9
+//!   `false` or an expired window ends it. Events dispatched while no session
+//!   has a socket also go to the next session that IDENTIFYs (after its
+//!   READY), so a bot restarted in a test does not lose them.
 //! - What real servers do (`refusals.rs`): closed DMs per user, deleted
 //!   channels, permissions taken from the bot in a channel (also in
 //!   `app_permissions`), members who left, routes down with a 5xx.
@@ -45,6 +61,7 @@
 //! never printed (the `Debug` impls and diagnostics redact them).
 
 mod auth;
+mod client;
 mod config;
 mod dm_edits;
 mod gateway;
@@ -54,6 +71,7 @@ mod model;
 mod payloads;
 mod refusals;
 mod rest;
+mod sessions;
 mod state;
 mod validate;
 
@@ -62,11 +80,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub use client::GatewayClient;
 pub use config::{ChannelSpec, FakeConfig, GuildSpec, RoleSpec, permissions};
 pub use model::{
     Actor, Attachment, InteractionHandle, InteractionResponse, Invocation, MessageSource, OptionValue, RecordedRequest,
     StoredMessage,
 };
+pub use sessions::{SessionInfo, SessionState};
 
 use interactions::InteractionSpec;
 use state::{Fault, FaultKind, InteractionRecord, Shared, State};
@@ -191,7 +211,7 @@ impl FakeDiscord {
     // Gateway
     // -----------------------------------------------------------------------
 
-    /// A socket is open and READY (or RESUMED) has been sent on it.
+    /// A session is on an open socket (READY or RESUMED has been sent on it).
     pub fn connected(&self) -> bool {
         self.shared.lock().gateway.is_ready()
     }
@@ -238,26 +258,32 @@ impl FakeDiscord {
         self.wait_until(timeout, &what, |f| (f.resume_count() >= count && f.connected()).then_some(())).await
     }
 
-    /// Closes the socket with code 4000 (unknown error). serenity reconnects
-    /// and RESUMEs. Events dispatched meanwhile are queued until RESUMED.
-    /// Returns whether a connection was open.
+    /// Closes every open socket with code 4000 (unknown error). serenity
+    /// reconnects and RESUMEs. Events dispatched meanwhile are kept for the
+    /// replay. Returns whether a socket was open.
     pub fn drop_gateway(&self) -> bool {
         let closed = gateway::close_connection(&mut self.shared.lock(), 4000, "fake discord: dropped");
         self.shared.notify();
         closed
     }
 
-    /// Sends op 7 RECONNECT (serenity answers by resuming on a new socket).
+    /// Sends op 7 RECONNECT to every session on a socket (serenity answers
+    /// by resuming on a new socket).
     pub fn request_reconnect(&self) -> bool {
-        gateway::send_raw(&mut self.shared.lock(), payloads::reconnect_frame())
+        gateway::send_raw(&mut self.shared.lock(), &payloads::reconnect_frame())
     }
 
-    /// Sends op 9 INVALID SESSION (`false` makes serenity IDENTIFY again).
+    /// Sends op 9 INVALID SESSION to every session on a socket. `false`
+    /// ends those sessions (serenity IDENTIFYs again); `true` leaves them
+    /// resumable (serenity RESUMEs).
     pub fn invalidate_session(&self, resumable: bool) -> bool {
-        gateway::send_raw(&mut self.shared.lock(), payloads::invalid_session_frame(resumable))
+        let sent = gateway::invalidate_sessions(&mut self.shared.lock(), resumable);
+        self.shared.notify();
+        sent
     }
 
-    /// Dispatches any event (`t` = `event`, `d` = `data`) with the next sequence number.
+    /// Dispatches any event (`t` = `event`, `d` = `data`) to every session,
+    /// with each session's next sequence number.
     pub fn dispatch(&self, event: &str, data: Value) {
         gateway::send_dispatch(&mut self.shared.lock(), event, data, None);
         self.shared.notify();
@@ -569,14 +595,24 @@ impl FakeDiscord {
         let st = self.shared.lock();
         let gw = &st.gateway;
         let mut out = format!(
-            "gateway: connected={} connections={} identifies={} resumes={} seq={} pending_events={}\n",
+            "gateway: connected={} connections={} identifies={} resumes={} undelivered_events={}\n",
             gw.is_ready(),
             gw.connections,
             gw.identifies.len(),
             gw.resumes.len(),
-            gw.seq,
-            gw.pending.len()
+            gw.undelivered.len()
         );
+        for session in &gw.sessions {
+            let state = match (session.socket, session.ended) {
+                (Some(_), _) => "on a socket",
+                (None, false) => "without a socket",
+                (None, true) => "ended",
+            };
+            out.push_str(&format!(
+                "  session {} shard {:?}: {state}, seq {}\n",
+                session.id, session.shard, session.seq
+            ));
+        }
         let skip = st.requests.len().saturating_sub(20);
         out.push_str(&format!("last {} request(s):\n", st.requests.len() - skip));
         for r in &st.requests[skip..] {

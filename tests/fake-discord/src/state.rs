@@ -6,10 +6,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::config::FakeConfig;
 use super::model::{InteractionHandle, InteractionResponse, RecordedRequest, StoredMessage};
+use super::sessions::GatewayState;
 
 /// Everything the HTTP handlers, the gateway task and the test-facing API share.
 pub(crate) struct Shared {
@@ -24,7 +25,9 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn new(config: FakeConfig, base: String) -> Self {
         let (changes, _) = watch::channel(0);
-        Self { config, base, state: Mutex::new(State::default()), changes }
+        let mut state = State::default();
+        state.gateway.resume_window = config.session_resume_window;
+        Self { config, base, state: Mutex::new(state), changes }
     }
 
     /// Locks the state. A panic while locked (only possible in a test
@@ -157,56 +160,10 @@ pub(crate) struct InteractionRecord {
     pub channel_id: u64,
     /// For component interactions: the message the component sits on.
     pub message_id: Option<u64>,
-    /// When INTERACTION_CREATE went out on the socket (None while queued).
+    /// When INTERACTION_CREATE first went out on a socket (None while queued).
     pub delivered_at: Option<Instant>,
     pub response: Option<InteractionResponse>,
     /// Id of the original response message, once there is one.
     pub original_id: Option<u64>,
     pub followup_ids: Vec<u64>,
-}
-
-/// A frame for the live gateway connection's writer.
-#[derive(Debug)]
-pub(crate) enum Outgoing {
-    Text(String),
-    Close { code: u16, reason: String },
-}
-
-/// The live socket as seen by the rest of the fake.
-pub(crate) struct Connection {
-    pub id: u64,
-    pub tx: mpsc::UnboundedSender<Outgoing>,
-    /// READY (+ GUILD_CREATEs) or RESUMED has been sent on it.
-    pub ready: bool,
-}
-
-/// An event waiting for a ready connection.
-pub(crate) struct PendingEvent {
-    pub name: String,
-    pub data: Value,
-    pub interaction_id: Option<u64>,
-}
-
-#[derive(Default)]
-pub(crate) struct GatewayState {
-    pub connection: Option<Connection>,
-    pub next_connection_id: u64,
-    /// Sockets accepted so far.
-    pub connections: u64,
-    pub session_id: Option<String>,
-    /// Last sequence number sent in the current session.
-    pub seq: u64,
-    /// IDENTIFY `d` payloads (token redacted).
-    pub identifies: Vec<Value>,
-    /// RESUME `d` payloads (token redacted).
-    pub resumes: Vec<Value>,
-    pub heartbeats: u64,
-    /// Events dispatched while no connection was ready.
-    pub pending: Vec<PendingEvent>,
-}
-
-impl GatewayState {
-    pub fn is_ready(&self) -> bool {
-        self.connection.as_ref().is_some_and(|c| c.ready)
-    }
 }
