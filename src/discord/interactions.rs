@@ -290,7 +290,7 @@ async fn on_dm(ctx: &serenity::Context, data: &Data, message: &serenity::Message
     let user_id = UserId::new(message.author.id.get());
     let dm = MessageId::new(message.id.get());
     let text = match data.engine.answer_by_dm(user_id, dm, &message.content).await {
-        Ok(DmAnswer::Saved { reply, cohort_name }) => render::dm_saved(&cohort_name, &reply),
+        Ok(DmAnswer::Saved { reply, cohort_name, earlier }) => render::dm_saved(&cohort_name, &reply, earlier.as_ref()),
         Ok(DmAnswer::Choose(choices)) => {
             // The question carries buttons; the member is writing in this
             // channel right now, so one try is enough.
@@ -372,8 +372,8 @@ async fn on_dm_choice(
     .await;
     let response = match saved {
         Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
-        Ok(Ok(Some((reply, cohort_name)))) => {
-            let settled = render::dm_choice_saved(&cohort_name, &reply);
+        Ok(Ok(Some((reply, cohort_name, earlier)))) => {
+            let settled = render::dm_choice_saved(&cohort_name, &reply, earlier.as_ref());
             return Ok(click.create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(settled)).await?);
         }
         Ok(Ok(None)) => render::ephemeral_text(render::DM_GONE),

@@ -11,7 +11,7 @@ use serenity::{
 };
 
 use super::mentoring::{CustomId, MAX_PAGE_BUTTONS};
-use super::render::{no_mentions, truncate};
+use super::render::{discord_time, no_mentions, truncate};
 use crate::domain::note::MAX_NOTE_CHARS;
 use crate::domain::path::{MAX_EVIDENCE_CHARS, MAX_PROJECT_FIELD_CHARS};
 use crate::domain::reply::MAX_LINK_CHARS;
@@ -44,13 +44,8 @@ const ANSWER_EXCERPT: usize = 1500;
 /// Who has not answered, on a page's header, before "and N more".
 const NOT_ANSWERED_CHARS: usize = 700;
 
-/// `<t:…:style>` renders in each reader's own time zone.
-fn discord_time(t: chrono::DateTime<chrono::Utc>, style: char) -> String {
-    format!("<t:{}:{style}>", t.timestamp())
-}
-
 /// User text as a Discord block quote, line for line, cut to `max` characters.
-fn block_quote(text: &str, max: usize, cut_note: &str) -> String {
+pub(super) fn block_quote(text: &str, max: usize, cut_note: &str) -> String {
     let text = text.trim_end();
     let shown = if text.chars().count() > max {
         let mut s: String = text.chars().take(max).collect();

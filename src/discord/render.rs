@@ -35,7 +35,7 @@ pub fn no_mentions() -> CreateAllowedMentions {
 }
 
 /// `<t:…:F>` renders in each reader's own time zone.
-fn discord_time(t: chrono::DateTime<chrono::Utc>, style: char) -> String {
+pub(super) fn discord_time(t: chrono::DateTime<chrono::Utc>, style: char) -> String {
     format!("<t:{}:{style}>", t.timestamp())
 }
 
@@ -87,11 +87,21 @@ pub fn reminder_message(dm: &ReminderDm) -> CreateMessage {
 
 /// The reply to a DM saved as an answer: where it went, and that editing the
 /// DM edits the answer.
-pub fn dm_saved(cohort_name: &str, reply: &Reply) -> String {
-    format!(
+/// When the member answered the same prompt before, their earlier answer
+/// and its date follow (then and now).
+pub fn dm_saved(cohort_name: &str, reply: &Reply, earlier: Option<&Reply>) -> String {
+    let mut text = format!(
         "Saved as your answer to the **{cohort_name}** check-in ({} characters). Edit your message to change it while the check-in is open.",
         reply.answer.chars().count()
-    )
+    );
+    if let Some(then) = earlier {
+        text.push_str(&format!(
+            "\n\nThen: your answer when this prompt came before ({}):\n{}",
+            discord_time(then.created_at, 'D'),
+            super::mentoring_render::block_quote(&then.answer, 1200, "(in full in /packet)")
+        ));
+    }
+    truncate(&text, 2000)
 }
 
 /// The one short DM confirming that an edited DM edited the answer.
@@ -140,9 +150,9 @@ pub fn dm_choices(choices: &[DmChoice], dm_message_id: MessageId) -> CreateMessa
 
 /// The question message once a button settled it: the buttons go, so the
 /// same DM is not saved twice by accident.
-pub fn dm_choice_saved(cohort_name: &str, reply: &Reply) -> CreateInteractionResponseMessage {
+pub fn dm_choice_saved(cohort_name: &str, reply: &Reply, earlier: Option<&Reply>) -> CreateInteractionResponseMessage {
     CreateInteractionResponseMessage::new()
-        .content(dm_saved(cohort_name, reply))
+        .content(dm_saved(cohort_name, reply, earlier))
         .components(Vec::new())
         .allowed_mentions(no_mentions())
 }

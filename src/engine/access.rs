@@ -76,20 +76,21 @@ impl Engine {
         self.require_reachable(&cohort, viewer).await?;
         let edited = self.store.reply(checkin.id, viewer.user_id).await?.is_some();
         let reply = self.answer(&checkin, viewer.user_id, answer, confidence, ReplySource::Modal).await?;
-        // The answer is committed: a failed look-up only leaves "then" out of
-        // the confirmation, it must not turn it into an error.
-        let earlier = match &checkin.prompt {
-            Some(p) => {
-                self.store.earlier_reply(cohort.id, viewer.user_id, &p.id, checkin.occurrence_at).await.unwrap_or_else(
-                    |e| {
-                        tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "earlier answer not read");
-                        None
-                    },
-                )
-            }
-            None => None,
-        };
+        let earlier = self.earlier_answer(&checkin, viewer.user_id).await;
         Ok(SavedAnswer { reply, edited, earlier })
+    }
+
+    /// Then and now: the member's latest answer to an earlier check-in of the
+    /// same cohort that asked the same prompt. Called once the answer is
+    /// committed: a failed look-up only leaves "then" out of the
+    /// confirmation (logged), it must not turn it into an error.
+    pub(super) async fn earlier_answer(&self, checkin: &CheckIn, user_id: UserId) -> Option<Reply> {
+        let prompt = checkin.prompt.as_ref()?;
+        let found = self.store.earlier_reply(checkin.cohort_id, user_id, &prompt.id, checkin.occurrence_at).await;
+        found.unwrap_or_else(|e| {
+            tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "earlier answer not read");
+            None
+        })
     }
 
     /// `/impact`: the cohort whose ledger the form adds to.

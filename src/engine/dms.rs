@@ -18,7 +18,12 @@ use crate::domain::{AnswerInput, CheckIn, CheckInId, MessageId, Reply, UserId};
 pub enum DmAnswer {
     /// Stored as the answer to `reply.checkin_id`, a check-in of cohort
     /// `cohort_name`; the DM now holds it.
-    Saved { reply: Reply, cohort_name: String },
+    Saved {
+        reply: Reply,
+        cohort_name: String,
+        /// Then and now: their answer when the same prompt came before.
+        earlier: Option<Reply>,
+    },
     /// Several open check-ins could be meant: ask, one button per choice,
     /// in ledger order. Nothing was stored.
     Choose(Vec<DmChoice>),
@@ -80,7 +85,8 @@ impl Engine {
         };
         let reply = self.save_dm(target, user_id, dm_message_id, &input).await?;
         let cohort_name = self.cohort_name_of(target).await?;
-        Ok(DmAnswer::Saved { reply, cohort_name })
+        let earlier = self.earlier_answer(target, user_id).await;
+        Ok(DmAnswer::Saved { reply, cohort_name, earlier })
     }
 
     /// A cohort button under an ambiguous DM, pressed by `user_id`: their DM
@@ -96,14 +102,15 @@ impl Engine {
         checkin_id: CheckInId,
         dm_message_id: MessageId,
         text: &str,
-    ) -> Result<(Reply, String)> {
+    ) -> Result<(Reply, String, Option<Reply>)> {
         let checkin = self.store.checkin(checkin_id).await?.ok_or(EngineError::UnknownCheckIn)?;
         let cohort =
             self.store.cohort(checkin.cohort_id).await?.filter(|c| c.active).ok_or(EngineError::UnknownCheckIn)?;
         self.require_dm_member(&cohort, user_id).await?;
         let input = AnswerInput::parse(text, "")?;
         let reply = self.save_dm(&checkin, user_id, dm_message_id, &input).await?;
-        Ok((reply, cohort.spec.name))
+        let earlier = self.earlier_answer(&checkin, user_id).await;
+        Ok((reply, cohort.spec.name, earlier))
     }
 
     /// `user_id` edited their DM `dm_message_id` to `text`. Only the DM that

@@ -68,7 +68,7 @@ async fn two_open(h: &Harness) -> (Cohort, CheckIn, Cohort, CheckIn) {
 
 fn saved(got: DmAnswer) -> (Reply, String) {
     match got {
-        DmAnswer::Saved { reply, cohort_name } => (reply, cohort_name),
+        DmAnswer::Saved { reply, cohort_name, .. } => (reply, cohort_name),
         DmAnswer::Choose(choices) => panic!("asked instead of saving: {choices:?}"),
     }
 }
@@ -273,7 +273,7 @@ async fn a_pressed_cohort_button_stores_the_dm_to_that_checkin_only_and_the_dm_t
     let (_, ka, _, kb) = two_open(&h).await;
     asked(h.engine.answer_by_dm(ALICE, dm(1), "which?").await.unwrap());
     // The member edited the DM before pressing: the text read back on the press counts.
-    let (reply, cohort) = h.engine.answer_dm_choice(ALICE, kb.id, dm(1), V1).await.unwrap();
+    let (reply, cohort, _) = h.engine.answer_dm_choice(ALICE, kb.id, dm(1), V1).await.unwrap();
     assert_eq!((reply.checkin_id, reply.answer.as_str(), cohort.as_str()), (kb.id, V1, "b"));
     assert_eq!(answer_of(&h, &ka, ALICE).await, None);
     assert_eq!(answer_of(&h, &kb, ALICE).await.as_deref(), Some(V1));
@@ -324,7 +324,8 @@ async fn a_cohort_button_stores_nothing_for_someone_outside_its_cohort() {
     let h = Harness::new(utc(START)).await;
     let (a, ka, b, kb) = two_open(&h).await;
     h.engine.join(&a, BOB).await.unwrap();
-    let unknown = |r: Result<(Reply, String), EngineError>| matches!(r, Err(EngineError::UnknownCheckIn));
+    let unknown =
+        |r: Result<(Reply, String, Option<Reply>), EngineError>| matches!(r, Err(EngineError::UnknownCheckIn));
 
     // In no cohort at all: nothing stored, not enrolled.
     assert!(unknown(h.engine.answer_dm_choice(STRANGER, ka.id, dm(1), "let me in").await));

@@ -380,3 +380,25 @@ async fn the_packet_quotes_each_note_under_its_answer_as_the_mentors_words() {
     let bob = h.engine.packet_for(&member(BOB), "Bob").await.unwrap();
     assert!(!bob.contains("Line one") && bob.contains("- **Mentors' notes:** 0"), "{bob}");
 }
+
+#[tokio::test]
+async fn a_repeated_prompt_answered_by_dm_is_confirmed_with_the_earlier_answer_too() {
+    let h = Harness::new(utc(START)).await;
+    let cohort = h.engine.setup_cohort(draft("staff-path", CHANNEL, "0 0 9 29 2 *", "UTC")).await.unwrap();
+    h.engine.join(&cohort, ALICE).await.unwrap();
+    let k0 = posted(&h, &cohort, monday(0), "scope-01").await;
+    h.set(monday(0) + Duration::hours(1));
+    let first = h.engine.answer(&k0, ALICE, "Then: by DM.", "", trellis::domain::ReplySource::Dm).await.unwrap();
+    posted(&h, &cohort, monday(1), "scope-02").await;
+    posted(&h, &cohort, monday(2), "scope-01").await;
+    h.set(monday(2) + Duration::hours(1));
+    let dm = trellis::domain::MessageId::new(77);
+    match h.engine.answer_by_dm(ALICE, dm, "Now: by DM again.").await.unwrap() {
+        trellis::engine::DmAnswer::Saved { reply, earlier, .. } => {
+            assert_eq!(reply.answer, "Now: by DM again.");
+            let then = earlier.expect("then and now in the DM confirmation");
+            assert_eq!((then.answer.as_str(), then.created_at), ("Then: by DM.", first.created_at));
+        }
+        other => panic!("not saved: {other:?}"),
+    }
+}
