@@ -1,5 +1,7 @@
 use chrono::{DateTime, Utc};
 
+use sqlx::SqliteConnection;
+
 use super::codec::{from_unix, unix};
 use super::{Result, Store};
 use crate::domain::{CheckInId, CohortId, Member, Pause, UserId};
@@ -42,17 +44,7 @@ impl TryFrom<PauseRow> for Pause {
 impl Store {
     /// Join (or re-join) a cohort. Returns true when the member was not active before.
     pub async fn join(&self, cohort_id: CohortId, user_id: UserId, now: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO members (cohort_id, user_id, joined_at) VALUES (?, ?, ?) \
-             ON CONFLICT (cohort_id, user_id) DO UPDATE SET left_at = NULL, joined_at = excluded.joined_at \
-             WHERE left_at IS NOT NULL",
-        )
-        .bind(cohort_id)
-        .bind(user_id)
-        .bind(unix(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        join_on(&mut *self.pool.acquire().await?, cohort_id, user_id, now).await
     }
 
     /// Returns true when the member was active.
@@ -214,4 +206,25 @@ impl Store {
         .await?;
         rows.into_iter().map(Pause::try_from).collect()
     }
+}
+
+/// The statement of [`Store::join`], on a connection that may be inside a
+/// transaction (an answer joins and saves in one).
+pub(super) async fn join_on(
+    conn: &mut SqliteConnection,
+    cohort_id: CohortId,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO members (cohort_id, user_id, joined_at) VALUES (?, ?, ?) \
+         ON CONFLICT (cohort_id, user_id) DO UPDATE SET left_at = NULL, joined_at = excluded.joined_at \
+         WHERE left_at IS NOT NULL",
+    )
+    .bind(cohort_id)
+    .bind(user_id)
+    .bind(unix(now))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

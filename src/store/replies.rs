@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
 
 use super::codec::{from_unix, unix};
 use super::{Result, Store, StoreError};
@@ -70,23 +71,7 @@ impl Store {
         source: ReplySource,
         now: DateTime<Utc>,
     ) -> Result<Reply> {
-        let row: ReplyRow = sqlx::query_as(
-            "INSERT INTO replies (checkin_id, user_id, answer, confidence, source, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (checkin_id, user_id) DO UPDATE SET answer = excluded.answer, \
-             confidence = excluded.confidence, source = excluded.source, updated_at = excluded.updated_at \
-             RETURNING id, checkin_id, user_id, answer, confidence, created_at, updated_at",
-        )
-        .bind(checkin_id)
-        .bind(user_id)
-        .bind(&input.text)
-        .bind(input.confidence.map(i64::from))
-        .bind(source.as_str())
-        .bind(unix(now))
-        .bind(unix(now))
-        .fetch_one(&self.pool)
-        .await?;
-        Reply::try_from(row)
+        upsert_reply_on(&mut *self.pool.acquire().await?, checkin_id, user_id, input, source, now).await
     }
 
     pub async fn reply(&self, checkin_id: CheckInId, user_id: UserId) -> Result<Option<Reply>> {
@@ -138,4 +123,33 @@ impl Store {
         .await?;
         rows.into_iter().map(Reply::try_from).collect()
     }
+}
+
+/// The statement of [`Store::upsert_reply`], on a connection that may be
+/// inside a transaction (an answer joins and saves in one).
+pub(super) async fn upsert_reply_on(
+    conn: &mut SqliteConnection,
+    checkin_id: CheckInId,
+    user_id: UserId,
+    input: &AnswerInput,
+    source: ReplySource,
+    now: DateTime<Utc>,
+) -> Result<Reply> {
+    let row: ReplyRow = sqlx::query_as(
+        "INSERT INTO replies (checkin_id, user_id, answer, confidence, source, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (checkin_id, user_id) DO UPDATE SET answer = excluded.answer, \
+         confidence = excluded.confidence, source = excluded.source, updated_at = excluded.updated_at \
+         RETURNING id, checkin_id, user_id, answer, confidence, created_at, updated_at",
+    )
+    .bind(checkin_id)
+    .bind(user_id)
+    .bind(&input.text)
+    .bind(input.confidence.map(i64::from))
+    .bind(source.as_str())
+    .bind(unix(now))
+    .bind(unix(now))
+    .fetch_one(conn)
+    .await?;
+    Reply::try_from(row)
 }

@@ -21,3 +21,4 @@ mod fuzz;
 mod hostile_input;
 mod store;
 mod summary;
+mod throughput;
