@@ -10,7 +10,7 @@ use tokio::task::JoinError;
 
 use crate::config::{DiscordSettings, Settings};
 use crate::discord::{self, DiscordChat, Pacer};
-use crate::domain::MessageId;
+use crate::domain::{ChannelId, MessageId};
 use crate::engine::chat::DigestPost;
 use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, Engine, ReminderDm, SystemClock};
 use crate::shutdown::{DRAIN_LIMIT, DrainTracked, InFlight};
@@ -85,7 +85,7 @@ impl ChatEdge for ClientChat {
         self.chat()?.post_checkin(post).await
     }
 
-    async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError> {
+    async fn send_reminder(&self, dm: &ReminderDm) -> Result<ChannelId, ChatError> {
         self.chat()?.send_reminder(dm).await
     }
 

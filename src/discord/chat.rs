@@ -9,7 +9,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::render;
-use crate::domain::MessageId;
+use crate::domain::{ChannelId, MessageId};
 use crate::engine::{ChatEdge, ChatError, CheckInPost, DigestPost, Permanence, ReminderDm};
 
 /// Discord's global limit is 50 requests/s; stay just under it.
@@ -126,11 +126,16 @@ impl ChatEdge for DiscordChat {
         Ok(MessageId::new(message.id.get()))
     }
 
-    async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError> {
-        let user = serenity::UserId::new(dm.user_id.get());
-        let channel = self.pacer.send(|| user.create_dm_channel(&self.http)).await.map_err(chat_err)?;
+    async fn send_reminder(&self, dm: &ReminderDm) -> Result<ChannelId, ChatError> {
+        let channel = match dm.dm_channel {
+            Some(known) => serenity::ChannelId::new(known.get()),
+            None => {
+                let user = serenity::UserId::new(dm.user_id.get());
+                self.pacer.send(|| user.create_dm_channel(&self.http)).await.map_err(chat_err)?.id
+            }
+        };
         self.pacer.send(|| channel.send_message(&self.http, render::reminder_message(dm))).await.map_err(chat_err)?;
-        Ok(())
+        Ok(ChannelId::new(channel.get()))
     }
 
     async fn post_digest(&self, post: &DigestPost) -> Result<(), ChatError> {

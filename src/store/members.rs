@@ -133,6 +133,32 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Claim the reminders of several members for a check-in in one
+    /// transaction (one commit for a whole batch of DMs). Returns the members
+    /// claimed by this call, in the order given; those already claimed are left out.
+    pub async fn claim_reminders(
+        &self,
+        checkin_id: CheckInId,
+        user_ids: &[UserId],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<UserId>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut claimed = Vec::with_capacity(user_ids.len());
+        for &user_id in user_ids {
+            let done = sqlx::query("INSERT OR IGNORE INTO reminders (checkin_id, user_id, sent_at) VALUES (?, ?, ?)")
+                .bind(checkin_id)
+                .bind(user_id)
+                .bind(unix(now))
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 1 {
+                claimed.push(user_id);
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
     /// Undo a claim whose DM could not be delivered, so a later tick retries.
     pub async fn release_reminder(&self, checkin_id: CheckInId, user_id: UserId) -> Result<()> {
         sqlx::query("DELETE FROM reminders WHERE checkin_id = ? AND user_id = ?")

@@ -8,6 +8,7 @@ mod checkins;
 mod codec;
 mod cohorts;
 mod digest;
+mod dm_channels;
 mod export;
 mod impact;
 mod members;
@@ -152,6 +153,7 @@ impl Store {
             "DELETE FROM reminders WHERE user_id = ?",
             "DELETE FROM pauses WHERE user_id = ?",
             "DELETE FROM members WHERE user_id = ?",
+            "DELETE FROM dm_channels WHERE user_id = ?",
         ] {
             n += sqlx::query(sql).bind(user_id).execute(&mut *tx).await?.rows_affected();
         }
@@ -170,6 +172,7 @@ impl Store {
             ("reply_edits", "SELECT COUNT(*) FROM reply_edits WHERE user_id = ?"),
             ("impact_entries", "SELECT COUNT(*) FROM impact_entries WHERE user_id = ?"),
             ("reminders", "SELECT COUNT(*) FROM reminders WHERE user_id = ?"),
+            ("dm_channels", "SELECT COUNT(*) FROM dm_channels WHERE user_id = ?"),
         ] {
             let (count,): (i64,) = sqlx::query_as(sql).bind(user_id).fetch_one(&self.pool).await?;
             out.push((table, count));

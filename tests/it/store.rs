@@ -436,12 +436,13 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
         store.insert_impact(cohort_id, u, &input, t0).await.unwrap();
         store.insert_impact(other.id, u, &input, t0).await.unwrap();
         store.claim_reminder(k, u, t0).await.unwrap();
+        store.remember_dm_channel(u, ChannelId::new(u.get() ^ (1 << 62)), t0).await.unwrap();
     }
     let before_bob = rows_holding(&db, BOB.get() as i64).await;
     assert!(store.rows_mentioning_user(ALICE).await.unwrap().iter().all(|(_, n)| *n > 0));
 
     let deleted = store.forget_user(ALICE).await.unwrap();
-    assert_eq!(deleted, 8, "members 2, pauses 1, replies 1, edits 1, impact 2, reminders 1");
+    assert_eq!(deleted, 9, "members 2, pauses 1, replies 1, edits 1, impact 2, reminders 1, DM channel 1");
     for (table, n) in store.rows_mentioning_user(ALICE).await.unwrap() {
         assert_eq!(n, 0, "{table} still mentions the user");
     }

@@ -1,11 +1,13 @@
 //! Throughput at Discord's limits (issue 12): an answer is one transaction
-//! and answers arriving together share a commit.
+//! and answers arriving together share a commit; a member's DM channel is
+//! remembered.
 
-use std::time::{Duration as StdDuration, Instant};
+use std::time::{Duration, Instant};
 
-use trellis::domain::{AnswerInput, CheckInId, CohortId, ReplySource, UserId};
+use trellis::domain::{AnswerInput, ChannelId, CheckInId, CohortId, ReplySource, UserId};
 use trellis::store::{NewAnswer, Store, StoreError};
-use trellis_testkit::{TempDb, USER0, seed_open_checkin};
+use trellis_testkit::bot::{Bot, WAIT, member};
+use trellis_testkit::{BOB, BOT, TempDb, USER0, seed_open_checkin};
 
 fn answer(cohort_id: CohortId, checkin_id: CheckInId, user: u64, text: &str) -> NewAnswer {
     NewAnswer {
@@ -97,11 +99,76 @@ async fn answers_under_a_held_write_lock_fail_as_locked_within_the_busy_timeout(
     for t in tasks {
         let (r, took) = t.await.unwrap();
         assert!(matches!(r, Err(StoreError::Locked(_))), "{r:?}");
-        assert!(took < StdDuration::from_millis(2800), "told within Discord's 3 s: {took:?}");
+        assert!(took < Duration::from_millis(2800), "told within Discord's 3 s: {took:?}");
     }
     sqlx::query("ROLLBACK").execute(&mut *lock).await.unwrap();
     drop(lock);
     assert!(store.replies_of_cohort(cohort).await.unwrap().is_empty(), "nothing saved");
     let again = answer(cohort, checkin, USER0, "once the lock is gone");
     assert_eq!(store.save_answer(again).await.unwrap().answer, "once the lock is gone");
+}
+
+// ---- DM channels remembered ---------------------------------------------------
+
+#[tokio::test]
+async fn a_dm_channel_is_remembered_replaced_and_forgotten_only_while_it_is_current() {
+    let db = TempDb::new();
+    let (store, cohort, checkin) = open(&db).await;
+    let (alice, old, new) = (UserId::new(USER0), ChannelId::new(77), ChannelId::new(78));
+    store.save_answer(answer(cohort, checkin, USER0, "joined")).await.unwrap();
+    assert_eq!(store.dm_channel(alice).await.unwrap(), None);
+    store.remember_dm_channel(alice, old, chrono::Utc::now()).await.unwrap();
+    assert_eq!(store.dm_channels_of_cohort(cohort).await.unwrap().get(&alice), Some(&old));
+    store.remember_dm_channel(alice, new, chrono::Utc::now()).await.unwrap();
+    store.forget_dm_channel(alice, old).await.unwrap();
+    assert_eq!(store.dm_channel(alice).await.unwrap(), Some(new), "a stale 10003 does not drop the newer channel");
+    store.forget_dm_channel(alice, new).await.unwrap();
+    assert_eq!(store.dm_channel(alice).await.unwrap(), None);
+
+    store.remember_dm_channel(alice, new, chrono::Utc::now()).await.unwrap();
+    store.forget_user(alice).await.unwrap();
+    assert_eq!(store.dm_channel(alice).await.unwrap(), None, "forget-me forgets the DM channel too");
+}
+
+/// The bot's reminder DMs in `channel`.
+fn nudges(fake: &fake_discord::FakeDiscord, channel: u64) -> usize {
+    fake.messages_in(channel).iter().filter(|m| m.author_id == BOT && m.content.contains("nudge")).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_to_a_known_member_is_one_request_and_a_vanished_dm_channel_is_reopened() {
+    let bot = Bot::start().await;
+    // A check-in every 3 s, a reminder 1 s after each.
+    bot.setup("*/3 * * * * *", Some("1s")).await;
+    let h = bot.fake.slash_command(member(BOB).command("cohort").subcommand("join"));
+    bot.fake.wait_interaction_response(&h, WAIT).await;
+    let first_dm = bot.fake.dm_channel_for(BOB);
+    let opens = |fake: &fake_discord::FakeDiscord| fake.requests_to("POST", "/users/@me/channels").len();
+
+    bot.fake.wait_until(WAIT, "two reminders", |f| (nudges(f, first_dm) >= 2).then_some(())).await;
+    assert_eq!(opens(&bot.fake), 1, "the DM channel is opened once, for the first reminder");
+    let to_first = bot.fake.requests_to("POST", &format!("/channels/{first_dm}/messages"));
+    assert_eq!(to_first.len(), 2, "one request per reminder: {to_first:?}");
+
+    // The channel disappears: the next reminder finds out (10003), opens a
+    // new one and is delivered there; the one after goes straight there.
+    bot.fake.close_dm_channel(BOB);
+    let second_dm = bot.fake.wait_until(WAIT, "a new DM channel", |f| f.dm_channel_of(BOB)).await;
+    bot.fake
+        .wait_until(Duration::from_secs(15), "two reminders in the new channel", |f| {
+            (nudges(f, second_dm) >= 2).then_some(())
+        })
+        .await;
+    assert_eq!(opens(&bot.fake), 2, "opened again once, after the 10003");
+    let refused: Vec<_> = bot
+        .fake
+        .requests_to("POST", &format!("/channels/{first_dm}/messages"))
+        .into_iter()
+        .filter(|r| r.status == 404)
+        .collect();
+    assert_eq!(refused.len(), 1, "the vanished channel is tried once: {refused:?}");
+    let to_second = bot.fake.requests_to("POST", &format!("/channels/{second_dm}/messages"));
+    assert!(to_second.iter().all(|r| r.status == 200), "each reminder there is one request: {to_second:?}");
+    assert_eq!(bot.engine.store().dm_channel(UserId::new(BOB)).await.unwrap(), Some(ChannelId::new(second_dm)));
+    bot.stop().await;
 }

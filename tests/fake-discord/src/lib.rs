@@ -37,6 +37,7 @@
 //! Secrets: the `authorization` header and the gateway token are stored but
 //! never printed (the `Debug` impls and diagnostics redact them).
 
+mod channels;
 mod config;
 mod gateway;
 mod interactions;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
-use trellis::domain::{MessageId, UserId};
+use trellis::domain::{ChannelId, MessageId, UserId};
 use trellis::engine::chat::DigestPost;
 use trellis::engine::{ChatEdge, ChatError, CheckInPost, Clock, ManualClock, ReminderDm};
 
@@ -116,6 +116,11 @@ impl FakeChat {
     }
 }
 
+/// The DM channel the fake opens for `user`: the same every time.
+pub fn dm_channel_of(user: UserId) -> ChannelId {
+    ChannelId::new(user.get() ^ (1 << 62))
+}
+
 #[async_trait::async_trait]
 impl ChatEdge for FakeChat {
     async fn post_checkin(&self, post: &CheckInPost) -> Result<MessageId, ChatError> {
@@ -140,7 +145,7 @@ impl ChatEdge for FakeChat {
         Ok(message_id)
     }
 
-    async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError> {
+    async fn send_reminder(&self, dm: &ReminderDm) -> Result<ChannelId, ChatError> {
         let mut s = self.state.lock().unwrap();
         if let Some(n) = s.fail_dms_to.get_mut(&dm.user_id)
             && *n > 0
@@ -149,7 +154,7 @@ impl ChatEdge for FakeChat {
             return Err(ChatError::temporary("injected: the DM did not go through"));
         }
         s.dms.push(dm.clone());
-        Ok(())
+        Ok(dm.dm_channel.unwrap_or_else(|| dm_channel_of(dm.user_id)))
     }
 
     async fn post_digest(&self, digest: &DigestPost) -> Result<(), ChatError> {
