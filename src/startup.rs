@@ -9,7 +9,8 @@ use tokio::sync::watch;
 use tokio::task::JoinError;
 
 use crate::config::{DiscordSettings, Settings};
-use crate::discord::{self, DiscordChat, Pacer};
+use crate::discord::ratelimit::Limited;
+use crate::discord::{self, ChatHttp, DiscordChat, RateLimiter};
 use crate::domain::{ChannelId, MessageId};
 use crate::engine::chat::DigestPost;
 use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, Engine, ReminderDm, SystemClock};
@@ -47,17 +48,24 @@ impl From<Result<(), JoinError>> for SchedulerStopped {
     }
 }
 
-/// The one `Http` of the bot, built from the token. This is the only place
-/// the token is exposed; serenity keeps it in a secret type of its own.
-fn http(discord: &DiscordSettings) -> anyhow::Result<serenity::Http> {
+/// The one `Http` of the bot, built from the token, over `client`. This is
+/// the only place the token is exposed; serenity keeps it in a secret type
+/// of its own.
+fn http(discord: &DiscordSettings, client: reqwest::Client) -> anyhow::Result<serenity::Http> {
     let token = discord.require_token()?;
-    let mut builder = serenity::HttpBuilder::new(token.expose_secret());
+    let mut builder = serenity::HttpBuilder::new(token.expose_secret()).client(client);
     if let Some(base) = &discord.api_base {
-        // serenity honours a proxy only with its rate limiter off, so Trellis
-        // paces and retries its own sends (`discord::Pacer`).
+        // serenity honours a proxy only with its rate limiter off, so the
+        // engine's chat goes through Trellis's own (`discord::ratelimit`).
         builder = builder.proxy(base.as_str()).ratelimiter_disabled(true);
     }
     Ok(builder.build())
+}
+
+/// The HTTP client of everything the bot sends (serenity's, and the rate
+/// limiter's in proxy mode): what serenity builds by default (rustls).
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder().use_rustls_tls().build().context("building the HTTP client")
 }
 
 /// The engine's chat, sending through the gateway client's own `Http`: one
@@ -103,7 +111,9 @@ impl Application {
     /// database is touched), a database that cannot be opened or migrated,
     /// file cohorts that cannot be saved, or a client that cannot be built.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let http = http(&settings.discord)?;
+        let http_client = http_client()?;
+        let http = http(&settings.discord, http_client.clone())?;
+        let proxied = settings.discord.api_base.is_some();
         let store = Store::connect(&settings.database_url)
             .await
             .with_context(|| format!("opening the database {}", settings.database_url))?;
@@ -132,7 +142,14 @@ impl Application {
             })
             .await
             .context("building the Discord client")?;
-        chat.connect(DiscordChat::new(client.http.clone(), Arc::new(Pacer::default())));
+        let api = if proxied {
+            let limited =
+                Limited { http: client.http.clone(), client: http_client, limiter: Arc::new(RateLimiter::new()) };
+            ChatHttp::Limited(Arc::new(limited))
+        } else {
+            ChatHttp::Serenity(client.http.clone())
+        };
+        chat.connect(DiscordChat::new(api));
         Ok(Application { store, engine, client, in_flight })
     }
 

@@ -5,6 +5,7 @@
 pub mod chat;
 mod commands;
 mod interactions;
+pub mod ratelimit;
 pub mod render;
 
 use std::sync::Arc;
@@ -15,7 +16,8 @@ use crate::domain::{ChannelId, GuildId, RoleId, UserId, Viewer};
 use crate::engine::{Engine, EngineError};
 use crate::telemetry::ErrorChain;
 
-pub use chat::{DiscordChat, Pacer};
+pub use chat::DiscordChat;
+pub use ratelimit::{ChatHttp, RateLimiter};
 
 /// What every command and event handler can reach: the engine, nothing else.
 pub struct Data {

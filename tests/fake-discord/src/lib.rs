@@ -32,6 +32,10 @@
 //!   listening once the HTTP call that showed the UI has returned.
 //! - Events dispatched while the socket is down are queued and delivered
 //!   after the next RESUMED (or READY).
+//! - Discord's rate limits, off until a test turns them on
+//!   (`ratelimits.rs`): a route answering 429 for a window, a global 429,
+//!   the global limit of 50 requests per second enforced, per-route buckets
+//!   with `X-RateLimit-*` headers on every response.
 //!
 //! All `wait_*` helpers panic with a diagnostic when the timeout passes.
 //! Secrets: the `authorization` header and the gateway token are stored but
@@ -43,6 +47,7 @@ mod gateway;
 mod interactions;
 mod model;
 mod payloads;
+mod ratelimits;
 mod rest;
 mod state;
 mod validate;

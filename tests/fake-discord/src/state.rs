@@ -65,6 +65,8 @@ pub(crate) struct State {
     pub members: HashMap<(u64, u64), Vec<u64>>,
     pub interactions: HashMap<u64, InteractionRecord>,
     pub gateway: GatewayState,
+    /// Discord's rate limits, when a test turns them on.
+    pub rate_limits: super::ratelimits::RateLimits,
 }
 
 impl State {
