@@ -39,6 +39,7 @@ pub mod discord;
 pub mod domain;
 pub mod engine;
 pub mod export;
+pub mod memory;
 pub mod private_file;
 pub mod shutdown;
 pub mod startup;
