@@ -10,7 +10,9 @@
 //!   the bot sends on the GUILD_CREATE that follows READY; and until the last
 //!   of the 10 guilds is registered;
 //! - idle memory 3 s after that: VmRSS (split into anonymous and file-backed
-//!   pages) and the peak VmHWM, from `/proc/<pid>/status`, plus the thread count.
+//!   pages) and the peak VmHWM, from `/proc/<pid>/status`, plus the thread
+//!   count; the last run of each scenario also 20 s after READY, once the
+//!   bot has returned its free memory to the OS (`trellis::memory`).
 //!
 //! Targets (issue 6): idle RSS ≤ 15 MB, start → READY ≤ 80 ms.
 
@@ -34,6 +36,9 @@ const SCENARIOS: [(&str, u64, u64); 2] =
     [("small guilds", 0, 0), ("community guilds (400 channels, 200 roles)", 400, 200)];
 const RUNS: usize = 7;
 const IDLE: Duration = Duration::from_secs(3);
+/// The last run of each scenario is also measured this long after READY:
+/// past the first return of free memory to the OS (`trellis::memory`).
+const LATE_IDLE: Duration = Duration::from_secs(20);
 
 /// xorshift64*: the same data on every run.
 struct Gen(u64);
@@ -175,9 +180,11 @@ struct Run {
     breakdown: Vec<(String, u64)>,
     /// (ms since spawn, request line) of the start-up traffic.
     timeline: Vec<(f64, String)>,
+    /// (RSS, anonymous) kB at [`LATE_IDLE`], when asked for.
+    late_kb: Option<(u64, u64)>,
 }
 
-async fn one_run(db: &TempDb, channels: u64, roles: u64) -> Run {
+async fn one_run(db: &TempDb, channels: u64, roles: u64, late: bool) -> Run {
     let fake = process::fake_with_busy_guilds(COHORTS, channels, roles).await;
     let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
     fake.wait_until(Duration::from_secs(30), "all guilds registered", |f| {
@@ -191,7 +198,7 @@ async fn one_run(db: &TempDb, channels: u64, roles: u64) -> Run {
     let all_registered = puts.iter().max().unwrap().duration_since(bot.spawned_at);
     tokio::time::sleep(IDLE).await;
     let pid = bot.pid;
-    let run = Run {
+    let mut run = Run {
         init,
         ready,
         all_registered,
@@ -207,7 +214,12 @@ async fn one_run(db: &TempDb, channels: u64, roles: u64) -> Run {
             .take(6)
             .map(|r| (r.at.duration_since(bot.spawned_at).as_secs_f64() * 1e3, r.line()))
             .collect(),
+        late_kb: None,
     };
+    if late {
+        tokio::time::sleep(LATE_IDLE - IDLE).await;
+        run.late_kb = Some((status_kb(pid, "VmRSS"), status_kb(pid, "RssAnon")));
+    }
     bot.sigterm();
     let exit = bot.wait(Duration::from_secs(10)).await.expect("stops on SIGTERM");
     assert!(exit.success(), "{exit:?}\n{}", bot.logs());
@@ -245,7 +257,7 @@ fn main() {
             println!("\n== {label}");
             let mut runs = Vec::new();
             for i in 0..RUNS {
-                let r = one_run(&db, channels, roles).await;
+                let r = one_run(&db, channels, roles, i == RUNS - 1).await;
                 println!(
                     "run {i}: first request {:>5.1} ms, start→READY handled {:>5.1} ms, all {COHORTS} guilds registered \
                      {:>5.1} ms; idle RSS {} (anon {}, file {}), peak {}, {} threads",
@@ -264,6 +276,14 @@ fn main() {
             println!("start-up requests (last run):");
             for (ms, line) in &last.timeline {
                 println!("  +{ms:>5.1} ms  {line}");
+            }
+            if let Some((rss, anon)) = last.late_kb {
+                println!(
+                    "last run, {} s after READY (after the first memory trim): RSS {} (anon {})",
+                    LATE_IDLE.as_secs(),
+                    mb(rss),
+                    mb(anon)
+                );
             }
             println!("resident memory by mapping (last run):");
             for (what, kb) in &last.breakdown {

@@ -4,19 +4,30 @@
 //! 1. 1,000 modal submits (answers) from 1,000 members within 10 s, in 20
 //!    bursts of 50 every 500 ms: time from INTERACTION_CREATE on the socket to
 //!    the bot's callback (which it sends after the commit);
-//! 2. 200 `/progress` in one burst: time to the deferral (the 3 s limit) and
+//! 2. 200 answers one at a time (each waits for the previous confirmation);
+//! 3. 100 answers at once;
+//! 4. 200 `/progress` in one burst: time to the deferral (the 3 s limit) and
 //!    to the answer (the follow-up);
-//! 3. stress, beyond the target: 1,000 submits at once.
+//! 5. stress, beyond the target: 1,000 submits at once; resident memory right
+//!    after and 60 s later;
+//! 6. reminder fan-out, each on a fresh bot and database, the fake enforcing
+//!    Discord's global limit (50 requests per second): 50 members and then
+//!    500 members whose DM channels are known, from the reminder time to the
+//!    50th and 500th DM arriving at the fake, and the 429s it served.
 //!
 //! Then resident memory after the load. Latencies include the fake's own work
-//! (it runs in this process, on the same 2 cores).
+//! (it runs in this process, on the same 2 cores). Issue 12's targets are
+//! printed next to the figures.
 
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use fake_discord::{Actor, FakeDiscord, InteractionHandle};
-use trellis::domain::CheckInId;
+use trellis::domain::{ChannelId, CheckInId, CohortDraft, CohortSource, MessageId, UserId};
 use trellis_testkit::process::{self, TrellisProcess, wait_identified};
-use trellis_testkit::{CHANNEL, GUILD, TempDb, USER0, answer_id, percentile, seed_open_checkin};
+use trellis_testkit::{
+    CHANNEL, GUILD, MENTOR_ROLE, TempDb, USER0, answer_id, percentile, seed_open_checkin, seed_recorded_checkin,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 const ACK_LIMIT: Duration = Duration::from_secs(3);
@@ -85,6 +96,101 @@ async fn submits(
     responses.iter().map(|r| r.elapsed).collect()
 }
 
+/// `n` answers one after another, each sent once the previous one is confirmed.
+async fn sequential(fake: &FakeDiscord, checkin: CheckInId, first: u64, n: u64) -> Vec<Duration> {
+    let mut out = Vec::new();
+    for user in first..first + n {
+        let text = format!("member {user}: paired with the new lead on the capacity plan");
+        let h = fake.modal_submit(
+            &Actor::in_guild(GUILD, CHANNEL, user),
+            &answer_id(checkin),
+            &[("answer", &text), ("confidence", "3")],
+        );
+        let r = fake.wait_interaction_response(&h, Duration::from_secs(10)).await;
+        assert_eq!(r.data["embeds"][0]["title"], "Answer saved", "{r:?}");
+        out.push(r.elapsed);
+    }
+    out
+}
+
+/// A bot whose cohort reminds `members` members, all with a known DM channel,
+/// a few seconds after it starts, against a fake enforcing the global limit.
+/// Prints when the DMs arrived, counted from the reminder time.
+async fn reminders(members: u64, target: &str) {
+    const AFTER_SECS: i64 = 60;
+    let db = TempDb::new();
+    let fake = process::fake().await;
+    fake.enforce_global_limit(50);
+    let store = db.store().await;
+    let spec = CohortDraft {
+        name: "reminded".into(),
+        guild_id: GUILD,
+        channel_id: CHANNEL,
+        mentor_role_id: MENTOR_ROLE,
+        schedule: trellis_testkit::YEARLY.into(),
+        timezone: "UTC".into(),
+        reminder_after: Some(format!("{AFTER_SECS}s")),
+        ..CohortDraft::default()
+    }
+    .validate()
+    .unwrap();
+    let now = Utc::now();
+    let cohort = store.insert_cohort(&spec, CohortSource::Discord, now).await.unwrap();
+    let checkin =
+        seed_recorded_checkin(&store, cohort.id, now - chrono::Duration::hours(1), now + chrono::Duration::days(1))
+            .await;
+    // Posted so that the reminders are due 4-5 s from now (the ledger keeps whole seconds).
+    let posted = DateTime::from_timestamp(now.timestamp() - AFTER_SECS + 5, 0).unwrap();
+    assert!(store.claim_post(checkin, posted, posted).await.unwrap());
+    store.mark_posted(checkin, MessageId::new(1_000_001), posted).await.unwrap();
+    let mut dms = Vec::new();
+    for i in 0..members {
+        let user = UserId::new(USER0 + 50_000 + i);
+        store.join(cohort.id, user, now).await.unwrap();
+        let dm = fake.dm_channel_for(user.get());
+        store.remember_dm_channel(user, ChannelId::new(dm), now).await.unwrap();
+        dms.push(dm);
+    }
+    store.close().await;
+    let due_wall = posted + chrono::Duration::seconds(AFTER_SECS);
+
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
+    wait_identified(&fake, 1, Duration::from_secs(20)).await;
+    let sent = |f: &FakeDiscord| -> Vec<Instant> {
+        let mut at: Vec<Instant> = dms
+            .iter()
+            .flat_map(|dm| f.requests_to("POST", &format!("/channels/{dm}/messages")))
+            .filter(|r| r.status == 200)
+            .map(|r| r.at)
+            .collect();
+        at.sort();
+        at
+    };
+    let at = fake
+        .wait_until(Duration::from_secs(60), "every reminder", |f| {
+            let at = sent(f);
+            (at.len() as u64 >= members).then_some(at)
+        })
+        .await;
+    // The reminder time as an Instant: the wall clock's distance to it now.
+    let ahead = (Utc::now() - due_wall).to_std().unwrap_or_default();
+    let due = Instant::now() - ahead;
+    let since = |t: &Instant| t.saturating_duration_since(due).as_secs_f64();
+    let requests =
+        dms.iter().map(|dm| fake.requests_to("POST", &format!("/channels/{dm}/messages")).len()).sum::<usize>();
+    let opened = fake.requests_to("POST", "/users/@me/channels").len();
+    println!(
+        "{members} reminders, DM channels known: first {:.3} s, 50th {:.3} s, last {:.3} s after the reminder time; \
+         {requests} DM requests, {opened} DM channel opens, 429s served: {}  (target: {target})",
+        since(&at[0]),
+        since(&at[49.min(at.len() - 1)]),
+        since(at.last().unwrap()),
+        fake.rate_limited_requests().len()
+    );
+    bot.sigterm();
+    assert!(bot.wait(Duration::from_secs(10)).await.expect("stops").success());
+}
+
 /// Prints VmRSS and the peak VmHWM of `pid`.
 fn memory(pid: u32, when: &str) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -94,7 +200,13 @@ fn memory(pid: u32, when: &str) {
             .find_map(|l| l.strip_prefix(key)?.trim().strip_suffix(" kB")?.trim().parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
     };
-    println!("  memory {when}: RSS {:.1} MB, peak {:.1} MB", mb("VmRSS:"), mb("VmHWM:"));
+    println!(
+        "  memory {when}: RSS {:.1} MB (anonymous {:.1} MB, file-backed {:.1} MB), peak {:.1} MB",
+        mb("VmRSS:"),
+        mb("RssAnon:"),
+        mb("RssFile:"),
+        mb("VmHWM:")
+    );
 }
 
 fn main() {
@@ -106,10 +218,21 @@ fn main() {
         let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
         wait_identified(&fake, 1, Duration::from_secs(20)).await;
         println!("binary: {BIN}");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        memory(bot.pid, "idle, before the load");
 
         let lat = submits(&fake, checkin, USER0, 1000, 20, Duration::from_millis(9500)).await;
         report("1,000 answers within 10 s: confirmation", lat);
+        println!("  (target: p99 ≤ 50 ms)");
         memory(bot.pid, "after the answers");
+
+        let lat = sequential(&fake, checkin, USER0 + 20_000, 200).await;
+        report("200 answers one at a time: confirmation", lat);
+        println!("  (target: p50 ≤ 3.8 ms)");
+
+        let lat = submits(&fake, checkin, USER0 + 30_000, 100, 1, Duration::ZERO).await;
+        report("100 answers at once: confirmation", lat);
+        println!("  (target: p99 ≤ 60 ms)");
 
         let started = Instant::now();
         let handles: Vec<InteractionHandle> = (0..200)
@@ -136,9 +259,14 @@ fn main() {
         report("stress: 1,000 answers at once: confirmation", lat);
 
         memory(bot.pid, "after the stress");
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        memory(bot.pid, "60 s after the stress (target: RSS ≤ 30 MB)");
         let store = db.store().await;
-        assert_eq!(store.replies_of_cohort(cohort).await.unwrap().len(), 2000, "every confirmed answer stored");
+        assert_eq!(store.replies_of_cohort(cohort).await.unwrap().len(), 2300, "every confirmed answer stored");
         bot.sigterm();
         assert!(bot.wait(Duration::from_secs(10)).await.expect("stops").success());
+
+        reminders(50, "50th within 0.25 s").await;
+        reminders(500, "500th within 10.5 s, no 429").await;
     });
 }

@@ -41,6 +41,7 @@ pub mod domain;
 pub mod engine;
 pub mod export;
 pub mod instance;
+pub mod memory;
 pub mod private_file;
 pub mod shutdown;
 pub mod startup;

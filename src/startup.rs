@@ -10,8 +10,9 @@ use tokio::sync::watch;
 use tokio::task::JoinError;
 
 use crate::config::{DiscordSettings, Settings};
-use crate::discord::{self, DiscordChat, Pacer};
-use crate::domain::{GuildId, MessageId, Slot, UserId};
+use crate::discord::ratelimit::Limited;
+use crate::discord::{self, ChatHttp, DiscordChat, RateLimiter};
+use crate::domain::{ChannelId, GuildId, MessageId, Slot, UserId};
 use crate::engine::chat::DigestPost;
 use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, DirectMessage, Engine, NoteDm, ReminderDm, SystemClock};
 use crate::instance::{HeldLease, Lease, ThisProcess};
@@ -26,6 +27,9 @@ pub struct Application {
     engine: Arc<Engine>,
     chat: Arc<ClientChat>,
     http: serenity::Http,
+    /// The HTTP connections `http` uses too: in proxy mode the engine's chat
+    /// sends through them, under Trellis's own rate limiter.
+    http_client: reqwest::Client,
     discord: DiscordSettings,
     lease: HeldLease,
     in_flight: Arc<InFlight>,
@@ -54,17 +58,39 @@ impl From<Result<(), JoinError>> for SchedulerStopped {
     }
 }
 
-/// The one `Http` of the bot, built from the token. This is the only place
-/// the token is exposed; serenity keeps it in a secret type of its own.
-fn http(discord: &DiscordSettings) -> anyhow::Result<serenity::Http> {
+/// The one `Http` of the bot, built from the token, over `client`. This is
+/// the only place the token is exposed; serenity keeps it in a secret type
+/// of its own.
+fn http(discord: &DiscordSettings, client: reqwest::Client) -> anyhow::Result<serenity::Http> {
     let token = discord.require_token()?;
-    let mut builder = serenity::HttpBuilder::new(token.expose_secret());
+    let mut builder = serenity::HttpBuilder::new(token.expose_secret()).client(client);
     if let Some(base) = &discord.api_base {
-        // serenity honours a proxy only with its rate limiter off, so Trellis
-        // paces and retries its own sends (`discord::Pacer`).
+        // serenity honours a proxy only with its rate limiter off, so the
+        // engine's chat goes through Trellis's own (`discord::ratelimit`).
         builder = builder.proxy(base.as_str()).ratelimiter_disabled(true);
     }
     Ok(builder.build())
+}
+
+/// Idle connections kept per host (Discord's API is one host). A burst of
+/// 1,000 interaction callbacks opens one connection each (HTTP/1.1:
+/// serenity's build has no HTTP/2); reqwest's default keeps every one of
+/// them for 90 s, with its buffers.
+const IDLE_CONNECTIONS: usize = 8;
+/// How long an idle connection is kept: long enough to be reused between
+/// the requests of one burst or one scheduler tick.
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The HTTP client of everything the bot sends (serenity's, and the rate
+/// limiter's in proxy mode): serenity's default (rustls) with a bounded
+/// pool of idle connections.
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .pool_max_idle_per_host(IDLE_CONNECTIONS)
+        .pool_idle_timeout(IDLE_TIMEOUT)
+        .build()
+        .context("building the HTTP client")
 }
 
 /// The engine's chat, sending through the gateway client's own `Http`: one
@@ -92,7 +118,7 @@ impl ChatEdge for ClientChat {
         self.chat()?.post_checkin(post).await
     }
 
-    async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError> {
+    async fn send_reminder(&self, dm: &ReminderDm) -> Result<ChannelId, ChatError> {
         self.chat()?.send_reminder(dm).await
     }
 
@@ -125,7 +151,8 @@ impl Application {
     /// ([`LeaseError::Held`](crate::instance::LeaseError::Held)), or file
     /// cohorts that cannot be saved.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let http = http(&settings.discord)?;
+        let http_client = http_client()?;
+        let http = http(&settings.discord, http_client.clone())?;
         let store = Store::connect(&settings.database_url)
             .await
             .with_context(|| format!("opening the database {}", settings.database_url))?;
@@ -141,7 +168,7 @@ impl Application {
             return Err(anyhow::Error::new(e).context("saving the cohorts of the config file"));
         }
         let in_flight = Arc::new(InFlight::default());
-        Ok(Application { store, engine, chat, http, discord: settings.discord, lease, in_flight })
+        Ok(Application { store, engine, chat, http, http_client, discord: settings.discord, lease, in_flight })
     }
 
     pub fn engine(&self) -> Arc<Engine> {
@@ -160,7 +187,7 @@ impl Application {
     /// a lost lease, or [`SchedulerStopped`] (logged at error with its
     /// cause) when the scheduler ended or panicked, also while stopping.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let Application { store, engine, chat, http, discord, mut lease, in_flight } = self;
+        let Application { store, engine, chat, http, http_client, discord, mut lease, in_flight } = self;
         tokio::pin!(shutdown);
         let connected = tokio::select! {
             client = client(http, &discord, engine.clone(), in_flight.clone()) => client.map(Some),
@@ -178,7 +205,15 @@ impl Application {
                 return stopped.map(|_| ());
             }
         };
-        chat.connect(DiscordChat::new(client.http.clone(), Arc::new(Pacer::default())));
+        // Behind a proxy serenity's limiter is off: the engine's sends go
+        // through Trellis's own (interaction callbacks never wait behind them).
+        let api = if discord.api_base.is_some() {
+            let limiter = Arc::new(RateLimiter::new());
+            ChatHttp::Limited(Arc::new(Limited { http: client.http.clone(), client: http_client, limiter }))
+        } else {
+            ChatHttp::Serenity(client.http.clone())
+        };
+        chat.connect(DiscordChat::new(api));
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let scheduling = engine.clone();
@@ -273,5 +308,8 @@ async fn client(
 /// `trellis run`: the bot on the system clock until SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings, Arc::new(SystemClock)).await?;
-    app.run_until_stopped(crate::shutdown::signal()).await
+    let trimmer = crate::memory::spawn_trimmer();
+    let stopped = app.run_until_stopped(crate::shutdown::signal()).await;
+    trimmer.abort();
+    stopped
 }

@@ -1,84 +1,25 @@
-//! The engine's chat seam, implemented over serenity's HTTP client: pacing,
-//! 429 retries, and the classification of Discord's refusals.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! The engine's chat seam, implemented over serenity's HTTP client (rate
+//! limits: [`super::ratelimit`]), and the classification of Discord's refusals.
 
 use poise::serenity_prelude as serenity;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
+use serenity::{LightMethod, Request, Route};
 
+use super::ratelimit::ChatHttp;
 use super::render;
 use crate::domain::delivery::code;
-use crate::domain::{GuildId, MessageId, UserId};
+use crate::domain::{ChannelId, GuildId, MessageId, UserId};
 use crate::engine::{ChatEdge, ChatError, CheckInPost, DigestPost, DirectMessage, NoteDm, Permanence, ReminderDm};
-
-/// Discord's global limit is 50 requests/s; stay just under it.
-const MIN_INTERVAL: Duration = Duration::from_millis(21);
-/// serenity's error drops the 429 body's `retry_after` (it fails to decode the
-/// body as a JSON error without `code`), so a 429 waits this long, then retries.
-const RETRY_429_AFTER: Duration = Duration::from_secs(1);
-const MAX_429_RETRIES: u32 = 3;
-
-/// Spaces outgoing requests and retries 429s. Needed when serenity's own rate
-/// limiter is off (proxy mode); harmless otherwise.
-#[derive(Debug)]
-pub struct Pacer {
-    next: Mutex<Instant>,
-}
-
-impl Default for Pacer {
-    fn default() -> Self {
-        Pacer { next: Mutex::new(Instant::now()) }
-    }
-}
-
-impl Pacer {
-    async fn slot(&self) {
-        let at = {
-            let mut next = self.next.lock().await;
-            let now = Instant::now();
-            let at = (*next).max(now);
-            *next = at + MIN_INTERVAL;
-            at
-        };
-        tokio::time::sleep_until(at).await;
-    }
-
-    /// Run `call` in a paced slot; on 429 wait and try again (bounded).
-    pub async fn send<T, F, Fut>(&self, mut call: F) -> Result<T, serenity::Error>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, serenity::Error>>,
-    {
-        let mut attempt = 0;
-        loop {
-            self.slot().await;
-            match call().await {
-                Err(e) if is_rate_limited(&e) && attempt < MAX_429_RETRIES => {
-                    attempt += 1;
-                    tracing::warn!(attempt, "rate limited (429); retrying");
-                    tokio::time::sleep(RETRY_429_AFTER).await;
-                }
-                other => return other,
-            }
-        }
-    }
-}
-
-fn is_rate_limited(e: &serenity::Error) -> bool {
-    matches!(e, serenity::Error::Http(h) if h.status_code() == Some(serenity::StatusCode::TOO_MANY_REQUESTS))
-}
 
 /// Posts check-ins and sends DMs for the engine.
 pub struct DiscordChat {
-    http: Arc<serenity::Http>,
-    pacer: Arc<Pacer>,
+    /// Every request goes through here: rate-limited by Trellis in proxy
+    /// mode, by serenity otherwise ([`super::ratelimit`]).
+    api: ChatHttp,
 }
 
 impl DiscordChat {
-    pub fn new(http: Arc<serenity::Http>, pacer: Arc<Pacer>) -> Self {
-        DiscordChat { http, pacer }
+    pub fn new(api: ChatHttp) -> Self {
+        DiscordChat { api }
     }
 }
 
@@ -130,32 +71,33 @@ pub(crate) fn chat_err(e: serenity::Error) -> ChatError {
 impl ChatEdge for DiscordChat {
     async fn post_checkin(&self, post: &CheckInPost) -> Result<MessageId, ChatError> {
         let channel = serenity::ChannelId::new(post.channel_id.get());
-        let message = self
-            .pacer
-            .send(|| channel.send_message(&self.http, render::checkin_message(post)))
-            .await
-            .map_err(chat_err)?;
+        let message = self.api.send_message(channel, render::checkin_message(post)).await.map_err(chat_err)?;
         Ok(MessageId::new(message.id.get()))
     }
 
-    async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError> {
-        let user = serenity::UserId::new(dm.user_id.get());
-        let channel = self.pacer.send(|| user.create_dm_channel(&self.http)).await.map_err(chat_err)?;
-        self.pacer.send(|| channel.send_message(&self.http, render::reminder_message(dm))).await.map_err(chat_err)?;
-        Ok(())
+    async fn send_reminder(&self, dm: &ReminderDm) -> Result<ChannelId, ChatError> {
+        let channel = match dm.dm_channel {
+            Some(known) => serenity::ChannelId::new(known.get()),
+            None => {
+                let user = serenity::UserId::new(dm.user_id.get());
+                self.api.create_dm_channel(user).await.map_err(chat_err)?.id
+            }
+        };
+        self.api.send_message(channel, render::reminder_message(dm)).await.map_err(chat_err)?;
+        Ok(ChannelId::new(channel.get()))
     }
 
     async fn post_digest(&self, post: &DigestPost) -> Result<(), ChatError> {
         let channel = serenity::ChannelId::new(post.channel_id.get());
-        self.pacer.send(|| channel.send_message(&self.http, render::digest_message(post))).await.map_err(chat_err)?;
+        self.api.send_message(channel, render::digest_message(post)).await.map_err(chat_err)?;
         Ok(())
     }
 
     async fn send_note(&self, dm: &NoteDm) -> Result<(), ChatError> {
         let user = serenity::UserId::new(dm.user_id.get());
-        let channel = self.pacer.send(|| user.create_dm_channel(&self.http)).await.map_err(chat_err)?;
+        let channel = self.api.create_dm_channel(user).await.map_err(chat_err)?;
         let message = super::mentoring_render::note_dm(dm);
-        self.pacer.send(|| channel.send_message(&self.http, message.clone())).await.map_err(chat_err)?;
+        self.api.send_message(channel.id, message).await.map_err(chat_err)?;
         Ok(())
     }
 
@@ -164,16 +106,18 @@ impl ChatEdge for DiscordChat {
             Some(c) => serenity::ChannelId::new(c.get()),
             None => {
                 let user = serenity::UserId::new(dm.user_id.get());
-                self.pacer.send(|| user.create_dm_channel(&self.http)).await.map_err(chat_err)?.id
+                self.api.create_dm_channel(user).await.map_err(chat_err)?.id
             }
         };
-        self.pacer.send(|| channel.send_message(&self.http, render::dm_text(&dm.text))).await.map_err(chat_err)?;
+        self.api.send_message(channel, render::dm_text(&dm.text)).await.map_err(chat_err)?;
         Ok(())
     }
 
     async fn member_in_guild(&self, guild_id: GuildId, user_id: UserId) -> Result<bool, ChatError> {
-        let (guild, user) = (serenity::GuildId::new(guild_id.get()), serenity::UserId::new(user_id.get()));
-        match self.pacer.send(|| self.http.get_member(guild, user)).await.map_err(chat_err) {
+        let (guild_id, user_id) = (serenity::GuildId::new(guild_id.get()), serenity::UserId::new(user_id.get()));
+        let lookup = Request::new(Route::GuildMember { guild_id, user_id }, LightMethod::Get);
+        // Only whether Discord knows the member matters, not the member object.
+        match self.api.fire::<serde::de::IgnoredAny>(lookup).await.map_err(chat_err) {
             Ok(_) => Ok(true),
             Err(e) if e.code == Some(code::UNKNOWN_MEMBER) => Ok(false),
             Err(e) => Err(e),

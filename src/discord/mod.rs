@@ -8,6 +8,7 @@ pub mod connect;
 mod interactions;
 mod mentoring;
 pub mod mentoring_render;
+pub mod ratelimit;
 pub mod render;
 
 use std::sync::Arc;
@@ -18,7 +19,8 @@ use crate::domain::{ChannelId, GuildId, RoleId, UserId, Viewer};
 use crate::engine::{Engine, EngineError};
 use crate::telemetry::ErrorChain;
 
-pub use chat::{DiscordChat, Pacer};
+pub use chat::DiscordChat;
+pub use ratelimit::{ChatHttp, RateLimiter};
 
 /// What every command and event handler can reach: the engine, nothing else.
 pub struct Data {

@@ -7,6 +7,7 @@ use super::{Engine, EngineError, Result};
 use crate::domain::{
     AnswerInput, CheckIn, CheckInId, Cohort, GuildId, ImpactEntry, ImpactInput, Reply, ReplySource, UserId,
 };
+use crate::store::NewAnswer;
 
 impl Engine {
     /// The cohort's open check-in, for `/checkin`.
@@ -25,7 +26,8 @@ impl Engine {
     }
 
     /// Submit or edit an answer. Validates first (nothing stored on bad input),
-    /// joins the member to the cohort, and returns only after the commit.
+    /// then joins the member to the cohort and saves the answer in one
+    /// transaction, and returns only after its commit.
     #[tracing::instrument(skip_all, fields(checkin = %checkin.id, user = %user_id, source = source.as_str()))]
     pub async fn answer(
         &self,
@@ -38,8 +40,16 @@ impl Engine {
         let input = AnswerInput::parse(answer, confidence)?;
         let now = self.clock.now();
         let checkin = self.open_checkin_now(checkin.id, now).await?;
-        self.store.join(checkin.cohort_id, user_id, now).await?;
-        Ok(self.store.upsert_reply(checkin.id, user_id, &input, source, now).await?)
+        let answer = NewAnswer {
+            cohort_id: checkin.cohort_id,
+            checkin_id: checkin.id,
+            user_id,
+            input,
+            source,
+            dm_message_id: None,
+            now,
+        };
+        Ok(self.store.save_answer(answer).await?)
     }
 
     /// Check-in `checkin_id` re-read from the ledger, if it is open at `now`:

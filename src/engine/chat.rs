@@ -33,7 +33,15 @@ pub struct ReminderDm {
     pub cohort_name: String,
     pub question: String,
     pub closes_at: DateTime<Utc>,
+    /// The member's DM channel with the bot when one is remembered: the
+    /// reminder goes straight there (one request). `None`: the edge opens
+    /// one first.
+    pub dm_channel: Option<ChannelId>,
 }
+
+/// Discord's JSON error code for a channel it does not know (any more): a
+/// remembered DM channel that answers it is forgotten and opened again.
+pub const UNKNOWN_CHANNEL: u32 = 10003;
 
 /// The mentors' digest of a closed check-in, for the cohort's digest channel.
 /// It carries counts and member ids, never answer text.
@@ -148,7 +156,10 @@ impl ChatError {
 pub trait ChatEdge: Send + Sync + 'static {
     /// Post the check-in; returns the message id.
     async fn post_checkin(&self, post: &CheckInPost) -> Result<MessageId, ChatError>;
-    async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError>;
+    /// Send a reminder DM, into `dm.dm_channel` when it is set, else into a
+    /// DM channel opened for it. Returns the channel it went to, for the
+    /// engine to remember.
+    async fn send_reminder(&self, dm: &ReminderDm) -> Result<ChannelId, ChatError>;
     /// Post a digest in the cohort's digest channel, pinging nobody.
     async fn post_digest(&self, digest: &DigestPost) -> Result<(), ChatError>;
     /// Send a DM that answers a member's DM, pinging nobody.

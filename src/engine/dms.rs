@@ -11,7 +11,8 @@
 //!   holds no answer changes nothing.
 
 use super::{Engine, EngineError, Result};
-use crate::domain::{AnswerInput, CheckIn, CheckInId, MessageId, Reply, UserId};
+use crate::domain::{AnswerInput, CheckIn, CheckInId, MessageId, Reply, ReplySource, UserId};
+use crate::store::NewAnswer;
 
 /// What became of a plain DM.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,8 +150,18 @@ impl Engine {
     ) -> Result<Reply> {
         let now = self.clock.now();
         let checkin = self.open_checkin_now(checkin.id, now).await?;
-        self.store.join(checkin.cohort_id, user_id, now).await?;
-        Ok(self.store.upsert_dm_reply(checkin.id, user_id, input, dm_message_id, now).await?)
+        // Joining, releasing the DM's other answer and saving: one transaction,
+        // committed with whatever answers arrived at the same moment.
+        let answer = NewAnswer {
+            cohort_id: checkin.cohort_id,
+            checkin_id: checkin.id,
+            user_id,
+            input: input.clone(),
+            source: ReplySource::Dm,
+            dm_message_id: Some(dm_message_id),
+            now,
+        };
+        Ok(self.store.save_answer(answer).await?)
     }
 
     async fn cohort_name_of(&self, checkin: &CheckIn) -> Result<String> {

@@ -21,12 +21,13 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
+use futures::stream::{self, StreamExt as _};
 use tokio::sync::watch;
 
-use super::chat::DigestPost;
+use super::chat::{DigestPost, UNKNOWN_CHANNEL};
 use super::retry::RetryKey;
-use super::{CheckInPost, Engine, ReminderDm, Result};
-use crate::domain::{CheckIn, CheckInId, Cohort, DeliveryTarget, PostedPrompt, UserId};
+use super::{ChatError, CheckInPost, Engine, ReminderDm, Result};
+use crate::domain::{ChannelId, CheckIn, CheckInId, Cohort, DeliveryTarget, PostedPrompt, UserId};
 use crate::store::NewCheckIn;
 use crate::summary::digest::Digest;
 use crate::summary::mentoring::DigestMentoring;
@@ -44,6 +45,15 @@ const RETRY_AFTER: Duration = Duration::seconds(10);
 /// history that predates the digest channel (or the feature), and a digest
 /// that failed for a week is news no more.
 pub const DIGEST_WINDOW: Duration = Duration::days(7);
+/// Reminders claimed in one transaction before they are sent: one commit
+/// per batch, and a process that dies while sending loses at most one batch
+/// of claimed, unsent nudges (a nudge is never sent twice). 50 is one
+/// second of Discord's global limit.
+const REMINDER_BATCH: usize = 50;
+/// Reminder DMs in flight at once: Discord answers in tens of milliseconds,
+/// so one at a time would take seconds for a cohort; the rate limiter (or
+/// serenity's) keeps them within Discord's limits.
+const REMINDERS_IN_FLIGHT: usize = 10;
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -268,6 +278,10 @@ impl Engine {
         Ok(digest)
     }
 
+    /// Remind the members who have not answered the open check-in, once
+    /// each. Reminders are claimed [`REMINDER_BATCH`] at a time in one
+    /// transaction, then sent [`REMINDERS_IN_FLIGHT`] at a time; a member
+    /// whose DM channel is remembered costs one request.
     #[tracing::instrument(skip_all, fields(cohort = %cohort.id))]
     async fn send_reminders(&self, cohort: &Cohort, report: &mut TickReport) -> Result<()> {
         let Some(after) = cohort.spec.reminder_after else { return Ok(()) };
@@ -276,43 +290,80 @@ impl Engine {
         if now < self.remind_at(&checkin, after).await? {
             return Ok(());
         }
+        let due = self.store.members_to_remind(cohort.id, checkin.id, now).await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let known = self.store.dm_channels_of_cohort(cohort.id).await?;
         let question = checkin.prompt.as_ref().map(|p| p.question.clone()).unwrap_or_default();
-        for user_id in self.store.members_to_remind(cohort.id, checkin.id, now).await? {
-            let key = RetryKey::Reminder(checkin.id, user_id);
-            if !self.retries().is_due(key, now) {
-                continue;
-            }
-            if !self.store.claim_reminder(checkin.id, user_id, now).await? {
-                continue;
-            }
-            let dm = ReminderDm {
-                user_id,
-                checkin_id: checkin.id,
-                cohort_name: cohort.spec.name.clone(),
-                question: question.clone(),
-                closes_at: checkin.closes_at,
-            };
-            match self.chat.send_reminder(&dm).await {
-                Ok(()) => {
-                    self.retries().done(key);
-                    report.reminded.push((checkin.id, user_id));
-                }
-                // Retrying cannot help (the member's DMs are closed): the claim
-                // stays, so this member is not tried again for this check-in.
-                Err(e) if e.is_permanent() => {
-                    self.retries().done(key);
-                    self.dm_refused(cohort, user_id, &e).await?;
-                    report.refused += 1;
-                }
-                Err(e) => {
-                    self.store.release_reminder(checkin.id, user_id).await?;
-                    let (attempt, next) = self.retries().failed(key, self.clock.now());
-                    tracing::warn!(cohort = %cohort.spec.name, checkin = %checkin.id, user = %user_id, attempt, next_try = %next, error = %ErrorChain(&e), "reminder DM failed; will retry");
-                    report.failures += 1;
+        // Members backing off after a failure for now wait their turn.
+        let due: Vec<UserId> =
+            due.into_iter().filter(|u| self.retries().is_due(RetryKey::Reminder(checkin.id, *u), now)).collect();
+        for batch in due.chunks(REMINDER_BATCH) {
+            let dms: Vec<ReminderDm> = self
+                .store
+                .claim_reminders(checkin.id, batch, now)
+                .await?
+                .into_iter()
+                .map(|user_id| ReminderDm {
+                    user_id,
+                    checkin_id: checkin.id,
+                    cohort_name: cohort.spec.name.clone(),
+                    question: question.clone(),
+                    closes_at: checkin.closes_at,
+                    dm_channel: known.get(&user_id).copied(),
+                })
+                .collect();
+            // Made up front, not in a lazy `map` inside the stream: a closure
+            // there would have to be general over lifetimes for the
+            // scheduler's future to be `Send`.
+            let sends: Vec<_> = dms.iter().map(|dm| self.deliver_reminder(dm)).collect();
+            let outcomes: Vec<Result<Result<ChannelId, ChatError>>> =
+                stream::iter(sends).buffered(REMINDERS_IN_FLIGHT).collect().await;
+            for (dm, outcome) in dms.iter().zip(outcomes) {
+                let user_id = dm.user_id;
+                let key = RetryKey::Reminder(checkin.id, user_id);
+                match outcome? {
+                    Ok(channel) => {
+                        self.retries().done(key);
+                        if dm.dm_channel != Some(channel) {
+                            self.store.remember_dm_channel(user_id, channel, self.clock.now()).await?;
+                        }
+                        report.reminded.push((checkin.id, user_id));
+                    }
+                    // Retrying cannot help (the member's DMs are closed): the claim
+                    // stays, so this member is not tried again for this check-in.
+                    Err(e) if e.is_permanent() => {
+                        self.retries().done(key);
+                        self.dm_refused(cohort, user_id, &e).await?;
+                        report.refused += 1;
+                    }
+                    Err(e) => {
+                        self.store.release_reminder(checkin.id, user_id).await?;
+                        let (attempt, next) = self.retries().failed(key, self.clock.now());
+                        tracing::warn!(cohort = %cohort.spec.name, checkin = %checkin.id, user = %user_id, attempt, next_try = %next, error = %ErrorChain(&e), "reminder DM failed; will retry");
+                        report.failures += 1;
+                    }
                 }
             }
         }
         Ok(())
+    }
+
+    /// One reminder. A remembered DM channel Discord no longer knows
+    /// ([`UNKNOWN_CHANNEL`]) is forgotten and the reminder goes once more,
+    /// through a channel opened for it.
+    async fn deliver_reminder(&self, dm: &ReminderDm) -> Result<Result<ChannelId, ChatError>> {
+        let sent = self.chat.send_reminder(dm).await;
+        match (sent, dm.dm_channel) {
+            (Err(e), Some(stale)) if e.code == Some(UNKNOWN_CHANNEL) => {
+                tracing::info!(user = %dm.user_id, "remembered DM channel is gone; opening a new one");
+                self.store.forget_dm_channel(dm.user_id, stale).await?;
+                let fresh = ReminderDm { dm_channel: None, ..dm.clone() };
+                Ok(self.chat.send_reminder(&fresh).await)
+            }
+            (sent, _) => Ok(sent),
+        }
     }
 
     /// When the next thing is due: an occurrence, a close (its digest), a

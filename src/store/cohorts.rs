@@ -201,6 +201,6 @@ fn name_taken(e: sqlx::Error, name: &str) -> StoreError {
         sqlx::Error::Database(d) if d.message().contains("cohorts.name") => {
             StoreError::NameTaken { name: name.to_string() }
         }
-        _ => StoreError::Sqlx(e),
+        _ => StoreError::Sqlx(e.into()),
     }
 }

@@ -18,7 +18,7 @@ impl Store {
         }
         let options = options.read_only(true).create_if_missing(false).busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await?;
-        Ok(Store { pool })
+        Ok(Store::with_pool(pool))
     }
 
     /// Names of every cohort, removed ones included, sorted.

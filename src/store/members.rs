@@ -1,5 +1,7 @@
 use chrono::{DateTime, Utc};
 
+use sqlx::SqliteConnection;
+
 use super::codec::{from_unix, unix};
 use super::{Result, Store};
 use crate::domain::{CheckInId, CohortId, Member, Pause, UserId};
@@ -42,17 +44,7 @@ impl TryFrom<PauseRow> for Pause {
 impl Store {
     /// Join (or re-join) a cohort. Returns true when the member was not active before.
     pub async fn join(&self, cohort_id: CohortId, user_id: UserId, now: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO members (cohort_id, user_id, joined_at) VALUES (?, ?, ?) \
-             ON CONFLICT (cohort_id, user_id) DO UPDATE SET left_at = NULL, joined_at = excluded.joined_at \
-             WHERE left_at IS NOT NULL",
-        )
-        .bind(cohort_id)
-        .bind(user_id)
-        .bind(unix(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        join_on(&mut *self.pool.acquire().await?, cohort_id, user_id, now).await
     }
 
     /// Returns true when the member was active.
@@ -144,6 +136,32 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Claim the reminders of several members for a check-in in one
+    /// transaction (one commit for a whole batch of DMs). Returns the members
+    /// claimed by this call, in the order given; those already claimed are left out.
+    pub async fn claim_reminders(
+        &self,
+        checkin_id: CheckInId,
+        user_ids: &[UserId],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<UserId>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut claimed = Vec::with_capacity(user_ids.len());
+        for &user_id in user_ids {
+            let done = sqlx::query("INSERT OR IGNORE INTO reminders (checkin_id, user_id, sent_at) VALUES (?, ?, ?)")
+                .bind(checkin_id)
+                .bind(user_id)
+                .bind(unix(now))
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 1 {
+                claimed.push(user_id);
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
     /// Undo a claim whose DM could not be delivered, so a later tick retries.
     pub async fn release_reminder(&self, checkin_id: CheckInId, user_id: UserId) -> Result<()> {
         sqlx::query("DELETE FROM reminders WHERE checkin_id = ? AND user_id = ?")
@@ -217,4 +235,25 @@ impl Store {
         .await?;
         rows.into_iter().map(Pause::try_from).collect()
     }
+}
+
+/// The statement of [`Store::join`], on a connection that may be inside a
+/// transaction (an answer joins and saves in one).
+pub(super) async fn join_on(
+    conn: &mut SqliteConnection,
+    cohort_id: CohortId,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO members (cohort_id, user_id, joined_at) VALUES (?, ?, ?) \
+         ON CONFLICT (cohort_id, user_id) DO UPDATE SET left_at = NULL, joined_at = excluded.joined_at \
+         WHERE left_at IS NOT NULL",
+    )
+    .bind(cohort_id)
+    .bind(user_id)
+    .bind(unix(now))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

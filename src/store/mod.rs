@@ -1,6 +1,7 @@
 //! The one place that speaks SQL. Every statement lives in this module, split by
 //! table family; the rest of Trellis calls typed methods on [`Store`].
 
+mod answers;
 #[cfg(any(test, feature = "test-util"))]
 pub mod bulk;
 mod checkins;
@@ -8,6 +9,7 @@ mod codec;
 mod cohorts;
 mod delivery;
 mod digest;
+mod dm_channels;
 mod export;
 mod guilds;
 mod impact;
@@ -21,10 +23,12 @@ pub mod summary;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+pub use answers::NewAnswer;
 pub use checkins::NewCheckIn;
 pub use delivery::NewDeliveryFailure;
 pub use notes::NewNote;
@@ -35,14 +39,15 @@ use crate::domain::UserId;
 /// edges decide what a person reads.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Shared: one failed commit of several answers is each one's failure.
     #[error("database error")]
-    Sqlx(#[source] sqlx::Error),
+    Sqlx(#[source] Arc<sqlx::Error>),
     #[error(
         "the database is locked by another process (another trellis, or an open sqlite3 transaction); \
          gave up after {}s. Stop that process or try again",
         BUSY_TIMEOUT.as_secs()
     )]
-    Locked(#[source] sqlx::Error),
+    Locked(#[source] Arc<sqlx::Error>),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("`{url}` is not a usable SQLite database URL: {reason}")]
@@ -58,7 +63,7 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if is_busy(&e) { StoreError::Locked(e) } else { StoreError::Sqlx(e) }
+        if is_busy(&e) { StoreError::Locked(Arc::new(e)) } else { StoreError::Sqlx(Arc::new(e)) }
     }
 }
 
@@ -84,6 +89,8 @@ const MAX_CONNECTIONS: u32 = 2;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// The one writer of answers (group commit, see `answers.rs`).
+    answers: answers::AnswerWriter,
 }
 
 impl Store {
@@ -111,14 +118,20 @@ impl Store {
             .busy_timeout(BUSY_TIMEOUT);
         let pool =
             SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).min_connections(1).connect_with(options).await?;
-        Ok(Store { pool })
+        Ok(Store::with_pool(pool))
+    }
+
+    /// Must run inside a tokio runtime: it starts the answer writer.
+    fn with_pool(pool: SqlitePool) -> Self {
+        let answers = answers::AnswerWriter::start(pool.clone());
+        Store { pool, answers }
     }
 
     pub async fn migrate(&self) -> Result<()> {
         use sqlx::migrate::MigrateError;
         match sqlx::migrate!("./migrations").run(&self.pool).await {
             Err(MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _)) if is_busy(&e) => {
-                Err(StoreError::Locked(e))
+                Err(StoreError::Locked(Arc::new(e)))
             }
             other => Ok(other?),
         }
@@ -159,6 +172,7 @@ impl Store {
             ("reminders", "DELETE FROM reminders WHERE user_id = ?"),
             ("pauses", "DELETE FROM pauses WHERE user_id = ?"),
             ("members", "DELETE FROM members WHERE user_id = ?"),
+            ("dm_channels", "DELETE FROM dm_channels WHERE user_id = ?"),
             (
                 "delivery_failures",
                 "DELETE FROM delivery_failures WHERE target_kind IN ('member_dm', 'guild_member') AND target_id = ?",
@@ -194,6 +208,7 @@ impl Store {
             ("path_project_edits", "SELECT COUNT(*) FROM path_project_edits WHERE user_id = ?"),
             ("path_steps", "SELECT COUNT(*) FROM path_steps WHERE user_id = ?"),
             ("path_step_edits", "SELECT COUNT(*) FROM path_step_edits WHERE user_id = ?"),
+            ("dm_channels", "SELECT COUNT(*) FROM dm_channels WHERE user_id = ?"),
         ] {
             let (count,): (i64,) = sqlx::query_as(sql).bind(user_id).fetch_one(&self.pool).await?;
             out.push((table, count));

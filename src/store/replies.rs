@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
 
 use super::codec::{from_unix, unix};
 use super::{Result, Store, StoreError};
@@ -72,7 +73,7 @@ impl Store {
         source: ReplySource,
         now: DateTime<Utc>,
     ) -> Result<Reply> {
-        upsert(&self.pool, checkin_id, user_id, input, source, None, now).await
+        upsert_reply_on(&mut *self.pool.acquire().await?, checkin_id, user_id, input, source, None, now).await
     }
 
     /// [`Store::upsert_reply`] for an answer sent as the DM `dm_message_id`,
@@ -90,19 +91,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Reply> {
         let mut tx = self.pool.begin().await?;
-        // Only this member's own rows: another member's row holding the id
-        // (impossible from Discord) makes the upsert fail on the unique index
-        // rather than being released.
-        sqlx::query(
-            "UPDATE replies SET dm_message_id = NULL \
-             WHERE dm_message_id = ? AND user_id = ? AND checkin_id <> ?",
-        )
-        .bind(dm_message_id)
-        .bind(user_id)
-        .bind(checkin_id)
-        .execute(&mut *tx)
-        .await?;
-        let reply = upsert(&mut *tx, checkin_id, user_id, input, ReplySource::Dm, Some(dm_message_id), now).await?;
+        release_dm_on(&mut tx, checkin_id, user_id, dm_message_id).await?;
+        let dm = Some(dm_message_id);
+        let reply = upsert_reply_on(&mut tx, checkin_id, user_id, input, ReplySource::Dm, dm, now).await?;
         tx.commit().await?;
         Ok(reply)
     }
@@ -195,10 +186,31 @@ impl Store {
     }
 }
 
-/// The one upsert of a reply; `dm_message_id` is the DM that holds it now
-/// (`None`: no DM does).
-async fn upsert(
-    db: impl sqlx::SqliteExecutor<'_>,
+/// A DM holds one answer at most: before DM `dm_message_id` takes
+/// `checkin_id`'s answer, this member's other answer it held lets go of it
+/// (its text stays). Only the member's own rows: another member's row holding
+/// the id (impossible from Discord) makes the upsert fail on the unique index
+/// rather than being released.
+pub(super) async fn release_dm_on(
+    conn: &mut SqliteConnection,
+    checkin_id: CheckInId,
+    user_id: UserId,
+    dm_message_id: MessageId,
+) -> Result<()> {
+    sqlx::query("UPDATE replies SET dm_message_id = NULL WHERE dm_message_id = ? AND user_id = ? AND checkin_id <> ?")
+        .bind(dm_message_id)
+        .bind(user_id)
+        .bind(checkin_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The one upsert of a reply, on a connection that may be inside a
+/// transaction (an answer joins and saves in one); `dm_message_id` is the DM
+/// that holds it now (`None`: no DM does).
+pub(super) async fn upsert_reply_on(
+    conn: &mut SqliteConnection,
     checkin_id: CheckInId,
     user_id: UserId,
     input: &AnswerInput,
@@ -222,7 +234,7 @@ async fn upsert(
     .bind(dm_message_id)
     .bind(unix(now))
     .bind(unix(now))
-    .fetch_one(db)
+    .fetch_one(conn)
     .await?;
     Reply::try_from(row)
 }

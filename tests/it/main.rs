@@ -31,3 +31,4 @@ mod instances;
 mod mentoring;
 mod store;
 mod summary;
+mod throughput;

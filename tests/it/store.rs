@@ -465,6 +465,7 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
             let input = NoteInput::parse(v).unwrap();
             store.upsert_note(&new_note(&reply, cohort_id, CAROL, &input), t0).await.unwrap();
         }
+        store.remember_dm_channel(u, ChannelId::new(u.get() ^ (1 << 62)), t0).await.unwrap();
     }
     let before_bob = rows_holding(&db, BOB.get() as i64).await;
     assert!(store.rows_mentioning_user(ALICE).await.unwrap().iter().all(|(_, n)| *n > 0));
@@ -485,6 +486,7 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
             ("reminders", 1),
             ("pauses", 1),
             ("members", 2),
+            ("dm_channels", 1),
             ("delivery_failures", 2)
         ]
     );

@@ -440,6 +440,7 @@ async fn forget_user_deletes_every_row_about_the_user_and_prints_them_per_table(
         ("reminders", 1),
         ("pauses", 1),
         ("members", 1),
+        ("dm_channels", 0),
         ("delivery_failures", 1),
         ("total", 7),
     ];

@@ -122,7 +122,7 @@ async fn backup_while_the_bot_writes_is_a_consistent_restorable_copy() {
         // A snapshot: exactly the first n commits, each as the live database has it.
         let rows = replies(&mut conn).await;
         assert_eq!(rows[..], final_rows[..rows.len()], "{} is a prefix of the live database", copy.display());
-        // Joining (one transaction) precedes answering (the next): no answer without its member.
+        // Joining and answering are one transaction: no answer without its member.
         let orphans: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM replies r JOIN checkins k ON k.id = r.checkin_id \
              LEFT JOIN members m ON m.cohort_id = k.cohort_id AND m.user_id = r.user_id WHERE m.user_id IS NULL",

@@ -55,12 +55,17 @@
 //! - The field: the bot removed from a guild and added back, a guild
 //!   outage (`guilds.rs`); a refused token, REST 401 and gateway 4004
 //!   (`auth.rs`).
+//! - Discord's rate limits, off until a test turns them on
+//!   (`ratelimits.rs`): a route answering 429 for a window, a global 429,
+//!   the global limit of 50 requests per second enforced, per-route buckets
+//!   with `X-RateLimit-*` headers on every response.
 //!
 //! All `wait_*` helpers panic with a diagnostic when the timeout passes.
 //! Secrets: the `authorization` header and the gateway token are stored but
 //! never printed (the `Debug` impls and diagnostics redact them).
 
 mod auth;
+mod channels;
 mod client;
 mod config;
 mod dm_edits;
@@ -69,6 +74,7 @@ mod guilds;
 mod interactions;
 mod model;
 mod payloads;
+mod ratelimits;
 mod refusals;
 mod rest;
 mod sessions;

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use super::model::{Attachment, InteractionResponse, MessageSource, RecordedRequest, StoredMessage};
 use super::payloads::{self, error_body, now_timestamp};
+use super::ratelimits;
 use super::state::{FaultKind, Shared, State};
 use super::validate::{self, Invalid};
 use super::{auth, gateway, guilds};
@@ -101,6 +102,21 @@ impl Reply {
             error: Some(format!("injected 429 (retry_after {retry_after})")),
             unknown_route: false,
         }
+    }
+
+    /// A 429 of Discord's rate limits (see `ratelimits`).
+    fn limited(limit: ratelimits::Limit) -> Self {
+        let mut reply = Self::rate_limited(limit.retry_after);
+        if let Some(body) = reply.body.as_mut() {
+            body["global"] = json!(limit.global);
+        }
+        reply.headers.retain(|(name, _)| !name.starts_with("x-ratelimit-"));
+        reply.headers.push(("x-ratelimit-global", limit.global.to_string()));
+        reply.headers.push(("x-ratelimit-scope", limit.scope.to_string()));
+        reply.headers.extend(limit.bucket);
+        let scope = if limit.global { "global" } else { "route" };
+        reply.error = Some(format!("{scope} 429 (retry_after {})", limit.retry_after));
+        reply
     }
 
     fn into_response(self) -> Response {
@@ -187,9 +203,13 @@ async fn handle(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Resp
             record.attachments = body.files;
             match take_fault(&shared, &record) {
                 Some(reply) => reply,
-                None => match refused(&shared, &record) {
-                    Some(reply) => reply,
-                    None => route(&shared, &record),
+                None => match ratelimits::check(&shared, &record) {
+                    Some(limit) => Reply::limited(limit),
+                    None => {
+                        let mut reply = refused(&shared, &record).unwrap_or_else(|| route(&shared, &record));
+                        reply.headers.extend(ratelimits::headers(&shared, &record));
+                        reply
+                    }
                 },
             }
         }

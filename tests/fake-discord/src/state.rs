@@ -74,6 +74,8 @@ pub(crate) struct State {
     pub removed_guilds: HashSet<u64>,
     /// Whether the bot's token is refused (`FakeDiscord::refuse_token`).
     pub token_refusal: super::auth::TokenRefusal,
+    /// Discord's rate limits, when a test turns them on.
+    pub rate_limits: super::ratelimits::RateLimits,
 }
 
 impl State {

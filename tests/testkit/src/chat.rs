@@ -198,6 +198,11 @@ impl FakeChat {
     }
 }
 
+/// The DM channel the fake opens for `user`: the same every time.
+pub fn dm_channel_of(user: UserId) -> ChannelId {
+    ChannelId::new(user.get() ^ (1 << 62))
+}
+
 #[async_trait::async_trait]
 impl ChatEdge for FakeChat {
     async fn post_checkin(&self, post: &CheckInPost) -> Result<MessageId, ChatError> {
@@ -225,7 +230,7 @@ impl ChatEdge for FakeChat {
         Ok(message_id)
     }
 
-    async fn send_reminder(&self, dm: &ReminderDm) -> Result<(), ChatError> {
+    async fn send_reminder(&self, dm: &ReminderDm) -> Result<ChannelId, ChatError> {
         let mut s = self.state.lock().unwrap();
         *s.reminder_attempts.entry(dm.user_id).or_default() += 1;
         if s.closed_dms.contains(&dm.user_id) || s.gone.contains(&dm.user_id) {
@@ -238,7 +243,7 @@ impl ChatEdge for FakeChat {
             return Err(ChatError::temporary("injected: the DM did not go through"));
         }
         s.dms.push(dm.clone());
-        Ok(())
+        Ok(dm.dm_channel.unwrap_or_else(|| dm_channel_of(dm.user_id)))
     }
 
     async fn post_digest(&self, digest: &DigestPost) -> Result<(), ChatError> {

@@ -1,0 +1,204 @@
+//! Saving answers: one transaction per answer, many answers per commit.
+//!
+//! An answer is two statements (the member joins or re-joins the cohort,
+//! the reply is upserted) that commit together or not at all. With
+//! `synchronous=FULL` every commit is an fsync of the WAL, and under a burst
+//! (a check-in posted, a hundred members answering within seconds) those
+//! commits queue behind one another. So one writer task owns the write path
+//! for answers: it takes every answer waiting in its queue, runs each inside
+//! its own `SAVEPOINT` (a bad answer is rolled back alone and reported to its
+//! caller alone), commits them all at once, and only after that commit
+//! returned answers each caller. A confirmation therefore still means "on
+//! disk"; only the number of fsyncs changes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::members::join_on;
+use super::replies::{release_dm_on, upsert_reply_on};
+use super::{Result, Store, StoreError};
+use crate::domain::{AnswerInput, CheckInId, CohortId, MessageId, Reply, ReplySource, UserId};
+
+/// Most answers committed together. A burst larger than this is committed
+/// in several transactions, one after the other; the bound keeps the time
+/// the write lock is held (and the wait of the first answer of a batch)
+/// short.
+const MAX_BATCH: usize = 256;
+
+/// A validated answer to save.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAnswer {
+    /// The check-in's cohort: the member joins it (again) with this answer.
+    pub cohort_id: CohortId,
+    pub checkin_id: CheckInId,
+    pub user_id: UserId,
+    pub input: AnswerInput,
+    pub source: ReplySource,
+    /// The DM this answer was sent as, which then holds it (an edit of that
+    /// DM edits the answer); `None` for the form, which no DM holds.
+    pub dm_message_id: Option<MessageId>,
+    pub now: DateTime<Utc>,
+}
+
+impl Store {
+    /// Join the member to the answer's cohort (re-join if they had left) and
+    /// store or replace their reply, in one transaction. Returns after that
+    /// transaction committed; answers arriving at the same moment share the
+    /// commit (module docs).
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] when another process holds the database past
+    /// the busy timeout (nothing saved), or the statement's own failure.
+    pub async fn save_answer(&self, answer: NewAnswer) -> Result<Reply> {
+        self.answers.save(answer).await
+    }
+
+    /// Transactions the answer writer has committed so far (each holding
+    /// one or more answers), for tests of group commit.
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn answer_commits(&self) -> u64 {
+        self.answers.inner.commits.load(Ordering::Relaxed)
+    }
+}
+
+/// One caller waiting for its answer's commit.
+struct Job {
+    answer: NewAnswer,
+    done: oneshot::Sender<Result<Reply>>,
+}
+
+/// The queue to the writer task. Cheap to clone.
+#[derive(Clone)]
+pub(super) struct AnswerWriter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: SqlitePool,
+    queue: Mutex<mpsc::UnboundedSender<Job>>,
+    /// Committed transactions, shared with every writer task of this store.
+    commits: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for AnswerWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnswerWriter").finish_non_exhaustive()
+    }
+}
+
+impl AnswerWriter {
+    /// Starts the writer task on the current tokio runtime.
+    pub(super) fn start(pool: SqlitePool) -> Self {
+        let commits = Arc::new(AtomicU64::new(0));
+        let queue = Mutex::new(spawn_writer(pool.clone(), commits.clone()));
+        AnswerWriter { inner: Arc::new(Inner { pool, queue, commits }) }
+    }
+
+    async fn save(&self, answer: NewAnswer) -> Result<Reply> {
+        let (done, committed) = oneshot::channel();
+        {
+            let mut queue = self.inner.queue.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(mpsc::error::SendError(job)) = queue.send(Job { answer, done }) {
+                // The writer's runtime has shut down (a store opened in one
+                // runtime and used in another, as tests do): start a new one here.
+                *queue = spawn_writer(self.inner.pool.clone(), self.inner.commits.clone());
+                if queue.send(job).is_err() {
+                    return Err(gone());
+                }
+            }
+        }
+        committed.await.unwrap_or_else(|_| Err(gone()))
+    }
+}
+
+/// The writer task died (panicked, or its runtime stopped) before answering.
+fn gone() -> StoreError {
+    StoreError::Sqlx(Arc::new(sqlx::Error::WorkerCrashed))
+}
+
+fn spawn_writer(pool: SqlitePool, commits: Arc<AtomicU64>) -> mpsc::UnboundedSender<Job> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(pool, rx, commits));
+    tx
+}
+
+/// Until every [`AnswerWriter`] is dropped: take what is queued, commit it
+/// together, answer each caller.
+async fn run(pool: SqlitePool, mut queue: mpsc::UnboundedReceiver<Job>, commits: Arc<AtomicU64>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // A caller that stopped waiting (its interaction's deadline passed)
+        // has already told its member to submit again: don't save behind
+        // their back what nobody will confirm.
+        batch.retain(|job| !job.done.is_closed());
+        if batch.is_empty() {
+            continue;
+        }
+        let answers: Vec<&NewAnswer> = batch.iter().map(|job| &job.answer).collect();
+        match commit(&pool, &answers).await {
+            Ok(results) => {
+                commits.fetch_add(1, Ordering::Relaxed);
+                for (job, result) in batch.drain(..).zip(results) {
+                    let _ = job.done.send(result);
+                }
+            }
+            Err(e) => {
+                let locked = matches!(e, StoreError::Locked(_));
+                for job in batch.drain(..) {
+                    let _ = job.done.send(Err(copy_of(&e)));
+                }
+                // Those queued meanwhile have waited out most of the busy
+                // timeout already; a second full wait would pass Discord's
+                // 3 s deadline, so they hear "try again" now.
+                if locked {
+                    while let Ok(job) = queue.try_recv() {
+                        let _ = job.done.send(Err(copy_of(&e)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The same failure for every answer of a batch that could not commit.
+fn copy_of(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Locked(source) => StoreError::Locked(source.clone()),
+        StoreError::Sqlx(source) => StoreError::Sqlx(source.clone()),
+        other => StoreError::Sqlx(Arc::new(sqlx::Error::Protocol(other.to_string()))),
+    }
+}
+
+/// One transaction for `answers`, each in its own savepoint. `Ok` holds each
+/// answer's own outcome (in order), valid only because the commit returned;
+/// `Err` means nothing was saved.
+async fn commit(pool: &SqlitePool, answers: &[&NewAnswer]) -> Result<Vec<Result<Reply>>> {
+    // IMMEDIATE: take the write lock now (waiting up to the busy timeout)
+    // rather than fail half-way when a read turns into a write.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut results = Vec::with_capacity(answers.len());
+    for answer in answers {
+        sqlx::query("SAVEPOINT answer").execute(&mut *tx).await?;
+        let saved = save_on(&mut tx, answer).await;
+        if saved.is_err() {
+            sqlx::query("ROLLBACK TO answer").execute(&mut *tx).await?;
+        }
+        sqlx::query("RELEASE answer").execute(&mut *tx).await?;
+        results.push(saved);
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn save_on(conn: &mut SqliteConnection, a: &NewAnswer) -> Result<Reply> {
+    if let Some(dm) = a.dm_message_id {
+        release_dm_on(conn, a.checkin_id, a.user_id, dm).await?;
+    }
+    join_on(conn, a.cohort_id, a.user_id, a.now).await?;
+    upsert_reply_on(conn, a.checkin_id, a.user_id, &a.input, a.source, a.dm_message_id, a.now).await
+}
