@@ -222,7 +222,8 @@ pub(crate) fn parse_custom_id(id: &str) -> CustomId {
     }
 }
 
-fn field<'a>(submit: &'a serenity::ModalInteraction, id: &str) -> &'a str {
+/// The value the member typed into the text input `id` of a form (empty when absent).
+pub(super) fn field<'a>(submit: &'a serenity::ModalInteraction, id: &str) -> &'a str {
     submit
         .data
         .components

@@ -18,6 +18,7 @@ use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 use serenity::{CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage};
 
+use super::interactions::field;
 use super::mentoring_render as view;
 use super::{Context, Data, Error, render, reply_for, viewer, viewer_of};
 use crate::domain::path::UnknownStep;
@@ -280,19 +281,6 @@ fn update(page: view::Page, file: serenity::CreateAttachment) -> CreateInteracti
         .add_file(file)
         .allowed_mentions(render::no_mentions());
     CreateInteractionResponse::UpdateMessage(message)
-}
-
-fn field<'a>(submit: &'a serenity::ModalInteraction, id: &str) -> &'a str {
-    submit
-        .data
-        .components
-        .iter()
-        .flat_map(|row| row.components.iter())
-        .find_map(|c| match c {
-            serenity::ActionRowComponent::InputText(t) if t.custom_id == id => t.value.as_deref(),
-            _ => None,
-        })
-        .unwrap_or("")
 }
 
 /// The submitter's name on the server: nickname, else display name, else user name.

@@ -109,6 +109,15 @@ impl Engine {
         who_benefited: &str,
         link: &str,
     ) -> Result<ImpactEntry> {
+        let cohort = self.form_cohort(viewer, cohort_id).await?;
+        self.record_impact(&cohort, viewer.user_id, what_changed, evidence, who_benefited, link).await
+    }
+
+    /// The cohort a submitted form names (`impact:{id}`, the path forms), if
+    /// the viewer may write there: an active cohort of their guild, reached
+    /// from its channel or by one of its members. Anything else is "not a
+    /// cohort's channel", which reveals nothing.
+    pub(super) async fn form_cohort(&self, viewer: &Viewer, cohort_id: CohortId) -> Result<Cohort> {
         let cohort = self
             .store
             .cohort(cohort_id)
@@ -116,10 +125,9 @@ impl Engine {
             .filter(|c| c.active && c.spec.guild_id == viewer.guild_id)
             .ok_or(EngineError::NotACohortChannel)?;
         match self.require_reachable(&cohort, viewer).await {
-            Err(EngineError::UnknownCheckIn) => return Err(EngineError::NotACohortChannel),
-            other => other?,
+            Err(EngineError::UnknownCheckIn) => Err(EngineError::NotACohortChannel),
+            other => other.map(|()| cohort),
         }
-        self.record_impact(&cohort, viewer.user_id, what_changed, evidence, who_benefited, link).await
     }
 
     /// `/progress`: the viewer's own, or, for a mentor, a member of a cohort

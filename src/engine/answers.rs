@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Engine, EngineError, Result};
 use crate::domain::{
-    AnswerInput, CheckIn, CheckInId, Cohort, GuildId, ImpactEntry, ImpactInput, Reply, ReplySource, UserId,
+    AnswerInput, CheckIn, CheckInId, Cohort, GuildId, ImpactEntry, ImpactInput, MessageId, Reply, ReplySource, UserId,
 };
 use crate::store::NewAnswer;
 
@@ -39,6 +39,24 @@ impl Engine {
     ) -> Result<Reply> {
         let input = AnswerInput::parse(answer, confidence)?;
         let now = self.clock.now();
+        self.save_answer_to(checkin, user_id, input, source, None, now).await
+    }
+
+    /// Check-in `checkin_id` re-read from the ledger, if it is open at `now`:
+    /// a caller's copy may predate the close.
+    /// Save `input` as `user_id`'s answer to `checkin`, which must still be
+    /// open at `now`: joining the cohort and saving are one transaction,
+    /// committed with whatever answers arrive at the same moment. An answer
+    /// sent as the DM `dm_message_id` is then held by that DM.
+    pub(super) async fn save_answer_to(
+        &self,
+        checkin: &CheckIn,
+        user_id: UserId,
+        input: AnswerInput,
+        source: ReplySource,
+        dm_message_id: Option<MessageId>,
+        now: DateTime<Utc>,
+    ) -> Result<Reply> {
         let checkin = self.open_checkin_now(checkin.id, now).await?;
         let answer = NewAnswer {
             cohort_id: checkin.cohort_id,
@@ -46,14 +64,12 @@ impl Engine {
             user_id,
             input,
             source,
-            dm_message_id: None,
+            dm_message_id,
             now,
         };
         Ok(self.store.save_answer(answer).await?)
     }
 
-    /// Check-in `checkin_id` re-read from the ledger, if it is open at `now`:
-    /// a caller's copy may predate the close.
     pub(super) async fn open_checkin_now(&self, checkin_id: CheckInId, now: DateTime<Utc>) -> Result<CheckIn> {
         let checkin = self.store.checkin(checkin_id).await?.ok_or(EngineError::UnknownCheckIn)?;
         if !checkin.is_open_at(now) {

@@ -12,7 +12,6 @@
 
 use super::{Engine, EngineError, Result};
 use crate::domain::{AnswerInput, CheckIn, CheckInId, MessageId, Reply, ReplySource, UserId};
-use crate::store::NewAnswer;
 
 /// What became of a plain DM.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,19 +148,8 @@ impl Engine {
         input: &AnswerInput,
     ) -> Result<Reply> {
         let now = self.clock.now();
-        let checkin = self.open_checkin_now(checkin.id, now).await?;
-        // Joining, releasing the DM's other answer and saving: one transaction,
-        // committed with whatever answers arrived at the same moment.
-        let answer = NewAnswer {
-            cohort_id: checkin.cohort_id,
-            checkin_id: checkin.id,
-            user_id,
-            input: input.clone(),
-            source: ReplySource::Dm,
-            dm_message_id: Some(dm_message_id),
-            now,
-        };
-        Ok(self.store.save_answer(answer).await?)
+        // The DM's other answer, if any, lets go of it in the same transaction.
+        self.save_answer_to(checkin, user_id, input.clone(), ReplySource::Dm, Some(dm_message_id), now).await
     }
 
     async fn cohort_name_of(&self, checkin: &CheckIn) -> Result<String> {

@@ -44,7 +44,7 @@ impl Engine {
         why: &str,
         teams: &str,
     ) -> Result<SavedProject> {
-        let cohort = self.path_cohort(viewer, cohort_id).await?;
+        let cohort = self.form_cohort(viewer, cohort_id).await?;
         let input = ProjectInput::parse(what, why, teams)?;
         let now = self.now();
         let edited = self.store.staff_path(cohort.id, viewer.user_id).await?.project.is_some();
@@ -64,7 +64,7 @@ impl Engine {
         evidence: &str,
         link: &str,
     ) -> Result<SavedStep> {
-        let cohort = self.path_cohort(viewer, cohort_id).await?;
+        let cohort = self.form_cohort(viewer, cohort_id).await?;
         let input = EvidenceInput::parse(evidence, link)?;
         let now = self.now();
         let edited = self.store.staff_path(cohort.id, viewer.user_id).await?.step(step).is_some();
@@ -72,21 +72,5 @@ impl Engine {
         let saved = self.store.upsert_step(cohort.id, viewer.user_id, step, &input, now).await?;
         let path = self.store.staff_path(cohort.id, viewer.user_id).await?;
         Ok(SavedStep { step: saved, edited, path })
-    }
-
-    /// The cohort a path form names, if the viewer may write there: an active
-    /// cohort of their guild, reached from its channel or by one of its
-    /// members (as the impact form). Anything else is "not a cohort's channel".
-    async fn path_cohort(&self, viewer: &Viewer, cohort_id: CohortId) -> Result<Cohort> {
-        let cohort = self
-            .store
-            .cohort(cohort_id)
-            .await?
-            .filter(|c| c.active && c.spec.guild_id == viewer.guild_id)
-            .ok_or(EngineError::NotACohortChannel)?;
-        match self.require_reachable(&cohort, viewer).await {
-            Err(EngineError::UnknownCheckIn) => Err(EngineError::NotACohortChannel),
-            other => other.map(|()| cohort),
-        }
     }
 }
