@@ -37,20 +37,20 @@ impl TryFrom<InstanceRow> for Instance {
 impl Store {
     /// Who holds `slot`, if anyone.
     pub async fn instance(&self, slot: Slot) -> Result<Option<Instance>> {
-        let row: Option<InstanceRow> = sqlx::query_as(
-            "SELECT holder, host, host_key, pid, started_at, heartbeat_at FROM instances WHERE slot = ?",
+        let row: Option<InstanceRow> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT holder, host, host_key, pid, started_at, heartbeat_at FROM instances WHERE slot = $1",
         )
         .bind(slot.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(Instance::try_from).transpose()
     }
 
     /// Takes `slot` for `me` if nobody holds it; false if someone does.
     pub async fn insert_instance(&self, slot: Slot, me: &Instance) -> Result<bool> {
-        let done = sqlx::query(
+        let done = on_db!(&self.db, |pool| sqlx::query(
             "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slot) DO NOTHING",
         )
         .bind(slot.to_string())
         .bind(&me.holder)
@@ -59,17 +59,20 @@ impl Store {
         .bind(i64::from(me.pid))
         .bind(unix(me.started_at))
         .bind(unix(me.heartbeat_at))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Takes `slot` over from `previous` for `me`, only if the row is still
     /// exactly `previous`'s (same holder, not renewed since it was read).
     pub async fn replace_instance(&self, slot: Slot, previous: &Instance, me: &Instance) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE instances SET holder = ?, host = ?, host_key = ?, pid = ?, started_at = ?, heartbeat_at = ? \
-             WHERE slot = ? AND holder = ? AND heartbeat_at = ?",
+        let done =
+            on_db!(&self.db, |pool| {
+                sqlx::query(
+            "UPDATE instances SET holder = $1, host = $2, host_key = $3, pid = $4, started_at = $5, heartbeat_at = $6 \
+             WHERE slot = $7 AND holder = $8 AND heartbeat_at = $9",
         )
         .bind(&me.holder)
         .bind(&me.host)
@@ -80,30 +83,35 @@ impl Store {
         .bind(slot.to_string())
         .bind(&previous.holder)
         .bind(unix(previous.heartbeat_at))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(pool)
+        .await.map(|done| done.rows_affected())
+            })?;
+        Ok(done == 1)
     }
 
     /// Renews `holder`'s lease on `slot` at `now`; false if it no longer
     /// holds it (another process took it over, or the row is gone).
     pub async fn renew_instance(&self, slot: Slot, holder: &str, now: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query("UPDATE instances SET heartbeat_at = ? WHERE slot = ? AND holder = ?")
-            .bind(unix(now))
-            .bind(slot.to_string())
-            .bind(holder)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on_db!(&self.db, |pool| sqlx::query(
+            "UPDATE instances SET heartbeat_at = $1 WHERE slot = $2 AND holder = $3"
+        )
+        .bind(unix(now))
+        .bind(slot.to_string())
+        .bind(holder)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Gives `slot` up if `holder` still holds it; returns whether it did.
     pub async fn release_instance(&self, slot: Slot, holder: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM instances WHERE slot = ? AND holder = ?")
+        let done = on_db!(&self.db, |pool| sqlx::query("DELETE FROM instances WHERE slot = $1 AND holder = $2")
             .bind(slot.to_string())
             .bind(holder)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 }
