@@ -68,9 +68,8 @@ impl Store {
     /// Takes `slot` over from `previous` for `me`, only if the row is still
     /// exactly `previous`'s (same holder, not renewed since it was read).
     pub async fn replace_instance(&self, slot: Slot, previous: &Instance, me: &Instance) -> Result<bool> {
-        let done =
-            on_db!(&self.db, |pool| {
-                sqlx::query(
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(
             "UPDATE instances SET holder = $1, host = $2, host_key = $3, pid = $4, started_at = $5, heartbeat_at = $6 \
              WHERE slot = $7 AND holder = $8 AND heartbeat_at = $9",
         )
@@ -85,7 +84,7 @@ impl Store {
         .bind(unix(previous.heartbeat_at))
         .execute(pool)
         .await.map(|done| done.rows_affected())
-            })?;
+        })?;
         Ok(done == 1)
     }
 

@@ -235,9 +235,8 @@ impl Store {
 
     /// End a running pause now. False when none was running.
     pub async fn resume(&self, cohort_id: CohortId, user_id: UserId, now: DateTime<Utc>) -> Result<bool> {
-        let done =
-            on_db!(&self.db, |pool| {
-                sqlx::query(
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(
             "UPDATE pauses SET ends_at = $1 WHERE cohort_id = $2 AND user_id = $3 AND starts_at <= $4 AND ends_at > $5",
         )
         .bind(unix(now))
@@ -247,7 +246,7 @@ impl Store {
         .bind(unix(now))
         .execute(pool)
         .await.map(|done| done.rows_affected())
-            })?;
+        })?;
         Ok(done > 0)
     }
 
@@ -270,7 +269,7 @@ pub(super) async fn join_on(conn: Conn<'_>, cohort_id: CohortId, user_id: UserId
     let done = on_conn!(conn, |conn| sqlx::query(
         "INSERT INTO members (cohort_id, user_id, joined_at) VALUES ($1, $2, $3) \
          ON CONFLICT (cohort_id, user_id) DO UPDATE SET left_at = NULL, joined_at = excluded.joined_at \
-         WHERE left_at IS NOT NULL",
+         WHERE members.left_at IS NOT NULL",
     )
     .bind(cohort_id)
     .bind(user_id)

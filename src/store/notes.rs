@@ -76,9 +76,8 @@ impl Store {
     /// unseen again; the same text saved again changes nothing but the
     /// author's name. One statement; returns after commit.
     pub async fn upsert_note(&self, new: &NewNote<'_>, now: DateTime<Utc>) -> Result<Note> {
-        let row: NoteRow =
-            on_db!(&self.db, |pool| {
-                sqlx::query_as(concat!(
+        let row: NoteRow = on_db!(&self.db, |pool| {
+            sqlx::query_as(concat!(
             "INSERT INTO notes (reply_id, checkin_id, cohort_id, member_user_id, author_user_id, author_name, body, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (reply_id, author_user_id) DO UPDATE SET author_name = excluded.author_name, \
@@ -99,7 +98,7 @@ impl Store {
         .bind(unix(now))
         .fetch_one(pool)
         .await
-            })?;
+        })?;
         Note::try_from(row)
     }
 

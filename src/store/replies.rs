@@ -229,9 +229,8 @@ pub(super) async fn upsert_reply_on(
     dm_message_id: Option<MessageId>,
     now: DateTime<Utc>,
 ) -> Result<Reply> {
-    let row: ReplyRow =
-        on_conn!(conn, |conn| {
-            sqlx::query_as(
+    let row: ReplyRow = on_conn!(conn, |conn| {
+        sqlx::query_as(
         "INSERT INTO replies (checkin_id, user_id, answer, confidence, source, dm_message_id, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (checkin_id, user_id) DO UPDATE SET answer = excluded.answer, \
@@ -249,6 +248,6 @@ pub(super) async fn upsert_reply_on(
     .bind(unix(now))
     .fetch_one(conn)
     .await
-        })?;
+    })?;
     Reply::try_from(row)
 }
