@@ -6,7 +6,7 @@ use std::process::Command;
 use chrono::{DateTime, Duration, Utc};
 use trellis::domain::{Instance, Slot};
 use trellis::instance::{Lease, LeaseError, ThisProcess};
-use trellis_testkit::{TempDb, utc};
+use trellis_testkit::{Backend, TempDb, on_both_backends, utc};
 
 const NOW: &str = "2027-03-01T12:00:00Z";
 
@@ -26,9 +26,8 @@ fn holder(host_key: &str, pid: u32, heartbeat_at: DateTime<Utc>) -> Instance {
     }
 }
 
-#[tokio::test]
-async fn a_free_slot_is_taken_and_a_live_holder_keeps_it() {
-    let db = TempDb::new();
+async fn a_free_slot_is_taken_and_a_live_holder_keeps_it(backend: Backend) {
+    let db = TempDb::on(backend).await;
     let store = db.store().await;
     let now = utc(NOW);
     let first = Lease::take(&store, &db.url, Slot::ALL, &me(), now).await.expect("free");
@@ -52,10 +51,10 @@ async fn a_free_slot_is_taken_and_a_live_holder_keeps_it() {
     assert_eq!(store.instance(Slot::ALL).await.unwrap(), None);
     Lease::take(&store, &db.url, Slot::ALL, &me(), now).await.expect("free again");
 }
+on_both_backends!(a_free_slot_is_taken_and_a_live_holder_keeps_it);
 
-#[tokio::test]
-async fn a_stale_or_dead_holder_is_taken_over_but_a_live_one_elsewhere_is_not() {
-    let db = TempDb::new();
+async fn a_stale_or_dead_holder_is_taken_over_but_a_live_one_elsewhere_is_not(backend: Backend) {
+    let db = TempDb::on(backend).await;
     let store = db.store().await;
     let now = utc(NOW);
     let here = me();
@@ -96,10 +95,10 @@ async fn a_stale_or_dead_holder_is_taken_over_but_a_live_one_elsewhere_is_not() 
     assert!(store.insert_instance(Slot::ALL, &holder("elsewhere", dead_pid, now)).await.unwrap());
     assert!(matches!(Lease::take(&store, &db.url, Slot::ALL, &here, now).await, Err(LeaseError::Held { .. })));
 }
+on_both_backends!(a_stale_or_dead_holder_is_taken_over_but_a_live_one_elsewhere_is_not);
 
-#[tokio::test]
-async fn a_holder_whose_lease_was_taken_over_finds_out_at_its_next_renewal() {
-    let db = TempDb::new();
+async fn a_holder_whose_lease_was_taken_over_finds_out_at_its_next_renewal(backend: Backend) {
+    let db = TempDb::on(backend).await;
     let store = db.store().await;
     let now = utc(NOW);
     let lease = Lease::take(&store, &db.url, Slot::ALL, &me(), now).await.unwrap();
@@ -114,10 +113,10 @@ async fn a_holder_whose_lease_was_taken_over_finds_out_at_its_next_renewal() {
     lease.release().await;
     assert_eq!(store.instance(Slot::ALL).await.unwrap().map(|i| i.pid), Some(7));
 }
+on_both_backends!(a_holder_whose_lease_was_taken_over_finds_out_at_its_next_renewal);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn takers_racing_for_a_free_slot_on_separate_connections_have_one_winner() {
-    let db = TempDb::new();
+async fn takers_racing_for_a_free_slot_on_separate_connections_have_one_winner(backend: Backend) {
+    let db = TempDb::on(backend).await;
     db.store().await;
     let now = utc(NOW);
     for round in 0..20 {
@@ -143,6 +142,10 @@ async fn takers_racing_for_a_free_slot_on_separate_connections_have_one_winner()
         }
     }
 }
+on_both_backends!(
+    takers_racing_for_a_free_slot_on_separate_connections_have_one_winner,
+    (flavor = "multi_thread", worker_threads = 2)
+);
 
 /// Runs the futures concurrently (each on its own task) and collects their results in order.
 async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
