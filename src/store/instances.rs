@@ -18,6 +18,14 @@ struct InstanceRow {
     heartbeat_at: i64,
 }
 
+/// A lease row with its slot's key.
+#[derive(sqlx::FromRow)]
+struct SlotRow {
+    slot: String,
+    #[sqlx(flatten)]
+    instance: InstanceRow,
+}
+
 impl TryFrom<InstanceRow> for Instance {
     type Error = StoreError;
 
@@ -112,5 +120,16 @@ impl Store {
             .await
             .map(|done| done.rows_affected()))?;
         Ok(done == 1)
+    }
+
+    /// Every lease row, by slot: which processes serve (or served, if
+    /// stale) this database.
+    pub async fn all_instances(&self) -> Result<Vec<(String, Instance)>> {
+        let rows: Vec<SlotRow> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT slot, holder, host, host_key, pid, started_at, heartbeat_at FROM instances ORDER BY slot",
+        )
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter().map(|r| Ok((r.slot, Instance::try_from(r.instance)?))).collect()
     }
 }

@@ -108,6 +108,7 @@ mod notes;
 mod path;
 mod replies;
 pub mod summary;
+pub mod transfer;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -29,6 +29,7 @@ mod guilds;
 mod hostile_input;
 mod instances;
 mod mentoring;
+mod migrate_to;
 mod store;
 mod summary;
 mod throughput;

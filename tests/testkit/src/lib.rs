@@ -5,6 +5,8 @@
 //! - [`db`] and [`seed`]: temporary databases (SQLite files, PostgreSQL
 //!   databases when `TRELLIS_TEST_POSTGRES_URL` is set; [`on_both_backends!`]
 //!   runs a test on each), cohort declarations and rows put straight into a store;
+//! - [`every_table`]: a row in every table, and a fingerprint of a database
+//!   (for `trellis migrate-to` round trips);
 //! - [`harness`] and [`chat`]: the engine on a manual clock with an
 //!   in-memory chat platform that fails on request;
 //! - [`bot`]: the real bot in this process against the fake Discord;
@@ -19,6 +21,7 @@ pub mod bot;
 pub mod chat;
 pub mod clock;
 pub mod db;
+pub mod every_table;
 pub mod harness;
 pub mod ids;
 pub mod process;
