@@ -148,7 +148,7 @@ pub enum StoreError {
     Url { url: String, reason: String },
     /// The PostgreSQL server named by `url` (shown without its password)
     /// could not be reached or refused the connection.
-    #[error("cannot connect to the PostgreSQL database {url}: {source}")]
+    #[error("cannot connect to the PostgreSQL database {url}")]
     Connect {
         url: String,
         #[source]
@@ -357,12 +357,22 @@ impl Store {
         if read_only {
             options = options.options([("default_transaction_read_only", "on")]);
         }
+        let unreachable = |e| StoreError::Connect { url: shown.clone(), source: Arc::new(e) };
+        // One connection first: the pool retries until its timeout and then
+        // reports only that, where this says why (refused, authentication,
+        // no such database).
+        use sqlx::Connection as _;
+        let first = tokio::time::timeout(PG_ACQUIRE_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+            .map_err(unreachable)?;
+        let _ = first.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(PG_MAX_CONNECTIONS)
             .acquire_timeout(PG_ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
-            .map_err(|e| StoreError::Connect { url: shown, source: Arc::new(e) })?;
+            .map_err(unreachable)?;
         Ok(Store::with_db(Db::Postgres(pool)))
     }
 
@@ -506,14 +516,14 @@ impl Store {
     }
 }
 
-/// `url` as it may be shown and logged: a PostgreSQL URL without its
-/// password (`postgres://trellis:***@db/trellis`, `…?password=***`); any
-/// other URL unchanged.
+/// `url` as it may be shown and logged: without its password
+/// (`postgres://trellis:***@db/trellis`, `…?password=***`), whatever the
+/// scheme; a SQLite URL (a file path) unchanged.
 pub fn redacted_url(url: &str) -> String {
-    if Backend::of_url(url) != Some(Backend::Postgres) {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    if Backend::of_url(url) == Some(Backend::Sqlite) {
         return url.to_string();
     }
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     let authority = match authority.rsplit_once('@') {
@@ -586,7 +596,9 @@ mod tests {
             ("postgres://u@h/d?password=s3cret&sslmode=disable", "postgres://u@h/d?password=***&sslmode=disable"),
             ("postgres://h/d", "postgres://h/d"),
             ("postgres://u:p@h", "postgres://u:***@h"),
+            ("mysql://root:hunter2@db/trellis", "mysql://root:***@db/trellis"),
             ("sqlite://data/trellis.db", "sqlite://data/trellis.db"),
+            ("sqlite://data/a:b@c.db", "sqlite://data/a:b@c.db"),
         ] {
             assert_eq!(redacted_url(url), shown);
         }
