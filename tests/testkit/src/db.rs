@@ -2,9 +2,12 @@
 //! no method for.
 //!
 //! SQLite: a file in a temporary folder. PostgreSQL: a database of its own
-//! (`trellis_t_<pid>_<n>`) on the server named by [`POSTGRES_ENV`], created
-//! for the test and dropped (`WITH (FORCE)`) when its [`TempDb`] drops;
-//! databases left by a test process that died are dropped by the next one.
+//! (`trellis_t_<pid>_<n>_…`) on the server named by [`POSTGRES_ENV`],
+//! created for the test and dropped (`WITH (FORCE)`) when its [`TempDb`]
+//! drops. A migrated one is a copy of a template migrated once per test
+//! process (`trellis_t_<pid>_template`: a copy takes ~60 ms, migrating
+//! ~200 ms). Databases of test processes that are gone (the template of
+//! the last run, or those of a killed run) are dropped by the next one.
 //! Without the variable the PostgreSQL variants of the tests skip, and each
 //! suite says so once on stderr.
 
@@ -102,9 +105,24 @@ impl TempDb {
     /// An empty database on `backend` (not migrated). PostgreSQL needs
     /// [`POSTGRES_ENV`]; panics without it or when the server refuses.
     pub async fn on(backend: Backend) -> Self {
+        Self::make(backend, false).await
+    }
+
+    /// A database on `backend` with every migration applied (on PostgreSQL
+    /// a copy of a template migrated once per test process: faster than
+    /// migrating each).
+    pub async fn migrated(backend: Backend) -> Self {
+        let db = Self::make(backend, true).await;
+        if backend == Backend::Sqlite {
+            db.store().await.close().await;
+        }
+        db
+    }
+
+    async fn make(backend: Backend, migrated: bool) -> Self {
         let mut db = TempDb::new();
         if backend == Backend::Postgres {
-            let pg = PgDatabase::create().await;
+            let pg = PgDatabase::create(migrated).await;
             db.url = pg.url.clone();
             db.backend = Backend::Postgres;
             db.pg = Some(pg);
@@ -191,7 +209,7 @@ pub async fn temp_store() -> (TempDb, Store) {
 
 /// A migrated store on a fresh database of `backend`.
 pub async fn temp_store_on(backend: Backend) -> (TempDb, Store) {
-    let db = TempDb::on(backend).await;
+    let db = TempDb::migrated(backend).await;
     let store = db.store().await;
     (db, store)
 }
@@ -302,7 +320,8 @@ struct PgDatabase {
 const PG_PREFIX: &str = "trellis_t_";
 
 impl PgDatabase {
-    async fn create() -> Self {
+    /// A new database; `migrated`: a copy of this process's migrated template.
+    async fn create(migrated: bool) -> Self {
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let admin_url = postgres_admin_url()
             .unwrap_or_else(|| panic!("{POSTGRES_ENV} is not set; a PostgreSQL test needs a server"));
@@ -315,10 +334,21 @@ impl PgDatabase {
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
         let name = format!("{PG_PREFIX}{}_{}_{nanos}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        let create = match migrated {
+            true => format!("CREATE DATABASE \"{name}\" TEMPLATE \"{}\"", migrated_template(&admin_url)),
+            false => format!("CREATE DATABASE \"{name}\""),
+        };
+        sqlx::query(sqlx::AssertSqlSafe(create))
             .execute(&admin)
             .await
             .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
+        // A test database need not survive a power cut: commits skip the
+        // WAL flush (claims and their isolation are unchanged), which
+        // roughly halves the PostgreSQL variants' time.
+        sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE \"{name}\" SET synchronous_commit = off")))
+            .execute(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot configure the test database {name}: {e}"));
         admin.close().await;
         let url = database_url(&admin_url, &name);
         PgDatabase { admin_url, name, url }
@@ -345,6 +375,41 @@ impl Drop for PgDatabase {
             let _ = writeln!(std::io::stderr(), "could not drop the test database {}: {e}", self.name);
         }
     }
+}
+
+/// The name of this process's migrated template database, made (and
+/// migrated with the store's own migrations) by the first caller; the
+/// next test process drops it with the other databases of dead processes.
+fn migrated_template(admin_url: &str) -> String {
+    static TEMPLATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let admin_url = admin_url.to_string();
+            // Called from a test's runtime, which cannot block on another
+            // future: the template is made on a thread with its own.
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                runtime.block_on(async {
+                    let name = format!("{PG_PREFIX}{}_template", std::process::id());
+                    let admin = pg_pool(&admin_url).await;
+                    let sql = format!("CREATE DATABASE \"{name}\"");
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&admin)
+                        .await
+                        .unwrap_or_else(|e| panic!("cannot create the template database {name}: {e}"));
+                    admin.close().await;
+                    let store =
+                        Store::connect(&database_url(&admin_url, &name)).await.expect("connect to the template");
+                    store.migrate().await.expect("migrate the template");
+                    // CREATE DATABASE … TEMPLATE needs the template without connections.
+                    store.close().await;
+                    name
+                })
+            })
+            .join()
+            .expect("making the template database")
+        })
+        .clone()
 }
 
 /// `admin_url` with its database replaced by `name`.
