@@ -154,7 +154,7 @@ impl Store {
         order.sort_unstable();
         order.dedup();
         let backend = self.backend();
-        let won: std::collections::HashSet<UserId> = on_db!(&self.db, |pool| {
+        let mut won: std::collections::HashSet<UserId> = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_with(backend.write_tx()).await?;
             let mut won = std::collections::HashSet::with_capacity(order.len());
             for &user_id in &order {
@@ -173,13 +173,8 @@ impl Store {
             tx.commit().await?;
             won
         });
-        let mut claimed = Vec::with_capacity(won.len());
-        for &user_id in user_ids {
-            if won.contains(&user_id) && !claimed.contains(&user_id) {
-                claimed.push(user_id);
-            }
-        }
-        Ok(claimed)
+        // In the order given, each once.
+        Ok(user_ids.iter().copied().filter(|u| won.remove(u)).collect())
     }
 
     /// Undo a claim whose DM could not be delivered, so a later tick retries.
