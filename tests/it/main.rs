@@ -21,6 +21,7 @@ mod e2e_hostile;
 mod e2e_mentoring;
 mod e2e_refusals;
 mod e2e_sessions;
+mod e2e_shards;
 mod e2e_summary;
 mod engine;
 mod field;
