@@ -30,6 +30,7 @@ mod guilds;
 mod hostile_input;
 mod instances;
 mod mentoring;
+mod shared_schedule;
 mod store;
 mod summary;
 mod throughput;
