@@ -452,6 +452,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_share_of_the_global_limit_admits_that_many_per_window_and_no_more() {
+        use futures::FutureExt as _;
+        let limiter = RateLimiter::with_global_limit(10);
+        let mut bucket = Bucket::default();
+        let mut places = Vec::new();
+        for i in 0..10 {
+            let place = limiter.admit(&mut bucket).now_or_never();
+            places.push(place.unwrap_or_else(|| panic!("place {i} of the share waited")).unwrap());
+        }
+        assert!(limiter.admit(&mut bucket).now_or_never().is_none(), "the 11th waits while 10 are in flight");
+        // A response arrived: its place stays taken for a window from now.
+        drop(places.remove(0));
+        assert!(limiter.admit(&mut bucket).now_or_never().is_none(), "and for a window after a response");
+        // No share below one request per window.
+        let one = RateLimiter::with_global_limit(0);
+        let _first = one.admit(&mut bucket).now_or_never().expect("one goes").unwrap();
+        assert!(one.admit(&mut bucket).now_or_never().is_none());
+        assert_eq!(RateLimiter::new().limit, GLOBAL_LIMIT);
+    }
+
+    #[tokio::test]
     async fn a_wait_past_the_limit_is_refused_at_once() {
         let limiter = RateLimiter::new();
         let mut a = Bucket::default();
