@@ -161,13 +161,17 @@ impl Application {
         let shards = settings.discord.shards;
         let lease =
             Lease::take(&store, &settings.database_url, shards, &ThisProcess::detect(), Utc::now()).await?.keep();
-        tracing::info!(
-            "this process runs gateway shards {} to {} of {} (shard ids from 0); scheduled posts, reminders and \
-             digests of every cohort",
-            shards.first(),
-            shards.last(),
-            shards.total()
-        );
+        // Said only for a sharded bot: an unsharded one runs everything, and
+        // an operator's failing start stays one line.
+        if shards.total() > 1 {
+            tracing::info!(
+                "this process runs gateway shards {} to {} of {} (shard ids from 0); scheduled posts, reminders \
+                 and digests of every cohort",
+                shards.first(),
+                shards.last(),
+                shards.total()
+            );
+        }
 
         let chat = Arc::new(ClientChat::default());
         let engine = Arc::new(Engine::new(store.clone(), settings.prompts, clock, chat.clone()));
