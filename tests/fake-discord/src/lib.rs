@@ -53,8 +53,9 @@
 //!   [`FakeConfig::session_resume_window`] (60 s): events meanwhile are
 //!   replayed on RESUME from the client's `seq`. A close with 1000/1001, op 9
 //!   `false` or an expired window ends it. Events dispatched while no session
-//!   has a socket also go to the next session that IDENTIFYs (after its
-//!   READY), so a bot restarted in a test does not lose them.
+//!   of their shard has a socket also go to the next session of that shard
+//!   that IDENTIFYs (after its READY), so a bot restarted in a test does not
+//!   lose them.
 //! - What real servers do (`refusals.rs`): closed DMs per user, deleted
 //!   channels, permissions taken from the bot in a channel (also in
 //!   `app_permissions`), members who left, routes down with a 5xx.
