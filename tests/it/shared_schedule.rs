@@ -49,3 +49,29 @@ async fn a_cohort_set_up_through_another_process_is_planned_and_posted_by_this_o
     let _ = stop.send(true);
     scheduler.await.unwrap();
 }
+
+/// The README's example starts two processes at once with one config file:
+/// both sync its cohorts at start, and the one that loses the race to
+/// insert a new cohort must update it instead of failing to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_starting_together_with_one_config_file_both_sync_its_cohorts() {
+    let h = Harness::new(utc(START)).await;
+    let (a, b) = (Arc::new(h.another_engine().await), Arc::new(h.another_engine().await));
+    for round in 0..30 {
+        let channel = ChannelId::new(CHANNEL + 1000 * round);
+        let spec = trellis_testkit::spec(&format!("file-{round}"), channel, "0 0 12 * * *", "UTC");
+        let sync = |engine: &Arc<trellis::engine::Engine>| {
+            let (engine, specs) = (engine.clone(), vec![spec.clone()]);
+            tokio::spawn(async move { engine.sync_file_cohorts(&specs).await })
+        };
+        let (ra, rb) = (sync(&a), sync(&b));
+        let (ra, rb) = (ra.await.unwrap(), rb.await.unwrap());
+        let (ca, cb) = (
+            ra.unwrap_or_else(|e| panic!("round {round}, A: {}", trellis::telemetry::ErrorChain(&e))),
+            rb.unwrap_or_else(|e| panic!("round {round}, B: {}", trellis::telemetry::ErrorChain(&e))),
+        );
+        assert_eq!(ca[0].id, cb[0].id, "round {round}: one cohort");
+    }
+    let active = h.engine.store().active_cohorts().await.unwrap();
+    assert_eq!(active.len(), 1, "the last round's cohort, the earlier ones stopped: {active:?}");
+}
