@@ -193,6 +193,13 @@ impl Engine {
             if !self.store.claim_post(checkin.id, now, now - POST_LEASE).await? {
                 continue;
             }
+            // Another scheduler (a tick of this process, or another process)
+            // may have been refused between the look above and this claim: it
+            // recorded the refusal before it gave the claim back.
+            if self.store.delivery_failure(cohort.id, channel).await?.is_some() {
+                self.store.release_post(checkin.id).await?;
+                continue;
+            }
             let post = CheckInPost {
                 checkin_id: checkin.id,
                 cohort_name: cohort.spec.name.clone(),
@@ -251,6 +258,11 @@ impl Engine {
             let delivery = self.delivery_problems(cohort).await?;
             let digest = self.digest_of(&checkin, &delivery.left).await?;
             if !self.store.claim_digest(checkin.id, now).await? {
+                continue;
+            }
+            // As for posts: a refusal recorded since the look above.
+            if self.store.delivery_failure(cohort.id, target).await?.is_some() {
+                self.store.release_digest(checkin.id).await?;
                 continue;
             }
             let post = DigestPost {
