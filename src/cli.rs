@@ -7,6 +7,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand};
 
 use crate::config::{ConfigError, Settings, Sources};
+use crate::domain::{Slot, SlotError};
 use crate::store::{Store, redacted_url};
 
 #[derive(Debug, Parser)]
@@ -24,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the bot (the default). Needs DISCORD_TOKEN; applies migrations first.
-    Run,
+    Run(RunArgs),
     /// Validate the config and prompt library; print each cohort's next 3 check-ins.
     CheckConfig,
     /// Apply database migrations and exit.
@@ -72,6 +73,52 @@ pub enum Command {
     },
 }
 
+/// The flags of `trellis run`.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Run only these gateway shards, FIRST to LAST (e.g. 0-1, or 2 for one);
+    /// with --total-shards. Each process on one database runs its own range.
+    #[arg(long, value_name = "FIRST-LAST", value_parser = parse_shard_range, requires = "total_shards")]
+    pub shards: Option<ShardRange>,
+    /// How many shards the bot is split into, across all its processes (the
+    /// same in each); with --shards. Without both: one shard, 0 of 1.
+    #[arg(long, value_name = "N", requires = "shards")]
+    pub total_shards: Option<u32>,
+}
+
+/// `--shards FIRST-LAST` as given, not checked against `--total-shards` yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardRange {
+    pub first: u32,
+    pub last: u32,
+}
+
+/// `FIRST-LAST` or a single shard `N`.
+fn parse_shard_range(text: &str) -> Result<ShardRange, String> {
+    let number = |s: &str| {
+        s.trim().parse::<u32>().map_err(|_| format!("`{text}` is not a shard range; expected FIRST-LAST, e.g. 0-1"))
+    };
+    match text.split_once('-') {
+        Some((first, last)) => Ok(ShardRange { first: number(first)?, last: number(last)? }),
+        None => number(text).map(|n| ShardRange { first: n, last: n }),
+    }
+}
+
+impl RunArgs {
+    /// The shards to run: [`Slot::ALL`] without the flags.
+    ///
+    /// # Errors
+    /// [`SlotError`] when only one of the flags is given or the range does
+    /// not fit the total (`FIRST <= LAST < N`, `1 <= N <= 1024`).
+    pub fn slot(&self) -> Result<Slot, SlotError> {
+        match (self.shards, self.total_shards) {
+            (None, None) => Ok(Slot::ALL),
+            (Some(range), Some(total)) => Slot::checked(range.first, range.last, total),
+            _ => Err(SlotError::Incomplete),
+        }
+    }
+}
+
 /// `--format` of `trellis export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
@@ -91,15 +138,28 @@ impl From<ExportFormat> for crate::export::Format {
     }
 }
 
-/// Exit code for invalid configuration.
+/// Exit code for invalid configuration (and invalid `run` flags).
 pub const EXIT_CONFIG: u8 = 2;
 
 pub async fn main(cli: Cli) -> ExitCode {
-    let settings = match Settings::load(Sources::from_env(cli.config)) {
+    let command = cli.command.unwrap_or(Command::Run(RunArgs::default()));
+    // The flags before the files: a wrong range is the command line's fault.
+    let shards = match &command {
+        Command::Run(args) => match args.slot() {
+            Ok(slot) => slot,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+        _ => Slot::ALL,
+    };
+    let mut settings = match Settings::load(Sources::from_env(cli.config)) {
         Ok(s) => s,
         Err(e) => return config_failure(&e),
     };
-    let result = match cli.command.unwrap_or(Command::Run) {
+    settings.discord.shards = shards;
+    let result = match command {
         Command::CheckConfig => {
             print!("{}", check_config_report(&settings));
             Ok(())
@@ -120,7 +180,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             )
             .await
         }
-        Command::Run => {
+        Command::Run(_) => {
             // Before anything is opened: no database without a token.
             if let Err(e) = settings.discord.require_token() {
                 eprintln!("error: {e}");

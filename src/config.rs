@@ -2,7 +2,7 @@
 //!
 //! [`Sources::from_env`] is the one place Trellis reads its own environment
 //! variables (`TRELLIS_CONFIG`, `DATABASE_URL`, `DISCORD_TOKEN`,
-//! `DISCORD_API_BASE`); `main` loads `.env` into the environment before it
+//! `DISCORD_API_BASE`, `TRELLIS_GLOBAL_RATE_LIMIT`); `main` loads `.env` into the environment before it
 //! ([`load_dotenv`]), and `RUST_LOG` belongs to the log subscriber.
 //! [`Settings::load`] turns the sources into checked [`Settings`].
 
@@ -14,7 +14,7 @@ pub use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::domain::prompt::RawLibrary;
-use crate::domain::{ChannelId, CohortDraft, CohortSpec, PromptLibrary};
+use crate::domain::{ChannelId, CohortDraft, CohortSpec, PromptLibrary, Slot};
 
 pub const DEFAULT_CONFIG_PATH: &str = "config/trellis.toml";
 pub const DEFAULT_PROMPTS_PATH: &str = "config/prompts.toml";
@@ -130,6 +130,48 @@ pub struct DiscordSettings {
     pub api_base: Option<ApiBase>,
     /// Where the token was read from, named when Discord refuses it.
     pub token_source: TokenSource,
+    /// `TRELLIS_GLOBAL_RATE_LIMIT`: requests per second this process may
+    /// send in proxy mode (its share of Discord's global limit when several
+    /// processes send through one proxy); `None` is Discord's whole limit.
+    /// Only with `api_base` (without a proxy serenity's limiter is in charge).
+    pub global_rate_limit: Option<GlobalRateLimit>,
+    /// The gateway shards this process runs: `trellis run --shards
+    /// FIRST-LAST --total-shards N`, [`Slot::ALL`] without them. Not read
+    /// from the environment or the file: each process of a sharded bot has
+    /// its own.
+    pub shards: Slot,
+}
+
+/// Discord's global limit: requests per second for one bot, across all of
+/// its processes (discord-platform.md).
+pub const DISCORD_GLOBAL_LIMIT: u32 = 50;
+
+/// A process's share of Discord's global limit, in requests per second:
+/// 1 to [`DISCORD_GLOBAL_LIMIT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GlobalRateLimit(u32);
+
+impl GlobalRateLimit {
+    /// `text` as a whole number of requests per second within Discord's
+    /// limit; the error names `TRELLIS_GLOBAL_RATE_LIMIT`.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let text = text.trim();
+        match text.parse::<u32>() {
+            Ok(n) if (1..=DISCORD_GLOBAL_LIMIT).contains(&n) => Ok(GlobalRateLimit(n)),
+            _ => Err(ConfigError::in_environment(
+                "TRELLIS_GLOBAL_RATE_LIMIT",
+                format!(
+                    "must be a whole number of requests per second from 1 to {DISCORD_GLOBAL_LIMIT} \
+                     (Discord's global limit; with N processes behind one proxy, {DISCORD_GLOBAL_LIMIT}/N), got `{text}`"
+                ),
+            )),
+        }
+    }
+
+    /// Requests per second.
+    pub fn get(self) -> u32 {
+        self.0
+    }
 }
 
 /// Where `DISCORD_TOKEN` came from: what an operator must edit when Discord
@@ -242,6 +284,8 @@ pub struct Sources {
     pub discord_token_source: TokenSource,
     /// `DISCORD_API_BASE`, not checked yet.
     pub discord_api_base: Option<String>,
+    /// `TRELLIS_GLOBAL_RATE_LIMIT`, not checked yet.
+    pub global_rate_limit: Option<String>,
 }
 
 impl Sources {
@@ -263,6 +307,7 @@ impl Sources {
             discord_token: non_blank("DISCORD_TOKEN").map(SecretString::new),
             discord_token_source: DOTENV_TOKEN.get().cloned().map_or(TokenSource::Environment, TokenSource::DotEnv),
             discord_api_base: non_blank("DISCORD_API_BASE"),
+            global_rate_limit: non_blank("TRELLIS_GLOBAL_RATE_LIMIT"),
         }
     }
 }
@@ -308,8 +353,22 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
 
         let api_base = sources.discord_api_base.as_deref().map(ApiBase::parse).transpose()?;
-        let discord =
-            DiscordSettings { token: sources.discord_token, api_base, token_source: sources.discord_token_source };
+        let global_rate_limit = sources.global_rate_limit.as_deref().map(GlobalRateLimit::parse).transpose()?;
+        if global_rate_limit.is_some() && api_base.is_none() {
+            // Without a proxy serenity's own limiter paces every call and the
+            // share would silently do nothing.
+            return Err(ConfigError::in_environment(
+                "TRELLIS_GLOBAL_RATE_LIMIT",
+                "applies only behind an HTTP rate-limit proxy (set DISCORD_API_BASE too, or unset it)",
+            ));
+        }
+        let discord = DiscordSettings {
+            token: sources.discord_token,
+            api_base,
+            token_source: sources.discord_token_source,
+            global_rate_limit,
+            shards: Slot::ALL,
+        };
 
         Ok(Settings { config_file, database_url, cohorts, prompts, discord })
     }

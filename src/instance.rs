@@ -1,22 +1,33 @@
-//! One `trellis run` per database and slot: the instance lease.
+//! One `trellis run` per shard and database: the instance lease.
 //!
-//! Two copies of the bot on one database would both receive every gateway
-//! event, answer every DM twice and race for every interaction callback. So
-//! before it connects to Discord, `trellis run` takes the lease of its
-//! [`Slot`] (a row in `instances`) and renews it every [`HEARTBEAT`]. A second
-//! copy finds the lease held and refuses to start ([`LeaseError::Held`],
-//! one line naming the database and the running copy).
+//! Two copies of the bot on one database serving the same gateway shard
+//! would both receive that shard's events, answer every DM twice and race
+//! for every interaction callback. So before it connects to Discord,
+//! `trellis run` takes the lease of every shard of its [`Slot`] (one row in
+//! `instances` per shard, all in one transaction,
+//! [`Store::take_shards`](crate::store::Store::take_shards)) and renews them
+//! every [`HEARTBEAT`]. A second process claiming any of those shards finds
+//! it held and refuses to start ([`LeaseError::Held`], one line naming the
+//! database and the running copy). Processes on one database must also
+//! split the bot into the same number of shards: a process whose
+//! `--total-shards` differs from a live one's refuses to start
+//! ([`LeaseError::OtherTotal`]), since shard 0 of 1 receives every guild,
+//! the guilds of shard 0 of 4 among them. Disjoint ranges of one total run
+//! side by side (`--shards 0-1 --total-shards 4` and `--shards 2-3
+//! --total-shards 4`).
 //!
-//! A crashed copy cannot release its lease. It is taken over when
+//! A crashed copy cannot release its lease. Each of its shards is taken
+//! over (by a process claiming it) when
 //!
 //! - its heartbeat is [`LEASE`] (30 s) old or older, or
 //! - it ran on this host, in this process namespace, and its process is
 //!   gone (Linux: no `/proc/PID`, or a zombie): a restart after a crash or
 //!   SIGKILL starts at once.
 //!
-//! A copy that cannot renew for a whole [`LEASE`], or finds its lease taken
-//! over (it was frozen past the lease, or its database was restored under
-//! it), stops rather than handle events another copy is handling too.
+//! A copy that cannot renew for a whole [`LEASE`], or finds any of its
+//! shards taken over (it was frozen past the lease, or its database was
+//! restored under it), stops rather than handle events another copy is
+//! handling too.
 //!
 //! Times are the machines' wall clocks; copies on different hosts sharing
 //! one database should keep them synchronised (NTP): a clock ahead by more
@@ -28,7 +39,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::task::JoinHandle;
 
-use crate::domain::{Instance, Slot};
+use crate::domain::{Instance, LeaseVerdict, ShardClaim, Slot};
 use crate::store::{Store, StoreError};
 use crate::telemetry::ErrorChain;
 
@@ -43,7 +54,7 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 /// Why the lease could not be taken or kept.
 #[derive(Debug, thiserror::Error)]
 pub enum LeaseError {
-    /// Another live copy holds the slot.
+    /// Another live copy holds a shard of the slot (`slot` is its row).
     #[error(
         "the database {database} is in use by another trellis run ({slot}) on host {}, pid {}, running since {}; \
          stop that one first (if it has crashed, its lock expires at {}, {}s after its last heartbeat)",
@@ -54,7 +65,21 @@ pub enum LeaseError {
         LEASE.as_secs()
     )]
     Held { database: String, slot: Slot, holder: Instance },
-    /// Another copy took the slot over while this one ran.
+    /// A live copy splits the bot into another number of shards (`slot` is
+    /// its row; `total` this process's).
+    #[error(
+        "the database {database} is in use by a trellis run with another shard count ({slot}) on host {}, pid {}, \
+         running since {}; every trellis run on one database needs the same --total-shards (this one: {total}; \
+         without the flag: 1), so stop that one first (if it has crashed, its lock expires at {}, {}s after its \
+         last heartbeat)",
+        .holder.host,
+        .holder.pid,
+        .holder.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        expiry(.holder).format("%H:%M:%S UTC"),
+        LEASE.as_secs()
+    )]
+    OtherTotal { database: String, slot: Slot, total: u32, holder: Instance },
+    /// Another copy took a shard (`slot`) over while this one ran.
     #[error(
         "another trellis run took over {slot} of the database {database} (host {host}, pid {pid}); \
          this one stops so that no event is handled twice",
@@ -127,7 +152,7 @@ impl ThisProcess {
     }
 }
 
-/// The lease this process holds on a slot of one database.
+/// The lease this process holds on the shards of a slot of one database.
 #[derive(Debug)]
 pub struct Lease {
     store: Store,
@@ -137,12 +162,14 @@ pub struct Lease {
 }
 
 impl Lease {
-    /// Takes `slot` of `store` (the database `database`, named in errors)
-    /// for `process` at `now`: if free, stale, or held by a process of this
-    /// host that is gone.
+    /// Takes every shard of `slot` in `store` (the database `database`,
+    /// named in errors) for `process` at `now`, all or none: each must be
+    /// free, stale, or held by a process of this host that is gone; a live
+    /// process with another total must not be running either.
     ///
     /// # Errors
-    /// [`LeaseError::Held`] when another live copy holds it; a store error.
+    /// [`LeaseError::Held`] when another live copy holds one of the shards,
+    /// [`LeaseError::OtherTotal`] when one runs another total; a store error.
     pub async fn take(
         store: &Store,
         database: &str,
@@ -159,61 +186,88 @@ impl Lease {
             heartbeat_at: now,
         };
         let lease = Lease { store: store.clone(), slot, database: database.to_string(), me };
-        // Each attempt is one conditional statement; a lost race reads the
-        // winner and decides again (twice is plenty: someone won).
+        let shards: Vec<Slot> = slot.each_shard().collect();
+        let judge = |theirs: Slot, holder: &Instance| {
+            if !slot.conflicts_with(theirs) {
+                LeaseVerdict::Keep
+            } else if holder.is_stale(now, lease_span()) || process.outlived(holder) {
+                LeaseVerdict::Replace
+            } else {
+                LeaseVerdict::Refuse
+            }
+        };
+        // A race (a row to replace renewed just then) reads again and
+        // decides again; three in a row would mean the table keeps changing.
         for _ in 0..3 {
-            let taken = match store.instance(slot).await? {
-                None => store.insert_instance(slot, &lease.me).await?,
-                Some(holder) if holder.is_stale(now, lease_span()) || process.outlived(&holder) => {
-                    let taken = store.replace_instance(slot, &holder, &lease.me).await?;
-                    if taken {
+            match store.take_shards(&shards, &lease.me, judge).await? {
+                ShardClaim::Taken { replaced } => {
+                    for (slot, holder) in replaced {
                         tracing::warn!(
                             %slot, host = %holder.host, pid = holder.pid, last_heartbeat = %holder.heartbeat_at,
                             "took over the lease of a trellis run that stopped without releasing it"
                         );
                     }
-                    taken
+                    return Ok(lease);
                 }
-                Some(holder) => {
-                    return Err(LeaseError::Held { database: database.to_string(), slot, holder });
+                ShardClaim::Refused { slot: theirs, holder } if theirs.total() != slot.total() => {
+                    let database = database.to_string();
+                    return Err(LeaseError::OtherTotal { database, slot: theirs, total: slot.total(), holder });
                 }
-            };
-            if taken {
-                return Ok(lease);
+                ShardClaim::Refused { slot: theirs, holder } => {
+                    return Err(LeaseError::Held { database: database.to_string(), slot: theirs, holder });
+                }
+                ShardClaim::Raced => {}
             }
         }
-        match store.instance(slot).await? {
-            Some(holder) => Err(LeaseError::Held { database: database.to_string(), slot, holder }),
-            None => Err(LeaseError::Store(StoreError::Corrupt(format!("the lease of {slot} keeps changing")))),
-        }
+        Err(LeaseError::Store(StoreError::Corrupt(format!("the leases of {slot} keep changing"))))
     }
 
-    /// This run, as its lease row records it.
+    /// This run, as its lease rows record it.
     pub fn holder(&self) -> &Instance {
         &self.me
     }
 
-    /// Renews the lease at `now`.
-    ///
-    /// # Errors
-    /// [`LeaseError::Lost`] when another copy holds it now; a store error
-    /// (worth retrying at the next heartbeat).
-    pub async fn renew(&self, now: DateTime<Utc>) -> Result<(), LeaseError> {
-        if self.store.renew_instance(self.slot, &self.me.holder, now).await? {
-            return Ok(());
-        }
-        let by = self.store.instance(self.slot).await?;
-        Err(LeaseError::Lost { database: self.database.clone(), slot: self.slot, by })
+    /// The shards this lease holds.
+    pub fn slot(&self) -> Slot {
+        self.slot
     }
 
-    /// Gives the lease up (clean shutdown); a failure is logged, and the
-    /// lease then expires by itself.
+    /// How many rows the lease holds: one per shard.
+    fn rows(&self) -> u64 {
+        u64::from(self.slot.last() - self.slot.first()) + 1
+    }
+
+    /// Renews every shard's row at `now` (one statement).
+    ///
+    /// # Errors
+    /// [`LeaseError::Lost`] naming a shard another copy holds now (or whose
+    /// row is gone); a store error (worth retrying at the next heartbeat).
+    pub async fn renew(&self, now: DateTime<Utc>) -> Result<(), LeaseError> {
+        if self.store.renew_leases(&self.me.holder, now).await? == self.rows() {
+            return Ok(());
+        }
+        for shard in self.slot.each_shard() {
+            let by = self.store.instance(shard).await?;
+            if by.as_ref().is_none_or(|i| i.holder != self.me.holder) {
+                return Err(LeaseError::Lost { database: self.database.clone(), slot: shard, by });
+            }
+        }
+        // Every shard reads as ours again (a row came back between the two
+        // reads): renewed at the next heartbeat.
+        Ok(())
+    }
+
+    /// Gives every shard up (clean shutdown); a failure is logged, and the
+    /// rows then expire by themselves.
     pub async fn release(&self) {
-        match self.store.release_instance(self.slot, &self.me.holder).await {
-            Ok(true) => tracing::debug!(slot = %self.slot, "instance lease released"),
-            Ok(false) => tracing::warn!(slot = %self.slot, "the instance lease was no longer ours to release"),
+        let slot = self.slot;
+        match self.store.release_leases(&self.me.holder).await {
+            Ok(n) if n == self.rows() => tracing::debug!(%slot, "instance lease released"),
+            Ok(n) => {
+                tracing::warn!(%slot, released = n, "the instance lease was no longer ours to release (all of it)")
+            }
             Err(e) => {
-                tracing::warn!(slot = %self.slot, error = %ErrorChain(&e), "could not release the instance lease; it expires by itself")
+                tracing::warn!(%slot, error = %ErrorChain(&e), "could not release the instance lease; it expires by itself")
             }
         }
     }

@@ -12,7 +12,7 @@ use tokio::task::JoinError;
 use crate::config::{DiscordSettings, Settings};
 use crate::discord::ratelimit::Limited;
 use crate::discord::{self, ChatHttp, DiscordChat, RateLimiter};
-use crate::domain::{ChannelId, GuildId, MessageId, Slot, UserId};
+use crate::domain::{ChannelId, GuildId, MessageId, UserId};
 use crate::engine::chat::DigestPost;
 use crate::engine::{ChatEdge, ChatError, CheckInPost, Clock, DirectMessage, Engine, NoteDm, ReminderDm, SystemClock};
 use crate::instance::{HeldLease, Lease, ThisProcess};
@@ -158,8 +158,20 @@ impl Application {
             .with_context(|| format!("opening the database {}", settings.database_url))?;
         store.migrate().await.context("applying migrations")?;
         // Before anything is written: a second copy changes nothing.
+        let shards = settings.discord.shards;
         let lease =
-            Lease::take(&store, &settings.database_url, Slot::ALL, &ThisProcess::detect(), Utc::now()).await?.keep();
+            Lease::take(&store, &settings.database_url, shards, &ThisProcess::detect(), Utc::now()).await?.keep();
+        // Said only for a sharded bot: an unsharded one runs everything, and
+        // an operator's failing start stays one line.
+        if shards.total() > 1 {
+            tracing::info!(
+                "this process runs gateway shards {} to {} of {} (shard ids from 0); scheduled posts, reminders \
+                 and digests of every cohort",
+                shards.first(),
+                shards.last(),
+                shards.total()
+            );
+        }
 
         let chat = Arc::new(ClientChat::default());
         let engine = Arc::new(Engine::new(store.clone(), settings.prompts, clock, chat.clone()));
@@ -208,7 +220,10 @@ impl Application {
         // Behind a proxy serenity's limiter is off: the engine's sends go
         // through Trellis's own (interaction callbacks never wait behind them).
         let api = if discord.api_base.is_some() {
-            let limiter = Arc::new(RateLimiter::new());
+            // This process's share of the global limit when several send
+            // through one proxy (`TRELLIS_GLOBAL_RATE_LIMIT`), else all of it.
+            let per_second = discord.global_rate_limit.map_or(discord::ratelimit::GLOBAL_LIMIT, |l| l.get() as usize);
+            let limiter = Arc::new(RateLimiter::with_global_limit(per_second));
             ChatHttp::Limited(Arc::new(Limited { http: client.http.clone(), client: http_client, limiter }))
         } else {
             ChatHttp::Serenity(client.http.clone())
@@ -228,8 +243,11 @@ impl Application {
         let watcher = tokio::spawn(discord::connect::watch_gateway(shards.clone(), watched));
         // Whether the connection ended by itself (its shards are gone already).
         let mut ended = false;
+        let slot = discord.shards;
         let mut result = tokio::select! {
-            r = client.start() => {
+            // serenity counts the range's end in: `first..last` starts shards
+            // first to last (0..0 of 1 is what `start` runs).
+            r = client.start_shard_range(slot.first()..slot.last(), slot.total()) => {
                 ended = true;
                 r.map_err(|e| discord::connect::from_gateway_error(e, &discord.token_source))
             }

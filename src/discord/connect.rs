@@ -188,9 +188,17 @@ pub async fn watch_gateway(shards: Arc<serenity::ShardManager>, client: WatchedC
     let (mut next_report, mut interval, mut reports) = (DOWN_GRACE, DOWN_GRACE, 0u32);
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let connected = {
+        // The shards started so far that are not connected (serenity starts
+        // a process's shards 5 s apart; one not started yet is not down).
+        let (connected, down_shards) = {
             let runners = shards.runners.lock().await;
-            !runners.is_empty() && runners.values().all(|r| r.stage == serenity::ConnectionStage::Connected)
+            let mut down: Vec<u32> = runners
+                .iter()
+                .filter(|(_, r)| r.stage != serenity::ConnectionStage::Connected)
+                .map(|(id, _)| id.0)
+                .collect();
+            down.sort_unstable();
+            (!runners.is_empty() && down.is_empty(), down)
         };
         match (connected, down_since) {
             (true, None) => {}
@@ -202,7 +210,7 @@ pub async fn watch_gateway(shards: Arc<serenity::ShardManager>, client: WatchedC
             }
             (false, None) => down_since = Some(Instant::now()),
             (false, Some(since)) if since.elapsed() >= next_report => {
-                let gateway = ws_url.lock().await.clone();
+                let gateway = format!("{}{}", ws_url.lock().await, which_shards(discord.shards, &down_shards));
                 let down = since.elapsed().as_secs();
                 let next = interval.as_secs();
                 match try_once(&http, &url, &discord.token_source).await {
@@ -227,10 +235,36 @@ pub async fn watch_gateway(shards: Arc<serenity::ShardManager>, client: WatchedC
     }
 }
 
+/// For a process of a sharded bot, which of its shards a report is about:
+/// ` (shards 2, 3 of 4)`; nothing for a bot of one shard.
+fn which_shards(slot: crate::domain::Slot, down: &[u32]) -> String {
+    if slot.total() <= 1 || down.is_empty() {
+        return String::new();
+    }
+    let ids: Vec<String> = down.iter().map(u32::to_string).collect();
+    let noun = if down.len() == 1 { "shard" } else { "shards" };
+    format!(" ({noun} {} of {})", ids.join(", "), slot.total())
+}
+
 /// What [`watch_gateway`] needs of the client: its `Http`, the gateway URL
 /// it connects to, and the settings it was built from.
 pub struct WatchedClient {
     pub http: Arc<serenity::Http>,
     pub ws_url: Arc<tokio::sync::Mutex<String>>,
     pub discord: DiscordSettings,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Slot;
+
+    #[test]
+    fn a_report_names_the_down_shards_only_for_a_sharded_bot() {
+        assert_eq!(which_shards(Slot::ALL, &[0]), "");
+        let slot = Slot::shards(2, 3, 4).unwrap();
+        assert_eq!(which_shards(slot, &[3]), " (shard 3 of 4)");
+        assert_eq!(which_shards(slot, &[2, 3]), " (shards 2, 3 of 4)");
+        assert_eq!(which_shards(slot, &[]), "");
+    }
 }

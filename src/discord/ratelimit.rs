@@ -9,7 +9,11 @@
 //!   reminders leaves at once. A request holds its place in the window from
 //!   the moment it is sent until one window after its response arrived (the
 //!   server counted it somewhere in between), so the server can never see 51
-//!   in one second.
+//!   in one second. Several processes behind one proxy share Discord's
+//!   limit: each then keeps to its share
+//!   ([`RateLimiter::with_global_limit`], `TRELLIS_GLOBAL_RATE_LIMIT`, e.g.
+//!   25 each for two), so together they stay under it without talking to
+//!   each other.
 //! - **Per-route buckets**, keyed like serenity's (route and major
 //!   parameter: each channel's messages are a bucket of their own), learned
 //!   from the `X-RateLimit-Remaining` and `X-RateLimit-Reset-After` headers
@@ -57,11 +61,19 @@ const MAX_BUCKETS: usize = 10_000;
 
 /// The global window and the route buckets of one process. Shared by every
 /// request of the engine's chat.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RateLimiter {
+    /// Requests per [`GLOBAL_WINDOW`] this process may send.
+    limit: usize,
     state: Mutex<State>,
     /// Wakes waiters when a place in the global window may have freed.
     freed: Notify,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -141,8 +153,16 @@ impl Drop for Place<'_> {
 pub struct TooLong(pub Duration);
 
 impl RateLimiter {
+    /// A limiter allowing Discord's whole global limit ([`GLOBAL_LIMIT`]).
     pub fn new() -> Self {
-        Self::default()
+        Self::with_global_limit(GLOBAL_LIMIT)
+    }
+
+    /// A limiter allowing `per_window` requests per [`GLOBAL_WINDOW`] (at
+    /// least 1): this process's share of the global limit when several
+    /// processes send through one proxy.
+    pub fn with_global_limit(per_window: usize) -> Self {
+        RateLimiter { limit: per_window.max(1), state: Mutex::default(), freed: Notify::new() }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -176,7 +196,7 @@ impl RateLimiter {
                     Some(at) => Some(at),
                     None => {
                         st.window.retain(|(_, done)| done.is_none_or(|at| at + GLOBAL_WINDOW > now));
-                        if st.window.len() < GLOBAL_LIMIT {
+                        if st.window.len() < self.limit {
                             let id = st.next_id;
                             st.next_id += 1;
                             st.window.push((id, None));
@@ -429,6 +449,27 @@ mod tests {
         limiter.limited(&mut a, Duration::from_millis(200), true);
         drop(limiter.admit(&mut b).await.unwrap());
         assert!(between(start.elapsed(), 500, 600), "global: every route waits: {:?}", start.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_share_of_the_global_limit_admits_that_many_per_window_and_no_more() {
+        use futures::FutureExt as _;
+        let limiter = RateLimiter::with_global_limit(10);
+        let mut bucket = Bucket::default();
+        let mut places = Vec::new();
+        for i in 0..10 {
+            let place = limiter.admit(&mut bucket).now_or_never();
+            places.push(place.unwrap_or_else(|| panic!("place {i} of the share waited")).unwrap());
+        }
+        assert!(limiter.admit(&mut bucket).now_or_never().is_none(), "the 11th waits while 10 are in flight");
+        // A response arrived: its place stays taken for a window from now.
+        drop(places.remove(0));
+        assert!(limiter.admit(&mut bucket).now_or_never().is_none(), "and for a window after a response");
+        // No share below one request per window.
+        let one = RateLimiter::with_global_limit(0);
+        let _first = one.admit(&mut bucket).now_or_never().expect("one goes").unwrap();
+        assert!(one.admit(&mut bucket).now_or_never().is_none());
+        assert_eq!(RateLimiter::new().limit, GLOBAL_LIMIT);
     }
 
     #[tokio::test]

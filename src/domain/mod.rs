@@ -24,7 +24,7 @@ pub use id::{
     ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, NoteId, PathStepId, ReplyId, RoleId, UserId,
 };
 pub use impact::ImpactEntry;
-pub use instance::{Instance, Slot};
+pub use instance::{Instance, LeaseVerdict, MAX_TOTAL_SHARDS, ShardClaim, Slot, SlotError};
 pub use member::{Member, Pause};
 pub use note::{Note, NoteEdit, NoteInput};
 pub use path::{EvidenceInput, PathProject, PathStep, ProjectInput, StaffPath, StepEdit, StepEvidence};

@@ -38,7 +38,17 @@ impl Engine {
                     }
                     updated
                 }
-                None => self.store.insert_cohort(spec, CohortSource::File, now).await?,
+                None => match self.store.insert_cohort(spec, CohortSource::File, now).await {
+                    Ok(inserted) => inserted,
+                    // Processes started together with one config file all
+                    // sync it: another one inserted it between our read and
+                    // our insert (the unique name or channel refused ours).
+                    // Its row is the file's cohort; ours would be the same.
+                    Err(refused) => match self.store.cohort_by_name(&spec.name).await? {
+                        Some(c) => self.store.update_cohort(c.id, spec, CohortSource::File, now).await?,
+                        None => return Err(refused.into()),
+                    },
+                },
             };
             out.push(cohort);
         }

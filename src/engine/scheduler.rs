@@ -17,6 +17,16 @@
 //! refused channel gets no post, a refused digest channel no digest, and a
 //! member whose DM was refused keeps their reminder claim (one try per
 //! check-in), and is not reminded at all once they left the server.
+//!
+//! Scheduled work is not bound to gateway shards: every `trellis run` on a
+//! database schedules every cohort, and the claims above make each post,
+//! reminder and digest happen once (a post needs no gateway, only REST). A
+//! process learns of its own cohort changes at once (`replan`); those made
+//! through another process (a `/cohort setup` it handled, a server that
+//! removed the bot on its shard) it reads every [`SCHEDULE_POLL`], one query
+//! of the cohorts, and plans again when they differ. Anything else another
+//! process changed (a refused channel cleared) is read at the full tick of
+//! at most every [`MAX_SLEEP`].
 
 use std::time::Duration as StdDuration;
 
@@ -38,6 +48,12 @@ const POST_LEASE: Duration = Duration::minutes(2);
 /// The scheduler re-checks at least this often, whatever the plan says, so a
 /// clock jump or a failed post is picked up.
 const MAX_SLEEP: Duration = Duration::seconds(60);
+/// How often the scheduler reads the cohorts while it sleeps, to notice
+/// those another process created, changed or removed: one query of the
+/// active cohorts, so a cohort set up through another process is planned
+/// here within this (its first check-in is posted on time by whichever
+/// process claims it first, also when the one that set it up has died).
+const SCHEDULE_POLL: StdDuration = StdDuration::from_secs(10);
 /// How soon to look again at a post another scheduler has claimed, or when
 /// planning failed.
 const RETRY_AFTER: Duration = Duration::seconds(10);
@@ -177,6 +193,13 @@ impl Engine {
             if !self.store.claim_post(checkin.id, now, now - POST_LEASE).await? {
                 continue;
             }
+            // Another scheduler (a tick of this process, or another process)
+            // may have been refused between the look above and this claim: it
+            // recorded the refusal before it gave the claim back.
+            if self.store.delivery_failure(cohort.id, channel).await?.is_some() {
+                self.store.release_post(checkin.id).await?;
+                continue;
+            }
             let post = CheckInPost {
                 checkin_id: checkin.id,
                 cohort_name: cohort.spec.name.clone(),
@@ -235,6 +258,11 @@ impl Engine {
             let delivery = self.delivery_problems(cohort).await?;
             let digest = self.digest_of(&checkin, &delivery.left).await?;
             if !self.store.claim_digest(checkin.id, now).await? {
+                continue;
+            }
+            // As for posts: a refusal recorded since the look above.
+            if self.store.delivery_failure(cohort.id, target).await?.is_some() {
+                self.store.release_digest(checkin.id).await?;
                 continue;
             }
             let post = DigestPost {
@@ -370,6 +398,11 @@ impl Engine {
     /// reminder, or the retry of a send that failed for now. Nothing is
     /// planned for a channel Discord refused for good.
     pub async fn next_wake(&self) -> Result<DateTime<Utc>> {
+        Ok(self.plan().await?.0)
+    }
+
+    /// [`Engine::next_wake`], with the cohorts the plan was made from.
+    async fn plan(&self) -> Result<(DateTime<Utc>, Vec<Cohort>)> {
         let now = self.clock.now();
         let mut wake = now + MAX_SLEEP;
         let cohorts = self.store.scheduled_cohorts().await?;
@@ -388,7 +421,7 @@ impl Engine {
         if let Some(retry) = self.retries().next_after(now) {
             wake = wake.min(retry);
         }
-        for cohort in cohorts {
+        for cohort in &cohorts {
             if let Some(next) = cohort.schedule().next_after(now) {
                 wake = wake.min(next);
             }
@@ -405,11 +438,12 @@ impl Engine {
                 wake = wake.min(if at > now { at } else { now + MAX_SLEEP });
             }
         }
-        Ok(wake.max(now))
+        Ok((wake.max(now), cohorts))
     }
 
     /// Run until `shutdown` turns true: tick, sleep until the next wake, and
-    /// re-plan at once when cohorts change.
+    /// re-plan at once when cohorts change here, or within
+    /// [`SCHEDULE_POLL`] when they changed through another process.
     pub async fn run_scheduler(&self, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
@@ -423,19 +457,41 @@ impl Engine {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %ErrorChain(&e), "scheduler tick failed"),
             }
-            let wake = match self.next_wake().await {
-                Ok(w) => w,
+            let (wake, planned) = match self.plan().await {
+                Ok(plan) => plan,
                 Err(e) => {
                     tracing::error!(error = %ErrorChain(&e), "scheduler could not plan");
-                    self.clock.now() + RETRY_AFTER
+                    (self.clock.now() + RETRY_AFTER, Vec::new())
                 }
             };
-            // A few ms past the due second, so `now` is surely at or after it.
-            let sleep = (wake - self.clock.now()).to_std().unwrap_or_default() + StdDuration::from_millis(5);
+            self.sleep_until(wake, &planned, &mut shutdown).await;
+        }
+    }
+
+    /// Sleeps until `wake` (a few ms past it, so `now` is surely at or after
+    /// the due second), a re-plan here, shutdown, or until the cohorts read
+    /// every [`SCHEDULE_POLL`] differ from `planned`.
+    async fn sleep_until(&self, wake: DateTime<Utc>, planned: &[Cohort], shutdown: &mut watch::Receiver<bool>) {
+        loop {
+            let left = (wake - self.clock.now()).to_std().unwrap_or_default() + StdDuration::from_millis(5);
+            let polled = left > SCHEDULE_POLL;
             tokio::select! {
-                _ = tokio::time::sleep(sleep) => {}
-                _ = self.replan.notified() => {}
-                _ = shutdown.changed() => {}
+                _ = tokio::time::sleep(left.min(SCHEDULE_POLL)) => {}
+                _ = self.replan.notified() => return,
+                _ = shutdown.changed() => return,
+            }
+            if !polled {
+                return;
+            }
+            match self.store.scheduled_cohorts().await {
+                Ok(cohorts) if cohorts == planned => {}
+                Ok(_) => {
+                    tracing::debug!("cohorts changed through another process; planning again");
+                    return;
+                }
+                // Not worth a line of its own: the tick this leads to says
+                // what is wrong with the database.
+                Err(_) => return,
             }
         }
     }

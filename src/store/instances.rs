@@ -132,4 +132,122 @@ impl Store {
         .await)?;
         rows.into_iter().map(|r| Ok((r.slot, Instance::try_from(r.instance)?))).collect()
     }
+
+    /// Takes the lease rows `shards` (one-shard slots of one total) for
+    /// `me`, in one transaction: every row of the table is shown to
+    /// `judge`, which keeps it, has it replaced (deleted) or refuses; then
+    /// `me` gets one row per shard.
+    ///
+    /// Two takers never decide on the same picture: the transaction first
+    /// writes the row [`SHARD_LEASE_LOCK`], which holds the next taker
+    /// until this one commits (SQLite: the write lock, within the busy
+    /// timeout; PostgreSQL: the conflicting insert waits for this
+    /// transaction, and under READ COMMITTED its later reads see what this
+    /// one wrote). That is what refuses a second process with another
+    /// total, whose rows have other keys; a second holder of the same shard
+    /// is refused by the primary key as well. The lock row is deleted
+    /// before the commit, so the table holds only leases.
+    ///
+    /// Nothing is written unless every shard is taken: a refusal or a race
+    /// (a row to replace was renewed meanwhile, or a shard's row appeared
+    /// from a taker that skipped the lock) rolls it all back.
+    pub async fn take_shards(
+        &self,
+        shards: &[Slot],
+        me: &Instance,
+        judge: impl Fn(Slot, &Instance) -> crate::domain::LeaseVerdict,
+    ) -> Result<crate::domain::ShardClaim> {
+        use crate::domain::{LeaseVerdict, ShardClaim};
+
+        // A refusal or a race returns from inside: the transaction is
+        // dropped, which rolls it back.
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
+                 VALUES ($1, '', '', '', 0, $2, $2) ON CONFLICT (slot) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+            )
+            .bind(SHARD_LEASE_LOCK)
+            .bind(unix(me.heartbeat_at))
+            .execute(&mut *tx)
+            .await?;
+            let rows: Vec<SlotRow> = sqlx::query_as(
+                "SELECT slot, holder, host, host_key, pid, started_at, heartbeat_at FROM instances \
+                 WHERE slot <> $1 ORDER BY slot",
+            )
+            .bind(SHARD_LEASE_LOCK)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut replaced = Vec::new();
+            for row in rows {
+                // Not a lease row this version knows: not in the way.
+                let Some(slot) = Slot::from_key(&row.slot) else { continue };
+                let holder = Instance::try_from(row.instance)?;
+                match judge(slot, &holder) {
+                    LeaseVerdict::Keep => {}
+                    LeaseVerdict::Replace => replaced.push((slot, holder)),
+                    LeaseVerdict::Refuse => return Ok(ShardClaim::Refused { slot, holder }),
+                }
+            }
+            for (slot, holder) in &replaced {
+                let done = sqlx::query("DELETE FROM instances WHERE slot = $1 AND holder = $2 AND heartbeat_at = $3")
+                    .bind(slot.to_string())
+                    .bind(&holder.holder)
+                    .bind(unix(holder.heartbeat_at))
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(ShardClaim::Raced);
+                }
+            }
+            for shard in shards {
+                let done = sqlx::query(
+                    "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slot) DO NOTHING",
+                )
+                .bind(shard.to_string())
+                .bind(&me.holder)
+                .bind(&me.host)
+                .bind(&me.host_key)
+                .bind(i64::from(me.pid))
+                .bind(unix(me.started_at))
+                .bind(unix(me.heartbeat_at))
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(ShardClaim::Raced);
+                }
+            }
+            sqlx::query("DELETE FROM instances WHERE slot = $1").bind(SHARD_LEASE_LOCK).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(ShardClaim::Taken { replaced })
+        })
+    }
+
+    /// Renews every lease row `holder` holds at `now`, in one statement;
+    /// returns how many it renewed (fewer than the holder took means
+    /// another process took some over).
+    pub async fn renew_leases(&self, holder: &str, now: DateTime<Utc>) -> Result<u64> {
+        let done = on_db!(&self.db, |pool| sqlx::query("UPDATE instances SET heartbeat_at = $1 WHERE holder = $2")
+            .bind(unix(now))
+            .bind(holder)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done)
+    }
+
+    /// Gives up every lease row `holder` still holds; returns how many.
+    pub async fn release_leases(&self, holder: &str) -> Result<u64> {
+        let done = on_db!(&self.db, |pool| sqlx::query("DELETE FROM instances WHERE holder = $1")
+            .bind(holder)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done)
+    }
 }
+
+/// The key of the row [`Store::take_shards`] writes first and deletes
+/// before it commits: not a slot key ([`Slot::from_key`] reads it as none).
+const SHARD_LEASE_LOCK: &str = "lock: taking shards";

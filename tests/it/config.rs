@@ -439,3 +439,28 @@ fn the_token_is_optional_to_load_and_never_printed() {
     let printed = format!("{s:?} {s:#?} {:?}", s.discord);
     assert!(!printed.contains("config-secret") && !printed.contains("dG9rZW4tdGFpbA"), "{printed}");
 }
+
+#[test]
+fn the_global_rate_limit_share_is_1_to_50_per_second_and_needs_a_proxy() {
+    let load = |share: &str, api_base: Option<&str>| {
+        let w = write("empty.toml", "");
+        Settings::load(Sources {
+            explicit_config: Some(w.path.clone()),
+            discord_api_base: api_base.map(Into::into),
+            global_rate_limit: Some(share.into()),
+            ..Sources::default()
+        })
+    };
+    let proxy = Some("http://127.0.0.1:3000");
+    assert_eq!(load("25", proxy).unwrap().discord.global_rate_limit.map(|l| l.get()), Some(25));
+    assert_eq!(load(" 50 ", proxy).unwrap().discord.global_rate_limit.map(|l| l.get()), Some(50));
+    assert!(load_discord(None, proxy).unwrap().discord.global_rate_limit.is_none(), "unset: Discord's 50");
+    for bad in ["0", "51", "12.5", "-1", "fast"] {
+        let e = load(bad, proxy).expect_err(bad);
+        assert_eq!((e.file.as_path(), e.key.as_str()), (Path::new(ENVIRONMENT), "TRELLIS_GLOBAL_RATE_LIMIT"), "{e}");
+        assert!(e.reason.contains("from 1 to 50") && e.reason.contains(&format!("`{bad}`")), "{e}");
+    }
+    let e = load("25", None).unwrap_err();
+    assert_eq!(e.key, "TRELLIS_GLOBAL_RATE_LIMIT");
+    assert!(e.reason.contains("DISCORD_API_BASE"), "{e}");
+}

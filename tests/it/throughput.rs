@@ -311,3 +311,33 @@ async fn reminders_go_in_bursts_of_fifty_a_second_without_a_429() {
     assert!(last.duration_since(first) < Duration::from_secs(3), "and no more");
     bot.stop().await;
 }
+
+/// Two processes behind one proxy, each with `TRELLIS_GLOBAL_RATE_LIMIT=25`,
+/// stay under Discord's 50 together; this checks one process at a share of
+/// 10 against a fake enforcing 10 per second: never a 429, never more than
+/// 10 of its requests in any second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_share_of_the_global_limit_keeps_the_process_within_it() {
+    let share = trellis::config::GlobalRateLimit::parse("10").unwrap();
+    let bot = Bot::start_configured(std::sync::Arc::new(trellis::engine::SystemClock), |s| {
+        s.discord.global_rate_limit = Some(share);
+    })
+    .await;
+    bot.setup("*/8 * * * * *", Some("1s")).await;
+    let users = members(&bot, 30, true).await;
+    bot.fake.enforce_global_limit(10);
+    bot.fake.wait_until(Duration::from_secs(25), "every reminder", |f| (reminded(f, &users) == 30).then_some(())).await;
+    assert!(bot.fake.rate_limited_requests().is_empty(), "{:?}", bot.fake.rate_limited_requests());
+    let sends: Vec<Instant> = users
+        .iter()
+        .flat_map(|u| bot.fake.requests_to("POST", &format!("/channels/{}/messages", bot.fake.dm_channel_for(*u))))
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(sends.len(), 30, "one request per reminder");
+    let (first, last) = (*sends.iter().min().unwrap(), *sends.iter().max().unwrap());
+    let busiest = sends.iter().map(|&t| chat_requests(&bot.fake, t, t + Duration::from_secs(1)).len()).max().unwrap();
+    println!("30 reminders at a share of 10/s: at most {busiest} requests in a second, all in {:?}", last - first);
+    assert!(busiest <= 10, "{busiest} requests within one second");
+    assert!(last.duration_since(first) >= Duration::from_secs(2), "three windows at least");
+    bot.stop().await;
+}

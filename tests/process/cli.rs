@@ -19,6 +19,7 @@ pub(crate) fn trellis(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output
         .env_remove("TRELLIS_CONFIG")
         .env_remove("DATABASE_URL")
         .env_remove("DISCORD_API_BASE")
+        .env_remove("TRELLIS_GLOBAL_RATE_LIMIT")
         .env_remove("RUST_LOG")
         .env_remove("RUST_BACKTRACE");
     for (k, v) in env {
@@ -475,4 +476,47 @@ fn forget_user_with_an_id_that_is_no_discord_id_is_a_usage_error() {
     let out = trellis(dir.path(), &["forget-user"], &[("DATABASE_URL", &url)]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(!dir.path().join("trellis.db").exists(), "a usage error touches no database");
+}
+
+#[test]
+fn run_shard_flags_go_together_and_name_a_range_of_the_total_before_anything_is_opened() {
+    let _suite = crate::suite(module_path!());
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("DISCORD_TOKEN", "Bot abc.def.ghi")];
+    let cases: [(&[&str], &str); 8] = [
+        (&["run", "--shards", "0-1"], "--total-shards"),
+        (&["run", "--total-shards", "4"], "--shards"),
+        (
+            &["run", "--shards", "2-1", "--total-shards", "4"],
+            "--shards 2-1: the first shard must not come after the last",
+        ),
+        (&["run", "--shards", "0-4", "--total-shards", "4"], "shard 4 does not exist; the shards are numbered 0 to 3"),
+        (&["run", "--shards", "4", "--total-shards", "4"], "shard 4 does not exist"),
+        (&["run", "--shards", "0-0", "--total-shards", "0"], "--total-shards must be at least 1"),
+        (&["run", "--shards", "0-1", "--total-shards", "5000"], "--total-shards 5000 is more than 1024"),
+        (&["run", "--shards", "first-last", "--total-shards", "4"], "`first-last` is not a shard range"),
+    ];
+    for (args, says) in cases {
+        let out = trellis(dir.path(), args, &env);
+        assert_no_panic(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with("error:") && stderr.contains(says), "{args:?}: {stderr}");
+    }
+    assert!(!dir.path().join("data").exists(), "a usage error opens no database");
+    let help = text(&trellis(dir.path(), &["run", "--help"], &[]).stdout);
+    assert!(help.contains("--shards <FIRST-LAST>") && help.contains("--total-shards <N>"), "{help}");
+}
+
+#[test]
+fn a_global_rate_limit_share_without_a_proxy_exits_2_naming_the_variable() {
+    let _suite = crate::suite(module_path!());
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("DISCORD_TOKEN", "Bot abc.def.ghi"), ("TRELLIS_GLOBAL_RATE_LIMIT", "25")];
+    let out = trellis(dir.path(), &["run"], &env);
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("TRELLIS_GLOBAL_RATE_LIMIT") && stderr.contains("DISCORD_API_BASE"), "{stderr}");
+    assert!(!dir.path().join("data").exists());
 }

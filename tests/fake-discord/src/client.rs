@@ -51,15 +51,40 @@ impl GatewayClient {
     /// # Panics
     /// If READY does not come within 5 s (the socket closed, e.g. 4004).
     pub async fn identify(&mut self, token: &str, intents: u64, shard: [u64; 2]) -> Value {
+        self.send_identify(token, intents, shard).await;
+        let ready = self.wait_dispatch("READY", Duration::from_secs(5)).await;
+        self.session_id = ready["d"]["session_id"].as_str().map(str::to_owned);
+        ready["d"].clone()
+    }
+
+    /// Sends IDENTIFY (as [`Self::identify`]) without waiting for anything:
+    /// for an IDENTIFY the fake refuses (then [`Self::wait_close`]).
+    pub async fn send_identify(&mut self, token: &str, intents: u64, shard: [u64; 2]) {
         let properties = json!({ "os": "linux", "browser": "fake-discord-client", "device": "fake-discord-client" });
         self.send(json!({
             "op": 2,
             "d": { "token": token, "intents": intents, "shard": shard, "properties": properties },
         }))
         .await;
-        let ready = self.wait_dispatch("READY", Duration::from_secs(5)).await;
-        self.session_id = ready["d"]["session_id"].as_str().map(str::to_owned);
-        ready["d"].clone()
+    }
+
+    /// Reads (and drops) frames until the socket closes; returns the code of
+    /// the fake's close frame, or `None` when it closed without one.
+    ///
+    /// # Panics
+    /// If the socket is still open after `timeout`.
+    pub async fn wait_close(&mut self, timeout: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("fake discord client: still open after {timeout:?}"));
+            match next {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Err(_)) | None => return None,
+                Some(Ok(_)) => {}
+            }
+        }
     }
 
     /// Sends RESUME of `session_id` from `seq` (the last sequence number

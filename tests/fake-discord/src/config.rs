@@ -64,12 +64,16 @@ pub struct FakeConfig {
     /// Discord does not publish its figure; the fake's default, 60 s, is
     /// longer than any reconnect in the tests.
     pub session_resume_window: Duration,
+    /// The bot's shard count: what `GET /gateway/bot` reports as `shards`,
+    /// and the only `num_shards` an IDENTIFY may carry (another one is
+    /// closed with 4010, see `sessions.rs`). Default 1.
+    pub shards: u64,
 }
 
 impl FakeConfig {
     /// A bot with no guilds, username `Trellis`, owner id 1, Discord's
-    /// usual 41.25 s heartbeat interval, a 200 ms user reaction delay and
-    /// sessions resumable for 60 s.
+    /// usual 41.25 s heartbeat interval, a 200 ms user reaction delay,
+    /// sessions resumable for 60 s and one shard.
     pub fn new(bot_user_id: u64, application_id: u64) -> Self {
         Self {
             bot_user_id,
@@ -80,6 +84,7 @@ impl FakeConfig {
             heartbeat_interval: Duration::from_millis(41_250),
             user_reaction_delay: Duration::from_millis(200),
             session_resume_window: Duration::from_secs(60),
+            shards: 1,
         }
     }
 
@@ -105,6 +110,16 @@ impl FakeConfig {
     /// [`FakeConfig::session_resume_window`]).
     pub fn session_resume_window(mut self, window: Duration) -> Self {
         self.session_resume_window = window;
+        self
+    }
+
+    /// Sets the bot's shard count (see [`FakeConfig::shards`]).
+    ///
+    /// # Panics
+    /// If `shards` is 0.
+    pub fn shards(mut self, shards: u64) -> Self {
+        assert!(shards >= 1, "fake discord: a bot has at least one shard");
+        self.shards = shards;
         self
     }
 

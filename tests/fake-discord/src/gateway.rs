@@ -7,7 +7,8 @@
 //! moves an existing session onto it (the session's older socket, if still
 //! open, is dropped). Frames are plain JSON text; no compression.
 //!
-//! Dispatches go through [`send_dispatch`], which assigns each session's
+//! Dispatches go through [`send_dispatch`], which picks the sessions of the
+//! shard that owns the event (`sessions.rs`) and assigns each session's
 //! sequence numbers under the state lock, so every session sees events in
 //! the order they were issued.
 
@@ -20,7 +21,7 @@ use axum::response::Response;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::sessions::{Outgoing, PendingEvent};
+use super::sessions::{Outgoing, PendingEvent, Route};
 use super::state::{Shared, State};
 use super::{auth, guilds, payloads};
 
@@ -148,21 +149,36 @@ fn identify(shared: &Shared, st: &mut State, connection_id: u64, d: Value) {
     }
     let shard = shard_of(&d);
     st.gateway.identifies.push(redact_token(d));
+    // Discord's 4010: a shard id past the count, or (the fake's rule, see
+    // `sessions.rs`) a count other than the bot's.
+    let [shard_id, num_shards] = shard.unwrap_or([0, 1]);
+    if num_shards != shared.config.shards || shard_id >= num_shards {
+        close_socket(st, connection_id, 4010, "Invalid shard.");
+        return;
+    }
     let i = st.gateway.start_session(connection_id, shard);
     let session_id = st.gateway.sessions[i].id.clone();
+    let serves = st.gateway.sessions[i].serves();
+    let owned = |guild: u64| Route::Guild(guild).owned_by(serves);
 
     let ws_url = format!("{}/ws", shared.base.replacen("http://", "ws://", 1));
     let mut ready = payloads::ready(&shared.config, &session_id, &ws_url);
     if let Some(shard) = shard {
         ready["shard"] = serde_json::json!(shard);
     }
+    if let Some(guilds) = ready.get_mut("guilds").and_then(Value::as_array_mut) {
+        guilds.retain(|g| g["id"].as_str().and_then(|id| id.parse().ok()).is_some_and(owned));
+    }
     guilds::drop_removed_from_ready(st, &mut ready);
     st.gateway.send_to(i, "READY", &ready, None);
     let removed = st.removed_guilds.clone();
-    for guild in shared.config.guilds.iter().filter(|g| !removed.contains(&g.id)) {
+    for guild in shared.config.guilds.iter().filter(|g| !removed.contains(&g.id) && owned(g.id)) {
         st.gateway.send_to(i, "GUILD_CREATE", &payloads::guild_create(&shared.config, guild), None);
     }
-    for event in std::mem::take(&mut st.gateway.undelivered) {
+    let (mine, others) =
+        std::mem::take(&mut st.gateway.undelivered).into_iter().partition(|e| e.route.owned_by(serves));
+    st.gateway.undelivered = others;
+    for event in mine {
         if st.gateway.send_to(i, &event.name, &event.data, event.interaction_id) {
             mark_delivered(st, event.interaction_id);
         }
@@ -192,9 +208,10 @@ fn resume(st: &mut State, connection_id: u64, tx: &mpsc::UnboundedSender<Outgoin
     gw.sessions[i].resumes += 1;
     // Discord replays what came after the client's `seq`, then says RESUMED.
     let replayed = gw.replay(i, after);
-    // Whatever waited for a session was dispatched while this one was live,
-    // so it is in its log.
-    gw.undelivered.clear();
+    // Whatever waited for a session of its shard was dispatched while this
+    // one was live, so it is in its log.
+    let serves = gw.sessions[i].serves();
+    gw.undelivered.retain(|e| !e.route.owned_by(serves));
     let session = &mut gw.sessions[i];
     session.seq += 1;
     let resumed = payloads::dispatch_frame(session.seq, "RESUMED", &serde_json::json!({ "_trace": ["fake-discord"] }));
@@ -204,20 +221,22 @@ fn resume(st: &mut State, connection_id: u64, tx: &mpsc::UnboundedSender<Outgoin
     }
 }
 
-/// Dispatches an event to every live session (written now to those on a
-/// socket, kept for the RESUME of the others). If no session is on a
-/// socket, it is also kept for the next session that IDENTIFYs. Marks the
-/// interaction (if any) as delivered when it first goes out on a socket.
+/// Dispatches an event to every live session of the shard that owns it
+/// (written now to those on a socket, kept for the RESUME of the others).
+/// If none of them is on a socket, it is also kept for the next session of
+/// that shard that IDENTIFYs. Marks the interaction (if any) as delivered
+/// when it first goes out on a socket.
 pub(crate) fn send_dispatch(st: &mut State, name: &str, data: Value, interaction_id: Option<u64>) {
     let gw = &mut st.gateway;
-    let recipients = gw.recipients(Instant::now());
+    let route = Route::of(name, &data);
+    let recipients = gw.recipients(Instant::now(), route);
     let on_socket = recipients.iter().any(|i| gw.sessions[*i].socket.is_some());
     let mut written = false;
     for i in recipients {
         written |= gw.send_to(i, name, &data, interaction_id);
     }
     if !on_socket {
-        gw.undelivered.push(PendingEvent { name: name.to_owned(), data, interaction_id });
+        gw.undelivered.push(PendingEvent { name: name.to_owned(), data, interaction_id, route });
     }
     if written {
         mark_delivered(st, interaction_id);

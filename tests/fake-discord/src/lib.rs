@@ -29,10 +29,16 @@
 //! - Several gateway sessions at once on the one token, as on Discord
 //!   (`sessions.rs`): every IDENTIFY starts a session with its own
 //!   `session_id`, sequence numbers and `shard`, and every dispatch goes to
-//!   every live session. Two copies of a bot started on one token therefore
-//!   both receive every DM and every interaction, and race for its callback
-//!   (the second gets 400 `40060`): whatever keeps a second copy from
-//!   handling events must keep it from opening a session at all.
+//!   every live session of the shard that owns it. Two copies of a bot
+//!   started on one token (unsharded) therefore both receive every DM and
+//!   every interaction, and race for its callback (the second gets 400
+//!   `40060`): whatever keeps a second copy from handling events must keep
+//!   it from opening a session at all.
+//! - Shards ([`FakeConfig::shards`], default 1): `GET /gateway/bot` reports
+//!   the count; a session IDENTIFYed as `[id, N]` gets READY and
+//!   GUILD_CREATEs for the guilds with `(guild_id >> 22) % N == id` only
+//!   ([`shard_for_guild`]), and only their events; DMs go to shard 0; an
+//!   IDENTIFY with another count (or an id past it) is closed with 4010.
 //!   [`FakeDiscord::session_count`], [`FakeDiscord::sessions`] (per-session
 //!   state, shard and events received) and
 //!   [`FakeDiscord::max_concurrent_sessions`] show what happened;
@@ -47,8 +53,9 @@
 //!   [`FakeConfig::session_resume_window`] (60 s): events meanwhile are
 //!   replayed on RESUME from the client's `seq`. A close with 1000/1001, op 9
 //!   `false` or an expired window ends it. Events dispatched while no session
-//!   has a socket also go to the next session that IDENTIFYs (after its
-//!   READY), so a bot restarted in a test does not lose them.
+//!   of their shard has a socket also go to the next session of that shard
+//!   that IDENTIFYs (after its READY), so a bot restarted in a test does not
+//!   lose them.
 //! - What real servers do (`refusals.rs`): closed DMs per user, deleted
 //!   channels, permissions taken from the bot in a channel (also in
 //!   `app_permissions`), members who left, routes down with a 5xx.
@@ -92,7 +99,7 @@ pub use model::{
     Actor, Attachment, InteractionHandle, InteractionResponse, Invocation, MessageSource, OptionValue, RecordedRequest,
     StoredMessage,
 };
-pub use sessions::{SessionInfo, SessionState};
+pub use sessions::{SessionInfo, SessionState, shard_for_guild};
 
 use interactions::InteractionSpec;
 use state::{Fault, FaultKind, InteractionRecord, Shared, State};
@@ -288,8 +295,10 @@ impl FakeDiscord {
         sent
     }
 
-    /// Dispatches any event (`t` = `event`, `d` = `data`) to every session,
-    /// with each session's next sequence number.
+    /// Dispatches any event (`t` = `event`, `d` = `data`) to every session
+    /// of the shard that owns it (the guild in `d.guild_id`, or `d.id` for
+    /// GUILD_CREATE/GUILD_DELETE; shard 0 without one), with each session's
+    /// next sequence number.
     pub fn dispatch(&self, event: &str, data: Value) {
         gateway::send_dispatch(&mut self.shared.lock(), event, data, None);
         self.shared.notify();

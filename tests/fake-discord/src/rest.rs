@@ -364,7 +364,7 @@ fn route(shared: &Shared, req: &RecordedRequest) -> Reply {
         ("GET", ["gateway"]) => Reply::json(json!({ "url": ws_url(shared) })),
         ("GET", ["gateway", "bot"]) => Reply::json(json!({
             "url": ws_url(shared),
-            "shards": 1,
+            "shards": shared.config.shards,
             "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1 },
         })),
         ("GET", ["users", "@me"]) => Reply::json(payloads::current_user(&shared.config)),

@@ -2,9 +2,24 @@
 //!
 //! A session starts with IDENTIFY and gets its own `session_id` and
 //! sequence numbers. Several sessions on the bot's one token may be live at
-//! once (two processes started with the same token IDENTIFY the same shard),
-//! and every dispatch goes to every live session: that is how two copies of
-//! a bot both answer every DM and race for every interaction callback.
+//! once (two processes started with the same token IDENTIFY the same shard,
+//! or the processes of a sharded bot each IDENTIFY their own shards).
+//!
+//! Sharding, as Discord does it: IDENTIFY's `shard` is `[shard_id,
+//! num_shards]` (absent means `[0, 1]`). A guild belongs to shard
+//! `(guild_id >> 22) % num_shards` ([`shard_for_guild`]); its events
+//! (GUILD_CREATE and GUILD_DELETE, interactions in it, its messages) go to
+//! the sessions of that shard, and so do its entry in READY and its
+//! GUILD_CREATE after READY. Events outside any guild (DMs, DM
+//! interactions) go to shard 0. `num_shards` must be the bot's shard count
+//! ([`FakeConfig::shards`](super::FakeConfig::shards), what `GET /gateway/bot`
+//! reports), and `shard_id` below it: any other IDENTIFY is closed with 4010
+//! (Invalid shard). (Discord itself accepts any count that is large enough;
+//! the fake holds every process of one test to one count, so a process
+//! started with another is caught.) Every session of the owning shard
+//! receives a dispatch: unsharded sessions (all `[0, 1]`) all get every
+//! event, which is how two copies of a bot both answer every DM and race
+//! for every interaction callback.
 //!
 //! A session lives on its socket. When the socket closes without a close
 //! frame, or with any code but 1000/1001, the session stays resumable for
@@ -16,11 +31,11 @@
 //! resumed within the window ends too. An ended session receives nothing,
 //! and a RESUME of it gets op 9 `false`.
 //!
-//! Events dispatched while no session had a socket are also handed to the
-//! next session that IDENTIFYs, after its READY and GUILD_CREATEs: a bot
-//! restarted in a test must not lose what a simulated user did meanwhile
-//! (Discord would drop them). A RESUME delivers them from the session's own
-//! log instead.
+//! Events dispatched while no session of their shard had a socket are also
+//! handed to the next session of that shard that IDENTIFYs, after its READY
+//! and GUILD_CREATEs: a bot restarted in a test must not lose what a
+//! simulated user did meanwhile (Discord would drop them). A RESUME
+//! delivers them from the session's own log instead.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -37,11 +52,47 @@ pub(crate) enum Outgoing {
     Close { code: u16, reason: String },
 }
 
-/// An event waiting for the next session to IDENTIFY.
+/// The shard Discord routes `guild_id`'s events to when the bot runs
+/// `num_shards` shards: `(guild_id >> 22) % num_shards` (Discord's
+/// "Sharding" docs). `num_shards` 0 counts as 1.
+pub fn shard_for_guild(guild_id: u64, num_shards: u64) -> u64 {
+    (guild_id >> 22) % num_shards.max(1)
+}
+
+/// Where a dispatch belongs: a guild's shard, or shard 0 for what happens
+/// outside any guild (DMs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    Guild(u64),
+    Direct,
+}
+
+impl Route {
+    /// The route of event `name` with payload `data`: GUILD_CREATE and
+    /// GUILD_DELETE carry the guild as `id`, guild events as `guild_id`;
+    /// anything without one is direct.
+    pub fn of(name: &str, data: &Value) -> Route {
+        let field = if matches!(name, "GUILD_CREATE" | "GUILD_DELETE") { "id" } else { "guild_id" };
+        let guild = data.get(field).and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64()));
+        guild.map_or(Route::Direct, Route::Guild)
+    }
+
+    /// Whether a session IDENTIFYed as `shard` (`[shard_id, num_shards]`)
+    /// receives it.
+    pub fn owned_by(self, [id, total]: [u64; 2]) -> bool {
+        match self {
+            Route::Guild(guild) => shard_for_guild(guild, total) == id,
+            Route::Direct => id == 0,
+        }
+    }
+}
+
+/// An event waiting for the next session of its shard to IDENTIFY.
 pub(crate) struct PendingEvent {
     pub name: String,
     pub data: Value,
     pub interaction_id: Option<u64>,
+    pub route: Route,
 }
 
 /// A dispatch as a session received it, kept for replay on RESUME.
@@ -74,6 +125,11 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// The shard it serves: IDENTIFY's, or `[0, 1]` when it sent none.
+    pub fn serves(&self) -> [u64; 2] {
+        self.shard.unwrap_or([0, 1])
+    }
+
     fn live(&self, now: Instant, window: Duration) -> bool {
         !self.ended && (self.socket.is_some() || self.disconnected_at.is_some_and(|t| now.duration_since(t) < window))
     }
@@ -121,7 +177,7 @@ pub(crate) struct GatewayState {
     /// RESUME `d` payloads (token redacted).
     pub resumes: Vec<Value>,
     pub heartbeats: u64,
-    /// Events dispatched while no session had a socket.
+    /// Events dispatched while no session of their shard had a socket.
     pub undelivered: Vec<PendingEvent>,
 }
 
@@ -146,13 +202,14 @@ impl GatewayState {
         self.sessions.iter().filter(|s| s.live(now, self.resume_window)).count()
     }
 
-    /// Indexes of the sessions a dispatch goes to: today every live one.
-    /// This is the one place routing by shard would go (Discord sends a
-    /// guild's events to shard `(guild_id >> 22) % num_shards` and DMs to
-    /// shard 0; each session's `shard` is kept for that).
-    pub fn recipients(&mut self, now: Instant) -> Vec<usize> {
+    /// Indexes of the sessions a dispatch on `route` goes to: every live
+    /// session of the shard that owns it (module docs). Unsharded sessions
+    /// all serve `[0, 1]`, so each of them gets everything.
+    pub fn recipients(&mut self, now: Instant, route: Route) -> Vec<usize> {
         self.expire(now);
-        (0..self.sessions.len()).filter(|i| !self.sessions[*i].ended).collect()
+        (0..self.sessions.len())
+            .filter(|i| !self.sessions[*i].ended && route.owned_by(self.sessions[*i].serves()))
+            .collect()
     }
 
     /// The session on socket `connection_id`.

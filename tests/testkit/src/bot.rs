@@ -44,10 +44,19 @@ impl Bot {
     /// [`Bot::start`] with the engine on `clock` (e.g. a [`crate::clock::ShiftedClock`]
     /// that runs in real time from a chosen instant).
     pub async fn start_with_clock(clock: Arc<dyn Clock>) -> Bot {
+        Self::start_configured(clock, |_| {}).await
+    }
+
+    /// [`Bot::start_with_clock`] with the settings changed by `adjust`
+    /// first (a rate-limit share, say). A [`Bot::restart`] uses the plain
+    /// settings again.
+    pub async fn start_configured(clock: Arc<dyn Clock>, adjust: impl FnOnce(&mut Settings)) -> Bot {
         trellis::telemetry::init_for_tests();
         let fake = start_fake().await;
         let dir = tempfile::tempdir().unwrap();
-        let app = Application::build(settings(&fake, dir.path()), clock).await.expect("app builds");
+        let mut settings = settings(&fake, dir.path());
+        adjust(&mut settings);
+        let app = Application::build(settings, clock).await.expect("app builds");
         let engine = app.engine();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(app.run_until_stopped(async {

@@ -27,6 +27,24 @@ pub const GUILD2: u64 = 200_000_000_000_000_001;
 /// A channel in GUILD2.
 pub const CHANNEL2: u64 = 200_000_000_000_000_011;
 
+/// Four guilds, one per shard of a bot with 4 shards: `SHARD_GUILDS[i]`
+/// belongs to shard `i` of 4 (`(id >> 22) % 4 == i`), so also to shard
+/// `i % 2` of 2. (GUILD belongs to shard 2 of 4, GUILD2 to shard 0.)
+pub const SHARD_GUILDS: [u64; 4] = [shard_guild(0), shard_guild(1), shard_guild(2), shard_guild(3)];
+/// The cohort channel of `SHARD_GUILDS[i]` is `SHARD_GUILDS[i] + SHARD_CHANNEL`
+/// (the low 22 bits of an id do not change its shard).
+pub const SHARD_CHANNEL: u64 = 11;
+/// The mentor role of `SHARD_GUILDS[i]` is `SHARD_GUILDS[i] + SHARD_MENTOR_ROLE`.
+pub const SHARD_MENTOR_ROLE: u64 = 21;
+
+/// A guild id on shard `shard` of 4 (and of 2), about 5 × 10^17 like real
+/// snowflakes of 2027.
+const fn shard_guild(shard: u64) -> u64 {
+    // 119_209_289_552 is a multiple of 4; shifted by 22 bits it is
+    // 500_000_000_005_111_808.
+    (119_209_289_552 + shard) << 22
+}
+
 /// Has Manage Server in GUILD (see [`crate::bot::admin`]).
 pub const ADMIN: u64 = 300_000_000_000_000_001;
 /// Holds MENTOR_ROLE when a test says so.

@@ -63,8 +63,22 @@ impl TrellisProcess {
         api_base: &str,
         extra_env: &[(&str, &str)],
     ) -> TrellisProcess {
+        Self::spawn_run(bin, workdir, db_url, api_base, &[], extra_env)
+    }
+
+    /// [`TrellisProcess::spawn`] with flags after `run` (`--shards 0-1
+    /// --total-shards 4`).
+    pub fn spawn_run(
+        bin: &str,
+        workdir: &Path,
+        db_url: &str,
+        api_base: &str,
+        run_args: &[&str],
+        extra_env: &[(&str, &str)],
+    ) -> TrellisProcess {
         let mut cmd = tokio::process::Command::new(bin);
         cmd.arg("run")
+            .args(run_args)
             .current_dir(workdir)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
