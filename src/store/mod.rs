@@ -37,6 +37,11 @@
 //!   an answer, note, project or step) waits for a concurrent insert of the
 //!   same key to commit or roll back and then takes the conflict branch: one
 //!   row, one inserter.
+//! - Taking a range of shards (`take_shards`) decides on every lease row
+//!   at once, so it first upserts a lock row: a second taker's upsert of
+//!   that key waits until the first commits (the first deletes the row
+//!   before it commits), and its later reads, each with a fresh snapshot
+//!   under READ COMMITTED, see the first's leases.
 //! - A stale claim (its process died) is taken over by the same statement
 //!   once `claimed_at` is older than the lease; a dead process's instance
 //!   lease is replaced only if its row is still exactly what the taker read.
