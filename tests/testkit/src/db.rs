@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use sqlx::Connection as _;
 use tempfile::TempDir;
 pub use trellis::store::Backend;
 use trellis::store::Store;
@@ -325,12 +326,12 @@ impl PgDatabase {
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let admin_url = postgres_admin_url()
             .unwrap_or_else(|| panic!("{POSTGRES_ENV} is not set; a PostgreSQL test needs a server"));
-        let admin = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&admin_url)
+        // One connection, not a pool: a pool retries until its timeout and
+        // then says only that, where this says why at once.
+        let mut admin = admin_connection(&admin_url)
             .await
             .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but the PostgreSQL server cannot be used: {e}"));
-        drop_databases_of_dead_processes(&admin).await;
+        drop_databases_of_dead_processes(&mut admin).await;
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
         let name = format!("{PG_PREFIX}{}_{}_{nanos}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
@@ -339,17 +340,17 @@ impl PgDatabase {
             false => format!("CREATE DATABASE \"{name}\""),
         };
         sqlx::query(sqlx::AssertSqlSafe(create))
-            .execute(&admin)
+            .execute(&mut admin)
             .await
             .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
         // A test database need not survive a power cut: commits skip the
         // WAL flush (claims and their isolation are unchanged), which
         // roughly halves the PostgreSQL variants' time.
         sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE \"{name}\" SET synchronous_commit = off")))
-            .execute(&admin)
+            .execute(&mut admin)
             .await
             .unwrap_or_else(|e| panic!("cannot configure the test database {name}: {e}"));
-        admin.close().await;
+        let _ = admin.close().await;
         let url = database_url(&admin_url, &name);
         PgDatabase { admin_url, name, url }
     }
@@ -363,10 +364,10 @@ impl Drop for PgDatabase {
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async {
-                let admin = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&admin_url).await?;
+                let mut admin = admin_connection(&admin_url).await?;
                 let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await?;
-                admin.close().await;
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await?;
+                admin.close().await?;
                 Ok::<_, sqlx::Error>(())
             })
         })
@@ -391,13 +392,13 @@ fn migrated_template(admin_url: &str) -> String {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 runtime.block_on(async {
                     let name = format!("{PG_PREFIX}{}_template", std::process::id());
-                    let admin = pg_pool(&admin_url).await;
+                    let mut admin = admin_connection(&admin_url).await.expect("connect to the test server");
                     let sql = format!("CREATE DATABASE \"{name}\"");
                     sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .execute(&admin)
+                        .execute(&mut admin)
                         .await
                         .unwrap_or_else(|e| panic!("cannot create the template database {name}: {e}"));
-                    admin.close().await;
+                    let _ = admin.close().await;
                     let store =
                         Store::connect(&database_url(&admin_url, &name)).await.expect("connect to the template");
                     store.migrate().await.expect("migrate the template");
@@ -410,6 +411,13 @@ fn migrated_template(admin_url: &str) -> String {
             .expect("making the template database")
         })
         .clone()
+}
+
+/// A connection to the test server's admin database, failing within 10 s.
+async fn admin_connection(admin_url: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
+    tokio::time::timeout(std::time::Duration::from_secs(10), sqlx::PgConnection::connect(admin_url))
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
 }
 
 /// `admin_url` with its database replaced by `name`.
@@ -431,7 +439,7 @@ fn database_url(admin_url: &str, name: &str) -> String {
 
 /// Test databases whose creating process is gone (killed mid-test) are
 /// dropped by the next test process; those of running processes stay.
-async fn drop_databases_of_dead_processes(admin: &sqlx::PgPool) {
+async fn drop_databases_of_dead_processes(admin: &mut sqlx::PgConnection) {
     static DONE: std::sync::Once = std::sync::Once::new();
     let mut first = false;
     DONE.call_once(|| first = true);
@@ -439,7 +447,7 @@ async fn drop_databases_of_dead_processes(admin: &sqlx::PgPool) {
         return;
     }
     let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'trellis\\_t\\_%'")
-        .fetch_all(admin)
+        .fetch_all(&mut *admin)
         .await
         .unwrap_or_default();
     for name in names {
@@ -447,7 +455,7 @@ async fn drop_databases_of_dead_processes(admin: &sqlx::PgPool) {
             name.strip_prefix(PG_PREFIX).and_then(|rest| rest.split('_').next()).and_then(|p| p.parse::<u32>().ok());
         if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
             let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-            let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(admin).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *admin).await;
         }
     }
 }
