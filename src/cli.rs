@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{ConfigError, Settings, Sources};
 use crate::domain::{Slot, SlotError};
-use crate::store::Store;
+use crate::store::{Store, redacted_url};
 
 #[derive(Debug, Parser)]
 #[command(name = "trellis", version, about = "A Discord bot that runs a Senior-to-Staff mentoring cohort.")]
@@ -30,7 +30,8 @@ pub enum Command {
     CheckConfig,
     /// Apply database migrations and exit.
     Migrate,
-    /// Write a consistent copy of the database (safe while the bot runs) to PATH.
+    /// Write a consistent copy of the SQLite database (safe while the bot
+    /// runs) to PATH. For PostgreSQL use pg_dump.
     Backup {
         /// Where to write the copy; must not exist yet.
         path: PathBuf,
@@ -42,6 +43,15 @@ pub enum Command {
         /// The user's Discord id (a snowflake, e.g. 300000000000000003).
         #[arg(value_name = "USER_ID", value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
         user_id: u64,
+    },
+    /// Copy the SQLite database (DATABASE_URL) into an empty PostgreSQL
+    /// database: every table in one transaction, row counts verified before
+    /// it commits. Stop the bot first; the SQLite database is only read.
+    MigrateTo {
+        /// The PostgreSQL database to fill, e.g. postgres://trellis@db.example/trellis
+        /// (it must exist; its schema is created).
+        #[arg(value_name = "POSTGRES_URL")]
+        url: String,
     },
     /// Export a cohort's answers and impact entries, or a member's promotion
     /// packet (read-only: safe while the bot runs).
@@ -156,6 +166,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
         Command::Migrate => migrate(&settings).await,
         Command::Backup { path } => backup(&settings, &path).await,
+        Command::MigrateTo { url } => migrate_to(&settings, &url).await,
         Command::ForgetUser { user_id } => forget_user(&settings, crate::domain::UserId::new(user_id)).await,
         Command::Export { cohort, format, member, out } => {
             export(
@@ -196,7 +207,14 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let store = Store::connect(&settings.database_url).await?;
     store.migrate().await?;
     store.close().await;
-    println!("migrations applied to {}", settings.database_url);
+    println!("migrations applied to {}", redacted_url(&settings.database_url));
+    Ok(())
+}
+
+/// `trellis migrate-to`: see [`crate::migrate_to`].
+async fn migrate_to(settings: &Settings, url: &str) -> anyhow::Result<()> {
+    let copied = crate::migrate_to::run(&settings.database_url, url, Utc::now()).await?;
+    print!("{}", crate::migrate_to::report(url, &copied));
     Ok(())
 }
 
@@ -281,7 +299,7 @@ pub fn check_config_report(settings: &Settings) -> String {
         None => writeln!(out, "config: none (cohorts come from the database, created with /cohort setup)"),
     };
     let _ = writeln!(out, "prompts: {} prompts (valid)", settings.prompts.prompts().len());
-    let _ = writeln!(out, "database: {}", settings.database_url);
+    let _ = writeln!(out, "database: {}", redacted_url(&settings.database_url));
     let now = Utc::now();
     for spec in &settings.cohorts {
         let schedule = &spec.schedule;

@@ -7,7 +7,7 @@
 //! ```text
 //!  main ─► cli ─► startup ─► discord ─┐            (the edge: Discord in, Discord out)
 //!                   │                  ▼
-//!                   └──────────────► engine ─► store ─► (SQLite)
+//!                   └──────────────► engine ─► store ─► (SQLite or PostgreSQL)
 //!                                      │         │
 //!                                      ▼         ▼
 //!                                   summary ─► domain
@@ -32,7 +32,8 @@
 //!   [`instance`] keeps it to one `trellis run` per database (the instance
 //!   lease), [`shutdown`] drains in-flight events, [`config`] is the one
 //!   place that reads the environment and the TOML file, [`cli`] the commands
-//!   of the `trellis` binary, [`export`] the `trellis export` use case.
+//!   of the `trellis` binary, [`export`] the `trellis export` use case,
+//!   [`migrate_to`] the `trellis migrate-to` one.
 
 pub mod cli;
 pub mod config;
@@ -42,6 +43,7 @@ pub mod engine;
 pub mod export;
 pub mod instance;
 pub mod memory;
+pub mod migrate_to;
 pub mod private_file;
 pub mod shutdown;
 pub mod startup;

@@ -9,19 +9,18 @@
 //! its own `SAVEPOINT` (a bad answer is rolled back alone and reported to its
 //! caller alone), commits them all at once, and only after that commit
 //! returned answers each caller. A confirmation therefore still means "on
-//! disk"; only the number of fsyncs changes.
+//! disk"; only the number of fsyncs changes. PostgreSQL runs the same
+//! writer: one commit (one WAL flush) for a burst, per process.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
-use sqlx::sqlite::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::members::join_on;
 use super::replies::{release_dm_on, upsert_reply_on};
-use super::{Result, Store, StoreError};
+use super::{Conn, Db, Result, Store, StoreError};
 use crate::domain::{AnswerInput, CheckInId, CohortId, MessageId, Reply, ReplySource, UserId};
 
 /// Most answers committed together. A burst larger than this is committed
@@ -79,7 +78,7 @@ pub(super) struct AnswerWriter {
 }
 
 struct Inner {
-    pool: SqlitePool,
+    db: Db,
     queue: Mutex<mpsc::UnboundedSender<Job>>,
     /// Committed transactions, shared with every writer task of this store.
     commits: Arc<AtomicU64>,
@@ -93,10 +92,10 @@ impl std::fmt::Debug for AnswerWriter {
 
 impl AnswerWriter {
     /// Starts the writer task on the current tokio runtime.
-    pub(super) fn start(pool: SqlitePool) -> Self {
+    pub(super) fn start(db: Db) -> Self {
         let commits = Arc::new(AtomicU64::new(0));
-        let queue = Mutex::new(spawn_writer(pool.clone(), commits.clone()));
-        AnswerWriter { inner: Arc::new(Inner { pool, queue, commits }) }
+        let queue = Mutex::new(spawn_writer(db.clone(), commits.clone()));
+        AnswerWriter { inner: Arc::new(Inner { db, queue, commits }) }
     }
 
     async fn save(&self, answer: NewAnswer) -> Result<Reply> {
@@ -106,7 +105,7 @@ impl AnswerWriter {
             if let Err(mpsc::error::SendError(job)) = queue.send(Job { answer, done }) {
                 // The writer's runtime has shut down (a store opened in one
                 // runtime and used in another, as tests do): start a new one here.
-                *queue = spawn_writer(self.inner.pool.clone(), self.inner.commits.clone());
+                *queue = spawn_writer(self.inner.db.clone(), self.inner.commits.clone());
                 if queue.send(job).is_err() {
                     return Err(gone());
                 }
@@ -121,15 +120,15 @@ fn gone() -> StoreError {
     StoreError::Sqlx(Arc::new(sqlx::Error::WorkerCrashed))
 }
 
-fn spawn_writer(pool: SqlitePool, commits: Arc<AtomicU64>) -> mpsc::UnboundedSender<Job> {
+fn spawn_writer(db: Db, commits: Arc<AtomicU64>) -> mpsc::UnboundedSender<Job> {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(pool, rx, commits));
+    tokio::spawn(run(db, rx, commits));
     tx
 }
 
 /// Until every [`AnswerWriter`] is dropped: take what is queued, commit it
 /// together, answer each caller.
-async fn run(pool: SqlitePool, mut queue: mpsc::UnboundedReceiver<Job>, commits: Arc<AtomicU64>) {
+async fn run(db: Db, mut queue: mpsc::UnboundedReceiver<Job>, commits: Arc<AtomicU64>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // A caller that stopped waiting (its interaction's deadline passed)
@@ -140,7 +139,7 @@ async fn run(pool: SqlitePool, mut queue: mpsc::UnboundedReceiver<Job>, commits:
             continue;
         }
         let answers: Vec<&NewAnswer> = batch.iter().map(|job| &job.answer).collect();
-        match commit(&pool, &answers).await {
+        match commit(&db, &answers).await {
             Ok(results) => {
                 commits.fetch_add(1, Ordering::Relaxed);
                 for (job, result) in batch.drain(..).zip(results) {
@@ -177,28 +176,31 @@ fn copy_of(e: &StoreError) -> StoreError {
 /// One transaction for `answers`, each in its own savepoint. `Ok` holds each
 /// answer's own outcome (in order), valid only because the commit returned;
 /// `Err` means nothing was saved.
-async fn commit(pool: &SqlitePool, answers: &[&NewAnswer]) -> Result<Vec<Result<Reply>>> {
-    // IMMEDIATE: take the write lock now (waiting up to the busy timeout)
-    // rather than fail half-way when a read turns into a write.
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let mut results = Vec::with_capacity(answers.len());
-    for answer in answers {
-        sqlx::query("SAVEPOINT answer").execute(&mut *tx).await?;
-        let saved = save_on(&mut tx, answer).await;
-        if saved.is_err() {
-            sqlx::query("ROLLBACK TO answer").execute(&mut *tx).await?;
+async fn commit(db: &Db, answers: &[&NewAnswer]) -> Result<Vec<Result<Reply>>> {
+    on_db!(db, |pool| {
+        // SQLite: IMMEDIATE takes the write lock now (waiting up to the busy
+        // timeout) rather than fail half-way when a read turns into a write.
+        let mut tx = pool.begin_with(db.backend().write_tx()).await?;
+        let mut results = Vec::with_capacity(answers.len());
+        for answer in answers {
+            sqlx::query("SAVEPOINT answer").execute(&mut *tx).await?;
+            let saved = save_on(Conn::from(&mut *tx), answer).await;
+            if saved.is_err() {
+                // PostgreSQL refuses every statement after a failed one until this.
+                sqlx::query("ROLLBACK TO SAVEPOINT answer").execute(&mut *tx).await?;
+            }
+            sqlx::query("RELEASE SAVEPOINT answer").execute(&mut *tx).await?;
+            results.push(saved);
         }
-        sqlx::query("RELEASE answer").execute(&mut *tx).await?;
-        results.push(saved);
-    }
-    tx.commit().await?;
-    Ok(results)
+        tx.commit().await?;
+        Ok(results)
+    })
 }
 
-async fn save_on(conn: &mut SqliteConnection, a: &NewAnswer) -> Result<Reply> {
+async fn save_on(mut conn: Conn<'_>, a: &NewAnswer) -> Result<Reply> {
     if let Some(dm) = a.dm_message_id {
-        release_dm_on(conn, a.checkin_id, a.user_id, dm).await?;
+        release_dm_on(conn.reborrow(), a.checkin_id, a.user_id, dm).await?;
     }
-    join_on(conn, a.cohort_id, a.user_id, a.now).await?;
+    join_on(conn.reborrow(), a.cohort_id, a.user_id, a.now).await?;
     upsert_reply_on(conn, a.checkin_id, a.user_id, &a.input, a.source, a.dm_message_id, a.now).await
 }

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::{from_unix, unix};
-use super::{Result, Store, StoreError};
+use super::{Backend, Result, Store, StoreError};
 use crate::domain::{CheckIn, CheckInId, CheckInStatus, CohortId, MessageId, PostedPrompt, UserId, occurrence_nonce};
 
 /// A ledger row to record.
@@ -65,62 +65,77 @@ impl Store {
     /// between), in the same transaction, so a cohort never has two open.
     pub async fn record_checkin(&self, new: &NewCheckIn) -> Result<Option<CheckIn>> {
         let status = if new.prompt.is_some() { CheckInStatus::Recorded } else { CheckInStatus::Missed };
-        let mut tx = self.pool.begin().await?;
-        let row: Option<CheckInRow> = sqlx::query_as(
-            "INSERT INTO checkins (cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING \
-             RETURNING id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id",
-        )
-        .bind(new.cohort_id)
-        .bind(unix(new.occurrence_at))
-        .bind(unix(new.closes_at))
-        .bind(occurrence_nonce(new.cohort_id, new.occurrence_at))
-        .bind(status.as_str())
-        .bind(new.prompt.as_ref().map(|p| p.id.as_str()))
-        .bind(new.prompt.as_ref().map(|p| p.track.as_str()))
-        .bind(new.prompt.as_ref().map(|p| p.question.as_str()))
-        .fetch_optional(&mut *tx)
-        .await?;
-        if row.is_some() {
-            sqlx::query(
-                "UPDATE checkins SET closes_at = ? WHERE cohort_id = ? AND occurrence_at < ? AND closes_at > ?",
+        let lock_cohort = self.backend() == Backend::Postgres;
+        let row = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            if lock_cohort {
+                // Recordings of one cohort take turns (module docs): the
+                // update below must see a concurrent recording's row.
+                sqlx::query("SELECT id FROM cohorts WHERE id = $1 FOR UPDATE")
+                    .bind(new.cohort_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let row: Option<CheckInRow> = sqlx::query_as(
+                "INSERT INTO checkins (cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING \
+                 RETURNING id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id",
             )
-            .bind(unix(new.occurrence_at))
             .bind(new.cohort_id)
             .bind(unix(new.occurrence_at))
-            .bind(unix(new.occurrence_at))
-            .execute(&mut *tx)
+            .bind(unix(new.closes_at))
+            .bind(occurrence_nonce(new.cohort_id, new.occurrence_at))
+            .bind(status.as_str())
+            .bind(new.prompt.as_ref().map(|p| p.id.as_str()))
+            .bind(new.prompt.as_ref().map(|p| p.track.as_str()))
+            .bind(new.prompt.as_ref().map(|p| p.question.as_str()))
+            .fetch_optional(&mut *tx)
             .await?;
-        }
-        tx.commit().await?;
+            if row.is_some() {
+                sqlx::query(
+                    "UPDATE checkins SET closes_at = $1 WHERE cohort_id = $2 AND occurrence_at < $3 AND closes_at > $4",
+                )
+                .bind(unix(new.occurrence_at))
+                .bind(new.cohort_id)
+                .bind(unix(new.occurrence_at))
+                .bind(unix(new.occurrence_at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            row
+        });
         row.map(CheckIn::try_from).transpose()
     }
 
     /// When the check-in was posted, if it was.
     pub async fn posted_at(&self, checkin_id: CheckInId) -> Result<Option<DateTime<Utc>>> {
-        let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT posted_at FROM checkins WHERE id = ?")
-            .bind(checkin_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(Option<i64>,)> =
+            on_db!(&self.db, |pool| sqlx::query_as("SELECT posted_at FROM checkins WHERE id = $1")
+                .bind(checkin_id)
+                .fetch_optional(pool)
+                .await)?;
         row.and_then(|(t,)| t).map(from_unix).transpose()
     }
 
     /// Move a check-in's close (its cohort's schedule changed).
     pub async fn set_closes_at(&self, checkin_id: CheckInId, closes_at: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE checkins SET closes_at = ? WHERE id = ?")
+        on_db!(&self.db, |pool| sqlx::query("UPDATE checkins SET closes_at = $1 WHERE id = $2")
             .bind(unix(closes_at))
             .bind(checkin_id)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     /// The newest occurrence in the ledger for a cohort.
     pub async fn latest_occurrence(&self, cohort_id: CohortId) -> Result<Option<DateTime<Utc>>> {
-        let row: (Option<i64>,) = sqlx::query_as("SELECT MAX(occurrence_at) FROM checkins WHERE cohort_id = ?")
-            .bind(cohort_id)
-            .fetch_one(&self.pool)
-            .await?;
+        let row: (Option<i64>,) =
+            on_db!(&self.db, |pool| sqlx::query_as("SELECT MAX(occurrence_at) FROM checkins WHERE cohort_id = $1")
+                .bind(cohort_id)
+                .fetch_one(pool)
+                .await)?;
         row.0.map(from_unix).transpose()
     }
 
@@ -128,24 +143,24 @@ impl Store {
     /// A check-in that was never shown (missed) does not count, so the rotation
     /// does not skip a track the cohort never saw.
     pub async fn prompt_history(&self, cohort_id: CohortId) -> Result<Vec<String>> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT prompt_id FROM checkins WHERE cohort_id = ? AND prompt_id IS NOT NULL \
+        let rows: Vec<(String,)> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT prompt_id FROM checkins WHERE cohort_id = $1 AND prompt_id IS NOT NULL \
              AND status IN ('recorded', 'posting', 'posted') ORDER BY occurrence_at",
         )
         .bind(cohort_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         Ok(rows.into_iter().map(|(p,)| p).collect())
     }
 
     /// Check-ins recorded but not yet posted (including claims left by a crash).
     pub async fn unposted_checkins(&self) -> Result<Vec<CheckIn>> {
-        let rows: Vec<CheckInRow> = sqlx::query_as(
+        let rows: Vec<CheckInRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \
              FROM checkins WHERE status IN ('recorded', 'posting') ORDER BY occurrence_at",
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(CheckIn::try_from).collect()
     }
 
@@ -157,99 +172,111 @@ impl Store {
         now: DateTime<Utc>,
         stale_before: DateTime<Utc>,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE checkins SET status = 'posting', claimed_at = ? WHERE id = ? \
-             AND (status = 'recorded' OR (status = 'posting' AND claimed_at < ?))",
+        let done = on_db!(&self.db, |pool| sqlx::query(
+            "UPDATE checkins SET status = 'posting', claimed_at = $1 WHERE id = $2 \
+             AND (status = 'recorded' OR (status = 'posting' AND claimed_at < $3))",
         )
         .bind(unix(now))
         .bind(checkin_id)
         .bind(unix(stale_before))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Give a claim back after a failed post, so the next tick retries.
     pub async fn release_post(&self, checkin_id: CheckInId) -> Result<()> {
-        sqlx::query("UPDATE checkins SET status = 'recorded', claimed_at = NULL WHERE id = ? AND status = 'posting'")
-            .bind(checkin_id)
-            .execute(&self.pool)
-            .await?;
+        on_db!(&self.db, |pool| sqlx::query(
+            "UPDATE checkins SET status = 'recorded', claimed_at = NULL WHERE id = $1 AND status = 'posting'"
+        )
+        .bind(checkin_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     pub async fn mark_posted(&self, checkin_id: CheckInId, message_id: MessageId, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE checkins SET status = 'posted', message_id = ?, posted_at = ? WHERE id = ?")
-            .bind(message_id)
-            .bind(unix(now))
-            .bind(checkin_id)
-            .execute(&self.pool)
-            .await?;
+        on_db!(&self.db, |pool| sqlx::query(
+            "UPDATE checkins SET status = 'posted', message_id = $1, posted_at = $2 WHERE id = $3"
+        )
+        .bind(message_id)
+        .bind(unix(now))
+        .bind(checkin_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     /// A recorded check-in whose window closed before it could be posted.
     pub async fn mark_missed(&self, checkin_id: CheckInId) -> Result<()> {
-        sqlx::query("UPDATE checkins SET status = 'missed' WHERE id = ? AND status IN ('recorded', 'posting')")
-            .bind(checkin_id)
-            .execute(&self.pool)
-            .await?;
+        on_db!(&self.db, |pool| sqlx::query(
+            "UPDATE checkins SET status = 'missed' WHERE id = $1 AND status IN ('recorded', 'posting')"
+        )
+        .bind(checkin_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     pub async fn checkin(&self, checkin_id: CheckInId) -> Result<Option<CheckIn>> {
-        let row: Option<CheckInRow> = sqlx::query_as(
+        let row: Option<CheckInRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \
-             FROM checkins WHERE id = ?",
+             FROM checkins WHERE id = $1",
         )
         .bind(checkin_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(CheckIn::try_from).transpose()
     }
 
     /// The posted check-in of a cohort that is open at `at`.
     pub async fn open_checkin(&self, cohort_id: CohortId, at: DateTime<Utc>) -> Result<Option<CheckIn>> {
-        let row: Option<CheckInRow> = sqlx::query_as(
+        let row: Option<CheckInRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \
-             FROM checkins WHERE cohort_id = ? AND status IN ('posting', 'posted') \
-             AND occurrence_at <= ? AND ? < closes_at ORDER BY occurrence_at DESC LIMIT 1",
+             FROM checkins WHERE cohort_id = $1 AND status IN ('posting', 'posted') \
+             AND occurrence_at <= $2 AND $3 < closes_at ORDER BY occurrence_at DESC LIMIT 1",
         )
         .bind(cohort_id)
         .bind(unix(at))
         .bind(unix(at))
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(CheckIn::try_from).transpose()
     }
 
     /// Open check-ins of active cohorts the user is an active member of.
     pub async fn open_checkins_for_member(&self, user_id: UserId, at: DateTime<Utc>) -> Result<Vec<CheckIn>> {
-        let rows: Vec<CheckInRow> = sqlx::query_as(
+        let rows: Vec<CheckInRow> = on_db!(&self.db, |pool| {
+            sqlx::query_as(
             "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, k.question, k.message_id \
              FROM checkins k \
-             JOIN cohorts c ON c.id = k.cohort_id AND c.active = 1 \
-             JOIN members m ON m.cohort_id = k.cohort_id AND m.user_id = ? AND m.left_at IS NULL \
-             WHERE k.status IN ('posting', 'posted') AND k.occurrence_at <= ? AND ? < k.closes_at ORDER BY k.occurrence_at",
+             JOIN cohorts c ON c.id = k.cohort_id AND c.active = TRUE \
+             JOIN members m ON m.cohort_id = k.cohort_id AND m.user_id = $1 AND m.left_at IS NULL \
+             WHERE k.status IN ('posting', 'posted') AND k.occurrence_at <= $2 AND $3 < k.closes_at ORDER BY k.occurrence_at",
         )
             .bind(user_id)
             .bind(unix(at))
             .bind(unix(at))
-            .fetch_all(&self.pool)
-            .await?;
+            .fetch_all(pool)
+            .await
+        })?;
         rows.into_iter().map(CheckIn::try_from).collect()
     }
 
     /// All ledger rows of a cohort, oldest first.
     #[cfg(any(test, feature = "test-util"))]
     pub async fn checkins_of_cohort(&self, cohort_id: CohortId) -> Result<Vec<CheckIn>> {
-        let rows: Vec<CheckInRow> = sqlx::query_as(
+        let rows: Vec<CheckInRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \
-             FROM checkins WHERE cohort_id = ? ORDER BY occurrence_at",
+             FROM checkins WHERE cohort_id = $1 ORDER BY occurrence_at",
         )
         .bind(cohort_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(CheckIn::try_from).collect()
     }
 }

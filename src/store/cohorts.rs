@@ -81,124 +81,143 @@ impl Store {
         source: CohortSource,
         now: DateTime<Utc>,
     ) -> Result<Cohort> {
-        let (saved_id,): (CohortId,) = sqlx::query_as(
-            "INSERT INTO cohorts (id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, \
-             reminder_after_secs, digest_channel_id, tracks, source, active, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, guild_id = excluded.guild_id, \
-             channel_id = excluded.channel_id, mentor_role_id = excluded.mentor_role_id, \
-             schedule = excluded.schedule, timezone = excluded.timezone, \
-             reminder_after_secs = excluded.reminder_after_secs, digest_channel_id = excluded.digest_channel_id, \
-             tracks = excluded.tracks, source = excluded.source, active = 1, updated_at = excluded.updated_at \
-             RETURNING id",
-        )
-        .bind(cohort_id)
-        .bind(&spec.name)
-        .bind(spec.guild_id)
-        .bind(spec.channel_id)
-        .bind(spec.mentor_role_id)
-        .bind(spec.schedule.expr())
-        .bind(spec.schedule.timezone().name())
-        .bind(spec.reminder_after.map(|d| d.as_secs() as i64))
-        .bind(spec.digest_channel_id)
-        .bind(join_track_list(&spec.tracks))
-        .bind(source.as_str())
-        .bind(unix(now))
-        .bind(unix(now))
-        .fetch_one(&self.pool)
-        .await
+        // A new cohort's id: SQLite numbers a NULL `INTEGER PRIMARY KEY`;
+        // PostgreSQL's identity column must be asked for the next one.
+        macro_rules! upsert {
+            ($id:literal) => {
+                concat!(
+                    "INSERT INTO cohorts (id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, \
+                     reminder_after_secs, digest_channel_id, tracks, source, active, created_at, updated_at) \
+                     VALUES (",
+                    $id,
+                    ", $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, TRUE, $12, $13) \
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, guild_id = excluded.guild_id, \
+                     channel_id = excluded.channel_id, mentor_role_id = excluded.mentor_role_id, \
+                     schedule = excluded.schedule, timezone = excluded.timezone, \
+                     reminder_after_secs = excluded.reminder_after_secs, digest_channel_id = excluded.digest_channel_id, \
+                     tracks = excluded.tracks, source = excluded.source, active = TRUE, updated_at = excluded.updated_at \
+                     RETURNING id"
+                )
+            };
+        }
+        let sql = self
+            .backend()
+            .pick(upsert!("$1"), upsert!("COALESCE($1, nextval(pg_get_serial_sequence('cohorts', 'id')))"));
+        let (saved_id,): (CohortId,) = on_db!(&self.db, |pool| sqlx::query_as(sql,)
+            .bind(cohort_id)
+            .bind(&spec.name)
+            .bind(spec.guild_id)
+            .bind(spec.channel_id)
+            .bind(spec.mentor_role_id)
+            .bind(spec.schedule.expr())
+            .bind(spec.schedule.timezone().name())
+            .bind(spec.reminder_after.map(|d| d.as_secs() as i64))
+            .bind(spec.digest_channel_id)
+            .bind(join_track_list(&spec.tracks))
+            .bind(source.as_str())
+            .bind(unix(now))
+            .bind(unix(now))
+            .fetch_one(pool)
+            .await)
         .map_err(|e| name_taken(e, &spec.name))?;
         self.cohort(saved_id).await?.ok_or_else(|| StoreError::Corrupt(format!("cohort {saved_id} vanished")))
     }
 
     /// Stop scheduling a cohort; its history stays.
     pub async fn deactivate_cohort(&self, cohort_id: CohortId, now: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query("UPDATE cohorts SET active = 0, updated_at = ? WHERE id = ? AND active = 1")
-            .bind(unix(now))
-            .bind(cohort_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on_db!(&self.db, |pool| sqlx::query(
+            "UPDATE cohorts SET active = FALSE, updated_at = $1 WHERE id = $2 AND active = TRUE"
+        )
+        .bind(unix(now))
+        .bind(cohort_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     pub async fn cohort(&self, cohort_id: CohortId) -> Result<Option<Cohort>> {
-        let row: Option<CohortRow> = sqlx::query_as(
+        let row: Option<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
              digest_channel_id, tracks, source, active, created_at \
-             FROM cohorts WHERE id = ?",
+             FROM cohorts WHERE id = $1",
         )
         .bind(cohort_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(Cohort::try_from).transpose()
     }
 
     /// The cohort (active or not) whose channel this is.
     pub async fn cohort_by_channel(&self, channel_id: ChannelId) -> Result<Option<Cohort>> {
-        let row: Option<CohortRow> = sqlx::query_as(
+        let row: Option<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
              digest_channel_id, tracks, source, active, created_at \
-             FROM cohorts WHERE channel_id = ?",
+             FROM cohorts WHERE channel_id = $1",
         )
         .bind(channel_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(Cohort::try_from).transpose()
     }
 
     pub async fn cohort_by_name(&self, name: &str) -> Result<Option<Cohort>> {
-        let row: Option<CohortRow> = sqlx::query_as(
+        let row: Option<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
              digest_channel_id, tracks, source, active, created_at \
-             FROM cohorts WHERE name = ?",
+             FROM cohorts WHERE name = $1",
         )
         .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(Cohort::try_from).transpose()
     }
 
     pub async fn active_cohorts(&self) -> Result<Vec<Cohort>> {
-        let rows: Vec<CohortRow> = sqlx::query_as(
+        let rows: Vec<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
              digest_channel_id, tracks, source, active, created_at \
-             FROM cohorts WHERE active = 1 ORDER BY id",
+             FROM cohorts WHERE active = TRUE ORDER BY id",
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(Cohort::try_from).collect()
     }
 
     /// The active cohorts the scheduler serves: those of guilds the bot has
     /// not left (see `departed_guilds`).
     pub async fn scheduled_cohorts(&self) -> Result<Vec<Cohort>> {
-        let rows: Vec<CohortRow> = sqlx::query_as(
+        let rows: Vec<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
              digest_channel_id, tracks, source, active, created_at \
-             FROM cohorts WHERE active = 1 \
+             FROM cohorts WHERE active = TRUE \
              AND guild_id NOT IN (SELECT guild_id FROM departed_guilds) ORDER BY id",
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(Cohort::try_from).collect()
     }
 
     pub async fn active_cohorts_in_guild(&self, guild_id: GuildId) -> Result<Vec<Cohort>> {
-        let rows: Vec<CohortRow> = sqlx::query_as(
+        let rows: Vec<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
              digest_channel_id, tracks, source, active, created_at \
-             FROM cohorts WHERE active = 1 AND guild_id = ? ORDER BY id",
+             FROM cohorts WHERE active = TRUE AND guild_id = $1 ORDER BY id",
         )
         .bind(guild_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(Cohort::try_from).collect()
     }
 }
 
+/// The unique index on cohort names refused `name` (SQLite names the
+/// column, PostgreSQL the constraint); any other error as it is.
 fn name_taken(e: sqlx::Error, name: &str) -> StoreError {
     match &e {
-        sqlx::Error::Database(d) if d.message().contains("cohorts.name") => {
+        sqlx::Error::Database(d)
+            if d.message().contains("cohorts.name") || d.constraint() == Some("cohorts_name_key") =>
+        {
             StoreError::NameTaken { name: name.to_string() }
         }
         _ => StoreError::Sqlx(e.into()),

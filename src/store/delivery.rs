@@ -55,38 +55,41 @@ impl Store {
     /// false when it was already recorded (then only its code, reason and
     /// last-seen time are updated).
     pub async fn record_delivery_failure(&self, f: &NewDeliveryFailure<'_>) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO delivery_failures \
-             (cohort_id, target_kind, target_id, code, reason, first_seen_at, last_seen_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(f.cohort_id)
-        .bind(f.target.kind())
-        .bind(f.target.id() as i64)
-        .bind(f.code.map(i64::from))
-        .bind(f.reason)
-        .bind(unix(f.at))
-        .bind(unix(f.at))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !inserted {
-            sqlx::query(
-                "UPDATE delivery_failures SET code = ?, reason = ?, last_seen_at = ? \
-                 WHERE cohort_id = ? AND target_kind = ? AND target_id = ?",
+        let inserted = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO delivery_failures \
+                 (cohort_id, target_kind, target_id, code, reason, first_seen_at, last_seen_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             )
-            .bind(f.code.map(i64::from))
-            .bind(f.reason)
-            .bind(unix(f.at))
             .bind(f.cohort_id)
             .bind(f.target.kind())
             .bind(f.target.id() as i64)
+            .bind(f.code.map(i64::from))
+            .bind(f.reason)
+            .bind(unix(f.at))
+            .bind(unix(f.at))
             .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+            .await?
+            .rows_affected()
+                == 1;
+            if !inserted {
+                sqlx::query(
+                    "UPDATE delivery_failures SET code = $1, reason = $2, last_seen_at = $3 \
+                     WHERE cohort_id = $4 AND target_kind = $5 AND target_id = $6",
+                )
+                .bind(f.code.map(i64::from))
+                .bind(f.reason)
+                .bind(unix(f.at))
+                .bind(f.cohort_id)
+                .bind(f.target.kind())
+                .bind(f.target.id() as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            inserted
+        });
         Ok(inserted)
     }
 
@@ -96,40 +99,41 @@ impl Store {
         cohort_id: CohortId,
         target: DeliveryTarget,
     ) -> Result<Option<DeliveryFailure>> {
-        let row: Option<DeliveryFailureRow> = sqlx::query_as(
+        let row: Option<DeliveryFailureRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT cohort_id, target_kind, target_id, code, reason, first_seen_at, last_seen_at \
-             FROM delivery_failures WHERE cohort_id = ? AND target_kind = ? AND target_id = ?",
+             FROM delivery_failures WHERE cohort_id = $1 AND target_kind = $2 AND target_id = $3",
         )
         .bind(cohort_id)
         .bind(target.kind())
         .bind(target.id() as i64)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(DeliveryFailure::try_from).transpose()
     }
 
     /// Every recorded refusal of a cohort, oldest first.
     pub async fn delivery_failures(&self, cohort_id: CohortId) -> Result<Vec<DeliveryFailure>> {
-        let rows: Vec<DeliveryFailureRow> = sqlx::query_as(
+        let rows: Vec<DeliveryFailureRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT cohort_id, target_kind, target_id, code, reason, first_seen_at, last_seen_at \
-             FROM delivery_failures WHERE cohort_id = ? ORDER BY first_seen_at, target_kind, target_id",
+             FROM delivery_failures WHERE cohort_id = $1 ORDER BY first_seen_at, target_kind, target_id",
         )
         .bind(cohort_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(DeliveryFailure::try_from).collect()
     }
 
     /// Forget the cohort's channel refusals (its channel and digest channel),
     /// so the next post is tried. Returns how many there were.
     pub async fn clear_channel_failures(&self, cohort_id: CohortId) -> Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM delivery_failures WHERE cohort_id = ? AND target_kind IN ('channel', 'digest_channel')",
+        let done = on_db!(&self.db, |pool| sqlx::query(
+            "DELETE FROM delivery_failures WHERE cohort_id = $1 AND target_kind IN ('channel', 'digest_channel')",
         )
         .bind(cohort_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done)
     }
 
     /// Forget the channel refusals of every cohort in `guild_id`, e.g. after
@@ -139,29 +143,30 @@ impl Store {
         let code = code.map(i64::from);
         // A read first: most events change nothing, and a DELETE would take
         // the write lock every time.
-        let (any,): (bool,) = sqlx::query_as(
+        let (any,): (bool,) = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM delivery_failures f JOIN cohorts c ON c.id = f.cohort_id \
-             WHERE c.guild_id = ? AND f.target_kind IN ('channel', 'digest_channel') \
-             AND (? IS NULL OR f.code = ?))",
+             WHERE c.guild_id = $1 AND f.target_kind IN ('channel', 'digest_channel') \
+             AND ($2 IS NULL OR f.code = $3))",
         )
         .bind(guild_id)
         .bind(code)
         .bind(code)
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool)
+        .await)?;
         if !any {
             return Ok(0);
         }
-        let done = sqlx::query(
+        let done = on_db!(&self.db, |pool| sqlx::query(
             "DELETE FROM delivery_failures WHERE target_kind IN ('channel', 'digest_channel') \
-             AND cohort_id IN (SELECT id FROM cohorts WHERE guild_id = ?) AND (? IS NULL OR code = ?)",
+             AND cohort_id IN (SELECT id FROM cohorts WHERE guild_id = $1) AND ($2 IS NULL OR code = $3)",
         )
         .bind(guild_id)
         .bind(code)
         .bind(code)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done)
     }
 
     /// Forget what was recorded about a member (closed DMs, left the
@@ -170,22 +175,23 @@ impl Store {
     pub async fn clear_member_failures(&self, user_id: UserId) -> Result<u64> {
         // Called on every interaction: a read first, so the common case
         // (nothing recorded) never takes the write lock.
-        let (any,): (bool,) = sqlx::query_as(
+        let (any,): (bool,) = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM delivery_failures \
-             WHERE target_id = ? AND target_kind IN ('member_dm', 'guild_member'))",
+             WHERE target_id = $1 AND target_kind IN ('member_dm', 'guild_member'))",
         )
         .bind(user_id)
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool)
+        .await)?;
         if !any {
             return Ok(0);
         }
-        let done = sqlx::query(
-            "DELETE FROM delivery_failures WHERE target_id = ? AND target_kind IN ('member_dm', 'guild_member')",
+        let done = on_db!(&self.db, |pool| sqlx::query(
+            "DELETE FROM delivery_failures WHERE target_id = $1 AND target_kind IN ('member_dm', 'guild_member')",
         )
         .bind(user_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done)
     }
 }

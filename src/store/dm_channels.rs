@@ -13,48 +13,51 @@ impl Store {
     /// The remembered DM channel of each member of `cohort_id` (current and
     /// former) who has one.
     pub async fn dm_channels_of_cohort(&self, cohort_id: CohortId) -> Result<HashMap<UserId, ChannelId>> {
-        let rows: Vec<(UserId, ChannelId)> = sqlx::query_as(
+        let rows: Vec<(UserId, ChannelId)> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT d.user_id, d.channel_id FROM dm_channels d \
-             JOIN members m ON m.user_id = d.user_id WHERE m.cohort_id = ?",
+             JOIN members m ON m.user_id = d.user_id WHERE m.cohort_id = $1",
         )
         .bind(cohort_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         Ok(rows.into_iter().collect())
     }
 
     /// The remembered DM channel of `user_id`, if any.
     #[cfg(any(test, feature = "test-util"))]
     pub async fn dm_channel(&self, user_id: UserId) -> Result<Option<ChannelId>> {
-        let row: Option<(ChannelId,)> = sqlx::query_as("SELECT channel_id FROM dm_channels WHERE user_id = ?")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(ChannelId,)> =
+            on_db!(&self.db, |pool| sqlx::query_as("SELECT channel_id FROM dm_channels WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await)?;
         Ok(row.map(|(c,)| c))
     }
 
     /// Remember (or replace) `user_id`'s DM channel.
     pub async fn remember_dm_channel(&self, user_id: UserId, channel_id: ChannelId, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO dm_channels (user_id, channel_id, opened_at) VALUES (?, ?, ?) \
+        on_db!(&self.db, |pool| sqlx::query(
+            "INSERT INTO dm_channels (user_id, channel_id, opened_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id) DO UPDATE SET channel_id = excluded.channel_id, opened_at = excluded.opened_at",
         )
         .bind(user_id)
         .bind(channel_id)
         .bind(unix(now))
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     /// Forget `user_id`'s DM channel if it still is `channel_id` (Discord no
     /// longer knows it). A channel remembered meanwhile stays.
     pub async fn forget_dm_channel(&self, user_id: UserId, channel_id: ChannelId) -> Result<()> {
-        sqlx::query("DELETE FROM dm_channels WHERE user_id = ? AND channel_id = ?")
+        on_db!(&self.db, |pool| sqlx::query("DELETE FROM dm_channels WHERE user_id = $1 AND channel_id = $2")
             .bind(user_id)
             .bind(channel_id)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(())
     }
 }

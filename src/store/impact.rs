@@ -52,9 +52,9 @@ impl Store {
         input: &ImpactInput,
         now: DateTime<Utc>,
     ) -> Result<ImpactEntry> {
-        let row: ImpactRow = sqlx::query_as(
+        let row: ImpactRow = on_db!(&self.db, |pool| sqlx::query_as(
             "INSERT INTO impact_entries (cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, \
-             recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              RETURNING id, cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at",
         )
         .bind(cohort_id)
@@ -65,36 +65,36 @@ impl Store {
         .bind(input.link.as_deref())
         .bind(join_track_list(&input.tracks))
         .bind(unix(now))
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool)
+        .await)?;
         ImpactEntry::try_from(row)
     }
 
     /// A member's impact ledger in one cohort, newest first, at most `limit` entries.
     #[cfg(any(test, feature = "test-util"))]
     pub async fn impact_of_member(&self, cohort_id: CohortId, user_id: UserId, limit: u32) -> Result<Vec<ImpactEntry>> {
-        let rows: Vec<ImpactRow> = sqlx::query_as(
+        let rows: Vec<ImpactRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at \
-             FROM impact_entries WHERE cohort_id = ? AND user_id = ? \
-             ORDER BY recorded_at DESC, id DESC LIMIT ?",
+             FROM impact_entries WHERE cohort_id = $1 AND user_id = $2 \
+             ORDER BY recorded_at DESC, id DESC LIMIT $3",
         )
         .bind(cohort_id)
         .bind(user_id)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(ImpactEntry::try_from).collect()
     }
 
     /// Every impact entry of a cohort, oldest first.
     pub async fn impact_of_cohort(&self, cohort_id: CohortId) -> Result<Vec<ImpactEntry>> {
-        let rows: Vec<ImpactRow> = sqlx::query_as(
+        let rows: Vec<ImpactRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at \
-             FROM impact_entries WHERE cohort_id = ? ORDER BY recorded_at, id",
+             FROM impact_entries WHERE cohort_id = $1 ORDER BY recorded_at, id",
         )
         .bind(cohort_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(ImpactEntry::try_from).collect()
     }
 }

@@ -18,6 +18,14 @@ struct InstanceRow {
     heartbeat_at: i64,
 }
 
+/// A lease row with its slot's key.
+#[derive(sqlx::FromRow)]
+struct SlotRow {
+    slot: String,
+    #[sqlx(flatten)]
+    instance: InstanceRow,
+}
+
 impl TryFrom<InstanceRow> for Instance {
     type Error = StoreError;
 
@@ -37,20 +45,20 @@ impl TryFrom<InstanceRow> for Instance {
 impl Store {
     /// Who holds `slot`, if anyone.
     pub async fn instance(&self, slot: Slot) -> Result<Option<Instance>> {
-        let row: Option<InstanceRow> = sqlx::query_as(
-            "SELECT holder, host, host_key, pid, started_at, heartbeat_at FROM instances WHERE slot = ?",
+        let row: Option<InstanceRow> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT holder, host, host_key, pid, started_at, heartbeat_at FROM instances WHERE slot = $1",
         )
         .bind(slot.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(Instance::try_from).transpose()
     }
 
     /// Takes `slot` for `me` if nobody holds it; false if someone does.
     pub async fn insert_instance(&self, slot: Slot, me: &Instance) -> Result<bool> {
-        let done = sqlx::query(
+        let done = on_db!(&self.db, |pool| sqlx::query(
             "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slot) DO NOTHING",
         )
         .bind(slot.to_string())
         .bind(&me.holder)
@@ -59,17 +67,19 @@ impl Store {
         .bind(i64::from(me.pid))
         .bind(unix(me.started_at))
         .bind(unix(me.heartbeat_at))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Takes `slot` over from `previous` for `me`, only if the row is still
     /// exactly `previous`'s (same holder, not renewed since it was read).
     pub async fn replace_instance(&self, slot: Slot, previous: &Instance, me: &Instance) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE instances SET holder = ?, host = ?, host_key = ?, pid = ?, started_at = ?, heartbeat_at = ? \
-             WHERE slot = ? AND holder = ? AND heartbeat_at = ?",
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(
+            "UPDATE instances SET holder = $1, host = $2, host_key = $3, pid = $4, started_at = $5, heartbeat_at = $6 \
+             WHERE slot = $7 AND holder = $8 AND heartbeat_at = $9",
         )
         .bind(&me.holder)
         .bind(&me.host)
@@ -80,31 +90,47 @@ impl Store {
         .bind(slot.to_string())
         .bind(&previous.holder)
         .bind(unix(previous.heartbeat_at))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(pool)
+        .await.map(|done| done.rows_affected())
+        })?;
+        Ok(done == 1)
     }
 
     /// Renews `holder`'s lease on `slot` at `now`; false if it no longer
     /// holds it (another process took it over, or the row is gone).
     pub async fn renew_instance(&self, slot: Slot, holder: &str, now: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query("UPDATE instances SET heartbeat_at = ? WHERE slot = ? AND holder = ?")
-            .bind(unix(now))
-            .bind(slot.to_string())
-            .bind(holder)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on_db!(&self.db, |pool| sqlx::query(
+            "UPDATE instances SET heartbeat_at = $1 WHERE slot = $2 AND holder = $3"
+        )
+        .bind(unix(now))
+        .bind(slot.to_string())
+        .bind(holder)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Gives `slot` up if `holder` still holds it; returns whether it did.
     pub async fn release_instance(&self, slot: Slot, holder: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM instances WHERE slot = ? AND holder = ?")
+        let done = on_db!(&self.db, |pool| sqlx::query("DELETE FROM instances WHERE slot = $1 AND holder = $2")
             .bind(slot.to_string())
             .bind(holder)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Every lease row, by slot: which processes serve (or served, if
+    /// stale) this database.
+    pub async fn all_instances(&self) -> Result<Vec<(String, Instance)>> {
+        let rows: Vec<SlotRow> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT slot, holder, host, host_key, pid, started_at, heartbeat_at FROM instances ORDER BY slot",
+        )
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter().map(|r| Ok((r.slot, Instance::try_from(r.instance)?))).collect()
     }
 
     /// Takes the lease rows `shards` (one-shard slots of one total) for
@@ -133,92 +159,92 @@ impl Store {
     ) -> Result<crate::domain::ShardClaim> {
         use crate::domain::{LeaseVerdict, ShardClaim};
 
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
-             VALUES ($1, '', '', '', 0, $2, $2) ON CONFLICT (slot) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-        )
-        .bind(SHARD_LEASE_LOCK)
-        .bind(unix(me.heartbeat_at))
-        .execute(&mut *tx)
-        .await?;
-        let rows: Vec<(String, InstanceRow)> = {
-            #[derive(sqlx::FromRow)]
-            struct KeyedRow {
-                slot: String,
-                #[sqlx(flatten)]
-                row: InstanceRow,
-            }
-            let rows: Vec<KeyedRow> = sqlx::query_as(
+        // A refusal or a race returns from inside: the transaction is
+        // dropped, which rolls it back.
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
+                 VALUES ($1, '', '', '', 0, $2, $2) ON CONFLICT (slot) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+            )
+            .bind(SHARD_LEASE_LOCK)
+            .bind(unix(me.heartbeat_at))
+            .execute(&mut *tx)
+            .await?;
+            let rows: Vec<SlotRow> = sqlx::query_as(
                 "SELECT slot, holder, host, host_key, pid, started_at, heartbeat_at FROM instances \
                  WHERE slot <> $1 ORDER BY slot",
             )
             .bind(SHARD_LEASE_LOCK)
             .fetch_all(&mut *tx)
             .await?;
-            rows.into_iter().map(|r| (r.slot, r.row)).collect()
-        };
-        let mut replaced = Vec::new();
-        for (key, row) in rows {
-            // Not a lease row this version knows: not in the way.
-            let Some(slot) = Slot::from_key(&key) else { continue };
-            let holder = Instance::try_from(row)?;
-            match judge(slot, &holder) {
-                LeaseVerdict::Keep => {}
-                LeaseVerdict::Replace => replaced.push((slot, holder)),
-                LeaseVerdict::Refuse => return Ok(ShardClaim::Refused { slot, holder }),
+            let mut replaced = Vec::new();
+            for row in rows {
+                // Not a lease row this version knows: not in the way.
+                let Some(slot) = Slot::from_key(&row.slot) else { continue };
+                let holder = Instance::try_from(row.instance)?;
+                match judge(slot, &holder) {
+                    LeaseVerdict::Keep => {}
+                    LeaseVerdict::Replace => replaced.push((slot, holder)),
+                    LeaseVerdict::Refuse => return Ok(ShardClaim::Refused { slot, holder }),
+                }
             }
-        }
-        for (slot, holder) in &replaced {
-            let done = sqlx::query("DELETE FROM instances WHERE slot = $1 AND holder = $2 AND heartbeat_at = $3")
-                .bind(slot.to_string())
-                .bind(&holder.holder)
-                .bind(unix(holder.heartbeat_at))
+            for (slot, holder) in &replaced {
+                let done = sqlx::query("DELETE FROM instances WHERE slot = $1 AND holder = $2 AND heartbeat_at = $3")
+                    .bind(slot.to_string())
+                    .bind(&holder.holder)
+                    .bind(unix(holder.heartbeat_at))
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(ShardClaim::Raced);
+                }
+            }
+            for shard in shards {
+                let done = sqlx::query(
+                    "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slot) DO NOTHING",
+                )
+                .bind(shard.to_string())
+                .bind(&me.holder)
+                .bind(&me.host)
+                .bind(&me.host_key)
+                .bind(i64::from(me.pid))
+                .bind(unix(me.started_at))
+                .bind(unix(me.heartbeat_at))
                 .execute(&mut *tx)
                 .await?;
-            if done.rows_affected() != 1 {
-                return Ok(ShardClaim::Raced);
+                if done.rows_affected() != 1 {
+                    return Ok(ShardClaim::Raced);
+                }
             }
-        }
-        for shard in shards {
-            let done = sqlx::query(
-                "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slot) DO NOTHING",
-            )
-            .bind(shard.to_string())
-            .bind(&me.holder)
-            .bind(&me.host)
-            .bind(&me.host_key)
-            .bind(i64::from(me.pid))
-            .bind(unix(me.started_at))
-            .bind(unix(me.heartbeat_at))
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != 1 {
-                return Ok(ShardClaim::Raced);
-            }
-        }
-        sqlx::query("DELETE FROM instances WHERE slot = $1").bind(SHARD_LEASE_LOCK).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(ShardClaim::Taken { replaced })
+            sqlx::query("DELETE FROM instances WHERE slot = $1").bind(SHARD_LEASE_LOCK).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(ShardClaim::Taken { replaced })
+        })
     }
 
     /// Renews every lease row `holder` holds at `now`, in one statement;
     /// returns how many it renewed (fewer than the holder took means
     /// another process took some over).
     pub async fn renew_leases(&self, holder: &str, now: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("UPDATE instances SET heartbeat_at = $1 WHERE holder = $2")
+        let done = on_db!(&self.db, |pool| sqlx::query("UPDATE instances SET heartbeat_at = $1 WHERE holder = $2")
             .bind(unix(now))
             .bind(holder)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done)
     }
 
     /// Gives up every lease row `holder` still holds; returns how many.
     pub async fn release_leases(&self, holder: &str) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM instances WHERE holder = $1").bind(holder).execute(&self.pool).await?;
-        Ok(done.rows_affected())
+        let done = on_db!(&self.db, |pool| sqlx::query("DELETE FROM instances WHERE holder = $1")
+            .bind(holder)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done)
     }
 }
 

@@ -1,9 +1,7 @@
 use chrono::{DateTime, Utc};
 
-use sqlx::SqliteConnection;
-
 use super::codec::{from_unix, unix};
-use super::{Result, Store};
+use super::{Conn, Result, Store};
 use crate::domain::{CheckInId, CohortId, Member, Pause, UserId};
 
 #[derive(sqlx::FromRow)]
@@ -44,54 +42,56 @@ impl TryFrom<PauseRow> for Pause {
 impl Store {
     /// Join (or re-join) a cohort. Returns true when the member was not active before.
     pub async fn join(&self, cohort_id: CohortId, user_id: UserId, now: DateTime<Utc>) -> Result<bool> {
-        join_on(&mut *self.pool.acquire().await?, cohort_id, user_id, now).await
+        on_db!(&self.db, |pool| join_on(Conn::from(&mut *pool.acquire().await?), cohort_id, user_id, now).await)
     }
 
     /// Returns true when the member was active.
     pub async fn leave(&self, cohort_id: CohortId, user_id: UserId, now: DateTime<Utc>) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE members SET left_at = ? WHERE cohort_id = ? AND user_id = ? AND left_at IS NULL")
-                .bind(unix(now))
-                .bind(cohort_id)
-                .bind(user_id)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on_db!(&self.db, |pool| sqlx::query(
+            "UPDATE members SET left_at = $1 WHERE cohort_id = $2 AND user_id = $3 AND left_at IS NULL"
+        )
+        .bind(unix(now))
+        .bind(cohort_id)
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     pub async fn member(&self, cohort_id: CohortId, user_id: UserId) -> Result<Option<Member>> {
-        let row: Option<MembershipRow> = sqlx::query_as(
-            "SELECT cohort_id, user_id, joined_at, left_at FROM members WHERE cohort_id = ? AND user_id = ?",
+        let row: Option<MembershipRow> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT cohort_id, user_id, joined_at, left_at FROM members WHERE cohort_id = $1 AND user_id = $2",
         )
         .bind(cohort_id)
         .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(Member::try_from).transpose()
     }
 
     /// Every member of a cohort, current and former, by join time.
     pub async fn members(&self, cohort_id: CohortId) -> Result<Vec<Member>> {
-        let rows: Vec<MembershipRow> = sqlx::query_as(
-            "SELECT cohort_id, user_id, joined_at, left_at FROM members WHERE cohort_id = ? \
+        let rows: Vec<MembershipRow> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT cohort_id, user_id, joined_at, left_at FROM members WHERE cohort_id = $1 \
              ORDER BY joined_at, user_id",
         )
         .bind(cohort_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(Member::try_from).collect()
     }
 
     /// Active cohorts the user currently belongs to.
     pub async fn memberships_of(&self, user_id: UserId) -> Result<Vec<Member>> {
-        let rows: Vec<MembershipRow> = sqlx::query_as(
+        let rows: Vec<MembershipRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT m.cohort_id, m.user_id, m.joined_at, m.left_at FROM members m \
              JOIN cohorts c ON c.id = m.cohort_id \
-             WHERE m.user_id = ? AND m.left_at IS NULL AND c.active = 1 ORDER BY m.cohort_id",
+             WHERE m.user_id = $1 AND m.left_at IS NULL AND c.active = TRUE ORDER BY m.cohort_id",
         )
         .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(Member::try_from).collect()
     }
 
@@ -104,13 +104,13 @@ impl Store {
         checkin_id: CheckInId,
         at: DateTime<Utc>,
     ) -> Result<Vec<UserId>> {
-        let rows: Vec<(UserId,)> = sqlx::query_as(
+        let rows: Vec<(UserId,)> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT m.user_id FROM members m \
-             WHERE m.cohort_id = ? AND m.left_at IS NULL \
+             WHERE m.cohort_id = $1 AND m.left_at IS NULL \
              AND NOT EXISTS (SELECT 1 FROM pauses p WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id \
-                             AND p.starts_at <= ? AND ? < p.ends_at) \
-             AND NOT EXISTS (SELECT 1 FROM replies r WHERE r.checkin_id = ? AND r.user_id = m.user_id) \
-             AND NOT EXISTS (SELECT 1 FROM reminders s WHERE s.checkin_id = ? AND s.user_id = m.user_id) \
+                             AND p.starts_at <= $2 AND $3 < p.ends_at) \
+             AND NOT EXISTS (SELECT 1 FROM replies r WHERE r.checkin_id = $4 AND r.user_id = m.user_id) \
+             AND NOT EXISTS (SELECT 1 FROM reminders s WHERE s.checkin_id = $5 AND s.user_id = m.user_id) \
              AND NOT EXISTS (SELECT 1 FROM delivery_failures f WHERE f.cohort_id = m.cohort_id \
                              AND f.target_kind = 'guild_member' AND f.target_id = m.user_id) \
              ORDER BY m.user_id",
@@ -120,20 +120,23 @@ impl Store {
         .bind(unix(at))
         .bind(checkin_id)
         .bind(checkin_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         Ok(rows.into_iter().map(|(u,)| u).collect())
     }
 
     /// Claim the single reminder of a member for a check-in. False if already sent.
     pub async fn claim_reminder(&self, checkin_id: CheckInId, user_id: UserId, now: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query("INSERT OR IGNORE INTO reminders (checkin_id, user_id, sent_at) VALUES (?, ?, ?)")
-            .bind(checkin_id)
-            .bind(user_id)
-            .bind(unix(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on_db!(&self.db, |pool| sqlx::query(
+            "INSERT INTO reminders (checkin_id, user_id, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        )
+        .bind(checkin_id)
+        .bind(user_id)
+        .bind(unix(now))
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Claim the reminders of several members for a check-in in one
@@ -145,40 +148,54 @@ impl Store {
         user_ids: &[UserId],
         now: DateTime<Utc>,
     ) -> Result<Vec<UserId>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut claimed = Vec::with_capacity(user_ids.len());
-        for &user_id in user_ids {
-            let done = sqlx::query("INSERT OR IGNORE INTO reminders (checkin_id, user_id, sent_at) VALUES (?, ?, ?)")
+        // One lock order for every batch: two processes claiming overlapping
+        // batches on PostgreSQL wait for each other instead of deadlocking.
+        let mut order: Vec<UserId> = user_ids.to_vec();
+        order.sort_unstable();
+        order.dedup();
+        let backend = self.backend();
+        let mut won: std::collections::HashSet<UserId> = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_with(backend.write_tx()).await?;
+            let mut won = std::collections::HashSet::with_capacity(order.len());
+            for &user_id in &order {
+                let done = sqlx::query(
+                    "INSERT INTO reminders (checkin_id, user_id, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
                 .bind(checkin_id)
                 .bind(user_id)
                 .bind(unix(now))
                 .execute(&mut *tx)
                 .await?;
-            if done.rows_affected() == 1 {
-                claimed.push(user_id);
+                if done.rows_affected() == 1 {
+                    won.insert(user_id);
+                }
             }
-        }
-        tx.commit().await?;
-        Ok(claimed)
+            tx.commit().await?;
+            won
+        });
+        // In the order given, each once.
+        Ok(user_ids.iter().copied().filter(|u| won.remove(u)).collect())
     }
 
     /// Undo a claim whose DM could not be delivered, so a later tick retries.
     pub async fn release_reminder(&self, checkin_id: CheckInId, user_id: UserId) -> Result<()> {
-        sqlx::query("DELETE FROM reminders WHERE checkin_id = ? AND user_id = ?")
+        on_db!(&self.db, |pool| sqlx::query("DELETE FROM reminders WHERE checkin_id = $1 AND user_id = $2")
             .bind(checkin_id)
             .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     #[cfg(any(test, feature = "test-util"))]
     pub async fn reminders_sent(&self, checkin_id: CheckInId) -> Result<Vec<UserId>> {
-        let rows: Vec<(UserId,)> =
-            sqlx::query_as("SELECT user_id FROM reminders WHERE checkin_id = ? ORDER BY user_id")
-                .bind(checkin_id)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<(UserId,)> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT user_id FROM reminders WHERE checkin_id = $1 ORDER BY user_id"
+        )
+        .bind(checkin_id)
+        .fetch_all(pool)
+        .await)?;
         Ok(rows.into_iter().map(|(u,)| u).collect())
     }
 
@@ -190,70 +207,70 @@ impl Store {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE pauses SET ends_at = ? WHERE cohort_id = ? AND user_id = ? AND ends_at > ?")
-            .bind(unix(from))
-            .bind(cohort_id)
-            .bind(user_id)
-            .bind(unix(from))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO pauses (cohort_id, user_id, starts_at, ends_at) VALUES (?, ?, ?, ?)")
-            .bind(cohort_id)
-            .bind(user_id)
-            .bind(unix(from))
-            .bind(unix(until))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE pauses SET ends_at = $1 WHERE cohort_id = $2 AND user_id = $3 AND ends_at > $4")
+                .bind(unix(from))
+                .bind(cohort_id)
+                .bind(user_id)
+                .bind(unix(from))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO pauses (cohort_id, user_id, starts_at, ends_at) VALUES ($1, $2, $3, $4)")
+                .bind(cohort_id)
+                .bind(user_id)
+                .bind(unix(from))
+                .bind(unix(until))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     /// End a running pause now. False when none was running.
     pub async fn resume(&self, cohort_id: CohortId, user_id: UserId, now: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE pauses SET ends_at = ? WHERE cohort_id = ? AND user_id = ? AND starts_at <= ? AND ends_at > ?",
+        let done = on_db!(&self.db, |pool| {
+            sqlx::query(
+            "UPDATE pauses SET ends_at = $1 WHERE cohort_id = $2 AND user_id = $3 AND starts_at <= $4 AND ends_at > $5",
         )
         .bind(unix(now))
         .bind(cohort_id)
         .bind(user_id)
         .bind(unix(now))
         .bind(unix(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        .execute(pool)
+        .await.map(|done| done.rows_affected())
+        })?;
+        Ok(done > 0)
     }
 
     pub async fn pauses(&self, cohort_id: CohortId, user_id: UserId) -> Result<Vec<Pause>> {
-        let rows: Vec<PauseRow> = sqlx::query_as(
-            "SELECT starts_at, ends_at FROM pauses WHERE cohort_id = ? AND user_id = ? AND ends_at > starts_at \
+        let rows: Vec<PauseRow> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT starts_at, ends_at FROM pauses WHERE cohort_id = $1 AND user_id = $2 AND ends_at > starts_at \
              ORDER BY starts_at",
         )
         .bind(cohort_id)
         .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(Pause::try_from).collect()
     }
 }
 
 /// The statement of [`Store::join`], on a connection that may be inside a
 /// transaction (an answer joins and saves in one).
-pub(super) async fn join_on(
-    conn: &mut SqliteConnection,
-    cohort_id: CohortId,
-    user_id: UserId,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO members (cohort_id, user_id, joined_at) VALUES (?, ?, ?) \
+pub(super) async fn join_on(conn: Conn<'_>, cohort_id: CohortId, user_id: UserId, now: DateTime<Utc>) -> Result<bool> {
+    let done = on_conn!(conn, |conn| sqlx::query(
+        "INSERT INTO members (cohort_id, user_id, joined_at) VALUES ($1, $2, $3) \
          ON CONFLICT (cohort_id, user_id) DO UPDATE SET left_at = NULL, joined_at = excluded.joined_at \
-         WHERE left_at IS NOT NULL",
+         WHERE members.left_at IS NOT NULL",
     )
     .bind(cohort_id)
     .bind(user_id)
     .bind(unix(now))
     .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }

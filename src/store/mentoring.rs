@@ -16,20 +16,24 @@ impl Store {
     /// `cohort_activity` does), so a 500-member, two-year cohort costs a few
     /// hundred rows, not one per note.
     pub async fn cohort_mentoring(&self, cohort_id: CohortId) -> Result<MentoringActivity> {
-        let mut tx = self.pool.begin().await?;
-        let noted: Vec<(CheckInId, String)> = sqlx::query_as(
-            "SELECT checkin_id, group_concat(DISTINCT member_user_id) FROM notes WHERE cohort_id = ? \
+        let backend = self.backend();
+        let noted_sql = backend.pick(
+            "SELECT checkin_id, group_concat(DISTINCT member_user_id) FROM notes WHERE cohort_id = $1 \
              GROUP BY checkin_id",
-        )
-        .bind(cohort_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let steps: Vec<(UserId, String)> =
-            sqlx::query_as("SELECT user_id, group_concat(step) FROM path_steps WHERE cohort_id = ? GROUP BY user_id")
-                .bind(cohort_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        tx.commit().await?;
+            "SELECT checkin_id, string_agg(DISTINCT CAST(member_user_id AS TEXT), ',') FROM notes \
+             WHERE cohort_id = $1 GROUP BY checkin_id",
+        );
+        let steps_sql = backend.pick(
+            "SELECT user_id, group_concat(step) FROM path_steps WHERE cohort_id = $1 GROUP BY user_id",
+            "SELECT user_id, string_agg(step, ',') FROM path_steps WHERE cohort_id = $1 GROUP BY user_id",
+        );
+        let (noted, steps) = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_with(backend.read_tx()).await?;
+            let noted: Vec<(CheckInId, String)> = sqlx::query_as(noted_sql).bind(cohort_id).fetch_all(&mut *tx).await?;
+            let steps: Vec<(UserId, String)> = sqlx::query_as(steps_sql).bind(cohort_id).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            (noted, steps)
+        });
         let mut out = MentoringActivity::default();
         for (checkin, members) in noted {
             for member in members.split(',') {
@@ -57,41 +61,41 @@ impl Store {
         prompt_id: &str,
         before: DateTime<Utc>,
     ) -> Result<Option<Reply>> {
-        let row: Option<ReplyRow> = sqlx::query_as(
+        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT r.id, r.checkin_id, r.user_id, r.answer, r.confidence, r.created_at, r.updated_at \
-             FROM checkins k JOIN replies r ON r.checkin_id = k.id AND r.user_id = ? \
-             WHERE k.cohort_id = ? AND k.prompt_id = ? AND k.occurrence_at < ? \
+             FROM checkins k JOIN replies r ON r.checkin_id = k.id AND r.user_id = $1 \
+             WHERE k.cohort_id = $2 AND k.prompt_id = $3 AND k.occurrence_at < $4 \
              ORDER BY k.occurrence_at DESC LIMIT 1",
         )
         .bind(user_id)
         .bind(cohort_id)
         .bind(prompt_id)
         .bind(unix(before))
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(Reply::try_from).transpose()
     }
 
     /// One answer by its row id.
     pub async fn reply_by_id(&self, reply_id: ReplyId) -> Result<Option<Reply>> {
-        let row: Option<ReplyRow> = sqlx::query_as(
-            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies WHERE id = ?",
+        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies WHERE id = $1",
         )
         .bind(reply_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(Reply::try_from).transpose()
     }
 
     /// Every current answer to one check-in, in the order they were first saved.
     pub async fn replies_to_checkin(&self, checkin_id: CheckInId) -> Result<Vec<Reply>> {
-        let rows: Vec<ReplyRow> = sqlx::query_as(
+        let rows: Vec<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies \
-             WHERE checkin_id = ? ORDER BY created_at, id",
+             WHERE checkin_id = $1 ORDER BY created_at, id",
         )
         .bind(checkin_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(Reply::try_from).collect()
     }
 }

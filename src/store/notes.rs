@@ -76,13 +76,14 @@ impl Store {
     /// unseen again; the same text saved again changes nothing but the
     /// author's name. One statement; returns after commit.
     pub async fn upsert_note(&self, new: &NewNote<'_>, now: DateTime<Utc>) -> Result<Note> {
-        let row: NoteRow = sqlx::query_as(concat!(
+        let row: NoteRow = on_db!(&self.db, |pool| {
+            sqlx::query_as(concat!(
             "INSERT INTO notes (reply_id, checkin_id, cohort_id, member_user_id, author_user_id, author_name, body, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (reply_id, author_user_id) DO UPDATE SET author_name = excluded.author_name, \
              body = excluded.body, \
-             updated_at = CASE WHEN notes.body IS excluded.body THEN notes.updated_at ELSE excluded.updated_at END, \
-             seen_at = CASE WHEN notes.body IS excluded.body THEN notes.seen_at ELSE NULL END \
+             updated_at = CASE WHEN notes.body = excluded.body THEN notes.updated_at ELSE excluded.updated_at END, \
+             seen_at = CASE WHEN notes.body = excluded.body THEN notes.seen_at ELSE NULL END \
              RETURNING ",
             note_columns!()
         ))
@@ -95,64 +96,65 @@ impl Store {
         .bind(&new.input.text)
         .bind(unix(now))
         .bind(unix(now))
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool)
+        .await
+        })?;
         Note::try_from(row)
     }
 
     /// The note `author_id` wrote on an answer, if any.
     pub async fn note_by(&self, reply_id: ReplyId, author_id: UserId) -> Result<Option<Note>> {
-        let row: Option<NoteRow> = sqlx::query_as(concat!(
+        let row: Option<NoteRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
             "SELECT ",
             note_columns!(),
-            " FROM notes WHERE reply_id = ? AND author_user_id = ?"
+            " FROM notes WHERE reply_id = $1 AND author_user_id = $2"
         ))
         .bind(reply_id)
         .bind(author_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(Note::try_from).transpose()
     }
 
     /// Every note on the answers to one check-in, oldest first.
     pub async fn notes_of_checkin(&self, checkin_id: CheckInId) -> Result<Vec<Note>> {
-        let rows: Vec<NoteRow> = sqlx::query_as(concat!(
+        let rows: Vec<NoteRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
             "SELECT ",
             note_columns!(),
-            " FROM notes WHERE checkin_id = ? ORDER BY created_at, id"
+            " FROM notes WHERE checkin_id = $1 ORDER BY created_at, id"
         ))
         .bind(checkin_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         notes(rows)
     }
 
     /// Every note on a member's answers in one cohort, oldest first.
     pub async fn notes_of_member(&self, cohort_id: CohortId, member_id: UserId) -> Result<Vec<Note>> {
-        let rows: Vec<NoteRow> = sqlx::query_as(concat!(
+        let rows: Vec<NoteRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
             "SELECT ",
             note_columns!(),
-            " FROM notes WHERE cohort_id = ? AND member_user_id = ? ORDER BY created_at, id"
+            " FROM notes WHERE cohort_id = $1 AND member_user_id = $2 ORDER BY created_at, id"
         ))
         .bind(cohort_id)
         .bind(member_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         notes(rows)
     }
 
     /// The notes on a member's answers that `/progress` has not shown them
     /// yet, oldest change first.
     pub async fn unseen_notes(&self, cohort_id: CohortId, member_id: UserId) -> Result<Vec<Note>> {
-        let rows: Vec<NoteRow> = sqlx::query_as(concat!(
+        let rows: Vec<NoteRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
             "SELECT ",
             note_columns!(),
-            " FROM notes WHERE cohort_id = ? AND member_user_id = ? AND seen_at IS NULL ORDER BY updated_at, id"
+            " FROM notes WHERE cohort_id = $1 AND member_user_id = $2 AND seen_at IS NULL ORDER BY updated_at, id"
         ))
         .bind(cohort_id)
         .bind(member_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         notes(rows)
     }
 
@@ -164,39 +166,46 @@ impl Store {
         }
         let list = serde_json::to_string(&ids.iter().map(|id| id.get()).collect::<Vec<_>>())
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let done = sqlx::query(
-            "UPDATE notes SET seen_at = ? WHERE id IN (SELECT value FROM json_each(?)) \
-             AND seen_at IS NULL AND updated_at <= ?",
-        )
-        .bind(unix(now))
-        .bind(list)
-        .bind(unix(as_of))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        // The ids travel as one JSON array, whatever their number.
+        let sql = self.backend().pick(
+            "UPDATE notes SET seen_at = $1 WHERE id IN (SELECT value FROM json_each($2)) \
+             AND seen_at IS NULL AND updated_at <= $3",
+            "UPDATE notes SET seen_at = $1 \
+             WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($2 AS JSON))) \
+             AND seen_at IS NULL AND updated_at <= $3",
+        );
+        let done = on_db!(&self.db, |pool| sqlx::query(sql)
+            .bind(unix(now))
+            .bind(list)
+            .bind(unix(as_of))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done)
     }
 
     /// Every note of a cohort, by check-in, then member, then time.
     pub async fn notes_of_cohort(&self, cohort_id: CohortId) -> Result<Vec<Note>> {
-        let rows: Vec<NoteRow> = sqlx::query_as(concat!(
+        let rows: Vec<NoteRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
             "SELECT ",
             note_columns!(),
-            " FROM notes WHERE cohort_id = ? ORDER BY checkin_id, member_user_id, created_at, id"
+            " FROM notes WHERE cohort_id = $1 ORDER BY checkin_id, member_user_id, created_at, id"
         ))
         .bind(cohort_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         notes(rows)
     }
 
     /// Earlier versions of a note, oldest first.
     #[cfg(any(test, feature = "test-util"))]
     pub async fn note_history(&self, note_id: NoteId) -> Result<Vec<NoteEdit>> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT body, written_at FROM note_edits WHERE note_id = ? ORDER BY id")
-                .bind(note_id)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<(String, i64)> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT body, written_at FROM note_edits WHERE note_id = $1 ORDER BY id"
+        )
+        .bind(note_id)
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(|(text, t)| Ok(NoteEdit { text, written_at: from_unix(t)? })).collect()
     }
 }

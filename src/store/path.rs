@@ -86,9 +86,9 @@ impl Store {
         input: &ProjectInput,
         now: DateTime<Utc>,
     ) -> Result<PathProject> {
-        let row: ProjectRow = sqlx::query_as(
+        let row: ProjectRow = on_db!(&self.db, |pool| sqlx::query_as(
             "INSERT INTO path_projects (cohort_id, user_id, what, why, teams, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (cohort_id, user_id) DO UPDATE SET what = excluded.what, why = excluded.why, \
              teams = excluded.teams, updated_at = excluded.updated_at \
              RETURNING cohort_id, user_id, what, why, teams, created_at, updated_at",
@@ -100,8 +100,8 @@ impl Store {
         .bind(&input.teams)
         .bind(unix(now))
         .bind(unix(now))
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool)
+        .await)?;
         PathProject::try_from(row)
     }
 
@@ -116,9 +116,9 @@ impl Store {
         input: &EvidenceInput,
         now: DateTime<Utc>,
     ) -> Result<StepEvidence> {
-        let row: StepRow = sqlx::query_as(
+        let row: StepRow = on_db!(&self.db, |pool| sqlx::query_as(
             "INSERT INTO path_steps (cohort_id, user_id, step, evidence, link, done_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (cohort_id, user_id, step) DO UPDATE SET evidence = excluded.evidence, \
              link = excluded.link, updated_at = excluded.updated_at \
              RETURNING id, cohort_id, user_id, step, evidence, link, done_at, updated_at",
@@ -130,54 +130,62 @@ impl Store {
         .bind(input.link.as_deref())
         .bind(unix(now))
         .bind(unix(now))
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool)
+        .await)?;
         StepEvidence::try_from(row)
     }
 
     /// A member's path in one cohort: project and steps done, in one read
     /// transaction.
     pub async fn staff_path(&self, cohort_id: CohortId, user_id: UserId) -> Result<StaffPath> {
-        let mut tx = self.pool.begin().await?;
-        let project: Option<ProjectRow> = sqlx::query_as(
-            "SELECT cohort_id, user_id, what, why, teams, created_at, updated_at FROM path_projects \
-             WHERE cohort_id = ? AND user_id = ?",
-        )
-        .bind(cohort_id)
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let rows: Vec<StepRow> = sqlx::query_as(
-            "SELECT id, cohort_id, user_id, step, evidence, link, done_at, updated_at FROM path_steps \
-             WHERE cohort_id = ? AND user_id = ?",
-        )
-        .bind(cohort_id)
-        .bind(user_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let read_tx = self.backend().read_tx();
+        let (project, rows) = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_with(read_tx).await?;
+            let project: Option<ProjectRow> = sqlx::query_as(
+                "SELECT cohort_id, user_id, what, why, teams, created_at, updated_at FROM path_projects \
+                 WHERE cohort_id = $1 AND user_id = $2",
+            )
+            .bind(cohort_id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let rows: Vec<StepRow> = sqlx::query_as(
+                "SELECT id, cohort_id, user_id, step, evidence, link, done_at, updated_at FROM path_steps \
+                 WHERE cohort_id = $1 AND user_id = $2",
+            )
+            .bind(cohort_id)
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            (project, rows)
+        });
         Ok(StaffPath::of(user_id, project.map(PathProject::try_from).transpose()?, steps(rows)?))
     }
 
     /// Every project and every step done in a cohort (for the export), by
     /// member.
     pub async fn paths_of_cohort(&self, cohort_id: CohortId) -> Result<(Vec<PathProject>, Vec<StepEvidence>)> {
-        let mut tx = self.pool.begin().await?;
-        let project_rows: Vec<ProjectRow> = sqlx::query_as(
-            "SELECT cohort_id, user_id, what, why, teams, created_at, updated_at FROM path_projects \
-             WHERE cohort_id = ? ORDER BY user_id",
-        )
-        .bind(cohort_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let step_rows: Vec<StepRow> = sqlx::query_as(
-            "SELECT id, cohort_id, user_id, step, evidence, link, done_at, updated_at FROM path_steps \
-             WHERE cohort_id = ? ORDER BY user_id, done_at, id",
-        )
-        .bind(cohort_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let read_tx = self.backend().read_tx();
+        let (project_rows, step_rows) = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_with(read_tx).await?;
+            let project_rows: Vec<ProjectRow> = sqlx::query_as(
+                "SELECT cohort_id, user_id, what, why, teams, created_at, updated_at FROM path_projects \
+                 WHERE cohort_id = $1 ORDER BY user_id",
+            )
+            .bind(cohort_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let step_rows: Vec<StepRow> = sqlx::query_as(
+                "SELECT id, cohort_id, user_id, step, evidence, link, done_at, updated_at FROM path_steps \
+                 WHERE cohort_id = $1 ORDER BY user_id, done_at, id",
+            )
+            .bind(cohort_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            (project_rows, step_rows)
+        });
         let mut steps = steps(step_rows)?;
         steps.sort_by_key(|s| (s.user_id, s.step));
         Ok((projects(project_rows)?, steps))
@@ -186,23 +194,24 @@ impl Store {
     /// Earlier versions of a step's evidence, oldest first.
     #[cfg(any(test, feature = "test-util"))]
     pub async fn step_history(&self, step_id: PathStepId) -> Result<Vec<StepEdit>> {
-        let rows: Vec<(String, Option<String>, i64)> =
-            sqlx::query_as("SELECT evidence, link, written_at FROM path_step_edits WHERE step_id = ? ORDER BY id")
-                .bind(step_id)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<(String, Option<String>, i64)> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT evidence, link, written_at FROM path_step_edits WHERE step_id = $1 ORDER BY id"
+        )
+        .bind(step_id)
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(|(evidence, link, t)| Ok(StepEdit { evidence, link, written_at: from_unix(t)? })).collect()
     }
 
     /// Earlier versions of a member's project, oldest first, as (what, why, teams).
     #[cfg(any(test, feature = "test-util"))]
     pub async fn project_history(&self, cohort_id: CohortId, user_id: UserId) -> Result<Vec<(String, String, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT what, why, teams FROM path_project_edits WHERE cohort_id = ? AND user_id = ? ORDER BY id",
+        Ok(on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT what, why, teams FROM path_project_edits WHERE cohort_id = $1 AND user_id = $2 ORDER BY id",
         )
         .bind(cohort_id)
         .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 }

@@ -1,8 +1,7 @@
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
 use super::codec::{from_unix, unix};
-use super::{Result, Store, StoreError};
+use super::{Conn, Result, Store, StoreError};
 use crate::domain::{AnswerInput, CheckInId, CohortId, MessageId, Reply, ReplyEdit, ReplyId, ReplySource, UserId};
 
 #[derive(sqlx::FromRow)]
@@ -73,7 +72,10 @@ impl Store {
         source: ReplySource,
         now: DateTime<Utc>,
     ) -> Result<Reply> {
-        upsert_reply_on(&mut *self.pool.acquire().await?, checkin_id, user_id, input, source, None, now).await
+        on_db!(&self.db, |pool| {
+            let mut conn = pool.acquire().await?;
+            upsert_reply_on(Conn::from(&mut *conn), checkin_id, user_id, input, source, None, now).await
+        })
     }
 
     /// [`Store::upsert_reply`] for an answer sent as the DM `dm_message_id`,
@@ -90,24 +92,27 @@ impl Store {
         dm_message_id: MessageId,
         now: DateTime<Utc>,
     ) -> Result<Reply> {
-        let mut tx = self.pool.begin().await?;
-        release_dm_on(&mut tx, checkin_id, user_id, dm_message_id).await?;
         let dm = Some(dm_message_id);
-        let reply = upsert_reply_on(&mut tx, checkin_id, user_id, input, ReplySource::Dm, dm, now).await?;
-        tx.commit().await?;
-        Ok(reply)
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            release_dm_on(Conn::from(&mut *tx), checkin_id, user_id, dm_message_id).await?;
+            let reply =
+                upsert_reply_on(Conn::from(&mut *tx), checkin_id, user_id, input, ReplySource::Dm, dm, now).await?;
+            tx.commit().await?;
+            Ok(reply)
+        })
     }
 
     /// The answer `user_id`'s DM `dm_message_id` currently holds, if any.
     pub async fn dm_reply(&self, user_id: UserId, dm_message_id: MessageId) -> Result<Option<Reply>> {
-        let row: Option<ReplyRow> = sqlx::query_as(
+        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at \
-             FROM replies WHERE user_id = ? AND dm_message_id = ?",
+             FROM replies WHERE user_id = $1 AND dm_message_id = $2",
         )
         .bind(user_id)
         .bind(dm_message_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(Reply::try_from).transpose()
     }
 
@@ -122,66 +127,69 @@ impl Store {
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Reply>> {
-        let row: Option<ReplyRow> = sqlx::query_as(
-            "UPDATE replies SET answer = ?, updated_at = ? WHERE id = ? AND dm_message_id = ? \
+        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
+            "UPDATE replies SET answer = $1, updated_at = $2 WHERE id = $3 AND dm_message_id = $4 \
              RETURNING id, checkin_id, user_id, answer, confidence, created_at, updated_at",
         )
         .bind(text)
         .bind(unix(now))
         .bind(reply_id)
         .bind(dm_message_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         row.map(Reply::try_from).transpose()
     }
 
     pub async fn reply(&self, checkin_id: CheckInId, user_id: UserId) -> Result<Option<Reply>> {
-        let row: Option<ReplyRow> = sqlx::query_as(
-            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies WHERE checkin_id = ? AND user_id = ?",
+        let row: Option<ReplyRow> = on_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies WHERE checkin_id = $1 AND user_id = $2",
         )
             .bind(checkin_id)
             .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
+            .fetch_optional(pool)
+            .await
+        })?;
         row.map(Reply::try_from).transpose()
     }
 
     /// Earlier versions of a reply, oldest first.
     #[cfg(any(test, feature = "test-util"))]
     pub async fn reply_history(&self, reply_id: ReplyId) -> Result<Vec<ReplyEdit>> {
-        let rows: Vec<ReplyEditRow> =
-            sqlx::query_as("SELECT answer, confidence, written_at FROM reply_edits WHERE reply_id = ? ORDER BY id")
-                .bind(reply_id)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<ReplyEditRow> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT answer, confidence, written_at FROM reply_edits WHERE reply_id = $1 ORDER BY id"
+        )
+        .bind(reply_id)
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(ReplyEdit::try_from).collect()
     }
 
     /// All current replies to a cohort's check-ins, by check-in then member.
     pub async fn replies_of_cohort(&self, cohort_id: CohortId) -> Result<Vec<Reply>> {
-        let rows: Vec<ReplyRow> = sqlx::query_as(
+        let rows: Vec<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT r.id, r.checkin_id, r.user_id, r.answer, r.confidence, r.created_at, r.updated_at \
              FROM replies r JOIN checkins k ON k.id = r.checkin_id \
-             WHERE k.cohort_id = ? ORDER BY k.occurrence_at, r.user_id",
+             WHERE k.cohort_id = $1 ORDER BY k.occurrence_at, r.user_id",
         )
         .bind(cohort_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(Reply::try_from).collect()
     }
 
     /// A member's replies in one cohort, oldest first.
     #[cfg(any(test, feature = "test-util"))]
     pub async fn replies_of_member(&self, cohort_id: CohortId, user_id: UserId) -> Result<Vec<Reply>> {
-        let rows: Vec<ReplyRow> = sqlx::query_as(
+        let rows: Vec<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
             "SELECT r.id, r.checkin_id, r.user_id, r.answer, r.confidence, r.created_at, r.updated_at \
              FROM replies r JOIN checkins k ON k.id = r.checkin_id \
-             WHERE k.cohort_id = ? AND r.user_id = ? ORDER BY k.occurrence_at",
+             WHERE k.cohort_id = $1 AND r.user_id = $2 ORDER BY k.occurrence_at",
         )
         .bind(cohort_id)
         .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(Reply::try_from).collect()
     }
 }
@@ -192,17 +200,20 @@ impl Store {
 /// the id (impossible from Discord) makes the upsert fail on the unique index
 /// rather than being released.
 pub(super) async fn release_dm_on(
-    conn: &mut SqliteConnection,
+    conn: Conn<'_>,
     checkin_id: CheckInId,
     user_id: UserId,
     dm_message_id: MessageId,
 ) -> Result<()> {
-    sqlx::query("UPDATE replies SET dm_message_id = NULL WHERE dm_message_id = ? AND user_id = ? AND checkin_id <> ?")
-        .bind(dm_message_id)
-        .bind(user_id)
-        .bind(checkin_id)
-        .execute(conn)
-        .await?;
+    on_conn!(conn, |conn| sqlx::query(
+        "UPDATE replies SET dm_message_id = NULL WHERE dm_message_id = $1 AND user_id = $2 AND checkin_id <> $3"
+    )
+    .bind(dm_message_id)
+    .bind(user_id)
+    .bind(checkin_id)
+    .execute(conn)
+    .await
+    .map(drop))?;
     Ok(())
 }
 
@@ -210,7 +221,7 @@ pub(super) async fn release_dm_on(
 /// transaction (an answer joins and saves in one); `dm_message_id` is the DM
 /// that holds it now (`None`: no DM does).
 pub(super) async fn upsert_reply_on(
-    conn: &mut SqliteConnection,
+    conn: Conn<'_>,
     checkin_id: CheckInId,
     user_id: UserId,
     input: &AnswerInput,
@@ -218,9 +229,10 @@ pub(super) async fn upsert_reply_on(
     dm_message_id: Option<MessageId>,
     now: DateTime<Utc>,
 ) -> Result<Reply> {
-    let row: ReplyRow = sqlx::query_as(
+    let row: ReplyRow = on_conn!(conn, |conn| {
+        sqlx::query_as(
         "INSERT INTO replies (checkin_id, user_id, answer, confidence, source, dm_message_id, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (checkin_id, user_id) DO UPDATE SET answer = excluded.answer, \
          confidence = excluded.confidence, source = excluded.source, dm_message_id = excluded.dm_message_id, \
          updated_at = excluded.updated_at \
@@ -235,6 +247,7 @@ pub(super) async fn upsert_reply_on(
     .bind(unix(now))
     .bind(unix(now))
     .fetch_one(conn)
-    .await?;
+    .await
+    })?;
     Reply::try_from(row)
 }

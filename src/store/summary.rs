@@ -5,7 +5,9 @@
 //!
 //! Child rows that belong to one parent row (a member's pauses, impact
 //! entries, answered check-ins) come back aggregated into that row
-//! (`json_group_array`, `group_concat`) rather than as a query per member.
+//! (`json_group_array`, `group_concat`; PostgreSQL's `json_agg`,
+//! `string_agg`) rather than as a query per member. On PostgreSQL the read
+//! transaction is REPEATABLE READ, which gives both statements one snapshot.
 
 use std::collections::HashMap;
 
@@ -122,8 +124,8 @@ impl Store {
     /// Everything about one member in one cohort, in two statements; `None`
     /// when they never joined it.
     pub async fn member_history(&self, cohort_id: CohortId, user_id: UserId) -> Result<Option<MemberHistory>> {
-        let mut tx = self.pool.begin().await?;
-        let row: Option<MemberJsonRow> = sqlx::query_as(
+        let backend = self.backend();
+        let member_sql = backend.pick(
             "SELECT m.joined_at, m.left_at, \
              (SELECT json_group_array(json_array(p.starts_at, p.ends_at)) FROM pauses p \
              WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) AS pauses, \
@@ -131,25 +133,39 @@ impl Store {
              'what_changed', e.what_changed, 'evidence', e.evidence, 'who_benefited', e.who_benefited, \
              'link', e.link, 'tracks', e.tracks, 'recorded_at', e.recorded_at)) FROM impact_entries e \
              WHERE e.cohort_id = m.cohort_id AND e.user_id = m.user_id) AS impact \
-             FROM members m WHERE m.cohort_id = ? AND m.user_id = ?",
-        )
-        .bind(cohort_id)
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+             FROM members m WHERE m.cohort_id = $1 AND m.user_id = $2",
+            // json_agg is NULL over no rows, where json_group_array is `[]`.
+            "SELECT m.joined_at, m.left_at, \
+             (SELECT CAST(COALESCE(json_agg(json_build_array(p.starts_at, p.ends_at)), '[]') AS TEXT) FROM pauses p \
+             WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) AS pauses, \
+             (SELECT CAST(COALESCE(json_agg(json_build_object('id', e.id, 'cohort_id', e.cohort_id, \
+             'user_id', e.user_id, 'what_changed', e.what_changed, 'evidence', e.evidence, \
+             'who_benefited', e.who_benefited, 'link', e.link, 'tracks', e.tracks, 'recorded_at', e.recorded_at)), \
+             '[]') AS TEXT) FROM impact_entries e \
+             WHERE e.cohort_id = m.cohort_id AND e.user_id = m.user_id) AS impact \
+             FROM members m WHERE m.cohort_id = $1 AND m.user_id = $2",
+        );
+        let (row, rows) = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_with(backend.read_tx()).await?;
+            let row: Option<MemberJsonRow> =
+                sqlx::query_as(member_sql).bind(cohort_id).bind(user_id).fetch_optional(&mut *tx).await?;
+            let mut rows: Vec<LedgerRow> = Vec::new();
+            if row.is_some() {
+                rows = sqlx::query_as(
+                    "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, \
+                     k.question, k.message_id, r.id AS reply_id, r.answer, r.confidence, r.created_at, r.updated_at \
+                     FROM checkins k LEFT JOIN replies r ON r.checkin_id = k.id AND r.user_id = $1 \
+                     WHERE k.cohort_id = $2 ORDER BY k.occurrence_at, k.id",
+                )
+                .bind(user_id)
+                .bind(cohort_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            (row, rows)
+        });
         let Some(member) = row else { return Ok(None) };
-
-        let rows: Vec<LedgerRow> = sqlx::query_as(
-            "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, k.question, k.message_id, \
-             r.id AS reply_id, r.answer, r.confidence, r.created_at, r.updated_at \
-             FROM checkins k LEFT JOIN replies r ON r.checkin_id = k.id AND r.user_id = ? \
-             WHERE k.cohort_id = ? ORDER BY k.occurrence_at, k.id",
-        )
-        .bind(user_id)
-        .bind(cohort_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
 
         let mut checkins = Vec::with_capacity(rows.len());
         let mut replies = Vec::new();
@@ -172,34 +188,46 @@ impl Store {
     /// A cohort's ledger and, per member, their pauses and which check-ins
     /// they answered (no answer text), in two statements.
     pub async fn cohort_activity(&self, cohort_id: CohortId) -> Result<CohortActivity> {
-        let mut tx = self.pool.begin().await?;
+        let backend = self.backend();
         // Who answered each check-in comes from the (checkin_id, user_id)
         // index alone, in ledger order: no reply row is read and nothing is
         // sorted, which keeps a 500-member, two-year cohort in milliseconds.
-        let rows: Vec<LedgerRow> = sqlx::query_as(
-            "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, k.question, k.message_id, \
+        let ledger_sql = backend.pick(
+            "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, \
+             k.question, k.message_id, \
              (SELECT group_concat(r.user_id) FROM replies r WHERE r.checkin_id = k.id) AS repliers \
-             FROM checkins k WHERE k.cohort_id = ? ORDER BY k.occurrence_at, k.id",
-        )
-        .bind(cohort_id)
-        .fetch_all(&mut *tx)
-        .await?;
+             FROM checkins k WHERE k.cohort_id = $1 ORDER BY k.occurrence_at, k.id",
+            "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, \
+             k.question, k.message_id, \
+             (SELECT string_agg(CAST(r.user_id AS TEXT), ',') FROM replies r WHERE r.checkin_id = k.id) AS repliers \
+             FROM checkins k WHERE k.cohort_id = $1 ORDER BY k.occurrence_at, k.id",
+        );
         // The last answer is the reply to the newest check-in answered: a reply
         // can only change while its check-in is open, before any later one
-        // opens. CROSS JOIN keeps check-ins as the outer loop, newest first, so
-        // the search stops at the first reply found.
-        let members: Vec<MemberJsonRow> = sqlx::query_as(
+        // opens. On SQLite, CROSS JOIN keeps check-ins as the outer loop,
+        // newest first, so the search stops at the first reply found;
+        // PostgreSQL has no such hint (and no CROSS JOIN … ON) and plans it itself.
+        let members_sql = backend.pick(
             "SELECT m.user_id, m.joined_at, m.left_at, \
              (SELECT json_group_array(json_array(p.starts_at, p.ends_at)) FROM pauses p \
              WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) AS pauses, \
              (SELECT r.updated_at FROM checkins k CROSS JOIN replies r ON r.checkin_id = k.id AND r.user_id = m.user_id \
               WHERE k.cohort_id = m.cohort_id ORDER BY k.occurrence_at DESC LIMIT 1) AS last_answer \
-             FROM members m WHERE m.cohort_id = ? ORDER BY m.joined_at, m.user_id",
-        )
-        .bind(cohort_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+             FROM members m WHERE m.cohort_id = $1 ORDER BY m.joined_at, m.user_id",
+            "SELECT m.user_id, m.joined_at, m.left_at, \
+             (SELECT CAST(COALESCE(json_agg(json_build_array(p.starts_at, p.ends_at)), '[]') AS TEXT) FROM pauses p \
+             WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) AS pauses, \
+             (SELECT r.updated_at FROM checkins k JOIN replies r ON r.checkin_id = k.id AND r.user_id = m.user_id \
+              WHERE k.cohort_id = m.cohort_id ORDER BY k.occurrence_at DESC LIMIT 1) AS last_answer \
+             FROM members m WHERE m.cohort_id = $1 ORDER BY m.joined_at, m.user_id",
+        );
+        let (rows, members) = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin_with(backend.read_tx()).await?;
+            let rows: Vec<LedgerRow> = sqlx::query_as(ledger_sql).bind(cohort_id).fetch_all(&mut *tx).await?;
+            let members: Vec<MemberJsonRow> = sqlx::query_as(members_sql).bind(cohort_id).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            (rows, members)
+        });
 
         let mut answered: HashMap<UserId, Vec<CheckInId>> = HashMap::with_capacity(members.len());
         let mut checkins = Vec::with_capacity(rows.len());

@@ -17,7 +17,7 @@ use trellis::domain::{
 use trellis::engine::{DirectMessage, EngineError, RetryPolicy};
 use trellis::summary::CohortStatus;
 use trellis_testkit::typed::{ADMIN, ALICE, BOB, CAROL, CHANNEL, GUILD, MENTOR, MENTOR_ROLE, OTHER_CHANNEL};
-use trellis_testkit::{Harness, draft, spec, utc};
+use trellis_testkit::{Backend, Harness, draft, on_both_backends, spec, utc};
 
 const WEEKLY_UTC: &str = "0 0 9 * * Mon";
 /// Friday; the first Monday 09:00 UTC is 2027-01-04.
@@ -101,11 +101,10 @@ impl CapturedLogs {
 
 // ---- closed DMs ------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_member_with_closed_dms_is_tried_once_per_checkin_looked_up_and_logged_once() {
+async fn a_member_with_closed_dms_is_tried_once_per_checkin_looked_up_and_logged_once(backend: Backend) {
     let logs = CapturedLogs::default();
     async {
-        let mut h = Harness::new(utc(START)).await;
+        let mut h = Harness::on(backend, utc(START)).await;
         let cohort = setup(&h, reminded_draft()).await;
         for u in [ALICE, BOB] {
             h.engine.join(&cohort, u).await.unwrap();
@@ -150,10 +149,10 @@ async fn a_member_with_closed_dms_is_tried_once_per_checkin_looked_up_and_logged
         assert!(warned[0].contains(needed), "{needed} in {}", warned[0]);
     }
 }
+on_both_backends!(a_member_with_closed_dms_is_tried_once_per_checkin_looked_up_and_logged_once);
 
-#[tokio::test]
-async fn a_refused_dm_reply_is_recorded_for_each_of_the_members_cohorts() {
-    let h = Harness::new(utc(START)).await;
+async fn a_refused_dm_reply_is_recorded_for_each_of_the_members_cohorts(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let a = setup(&h, draft("a", CHANNEL, WEEKLY_UTC, "UTC")).await;
     let b = setup(&h, draft("b", OTHER_CHANNEL, WEEKLY_UTC, "UTC")).await;
     for c in [&a, &b] {
@@ -168,13 +167,13 @@ async fn a_refused_dm_reply_is_recorded_for_each_of_the_members_cohorts() {
         assert_eq!(f.expect("recorded").code, Some(code::CANNOT_DM));
     }
 }
+on_both_backends!(a_refused_dm_reply_is_recorded_for_each_of_the_members_cohorts);
 
 // ---- channels --------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_refused_channel_gets_no_more_posts_across_restarts_until_the_cohort_is_set_up_again() {
+async fn a_refused_channel_gets_no_more_posts_across_restarts_until_the_cohort_is_set_up_again(backend: Backend) {
     for (refusal, words) in [(code::UNKNOWN_CHANNEL, "deleted"), (code::MISSING_ACCESS, "missing access")] {
-        let mut h = Harness::new(utc(START)).await;
+        let mut h = Harness::on(backend, utc(START)).await;
         let cohort = setup(&h, draft("staff-path", CHANNEL, WEEKLY_UTC, "UTC")).await;
         h.chat.refuse_channel(CHANNEL, refusal);
         h.set(monday(0));
@@ -205,10 +204,10 @@ async fn a_refused_channel_gets_no_more_posts_across_restarts_until_the_cohort_i
         assert_eq!(h.chat.post_attempts(), 2);
     }
 }
+on_both_backends!(a_refused_channel_gets_no_more_posts_across_restarts_until_the_cohort_is_set_up_again);
 
-#[tokio::test]
-async fn a_permission_change_in_the_server_or_an_edited_file_cohort_tries_the_channel_again() {
-    let h = Harness::new(utc(START)).await;
+async fn a_permission_change_in_the_server_or_an_edited_file_cohort_tries_the_channel_again(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let declared = spec("from-file", CHANNEL, WEEKLY_UTC, "UTC");
     let cohort = h.engine.sync_file_cohorts(std::slice::from_ref(&declared)).await.unwrap().remove(0);
     h.chat.refuse_channel(CHANNEL, code::MISSING_PERMISSIONS);
@@ -232,11 +231,11 @@ async fn a_permission_change_in_the_server_or_an_edited_file_cohort_tries_the_ch
     h.engine.sync_file_cohorts(&[edited]).await.unwrap();
     assert_eq!(h.tick().await.posted.len(), 1);
 }
+on_both_backends!(a_permission_change_in_the_server_or_an_edited_file_cohort_tries_the_channel_again);
 
-#[tokio::test]
-async fn joining_the_server_again_retries_only_what_said_the_bot_was_not_in_it() {
+async fn joining_the_server_again_retries_only_what_said_the_bot_was_not_in_it(backend: Backend) {
     for (refusal, retried) in [(code::UNKNOWN_GUILD, true), (code::MISSING_ACCESS, false)] {
-        let h = Harness::new(utc(START)).await;
+        let h = Harness::on(backend, utc(START)).await;
         setup(&h, draft("staff-path", CHANNEL, WEEKLY_UTC, "UTC")).await;
         h.chat.refuse_channel(CHANNEL, refusal);
         h.set(monday(0));
@@ -248,10 +247,10 @@ async fn joining_the_server_again_retries_only_what_said_the_bot_was_not_in_it()
         assert_eq!(posted == 1, retried, "{refusal}: a restart alone retries nothing else");
     }
 }
+on_both_backends!(joining_the_server_again_retries_only_what_said_the_bot_was_not_in_it);
 
-#[tokio::test]
-async fn setup_is_refused_where_the_bot_cannot_post_embed_and_attach() {
-    let h = Harness::new(utc(START)).await;
+async fn setup_is_refused_where_the_bot_cannot_post_embed_and_attach(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let admin = Viewer { guild_id: GUILD, channel_id: CHANNEL, user_id: ADMIN, roles: vec![], can_manage: true };
     let view_and_send = ChannelPermissions(permission::VIEW_CHANNEL | permission::SEND_MESSAGES);
     let d = || draft("staff-path", CHANNEL, WEEKLY_UTC, "UTC");
@@ -275,12 +274,12 @@ async fn setup_is_refused_where_the_bot_cannot_post_embed_and_attach() {
     h.engine.setup_cohort_for(&admin, d(), None).await.unwrap();
     h.engine.setup_cohort_for(&admin, d(), Some(ChannelPermissions::ENOUGH)).await.unwrap();
 }
+on_both_backends!(setup_is_refused_where_the_bot_cannot_post_embed_and_attach);
 
 // ---- digests ---------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_refused_digest_channel_is_tried_once_and_shown_in_status() {
-    let h = Harness::new(utc(START)).await;
+async fn a_refused_digest_channel_is_tried_once_and_shown_in_status(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let mut d = draft("staff-path", CHANNEL, WEEKLY_UTC, "UTC");
     d.digest_channel_id = Some(DIGEST_CHANNEL.get());
     let cohort = setup(&h, d.clone()).await;
@@ -300,12 +299,12 @@ async fn a_refused_digest_channel_is_tried_once_and_shown_in_status() {
     assert_eq!(h.tick().await.digests.len(), 1, "set up again: the digest goes out");
     assert_eq!(h.chat.digest_attempts(), 2);
 }
+on_both_backends!(a_refused_digest_channel_is_tried_once_and_shown_in_status);
 
 // ---- members who left --------------------------------------------------------------
 
-#[tokio::test]
-async fn a_member_who_left_the_server_is_neither_reminded_nor_counted_until_they_interact() {
-    let h = Harness::new(utc(START)).await;
+async fn a_member_who_left_the_server_is_neither_reminded_nor_counted_until_they_interact(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let mut d = reminded_draft();
     d.digest_channel_id = Some(DIGEST_CHANNEL.get());
     let cohort = setup(&h, d).await;
@@ -356,12 +355,12 @@ async fn a_member_who_left_the_server_is_neither_reminded_nor_counted_until_they
     let r = h.tick().await;
     assert!(r.reminded.iter().any(|(_, u)| *u == CAROL), "{r:?}");
 }
+on_both_backends!(a_member_who_left_the_server_is_neither_reminded_nor_counted_until_they_interact);
 
 // ---- failures for now --------------------------------------------------------------
 
-#[tokio::test]
-async fn a_post_failing_for_now_is_retried_with_doubling_waits_capped_at_fifteen_minutes() {
-    let h = Harness::new(utc(START)).await;
+async fn a_post_failing_for_now_is_retried_with_doubling_waits_capped_at_fifteen_minutes(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     setup(&h, draft("staff-path", CHANNEL, WEEKLY_UTC, "UTC")).await;
     h.chat.fail_all_posts(true);
     let mut tried_at = Vec::new();
@@ -387,10 +386,10 @@ async fn a_post_failing_for_now_is_retried_with_doubling_waits_capped_at_fifteen
     h.set(monday(0) + Duration::seconds(7570));
     assert_eq!(h.tick().await.posted.len(), 1, "posted at the next try once Discord is back");
 }
+on_both_backends!(a_post_failing_for_now_is_retried_with_doubling_waits_capped_at_fifteen_minutes);
 
-#[tokio::test]
-async fn a_reminder_failing_for_now_backs_off_without_holding_up_the_others() {
-    let h = Harness::new(utc(START)).await;
+async fn a_reminder_failing_for_now_backs_off_without_holding_up_the_others(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = setup(&h, reminded_draft()).await;
     for u in [ALICE, BOB] {
         h.engine.join(&cohort, u).await.unwrap();
@@ -411,10 +410,10 @@ async fn a_reminder_failing_for_now_backs_off_without_holding_up_the_others() {
     let to: Vec<UserId> = h.chat.dms().iter().map(|d| d.user_id).collect();
     assert_eq!(to, [ALICE, BOB], "Alice at once, Bob once Discord let it through");
 }
+on_both_backends!(a_reminder_failing_for_now_backs_off_without_holding_up_the_others);
 
-#[tokio::test]
-async fn a_dm_reply_failing_for_now_is_retried_with_growing_waits_then_given_up() {
-    let h = Harness::new(utc(START)).await;
+async fn a_dm_reply_failing_for_now_is_retried_with_growing_waits_then_given_up(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let policy =
         RetryPolicy { first: StdDuration::from_millis(40), cap: StdDuration::from_millis(160), dm_reply_attempts: 5 };
     h.engine.set_retry_policy(policy);
@@ -439,3 +438,4 @@ async fn a_dm_reply_failing_for_now_is_retried_with_growing_waits_then_given_up(
     }
     assert_eq!(h.chat.dm_replies().len(), 1);
 }
+on_both_backends!(a_dm_reply_failing_for_now_is_retried_with_growing_waits_then_given_up);

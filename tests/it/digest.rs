@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use trellis::domain::{ChannelId, CheckIn, CheckInId, Cohort, ReplySource, UserId};
 use trellis::engine::Engine;
 use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, DAVE};
-use trellis_testkit::{Harness, draft, utc};
+use trellis_testkit::{Backend, Harness, draft, on_both_backends, utc};
 
 const WEEKLY_UTC: &str = "0 0 9 * * Mon";
 const DIGEST_CHANNEL: ChannelId = ChannelId::new(444_444_444_444_444_444);
@@ -34,9 +34,8 @@ async fn answer(engine: &Engine, checkin: &CheckIn, user: UserId, text: &str) {
     engine.answer(checkin, user, text, "4", ReplySource::Modal).await.expect("answer");
 }
 
-#[tokio::test]
-async fn a_closed_checkin_gets_a_digest_with_counts_and_quiet_members_but_no_answer_text() {
-    let h = Harness::new(utc(START)).await;
+async fn a_closed_checkin_gets_a_digest_with_counts_and_quiet_members_but_no_answer_text(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = digest_cohort(&h).await;
     for user in [ALICE, BOB, CAROL] {
         h.engine.join(&cohort, user).await.unwrap();
@@ -101,10 +100,10 @@ async fn a_closed_checkin_gets_a_digest_with_counts_and_quiet_members_but_no_ans
     assert!(!field("Quiet").contains(&ALICE.to_string()));
     assert!(field("Track coverage").contains("not asked"), "{}", field("Track coverage"));
 }
+on_both_backends!(a_closed_checkin_gets_a_digest_with_counts_and_quiet_members_but_no_answer_text);
 
-#[tokio::test]
-async fn two_engines_and_repeated_ticks_send_one_digest_per_checkin() {
-    let h = Harness::new(utc(START)).await;
+async fn two_engines_and_repeated_ticks_send_one_digest_per_checkin(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = digest_cohort(&h).await;
     h.engine.join(&cohort, ALICE).await.unwrap();
     let other = h.another_engine().await;
@@ -130,10 +129,10 @@ async fn two_engines_and_repeated_ticks_send_one_digest_per_checkin() {
         assert!(h.engine.store().digest_claimed_at(id).await.unwrap().is_some());
     }
 }
+on_both_backends!(two_engines_and_repeated_ticks_send_one_digest_per_checkin);
 
-#[tokio::test]
-async fn a_failed_digest_is_retried_by_a_later_tick_and_sent_once() {
-    let h = Harness::new(utc(START)).await;
+async fn a_failed_digest_is_retried_by_a_later_tick_and_sent_once(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = digest_cohort(&h).await;
     let week0 = open_at(&h, &cohort, monday(0)).await;
 
@@ -155,10 +154,10 @@ async fn a_failed_digest_is_retried_by_a_later_tick_and_sent_once() {
     assert_eq!(h.chat.digests().len(), 1);
     assert_eq!(h.chat.digest_attempts(), 2);
 }
+on_both_backends!(a_failed_digest_is_retried_by_a_later_tick_and_sent_once);
 
-#[tokio::test]
-async fn no_digest_without_a_digest_channel() {
-    let h = Harness::new(utc(START)).await;
+async fn no_digest_without_a_digest_channel(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = h.engine.setup_cohort(draft("no-digest", CHANNEL, WEEKLY_UTC, "UTC")).await.unwrap();
     h.engine.join(&cohort, DAVE).await.unwrap();
     for week in 0..4 {
@@ -169,10 +168,10 @@ async fn no_digest_without_a_digest_channel() {
     }
     assert_eq!(h.chat.digest_attempts(), 0);
 }
+on_both_backends!(no_digest_without_a_digest_channel);
 
-#[tokio::test]
-async fn only_the_newest_recent_close_gets_a_digest() {
-    let h = Harness::new(utc(START)).await;
+async fn only_the_newest_recent_close_gets_a_digest(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     // Three weeks without a digest channel...
     let cohort = h.engine.setup_cohort(draft("staff-path", CHANNEL, WEEKLY_UTC, "UTC")).await.unwrap();
     for week in 0..3 {
@@ -193,12 +192,12 @@ async fn only_the_newest_recent_close_gets_a_digest() {
     assert!(r.digests.is_empty(), "{r:?}");
     assert_eq!(h.chat.digests().len(), 1);
 }
+on_both_backends!(only_the_newest_recent_close_gets_a_digest);
 
-#[tokio::test]
-async fn the_scheduler_wakes_when_a_checkin_closes() {
+async fn the_scheduler_wakes_when_a_checkin_closes(backend: Backend) {
     // A bounded schedule's last check-in closes a week after it opens, with no
     // occurrence to wake for: the close itself must wake the scheduler.
-    let h = Harness::new(utc("2027-12-20T12:00:00Z")).await;
+    let h = Harness::on(backend, utc("2027-12-20T12:00:00Z")).await;
     let mut d = draft("bounded", CHANNEL, "0 0 9 * * Mon 2027", "UTC");
     d.digest_channel_id = Some(DIGEST_CHANNEL.get());
     let cohort = h.engine.setup_cohort(d).await.unwrap();
@@ -210,10 +209,10 @@ async fn the_scheduler_wakes_when_a_checkin_closes() {
     h.set(last.closes_at);
     assert_eq!(h.tick().await.digests, vec![last.id]);
 }
+on_both_backends!(the_scheduler_wakes_when_a_checkin_closes);
 
-#[tokio::test]
-async fn the_digest_claim_is_exclusive_until_released() {
-    let h = Harness::new(utc(START)).await;
+async fn the_digest_claim_is_exclusive_until_released(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = digest_cohort(&h).await;
     let week0 = open_at(&h, &cohort, monday(0)).await;
     let store = h.engine.store();
@@ -225,3 +224,4 @@ async fn the_digest_claim_is_exclusive_until_released() {
     store.release_digest(week0.id).await.unwrap();
     assert!(other.claim_digest(week0.id, at).await.unwrap(), "released, it can be claimed again");
 }
+on_both_backends!(the_digest_claim_is_exclusive_until_released);

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use trellis::domain::{CheckIn, Cohort, CohortDraft, InputError, MessageId, Reply, ReplySource, UserId};
 use trellis::engine::{DmAnswer, DmChoice, DmEdit, EngineError};
 use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, OTHER_CHANNEL, STRANGER};
-use trellis_testkit::{Harness, draft, utc};
+use trellis_testkit::{Backend, Harness, draft, on_both_backends, utc};
 
 /// Friday; cohort A's first check-in is Monday 09:00 UTC, B's Tuesday 09:00.
 const START: &str = "2027-01-01T12:00:00Z";
@@ -91,9 +91,8 @@ async fn history_of(h: &Harness, k: &CheckIn, user: UserId) -> Vec<String> {
 
 // ---- edited DMs -----------------------------------------------------------------
 
-#[tokio::test]
-async fn editing_the_dm_that_holds_the_answer_edits_it_and_keeps_the_first_version() {
-    let h = Harness::new(utc(START)).await;
+async fn editing_the_dm_that_holds_the_answer_edits_it_and_keeps_the_first_version(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (_, k) = one_open(&h).await;
     let (reply, cohort) = saved(h.engine.answer_by_dm(ALICE, dm(1), V1).await.unwrap());
     assert_eq!((reply.answer.as_str(), cohort.as_str()), (V1, "a"));
@@ -112,12 +111,12 @@ async fn editing_the_dm_that_holds_the_answer_edits_it_and_keeps_the_first_versi
     assert!(matches!(again, DmEdit::Updated { .. }), "{again:?}");
     assert_eq!(history_of(&h, &k, ALICE).await, [V1, V2]);
 }
+on_both_backends!(editing_the_dm_that_holds_the_answer_edits_it_and_keeps_the_first_version);
 
-#[tokio::test]
-async fn an_edit_that_keeps_the_text_changes_nothing() {
+async fn an_edit_that_keeps_the_text_changes_nothing(backend: Backend) {
     // Discord also sends MESSAGE_UPDATE when a link preview appears, with the
     // same text; and an event may arrive twice.
-    let h = Harness::new(utc(START)).await;
+    let h = Harness::on(backend, utc(START)).await;
     let (_, k) = one_open(&h).await;
     saved(h.engine.answer_by_dm(ALICE, dm(1), V1).await.unwrap());
     for same in [V1.to_string(), format!("  {V1}\n")] {
@@ -125,10 +124,10 @@ async fn an_edit_that_keeps_the_text_changes_nothing() {
     }
     assert!(history_of(&h, &k, ALICE).await.is_empty());
 }
+on_both_backends!(an_edit_that_keeps_the_text_changes_nothing);
 
-#[tokio::test]
-async fn an_edit_to_an_invalid_answer_is_refused_like_a_fresh_dm_and_the_answer_stays() {
-    let h = Harness::new(utc(START)).await;
+async fn an_edit_to_an_invalid_answer_is_refused_like_a_fresh_dm_and_the_answer_stays(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (_, k) = one_open(&h).await;
     saved(h.engine.answer_by_dm(ALICE, dm(1), V1).await.unwrap());
     let too_long = "x".repeat(4001);
@@ -150,10 +149,10 @@ async fn an_edit_to_an_invalid_answer_is_refused_like_a_fresh_dm_and_the_answer_
     // The DM still holds the answer: a good edit afterwards is saved.
     assert!(matches!(h.engine.edit_dm_answer(ALICE, dm(1), V2).await.unwrap(), DmEdit::Updated { .. }));
 }
+on_both_backends!(an_edit_to_an_invalid_answer_is_refused_like_a_fresh_dm_and_the_answer_stays);
 
-#[tokio::test]
-async fn an_edit_after_the_checkin_closed_is_refused_and_the_answer_stays() {
-    let h = Harness::new(utc(START)).await;
+async fn an_edit_after_the_checkin_closed_is_refused_and_the_answer_stays(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (_, k) = one_open(&h).await;
     saved(h.engine.answer_by_dm(ALICE, dm(1), V1).await.unwrap());
     // The next Monday's check-in closes this one.
@@ -168,10 +167,10 @@ async fn an_edit_after_the_checkin_closed_is_refused_and_the_answer_stays() {
     assert!(history_of(&h, &k, ALICE).await.is_empty());
     assert_eq!(answer_of(&h, &next, ALICE).await, None, "the edit went nowhere else");
 }
+on_both_backends!(an_edit_after_the_checkin_closed_is_refused_and_the_answer_stays);
 
-#[tokio::test]
-async fn edits_of_dms_that_hold_no_answer_change_nothing() {
-    let h = Harness::new(utc(START)).await;
+async fn edits_of_dms_that_hold_no_answer_change_nothing(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let a = setup(&h, draft("a", CHANNEL, "0 0 9 * * Mon", "UTC")).await;
     h.engine.join(&a, ALICE).await.unwrap();
     h.engine.join(&a, BOB).await.unwrap();
@@ -194,10 +193,10 @@ async fn edits_of_dms_that_hold_no_answer_change_nothing() {
     assert_eq!(answer_of(&h, &k, BOB).await.as_deref(), Some("bob's answer"));
     assert_eq!(answer_of(&h, &k, ALICE).await, None);
 }
+on_both_backends!(edits_of_dms_that_hold_no_answer_change_nothing);
 
-#[tokio::test]
-async fn only_the_dm_currently_holding_the_answer_can_edit_it() {
-    let h = Harness::new(utc(START)).await;
+async fn only_the_dm_currently_holding_the_answer_can_edit_it(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (_, k) = one_open(&h).await;
     saved(h.engine.answer_by_dm(ALICE, dm(1), V1).await.unwrap());
     saved(h.engine.answer_by_dm(ALICE, dm(2), "newer DM").await.unwrap());
@@ -213,12 +212,12 @@ async fn only_the_dm_currently_holding_the_answer_can_edit_it() {
     assert_eq!((stored.answer.as_str(), stored.confidence), ("from the form", Some(4)));
     assert_eq!(history_of(&h, &k, ALICE).await, [V1, "newer DM", "newer DM, edited"]);
 }
+on_both_backends!(only_the_dm_currently_holding_the_answer_can_edit_it);
 
 // ---- several cohorts ------------------------------------------------------------
 
-#[tokio::test]
-async fn a_reminded_members_plain_reply_goes_to_the_reminded_checkin_or_asks_and_is_never_refused() {
-    let h = Harness::new(utc(START)).await;
+async fn a_reminded_members_plain_reply_goes_to_the_reminded_checkin_or_asks_and_is_never_refused(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (_, ka, _, kb) = two_open(&h).await;
     // Alice answers A with the Answer button (the form); Carol answers nothing.
     h.engine.answer(&ka, ALICE, "a by the form", "3", ReplySource::Modal).await.unwrap();
@@ -239,10 +238,10 @@ async fn a_reminded_members_plain_reply_goes_to_the_reminded_checkin_or_asks_and
     let choices = asked(h.engine.answer_by_dm(CAROL, dm(2), "carol's").await.unwrap());
     assert!(choices.iter().any(|c| c.checkin_id == kb.id && !c.answered), "{choices:?}");
 }
+on_both_backends!(a_reminded_members_plain_reply_goes_to_the_reminded_checkin_or_asks_and_is_never_refused);
 
-#[tokio::test]
-async fn a_dm_with_two_unanswered_checkins_asks_with_every_open_one_and_stores_nothing() {
-    let h = Harness::new(utc(START)).await;
+async fn a_dm_with_two_unanswered_checkins_asks_with_every_open_one_and_stores_nothing(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (a, ka, _, kb) = two_open(&h).await;
     let choices = asked(h.engine.answer_by_dm(ALICE, dm(1), "which?").await.unwrap());
     let want = [
@@ -266,10 +265,10 @@ async fn a_dm_with_two_unanswered_checkins_asks_with_every_open_one_and_stores_n
     let (reply, _) = saved(h.engine.answer_by_dm(ALICE, dm(3), "only b now").await.unwrap());
     assert_eq!(reply.checkin_id, kb.id);
 }
+on_both_backends!(a_dm_with_two_unanswered_checkins_asks_with_every_open_one_and_stores_nothing);
 
-#[tokio::test]
-async fn a_pressed_cohort_button_stores_the_dm_to_that_checkin_only_and_the_dm_then_holds_it() {
-    let h = Harness::new(utc(START)).await;
+async fn a_pressed_cohort_button_stores_the_dm_to_that_checkin_only_and_the_dm_then_holds_it(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (_, ka, _, kb) = two_open(&h).await;
     asked(h.engine.answer_by_dm(ALICE, dm(1), "which?").await.unwrap());
     // The member edited the DM before pressing: the text read back on the press counts.
@@ -286,10 +285,10 @@ async fn a_pressed_cohort_button_stores_the_dm_to_that_checkin_only_and_the_dm_t
     assert!(matches!(err, EngineError::Input(InputError::EmptyAnswer)), "{err}");
     assert_eq!(answer_of(&h, &ka, ALICE).await, None);
 }
+on_both_backends!(a_pressed_cohort_button_stores_the_dm_to_that_checkin_only_and_the_dm_then_holds_it);
 
-#[tokio::test]
-async fn a_dm_holds_one_answer_even_when_both_buttons_are_pressed() {
-    let h = Harness::new(utc(START)).await;
+async fn a_dm_holds_one_answer_even_when_both_buttons_are_pressed(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (_, ka, _, kb) = two_open(&h).await;
     asked(h.engine.answer_by_dm(ALICE, dm(1), "both?").await.unwrap());
     h.engine.answer_dm_choice(ALICE, ka.id, dm(1), "both?").await.unwrap();
@@ -303,10 +302,10 @@ async fn a_dm_holds_one_answer_even_when_both_buttons_are_pressed() {
     assert_eq!(answer_of(&h, &ka, ALICE).await.as_deref(), Some("both?"));
     assert_eq!(answer_of(&h, &kb, ALICE).await.as_deref(), Some("b only"));
 }
+on_both_backends!(a_dm_holds_one_answer_even_when_both_buttons_are_pressed);
 
-#[tokio::test]
-async fn a_cohort_button_for_a_closed_checkin_stores_nothing() {
-    let h = Harness::new(utc(START)).await;
+async fn a_cohort_button_for_a_closed_checkin_stores_nothing(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (_, ka, _, kb) = two_open(&h).await;
     asked(h.engine.answer_by_dm(ALICE, dm(1), "late").await.unwrap());
     // A's next check-in closes the one the button names.
@@ -318,10 +317,10 @@ async fn a_cohort_button_for_a_closed_checkin_stores_nothing() {
         assert_eq!(answer_of(&h, k, ALICE).await, None);
     }
 }
+on_both_backends!(a_cohort_button_for_a_closed_checkin_stores_nothing);
 
-#[tokio::test]
-async fn a_cohort_button_stores_nothing_for_someone_outside_its_cohort() {
-    let h = Harness::new(utc(START)).await;
+async fn a_cohort_button_stores_nothing_for_someone_outside_its_cohort(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (a, ka, b, kb) = two_open(&h).await;
     h.engine.join(&a, BOB).await.unwrap();
     let unknown =
@@ -344,3 +343,4 @@ async fn a_cohort_button_stores_nothing_for_someone_outside_its_cohort() {
         assert_eq!(answer_of(&h, k, user).await, None);
     }
 }
+on_both_backends!(a_cohort_button_stores_nothing_for_someone_outside_its_cohort);

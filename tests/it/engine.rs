@@ -14,7 +14,7 @@ use trellis::domain::{
 use trellis::engine::{DmAnswer, Engine, EngineError};
 use trellis::store::{NewCheckIn, Store};
 use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, DAVE, GUILD, OTHER_CHANNEL};
-use trellis_testkit::{Harness, draft, rows_holding, spec, utc};
+use trellis_testkit::{Backend, Harness, draft, on_both_backends, rows_holding, spec, utc};
 
 const WEEKLY_UTC: &str = "0 0 9 * * Mon";
 
@@ -80,9 +80,8 @@ fn statuses(ks: &[CheckIn]) -> Vec<CheckInStatus> {
 
 // ---- exactly once ----------------------------------------------------------------
 
-#[tokio::test]
-async fn weekly_schedule_posts_once_per_week_for_ten_weeks() {
-    let h = Harness::new(utc(START)).await;
+async fn weekly_schedule_posts_once_per_week_for_ten_weeks(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = weekly_cohort(&h).await;
     let first = utc(FIRST_MONDAY);
     for week in 0..10 {
@@ -121,11 +120,11 @@ async fn weekly_schedule_posts_once_per_week_for_ten_weeks() {
     let ids: Vec<_> = posts.iter().map(|p| Some(p.message_id)).collect();
     assert_eq!(ledger.iter().map(|k| k.message_id).collect::<Vec<_>>(), ids);
 }
+on_both_backends!(weekly_schedule_posts_once_per_week_for_ten_weeks);
 
-#[tokio::test]
-async fn a_cohort_created_after_todays_time_waits_for_the_next_occurrence() {
+async fn a_cohort_created_after_todays_time_waits_for_the_next_occurrence(backend: Backend) {
     // Created Monday 09:30, 30 minutes after the 09:00 check-in time.
-    let h = Harness::new(utc("2027-01-04T09:30:00Z")).await;
+    let h = Harness::on(backend, utc("2027-01-04T09:30:00Z")).await;
     let cohort = weekly_cohort(&h).await;
     tick_every(&h, h.now(), utc("2027-01-11T08:59:00Z"), Duration::hours(6)).await;
     assert!(h.chat.posts().is_empty(), "nothing before the first occurrence after creation");
@@ -133,12 +132,13 @@ async fn a_cohort_created_after_todays_time_waits_for_the_next_occurrence() {
     h.set(utc("2027-01-11T09:00:00Z"));
     assert_eq!(h.tick().await.posted.len(), 1);
 }
+on_both_backends!(a_cohort_created_after_todays_time_waits_for_the_next_occurrence);
 
 /// A weekly 09:00 local check-in over six weeks around a DST change: one post
 /// per week, always at 09:00 local, on the day it is due.
-async fn weekly_nine_local_across(tz: &str, weekday: &str, from: &str, weeks: i64) {
+async fn weekly_nine_local_across(backend: Backend, tz: &str, weekday: &str, from: &str, weeks: i64) {
     let start = utc(from);
-    let h = Harness::new(start).await;
+    let h = Harness::on(backend, start).await;
     let c = setup(&h, draft("dst", CHANNEL, &format!("0 0 9 * * {weekday}"), tz)).await;
     tick_every(&h, start, start + Duration::weeks(weeks), Duration::hours(1)).await;
     let zone: Tz = tz.parse().unwrap();
@@ -165,38 +165,37 @@ async fn weekly_nine_local_across(tz: &str, weekday: &str, from: &str, weeks: i6
     }
 }
 
-#[tokio::test]
-async fn dst_berlin_spring_forward_weekly_nine() {
+async fn dst_berlin_spring_forward_weekly_nine(backend: Backend) {
     // Berlin springs forward on Sunday 2027-03-28.
-    weekly_nine_local_across("Europe/Berlin", "Sun", "2027-03-10T00:00:00Z", 6).await;
-    weekly_nine_local_across("Europe/Berlin", "Mon", "2027-03-10T00:00:00Z", 6).await;
+    weekly_nine_local_across(backend, "Europe/Berlin", "Sun", "2027-03-10T00:00:00Z", 6).await;
+    weekly_nine_local_across(backend, "Europe/Berlin", "Mon", "2027-03-10T00:00:00Z", 6).await;
 }
+on_both_backends!(dst_berlin_spring_forward_weekly_nine);
 
-#[tokio::test]
-async fn dst_berlin_fall_back_weekly_nine() {
+async fn dst_berlin_fall_back_weekly_nine(backend: Backend) {
     // Berlin falls back on Sunday 2027-10-31.
-    weekly_nine_local_across("Europe/Berlin", "Sun", "2027-10-13T00:00:00Z", 6).await;
-    weekly_nine_local_across("Europe/Berlin", "Mon", "2027-10-13T00:00:00Z", 6).await;
+    weekly_nine_local_across(backend, "Europe/Berlin", "Sun", "2027-10-13T00:00:00Z", 6).await;
+    weekly_nine_local_across(backend, "Europe/Berlin", "Mon", "2027-10-13T00:00:00Z", 6).await;
 }
+on_both_backends!(dst_berlin_fall_back_weekly_nine);
 
-#[tokio::test]
-async fn dst_new_york_spring_forward_weekly_nine() {
+async fn dst_new_york_spring_forward_weekly_nine(backend: Backend) {
     // New York springs forward on Sunday 2027-03-14.
-    weekly_nine_local_across("America/New_York", "Sun", "2027-02-24T00:00:00Z", 6).await;
-    weekly_nine_local_across("America/New_York", "Mon", "2027-02-24T00:00:00Z", 6).await;
+    weekly_nine_local_across(backend, "America/New_York", "Sun", "2027-02-24T00:00:00Z", 6).await;
+    weekly_nine_local_across(backend, "America/New_York", "Mon", "2027-02-24T00:00:00Z", 6).await;
 }
+on_both_backends!(dst_new_york_spring_forward_weekly_nine);
 
-#[tokio::test]
-async fn dst_new_york_fall_back_weekly_nine() {
+async fn dst_new_york_fall_back_weekly_nine(backend: Backend) {
     // New York falls back on Sunday 2027-11-07.
-    weekly_nine_local_across("America/New_York", "Sun", "2027-10-20T00:00:00Z", 6).await;
-    weekly_nine_local_across("America/New_York", "Mon", "2027-10-20T00:00:00Z", 6).await;
+    weekly_nine_local_across(backend, "America/New_York", "Sun", "2027-10-20T00:00:00Z", 6).await;
+    weekly_nine_local_across(backend, "America/New_York", "Mon", "2027-10-20T00:00:00Z", 6).await;
 }
+on_both_backends!(dst_new_york_fall_back_weekly_nine);
 
-#[tokio::test]
-async fn daily_0230_berlin_posts_right_after_the_spring_gap() {
+async fn daily_0230_berlin_posts_right_after_the_spring_gap(backend: Backend) {
     let start = utc("2027-03-24T12:00:00Z");
-    let h = Harness::new(start).await;
+    let h = Harness::on(backend, start).await;
     let c = setup(&h, draft("night-owls", CHANNEL, "0 30 2 * * *", "Europe/Berlin")).await;
     tick_every(&h, start, utc("2027-03-31T12:00:00Z"), Duration::minutes(30)).await;
     let ledger = h.engine.store().checkins_of_cohort(c.id).await.unwrap();
@@ -224,11 +223,11 @@ async fn daily_0230_berlin_posts_right_after_the_spring_gap() {
         assert_eq!((local.hour(), local.minute()), expected, "{local}");
     }
 }
+on_both_backends!(daily_0230_berlin_posts_right_after_the_spring_gap);
 
-#[tokio::test]
-async fn daily_0230_berlin_fires_once_on_the_fall_back_night() {
+async fn daily_0230_berlin_fires_once_on_the_fall_back_night(backend: Backend) {
     let start = utc("2027-10-29T12:00:00Z");
-    let h = Harness::new(start).await;
+    let h = Harness::on(backend, start).await;
     let c = setup(&h, draft("night-owls", CHANNEL, "0 30 2 * * *", "Europe/Berlin")).await;
     tick_every(&h, start, utc("2027-11-02T12:00:00Z"), Duration::minutes(15)).await;
     let ledger = h.engine.store().checkins_of_cohort(c.id).await.unwrap();
@@ -247,10 +246,10 @@ async fn daily_0230_berlin_fires_once_on_the_fall_back_night() {
     assert!(h.chat.duplicate_nonces().is_empty());
     assert_eq!(ledger[1].closes_at, utc("2027-11-01T01:30:00Z"));
 }
+on_both_backends!(daily_0230_berlin_fires_once_on_the_fall_back_night);
 
-#[tokio::test]
-async fn downtime_posts_only_the_newest_missed_occurrence() {
-    let mut h = Harness::new(utc(START)).await;
+async fn downtime_posts_only_the_newest_missed_occurrence(backend: Backend) {
+    let mut h = Harness::on(backend, utc(START)).await;
     let cohort = weekly_cohort(&h).await;
     let first = utc(FIRST_MONDAY);
     post_at(&h, first).await;
@@ -284,10 +283,10 @@ async fn downtime_posts_only_the_newest_missed_occurrence() {
     // The week after, business as usual.
     post_at(&h, newest + Duration::weeks(1)).await;
 }
+on_both_backends!(downtime_posts_only_the_newest_missed_occurrence);
 
-#[tokio::test]
-async fn a_recorded_checkin_whose_window_passed_is_missed_not_posted() {
-    let mut h = Harness::new(utc(START)).await;
+async fn a_recorded_checkin_whose_window_passed_is_missed_not_posted(backend: Backend) {
+    let mut h = Harness::on(backend, utc(START)).await;
     let cohort = weekly_cohort(&h).await;
     let first = utc(FIRST_MONDAY);
     // The platform is down the whole first week.
@@ -304,10 +303,10 @@ async fn a_recorded_checkin_whose_window_passed_is_missed_not_posted() {
     let ledger = h.engine.store().checkins_of_cohort(cohort.id).await.unwrap();
     assert_eq!(statuses(&ledger), vec![CheckInStatus::Missed, CheckInStatus::Posted]);
 }
+on_both_backends!(a_recorded_checkin_whose_window_passed_is_missed_not_posted);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_engines_on_one_database_post_once() {
-    let h = Harness::new(utc(START)).await;
+async fn two_engines_on_one_database_post_once(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = weekly_cohort(&h).await;
     setup(&h, draft("second", OTHER_CHANNEL, "0 0 9 * * Mon", "Europe/Berlin")).await;
     h.chat.set_post_delay(StdDuration::from_millis(20));
@@ -339,10 +338,10 @@ async fn two_engines_on_one_database_post_once() {
     assert_eq!(posts.len(), 12);
     assert_eq!(h.engine.store().checkins_of_cohort(cohort.id).await.unwrap().len(), 6);
 }
+on_both_backends!(two_engines_on_one_database_post_once, (flavor = "multi_thread", worker_threads = 2));
 
-#[tokio::test]
-async fn crash_between_recorded_and_posted_posts_once_with_the_same_nonce() {
-    let mut h = Harness::new(utc(START)).await;
+async fn crash_between_recorded_and_posted_posts_once_with_the_same_nonce(backend: Backend) {
+    let mut h = Harness::on(backend, utc(START)).await;
     let cohort = weekly_cohort(&h).await;
     let first = utc(FIRST_MONDAY);
     h.set(first);
@@ -364,10 +363,10 @@ async fn crash_between_recorded_and_posted_posts_once_with_the_same_nonce() {
     h.restart().await;
     assert!(h.tick().await.posted.is_empty());
 }
+on_both_backends!(crash_between_recorded_and_posted_posts_once_with_the_same_nonce);
 
-#[tokio::test]
-async fn a_row_recorded_by_a_dead_process_is_posted_on_restart() {
-    let h = Harness::new(utc(START)).await;
+async fn a_row_recorded_by_a_dead_process_is_posted_on_restart(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = weekly_cohort(&h).await;
     let first = utc(FIRST_MONDAY);
     // Another process recorded the occurrence and died before posting.
@@ -382,10 +381,10 @@ async fn a_row_recorded_by_a_dead_process_is_posted_on_restart() {
     assert!(engine.tick().await.unwrap().posted.is_empty());
     assert_eq!(h.engine.store().checkins_of_cohort(cohort.id).await.unwrap().len(), 1);
 }
+on_both_backends!(a_row_recorded_by_a_dead_process_is_posted_on_restart);
 
-#[tokio::test]
-async fn a_claim_left_by_a_crashed_instance_is_taken_over_after_the_lease() {
-    let h = Harness::new(utc(START)).await;
+async fn a_claim_left_by_a_crashed_instance_is_taken_over_after_the_lease(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = weekly_cohort(&h).await;
     let first = utc(FIRST_MONDAY);
     let (store, k) = record_checkin_at(&h, &cohort, first).await;
@@ -403,10 +402,10 @@ async fn a_claim_left_by_a_crashed_instance_is_taken_over_after_the_lease() {
     assert_eq!(h.chat.nonces(), vec![occurrence_nonce(cohort.id, first)]);
     assert_eq!(h.engine.store().checkin(k.id).await.unwrap().unwrap().status, CheckInStatus::Posted);
 }
+on_both_backends!(a_claim_left_by_a_crashed_instance_is_taken_over_after_the_lease);
 
-#[tokio::test]
-async fn a_failed_post_is_retried_with_the_same_nonce_after_growing_waits() {
-    let h = Harness::new(utc(START)).await;
+async fn a_failed_post_is_retried_with_the_same_nonce_after_growing_waits(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     weekly_cohort(&h).await;
     let first = utc(FIRST_MONDAY);
     h.chat.fail_next_posts(3);
@@ -427,11 +426,11 @@ async fn a_failed_post_is_retried_with_the_same_nonce_after_growing_waits() {
     assert_eq!(attempts.len(), 4);
     assert!(attempts.iter().all(|n| *n == attempts[0]));
 }
+on_both_backends!(a_failed_post_is_retried_with_the_same_nonce_after_growing_waits);
 
-#[tokio::test]
-async fn the_last_occurrence_of_a_bounded_schedule_is_posted() {
+async fn the_last_occurrence_of_a_bounded_schedule_is_posted(backend: Backend) {
     // Mondays of 2027 only: the last one is 2027-12-27.
-    let h = Harness::new(utc("2027-12-20T12:00:00Z")).await;
+    let h = Harness::on(backend, utc("2027-12-20T12:00:00Z")).await;
     let c = setup(&h, draft("bounded", CHANNEL, "0 0 9 * * Mon 2027", "UTC")).await;
     h.set(utc("2027-12-27T09:00:00Z"));
     let r = h.tick().await;
@@ -439,12 +438,12 @@ async fn the_last_occurrence_of_a_bounded_schedule_is_posted() {
     let k = h.engine.store().checkins_of_cohort(c.id).await.unwrap().remove(0);
     assert!(k.closes_at > k.occurrence_at);
 }
+on_both_backends!(the_last_occurrence_of_a_bounded_schedule_is_posted);
 
 // ---- rotation -----------------------------------------------------------------
 
-#[tokio::test]
-async fn consecutive_posts_cycle_through_the_cohorts_tracks() {
-    let h = Harness::new(utc(START)).await;
+async fn consecutive_posts_cycle_through_the_cohorts_tracks(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let mut d = draft("rotation", CHANNEL, WEEKLY_UTC, "UTC");
     d.tracks = Some(vec!["judgment".into(), "scope".into(), "impact".into()]);
     setup(&h, d).await;
@@ -464,10 +463,10 @@ async fn consecutive_posts_cycle_through_the_cohorts_tracks() {
         assert_eq!(prompt.track, p.post.track);
     }
 }
+on_both_backends!(consecutive_posts_cycle_through_the_cohorts_tracks);
 
-#[tokio::test]
-async fn default_rotation_is_all_six_tracks_in_order() {
-    let h = Harness::new(utc(START)).await;
+async fn default_rotation_is_all_six_tracks_in_order(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     weekly_cohort(&h).await;
     for week in 0..6 {
         post_at(&h, utc(FIRST_MONDAY) + Duration::weeks(week)).await;
@@ -475,10 +474,10 @@ async fn default_rotation_is_all_six_tracks_in_order() {
     let tracks: Vec<Track> = h.chat.posts().iter().map(|p| p.post.track).collect();
     assert_eq!(tracks, Track::ALL.to_vec());
 }
+on_both_backends!(default_rotation_is_all_six_tracks_in_order);
 
-#[tokio::test]
-async fn a_checkin_never_shown_does_not_advance_the_rotation() {
-    let h = Harness::new(utc(START)).await;
+async fn a_checkin_never_shown_does_not_advance_the_rotation(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let mut d = draft("rotation", CHANNEL, WEEKLY_UTC, "UTC");
     d.tracks = Some(vec!["scope".into(), "communication".into(), "influence".into()]);
     setup(&h, d).await;
@@ -493,6 +492,7 @@ async fn a_checkin_never_shown_does_not_advance_the_rotation() {
     let tracks: Vec<Track> = h.chat.posts().iter().map(|p| p.post.track).collect();
     assert_eq!(tracks, vec![Track::Scope, Track::Communication], "the cohort never saw communication");
 }
+on_both_backends!(a_checkin_never_shown_does_not_advance_the_rotation);
 
 // ---- answers --------------------------------------------------------------------
 
@@ -502,9 +502,8 @@ async fn open_week(h: &Harness) -> (Cohort, CheckIn) {
     (cohort, k)
 }
 
-#[tokio::test]
-async fn answer_validation_edge_cases() {
-    let h = Harness::new(utc(START)).await;
+async fn answer_validation_edge_cases(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (cohort, k) = open_week(&h).await;
     h.set(utc(FIRST_MONDAY) + Duration::hours(1));
     let e = &h.engine;
@@ -559,10 +558,10 @@ async fn answer_validation_edge_cases() {
     assert!(store.reply(k.id, DAVE).await.unwrap().is_none());
     assert!(store.member(cohort.id, DAVE).await.unwrap().is_none());
 }
+on_both_backends!(answer_validation_edge_cases);
 
-#[tokio::test]
-async fn answering_a_closed_checkin_is_refused() {
-    let h = Harness::new(utc(START)).await;
+async fn answering_a_closed_checkin_is_refused(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (_cohort, k) = open_week(&h).await;
     let first = utc(FIRST_MONDAY);
     h.set(first + Duration::weeks(1) - Duration::seconds(1));
@@ -579,10 +578,10 @@ async fn answering_a_closed_checkin_is_refused() {
     // The new one takes answers.
     h.engine.answer(&k2, ALICE, "new week", "", ReplySource::Modal).await.unwrap();
 }
+on_both_backends!(answering_a_closed_checkin_is_refused);
 
-#[tokio::test]
-async fn a_checkin_not_yet_posted_takes_no_answers() {
-    let h = Harness::new(utc(START)).await;
+async fn a_checkin_not_yet_posted_takes_no_answers(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = weekly_cohort(&h).await;
     h.chat.fail_next_posts(1);
     h.set(utc(FIRST_MONDAY));
@@ -593,10 +592,10 @@ async fn a_checkin_not_yet_posted_takes_no_answers() {
     assert!(matches!(err, EngineError::CheckInClosed | EngineError::NoOpenCheckIn), "{err}");
     assert!(h.engine.store().reply(k.id, ALICE).await.unwrap().is_none());
 }
+on_both_backends!(a_checkin_not_yet_posted_takes_no_answers);
 
-#[tokio::test]
-async fn edits_keep_history() {
-    let h = Harness::new(utc(START)).await;
+async fn edits_keep_history(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (_, k) = open_week(&h).await;
     let t = utc(FIRST_MONDAY);
     h.set(t + Duration::hours(1));
@@ -615,10 +614,10 @@ async fn edits_keep_history() {
     let current = h.engine.store().reply(k.id, ALICE).await.unwrap().unwrap();
     assert_eq!((current.answer.as_str(), current.confidence), ("best", None));
 }
+on_both_backends!(edits_keep_history);
 
-#[tokio::test]
-async fn answering_joins_the_cohort() {
-    let h = Harness::new(utc(START)).await;
+async fn answering_joins_the_cohort(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (cohort, k) = open_week(&h).await;
     h.set(utc(FIRST_MONDAY) + Duration::hours(1));
     assert!(h.engine.store().member(cohort.id, ALICE).await.unwrap().is_none());
@@ -639,10 +638,10 @@ async fn answering_joins_the_cohort() {
     assert!(matches!(err, EngineError::Input(_)));
     assert!(h.engine.store().member(cohort.id, CAROL).await.unwrap().is_none());
 }
+on_both_backends!(answering_joins_the_cohort);
 
-#[tokio::test]
-async fn join_and_leave() {
-    let h = Harness::new(utc(START)).await;
+async fn join_and_leave(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = weekly_cohort(&h).await;
     assert!(h.engine.join(&cohort, ALICE).await.unwrap());
     assert!(!h.engine.join(&cohort, ALICE).await.unwrap(), "already a member");
@@ -650,6 +649,7 @@ async fn join_and_leave() {
     assert!(matches!(h.engine.leave(&cohort, ALICE).await, Err(EngineError::NotAMember)));
     assert!(h.engine.join(&cohort, ALICE).await.unwrap());
 }
+on_both_backends!(join_and_leave);
 
 // ---- reminders ------------------------------------------------------------------
 
@@ -659,9 +659,8 @@ async fn reminder_cohort(h: &Harness) -> Cohort {
     setup(h, d).await
 }
 
-#[tokio::test]
-async fn reminders_go_once_to_active_unpaused_non_answerers() {
-    let mut h = Harness::new(utc(START)).await;
+async fn reminders_go_once_to_active_unpaused_non_answerers(backend: Backend) {
+    let mut h = Harness::on(backend, utc(START)).await;
     let cohort = reminder_cohort(&h).await;
     for u in [ALICE, BOB, CAROL, DAVE] {
         h.engine.join(&cohort, u).await.unwrap();
@@ -710,10 +709,10 @@ async fn reminders_go_once_to_active_unpaused_non_answerers() {
     assert_eq!(users, vec![ALICE, BOB, CAROL]);
     assert!(r.reminded.iter().all(|(c, _)| *c == k2.id));
 }
+on_both_backends!(reminders_go_once_to_active_unpaused_non_answerers);
 
-#[tokio::test]
-async fn no_reminders_without_reminder_after() {
-    let h = Harness::new(utc(START)).await;
+async fn no_reminders_without_reminder_after(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = weekly_cohort(&h).await;
     h.engine.join(&cohort, BOB).await.unwrap();
     let first = utc(FIRST_MONDAY);
@@ -721,10 +720,10 @@ async fn no_reminders_without_reminder_after() {
     tick_every(&h, first, first + Duration::days(6), Duration::hours(12)).await;
     assert!(h.chat.dms().is_empty());
 }
+on_both_backends!(no_reminders_without_reminder_after);
 
-#[tokio::test]
-async fn a_failed_reminder_dm_is_retried_next_tick() {
-    let h = Harness::new(utc(START)).await;
+async fn a_failed_reminder_dm_is_retried_next_tick(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = reminder_cohort(&h).await;
     h.engine.join(&cohort, BOB).await.unwrap();
     h.engine.join(&cohort, CAROL).await.unwrap();
@@ -744,10 +743,10 @@ async fn a_failed_reminder_dm_is_retried_next_tick() {
     let to: Vec<UserId> = h.chat.dms().iter().map(|d| d.user_id).collect();
     assert_eq!(to, vec![CAROL, BOB]);
 }
+on_both_backends!(a_failed_reminder_dm_is_retried_next_tick);
 
-#[tokio::test]
-async fn a_member_who_answers_before_the_reminder_gets_none() {
-    let h = Harness::new(utc(START)).await;
+async fn a_member_who_answers_before_the_reminder_gets_none(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = reminder_cohort(&h).await;
     h.engine.join(&cohort, BOB).await.unwrap();
     let first = utc(FIRST_MONDAY);
@@ -759,10 +758,10 @@ async fn a_member_who_answers_before_the_reminder_gets_none() {
     assert!(h.chat.dms().is_empty());
     assert_eq!(h.engine.store().reply(k.id, BOB).await.unwrap().unwrap().answer, "answered by DM");
 }
+on_both_backends!(a_member_who_answers_before_the_reminder_gets_none);
 
-#[tokio::test]
-async fn a_late_catch_up_post_gives_members_the_full_delay_before_the_nudge() {
-    let mut h = Harness::new(utc(START)).await;
+async fn a_late_catch_up_post_gives_members_the_full_delay_before_the_nudge(backend: Backend) {
+    let mut h = Harness::on(backend, utc(START)).await;
     let cohort = reminder_cohort(&h).await;
     h.engine.join(&cohort, BOB).await.unwrap();
     let first = utc(FIRST_MONDAY);
@@ -778,10 +777,10 @@ async fn a_late_catch_up_post_gives_members_the_full_delay_before_the_nudge() {
     h.set(back + Duration::hours(48));
     assert_eq!(h.tick().await.reminded.len(), 1);
 }
+on_both_backends!(a_late_catch_up_post_gives_members_the_full_delay_before_the_nudge);
 
-#[tokio::test]
-async fn an_enormous_reminder_delay_is_refused_and_the_largest_does_not_crash_the_scheduler() {
-    let h = Harness::new(utc(START)).await;
+async fn an_enormous_reminder_delay_is_refused_and_the_largest_does_not_crash_the_scheduler(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let mut d = draft("patient", CHANNEL, WEEKLY_UTC, "UTC");
     d.reminder_after = Some("100000000d".into());
     let err = h.engine.setup_cohort(d.clone()).await.unwrap_err();
@@ -800,6 +799,7 @@ async fn an_enormous_reminder_delay_is_refused_and_the_largest_does_not_crash_th
     assert!(r.reminded.is_empty());
     h.engine.next_wake().await.expect("plan");
 }
+on_both_backends!(an_enormous_reminder_delay_is_refused_and_the_largest_does_not_crash_the_scheduler);
 
 // ---- DM answers --------------------------------------------------------------------
 
@@ -811,9 +811,8 @@ fn saved_to(got: DmAnswer) -> trellis::domain::Reply {
     }
 }
 
-#[tokio::test]
-async fn dm_answers_go_to_the_one_open_checkin_not_yet_answered() {
-    let h = Harness::new(utc(START)).await;
+async fn dm_answers_go_to_the_one_open_checkin_not_yet_answered(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let c1 = weekly_cohort(&h).await;
     let c2 = setup(&h, draft("tuesdays", OTHER_CHANNEL, "0 0 9 * * Tue", "UTC")).await;
     h.engine.join(&c1, ALICE).await.unwrap();
@@ -865,12 +864,12 @@ async fn dm_answers_go_to_the_one_open_checkin_not_yet_answered() {
     let reply = saved_to(h.engine.answer_by_dm(ALICE, dm(8), "tuesday again").await.unwrap());
     assert_eq!(reply.checkin_id, k2.id);
 }
+on_both_backends!(dm_answers_go_to_the_one_open_checkin_not_yet_answered);
 
 // ---- pause / resume -----------------------------------------------------------------
 
-#[tokio::test]
-async fn pause_and_resume() {
-    let h = Harness::new(utc(START)).await;
+async fn pause_and_resume(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = reminder_cohort(&h).await;
     let err = h.engine.pause(&cohort, ALICE, 2).await.unwrap_err();
     assert!(matches!(err, EngineError::NotAMember), "{err}");
@@ -901,12 +900,12 @@ async fn pause_and_resume() {
     assert_eq!(pauses.len(), 1);
     assert_eq!(pauses[0].ends_at, first + Duration::hours(50));
 }
+on_both_backends!(pause_and_resume);
 
 // ---- cohort management ------------------------------------------------------------
 
-#[tokio::test]
-async fn setup_cohort_creates_then_updates_in_place() {
-    let h = Harness::new(utc(START)).await;
+async fn setup_cohort_creates_then_updates_in_place(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let c = weekly_cohort(&h).await;
     assert_eq!(c.source, CohortSource::Discord);
     let mut d = draft("staff-path", CHANNEL, "0 30 17 * * Fri", "Europe/Berlin");
@@ -941,10 +940,10 @@ async fn setup_cohort_creates_then_updates_in_place() {
     assert_eq!(back.id, c.id);
     assert!(back.active);
 }
+on_both_backends!(setup_cohort_creates_then_updates_in_place);
 
-#[tokio::test]
-async fn the_digest_never_goes_to_a_members_channel() {
-    let h = Harness::new(utc(START)).await;
+async fn the_digest_never_goes_to_a_members_channel(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let mut own = draft("a", CHANNEL, WEEKLY_UTC, "UTC");
     own.digest_channel_id = Some(CHANNEL.get());
     let err = h.engine.setup_cohort(own).await.unwrap_err();
@@ -969,10 +968,10 @@ async fn the_digest_never_goes_to_a_members_channel() {
     a2.digest_channel_id = Some(444);
     setup(&h, a2).await;
 }
+on_both_backends!(the_digest_never_goes_to_a_members_channel);
 
-#[tokio::test]
-async fn file_cohorts_cannot_be_changed_from_discord() {
-    let h = Harness::new(utc(START)).await;
+async fn file_cohorts_cannot_be_changed_from_discord(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let file = h.engine.sync_file_cohorts(&[spec("from-file", CHANNEL, WEEKLY_UTC, "UTC")]).await.unwrap();
     assert_eq!(file[0].source, CohortSource::File);
     let err = h.engine.setup_cohort(draft("renamed", CHANNEL, "0 0 10 * * Tue", "UTC")).await.unwrap_err();
@@ -985,10 +984,10 @@ async fn file_cohorts_cannot_be_changed_from_discord() {
     assert_eq!(stored.spec.schedule.expr(), WEEKLY_UTC);
     assert!(stored.active);
 }
+on_both_backends!(file_cohorts_cannot_be_changed_from_discord);
 
-#[tokio::test]
-async fn sync_file_cohorts_twice_updates_in_place() {
-    let h = Harness::new(utc(START)).await;
+async fn sync_file_cohorts_twice_updates_in_place(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let a = spec("a", CHANNEL, WEEKLY_UTC, "UTC");
     let b = spec("b", OTHER_CHANNEL, "0 0 9 * * Tue", "Europe/Berlin");
     let first = h.engine.sync_file_cohorts(&[a.clone(), b.clone()]).await.unwrap();
@@ -1013,20 +1012,20 @@ async fn sync_file_cohorts_twice_updates_in_place() {
     assert_eq!(fourth[0].id, first[0].id);
     assert_eq!(h.engine.store().active_cohorts().await.unwrap().len(), 2);
 }
+on_both_backends!(sync_file_cohorts_twice_updates_in_place);
 
-#[tokio::test]
-async fn the_file_wins_over_a_discord_cohort_of_the_same_name() {
-    let h = Harness::new(utc(START)).await;
+async fn the_file_wins_over_a_discord_cohort_of_the_same_name(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let discord = setup(&h, draft("shared", CHANNEL, "0 0 18 * * Fri", "UTC")).await;
     let synced = h.engine.sync_file_cohorts(&[spec("shared", CHANNEL, WEEKLY_UTC, "UTC")]).await.unwrap();
     assert_eq!(synced[0].id, discord.id);
     assert_eq!(synced[0].source, CohortSource::File);
     assert_eq!(synced[0].spec.schedule.expr(), WEEKLY_UTC);
 }
+on_both_backends!(the_file_wins_over_a_discord_cohort_of_the_same_name);
 
-#[tokio::test]
-async fn a_file_cohort_moving_onto_another_cohorts_channel_is_a_clear_error() {
-    let h = Harness::new(utc(START)).await;
+async fn a_file_cohort_moving_onto_another_cohorts_channel_is_a_clear_error(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     h.engine.sync_file_cohorts(&[spec("a", CHANNEL, WEEKLY_UTC, "UTC")]).await.unwrap();
     let discord = setup(&h, draft("made-in-discord", OTHER_CHANNEL, WEEKLY_UTC, "UTC")).await;
     let err = h.engine.sync_file_cohorts(&[spec("a", OTHER_CHANNEL, WEEKLY_UTC, "UTC")]).await.unwrap_err();
@@ -1041,10 +1040,10 @@ async fn a_file_cohort_moving_onto_another_cohorts_channel_is_a_clear_error() {
     assert_eq!(stored.spec.name, "made-in-discord");
     assert_eq!(h.engine.store().cohort_by_name("a").await.unwrap().unwrap().spec.channel_id, CHANNEL);
 }
+on_both_backends!(a_file_cohort_moving_onto_another_cohorts_channel_is_a_clear_error);
 
-#[tokio::test]
-async fn a_cohort_removed_from_the_file_stops() {
-    let h = Harness::new(utc(START)).await;
+async fn a_cohort_removed_from_the_file_stops(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let a = spec("a", CHANNEL, WEEKLY_UTC, "UTC");
     let b = spec("b", OTHER_CHANNEL, WEEKLY_UTC, "UTC");
     let synced = h.engine.sync_file_cohorts(&[a.clone(), b.clone()]).await.unwrap();
@@ -1064,6 +1063,7 @@ async fn a_cohort_removed_from_the_file_stops() {
     assert!(back[1].active);
     assert!(h.engine.store().cohort(discord.id).await.unwrap().unwrap().active, "Discord cohorts are not the file's");
 }
+on_both_backends!(a_cohort_removed_from_the_file_stops);
 
 async fn post_at_all(h: &Harness, at: DateTime<Utc>, n: usize) {
     h.set(at);
@@ -1071,9 +1071,8 @@ async fn post_at_all(h: &Harness, at: DateTime<Utc>, n: usize) {
     assert_eq!(r.posted.len(), n, "{r:?}");
 }
 
-#[tokio::test]
-async fn cohort_for_member_resolution() {
-    let h = Harness::new(utc(START)).await;
+async fn cohort_for_member_resolution(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let c1 = weekly_cohort(&h).await;
     let c2 = setup(&h, draft("second", OTHER_CHANNEL, WEEKLY_UTC, "UTC")).await;
     let elsewhere = ChannelId::new(333);
@@ -1092,10 +1091,10 @@ async fn cohort_for_member_resolution() {
     assert!(matches!(h.engine.checkin_in_guild(open.id, GuildId::new(999)).await, Err(EngineError::UnknownCheckIn)));
     assert_eq!(h.engine.checkin_in_guild(open.id, GUILD).await.unwrap().1.id, c1.id);
 }
+on_both_backends!(cohort_for_member_resolution);
 
-#[tokio::test]
-async fn changing_the_schedule_leaves_one_open_checkin() {
-    let h = Harness::new(utc(START)).await;
+async fn changing_the_schedule_leaves_one_open_checkin(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let cohort = weekly_cohort(&h).await;
     h.engine.join(&cohort, ALICE).await.unwrap();
     let first = utc(FIRST_MONDAY);
@@ -1113,10 +1112,10 @@ async fn changing_the_schedule_leaves_one_open_checkin() {
     let ledger = h.engine.store().checkins_of_cohort(cohort.id).await.unwrap();
     assert_eq!(ledger[0].closes_at, ledger[1].occurrence_at, "a check-in closes when the next one opens");
 }
+on_both_backends!(changing_the_schedule_leaves_one_open_checkin);
 
-#[tokio::test]
-async fn a_longer_schedule_keeps_the_open_checkin_open_until_its_next_occurrence() {
-    let h = Harness::new(utc(START)).await;
+async fn a_longer_schedule_keeps_the_open_checkin_open_until_its_next_occurrence(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     weekly_cohort(&h).await;
     let first = utc(FIRST_MONDAY);
     let monday = post_at(&h, first).await;
@@ -1136,10 +1135,10 @@ async fn a_longer_schedule_keeps_the_open_checkin_open_until_its_next_occurrence
         Err(EngineError::CheckInClosed)
     ));
 }
+on_both_backends!(a_longer_schedule_keeps_the_open_checkin_open_until_its_next_occurrence);
 
-#[tokio::test]
-async fn a_schedule_that_has_ended_does_not_stop_the_scheduler() {
-    let h = Harness::new(utc(START)).await;
+async fn a_schedule_that_has_ended_does_not_stop_the_scheduler(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     // Stored while it still had occurrences; by now it has none left.
     let mut ended = spec("old", OTHER_CHANNEL, WEEKLY_UTC, "UTC");
     ended.schedule = Schedule::parse_stored("0 0 9 * * Mon 2020", "UTC").unwrap();
@@ -1151,10 +1150,10 @@ async fn a_schedule_that_has_ended_does_not_stop_the_scheduler() {
     let wake = h.engine.next_wake().await.expect("plan");
     assert!(wake > h.now());
 }
+on_both_backends!(a_schedule_that_has_ended_does_not_stop_the_scheduler);
 
-#[tokio::test]
-async fn a_channel_whose_file_cohort_was_dropped_can_be_set_up_in_discord() {
-    let h = Harness::new(utc(START)).await;
+async fn a_channel_whose_file_cohort_was_dropped_can_be_set_up_in_discord(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let file = h.engine.sync_file_cohorts(&[spec("from-file", CHANNEL, WEEKLY_UTC, "UTC")]).await.unwrap();
     h.engine.sync_file_cohorts(&[]).await.unwrap();
     let c = setup(&h, draft("from-discord", CHANNEL, "0 0 10 * * Tue", "UTC")).await;
@@ -1163,12 +1162,12 @@ async fn a_channel_whose_file_cohort_was_dropped_can_be_set_up_in_discord() {
     assert!(c.active);
     h.engine.remove_cohort(GUILD, CHANNEL).await.unwrap();
 }
+on_both_backends!(a_channel_whose_file_cohort_was_dropped_can_be_set_up_in_discord);
 
 // ---- forget-me --------------------------------------------------------------------
 
-#[tokio::test]
-async fn forget_me_leaves_no_row_mentioning_the_user() {
-    let h = Harness::new(utc(START)).await;
+async fn forget_me_leaves_no_row_mentioning_the_user(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let c1 = reminder_cohort(&h).await;
     let c2 = setup(&h, draft("second", OTHER_CHANNEL, "0 0 9 * * Tue", "UTC")).await;
     let first = utc(FIRST_MONDAY);
@@ -1201,9 +1200,7 @@ async fn forget_me_leaves_no_row_mentioning_the_user() {
         assert_eq!(n, 0, "{table}");
     }
     // Her answer text is gone too (it lived in replies and reply_edits).
-    let pool = h.db.raw().await;
-    let texts: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM replies WHERE answer IN ('v1', 'v2')").fetch_one(&pool).await.unwrap();
+    let texts = h.db.count("SELECT COUNT(*) FROM replies WHERE answer IN ('v1', 'v2')").await;
     assert_eq!(texts, 1, "only Bob's current reply remains");
     // Bob is untouched.
     assert_eq!(rows_holding(&h.db, BOB.get() as i64).await, bob_before);
@@ -1213,12 +1210,12 @@ async fn forget_me_leaves_no_row_mentioning_the_user() {
     assert!(h.chat.dms().iter().filter(|d| d.user_id == ALICE).count() == 1, "only the one sent before");
     assert_eq!(h.engine.forget_me(ALICE).await.unwrap(), 0);
 }
+on_both_backends!(forget_me_leaves_no_row_mentioning_the_user);
 
 // ---- misc --------------------------------------------------------------------------
 
-#[tokio::test]
-async fn next_wake_is_the_next_occurrence_or_sooner() {
-    let h = Harness::new(utc(START)).await;
+async fn next_wake_is_the_next_occurrence_or_sooner(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     weekly_cohort(&h).await;
     h.set(utc(FIRST_MONDAY) - Duration::seconds(30));
     let wake = h.engine.next_wake().await.unwrap();
@@ -1227,11 +1224,11 @@ async fn next_wake_is_the_next_occurrence_or_sooner() {
     let wake = h.engine.next_wake().await.unwrap();
     assert!(wake > h.now() && wake <= h.now() + Duration::seconds(60), "{wake}");
 }
+on_both_backends!(next_wake_is_the_next_occurrence_or_sooner);
 
-#[tokio::test]
-async fn a_week_has_its_weekday_in_the_cohorts_zone() {
+async fn a_week_has_its_weekday_in_the_cohorts_zone(backend: Backend) {
     // Monday 09:00 in Auckland is Sunday 20:00 UTC: the local day counts.
-    let h = Harness::new(utc("2027-01-01T00:00:00Z")).await;
+    let h = Harness::on(backend, utc("2027-01-01T00:00:00Z")).await;
     let c = setup(&h, draft("kiwis", CHANNEL, WEEKLY_UTC, "Pacific/Auckland")).await;
     tick_every(&h, h.now(), utc("2027-01-15T00:00:00Z"), Duration::hours(1)).await;
     let ledger = h.engine.store().checkins_of_cohort(c.id).await.unwrap();
@@ -1245,6 +1242,7 @@ async fn a_week_has_its_weekday_in_the_cohorts_zone() {
     let expected = zone.with_ymd_and_hms(2027, 1, 4, 9, 0, 0).unwrap().with_timezone(&Utc);
     assert_eq!(ledger[0].occurrence_at, expected);
 }
+on_both_backends!(a_week_has_its_weekday_in_the_cohorts_zone);
 
 #[allow(dead_code)]
 fn assert_send_sync() {

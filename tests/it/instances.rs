@@ -8,7 +8,7 @@ use std::process::Command;
 use chrono::{DateTime, Duration, Utc};
 use trellis::domain::{Instance, Slot};
 use trellis::instance::{Lease, LeaseError, ThisProcess};
-use trellis_testkit::{TempDb, utc};
+use trellis_testkit::{Backend, TempDb, on_both_backends, utc};
 
 const NOW: &str = "2027-03-01T12:00:00Z";
 
@@ -28,9 +28,8 @@ fn holder(host_key: &str, pid: u32, heartbeat_at: DateTime<Utc>) -> Instance {
     }
 }
 
-#[tokio::test]
-async fn a_free_slot_is_taken_and_a_live_holder_keeps_it() {
-    let db = TempDb::new();
+async fn a_free_slot_is_taken_and_a_live_holder_keeps_it(backend: Backend) {
+    let db = TempDb::on(backend).await;
     let store = db.store().await;
     let now = utc(NOW);
     let first = Lease::take(&store, &db.url, Slot::ALL, &me(), now).await.expect("free");
@@ -60,10 +59,10 @@ async fn a_free_slot_is_taken_and_a_live_holder_keeps_it() {
     assert_eq!(store.instance(Slot::ALL).await.unwrap(), None);
     Lease::take(&store, &db.url, Slot::ALL, &me(), now).await.expect("free again");
 }
+on_both_backends!(a_free_slot_is_taken_and_a_live_holder_keeps_it);
 
-#[tokio::test]
-async fn a_stale_or_dead_holder_is_taken_over_but_a_live_one_elsewhere_is_not() {
-    let db = TempDb::new();
+async fn a_stale_or_dead_holder_is_taken_over_but_a_live_one_elsewhere_is_not(backend: Backend) {
+    let db = TempDb::on(backend).await;
     let store = db.store().await;
     let now = utc(NOW);
     let here = me();
@@ -104,10 +103,10 @@ async fn a_stale_or_dead_holder_is_taken_over_but_a_live_one_elsewhere_is_not() 
     assert!(store.insert_instance(Slot::ALL, &holder("elsewhere", dead_pid, now)).await.unwrap());
     assert!(matches!(Lease::take(&store, &db.url, Slot::ALL, &here, now).await, Err(LeaseError::Held { .. })));
 }
+on_both_backends!(a_stale_or_dead_holder_is_taken_over_but_a_live_one_elsewhere_is_not);
 
-#[tokio::test]
-async fn a_holder_whose_lease_was_taken_over_finds_out_at_its_next_renewal() {
-    let db = TempDb::new();
+async fn a_holder_whose_lease_was_taken_over_finds_out_at_its_next_renewal(backend: Backend) {
+    let db = TempDb::on(backend).await;
     let store = db.store().await;
     let now = utc(NOW);
     let lease = Lease::take(&store, &db.url, Slot::ALL, &me(), now).await.unwrap();
@@ -122,10 +121,10 @@ async fn a_holder_whose_lease_was_taken_over_finds_out_at_its_next_renewal() {
     lease.release().await;
     assert_eq!(store.instance(Slot::ALL).await.unwrap().map(|i| i.pid), Some(7));
 }
+on_both_backends!(a_holder_whose_lease_was_taken_over_finds_out_at_its_next_renewal);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn takers_racing_for_a_free_slot_on_separate_connections_have_one_winner() {
-    let db = TempDb::new();
+async fn takers_racing_for_a_free_slot_on_separate_connections_have_one_winner(backend: Backend) {
+    let db = TempDb::on(backend).await;
     db.store().await;
     let now = utc(NOW);
     for round in 0..20 {
@@ -151,6 +150,10 @@ async fn takers_racing_for_a_free_slot_on_separate_connections_have_one_winner()
         }
     }
 }
+on_both_backends!(
+    takers_racing_for_a_free_slot_on_separate_connections_have_one_winner,
+    (flavor = "multi_thread", worker_threads = 2)
+);
 
 /// Runs the futures concurrently (each on its own task) and collects their results in order.
 async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
@@ -185,9 +188,8 @@ async fn pids(store: &trellis::store::Store, shards: Slot) -> Vec<Option<u32>> {
     out
 }
 
-#[tokio::test]
-async fn disjoint_ranges_run_side_by_side_and_an_overlapping_one_is_refused_taking_nothing() {
-    let db = TempDb::new();
+async fn disjoint_ranges_run_side_by_side_and_an_overlapping_one_is_refused_taking_nothing(backend: Backend) {
+    let db = TempDb::on(backend).await;
     let store = db.store().await;
     let now = utc(NOW);
     let low = Lease::take(&store, &db.url, range(0, 1), &elsewhere(1), now).await.expect("0-1 of 4");
@@ -219,10 +221,10 @@ async fn disjoint_ranges_run_side_by_side_and_an_overlapping_one_is_refused_taki
     again.release().await;
     assert_eq!(pids(&store, range(0, 3)).await, [None, None, None, None], "every row released");
 }
+on_both_backends!(disjoint_ranges_run_side_by_side_and_an_overlapping_one_is_refused_taking_nothing);
 
-#[tokio::test]
-async fn a_process_with_another_total_is_refused_either_way_until_the_other_has_gone() {
-    let db = TempDb::new();
+async fn a_process_with_another_total_is_refused_either_way_until_the_other_has_gone(backend: Backend) {
+    let db = TempDb::on(backend).await;
     let store = db.store().await;
     let now = utc(NOW);
     let one = Lease::take(&store, &db.url, Slot::ALL, &elsewhere(1), now).await.expect("shard 0 of 1");
@@ -248,10 +250,10 @@ async fn a_process_with_another_total_is_refused_either_way_until_the_other_has_
     assert!(matches!(four.renew(later).await, Err(LeaseError::Lost { .. })));
     one.release().await;
 }
+on_both_backends!(a_process_with_another_total_is_refused_either_way_until_the_other_has_gone);
 
-#[tokio::test]
-async fn a_dead_process_s_shards_are_taken_over_after_its_lease_and_the_live_one_keeps_its_own() {
-    let db = TempDb::new();
+async fn a_dead_process_s_shards_are_taken_over_after_its_lease_and_the_live_one_keeps_its_own(backend: Backend) {
+    let db = TempDb::on(backend).await;
     let store = db.store().await;
     let now = utc(NOW);
     let dying = Lease::take(&store, &db.url, range(0, 1), &elsewhere(1), now).await.unwrap();
@@ -281,10 +283,10 @@ async fn a_dead_process_s_shards_are_taken_over_after_its_lease_and_the_live_one
     living.renew(at + Duration::seconds(1)).await.expect("untouched");
     assert_eq!(pids(&store, range(0, 3)).await, [Some(1003), Some(1003), Some(1002), Some(1002)]);
 }
+on_both_backends!(a_dead_process_s_shards_are_taken_over_after_its_lease_and_the_live_one_keeps_its_own);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn takers_of_overlapping_ranges_and_other_totals_racing_on_separate_connections_never_conflict() {
-    let db = TempDb::new();
+async fn takers_of_overlapping_ranges_and_other_totals_racing_on_separate_connections_never_conflict(backend: Backend) {
+    let db = TempDb::on(backend).await;
     db.store().await;
     let now = utc(NOW);
     let slots = [Slot::ALL, range(0, 1), range(2, 3), range(1, 2), range(0, 3), Slot::shards(0, 1, 2).unwrap()];
@@ -328,3 +330,7 @@ async fn takers_of_overlapping_ranges_and_other_totals_racing_on_separate_connec
     println!("winners over 20 rounds: {seen:?}");
     assert!(seen.len() > 1, "the order of arrival decided: {seen:?}");
 }
+on_both_backends!(
+    takers_of_overlapping_ranges_and_other_totals_racing_on_separate_connections_never_conflict,
+    (flavor = "multi_thread", worker_threads = 2)
+);

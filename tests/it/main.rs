@@ -30,6 +30,7 @@ mod guilds;
 mod hostile_input;
 mod instances;
 mod mentoring;
+mod migrate_to;
 mod shared_schedule;
 mod store;
 mod summary;

@@ -9,7 +9,7 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::Duration;
 use tokio::sync::watch;
 use trellis::domain::ChannelId;
-use trellis_testkit::{CHANNEL, GUILD, Harness, draft, utc};
+use trellis_testkit::{Backend, CHANNEL, GUILD, Harness, draft, on_both_backends, utc};
 
 const START: &str = "2027-03-01T11:59:00Z";
 
@@ -23,9 +23,8 @@ async fn within(what: &str, within: StdDuration, check: impl Fn() -> bool) -> St
     start.elapsed()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cohort_set_up_through_another_process_is_planned_and_posted_by_this_one() {
-    let h = Harness::new(utc(START)).await;
+async fn a_cohort_set_up_through_another_process_is_planned_and_posted_by_this_one(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     // Process B's scheduler runs; with no cohort its plan is a minute away.
     let b = Arc::new(h.another_engine().await);
     let (stop, stopped) = watch::channel(false);
@@ -49,13 +48,16 @@ async fn a_cohort_set_up_through_another_process_is_planned_and_posted_by_this_o
     let _ = stop.send(true);
     scheduler.await.unwrap();
 }
+on_both_backends!(
+    a_cohort_set_up_through_another_process_is_planned_and_posted_by_this_one,
+    (flavor = "multi_thread", worker_threads = 2)
+);
 
 /// The README's example starts two processes at once with one config file:
 /// both sync its cohorts at start, and the one that loses the race to
 /// insert a new cohort must update it instead of failing to start.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn processes_starting_together_with_one_config_file_both_sync_its_cohorts() {
-    let h = Harness::new(utc(START)).await;
+async fn processes_starting_together_with_one_config_file_both_sync_its_cohorts(backend: Backend) {
+    let h = Harness::on(backend, utc(START)).await;
     let (a, b) = (Arc::new(h.another_engine().await), Arc::new(h.another_engine().await));
     for round in 0..30 {
         let channel = ChannelId::new(CHANNEL + 1000 * round);
@@ -75,3 +77,7 @@ async fn processes_starting_together_with_one_config_file_both_sync_its_cohorts(
     let active = h.engine.store().active_cohorts().await.unwrap();
     assert_eq!(active.len(), 1, "the last round's cohort, the earlier ones stopped: {active:?}");
 }
+on_both_backends!(
+    processes_starting_together_with_one_config_file_both_sync_its_cohorts,
+    (flavor = "multi_thread", worker_threads = 2)
+);

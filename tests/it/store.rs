@@ -1,5 +1,7 @@
-//! The SQLite store on real file databases: migrations, round trips per table
-//! family, forget-user, and uniqueness under concurrent writers.
+//! The store on real databases, each test on both backends (a SQLite file;
+//! a PostgreSQL database when TRELLIS_TEST_POSTGRES_URL is set): migrations,
+//! round trips per table family, forget-user, and uniqueness under
+//! concurrent writers (separate pools, as separate processes would be).
 
 use std::collections::HashSet;
 
@@ -11,7 +13,7 @@ use trellis::domain::{
 };
 use trellis::store::{NewCheckIn, NewDeliveryFailure, NewNote, Store, StoreError};
 use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, GUILD, OTHER_CHANNEL};
-use trellis_testkit::{TempDb, rows_holding, spec, temp_store, utc};
+use trellis_testkit::{Backend, TempDb, on_both_backends, rows_holding, spec, temp_store_on, utc};
 
 fn prompt(id: &str) -> Option<PostedPrompt> {
     Some(PostedPrompt { id: id.into(), track: Track::Scope, question: format!("question {id}?") })
@@ -56,12 +58,16 @@ async fn with_checkin(store: &Store) -> (CohortId, CheckInId) {
     (cohort.id, k.id)
 }
 
-#[tokio::test]
-async fn migrations_apply_to_an_empty_file_and_are_idempotent() {
-    let db = TempDb::new();
-    assert!(!db.path.exists());
+async fn migrations_apply_to_an_empty_database_and_are_idempotent(backend: Backend) {
+    let db = TempDb::on(backend).await;
+    if backend == Backend::Sqlite {
+        assert!(!db.path.exists());
+    }
     let store = db.connect().await;
-    assert!(db.path.is_file(), "connect creates the file");
+    if backend == Backend::Sqlite {
+        assert!(db.path.is_file(), "connect creates the file");
+    }
+    assert_eq!(store.backend(), backend);
     assert!(store.table_names().await.unwrap().is_empty());
     store.migrate().await.unwrap();
     let tables = store.table_names().await.unwrap();
@@ -71,32 +77,69 @@ async fn migrations_apply_to_an_empty_file_and_are_idempotent() {
     store.migrate().await.unwrap();
     store.close().await;
 
-    // A second process opening the migrated file sees the same schema.
+    // A second process opening the migrated database sees the same schema.
     let again = db.connect().await;
     again.migrate().await.unwrap();
     assert_eq!(again.table_names().await.unwrap(), tables);
+}
+on_both_backends!(migrations_apply_to_an_empty_database_and_are_idempotent);
+
+/// Both backends hold the same schema: the same tables and columns, the
+/// same unique keys and foreign keys, the same indexes (by name).
+#[tokio::test]
+async fn the_two_schemas_match() {
+    if !trellis_testkit::postgres_enabled(module_path!()) {
+        return;
+    }
+    let lite = TempDb::on(Backend::Sqlite).await;
+    let pg = TempDb::on(Backend::Postgres).await;
+    lite.store().await;
+    pg.store().await;
+    let (lite, pg) = (trellis_testkit::schema_of(&lite).await, trellis_testkit::schema_of(&pg).await);
+    // What is compared is really there (a reader of both would see the same nothing).
+    assert_eq!(lite.tables.len(), 18, "{lite:#?}");
+    assert_eq!((lite.foreign_keys.len(), lite.triggers.len()), (16, 4), "{lite:#?}");
+    assert!(lite.unique_keys.len() >= 8 && lite.indexes.len() >= 25, "{lite:#?}");
+    assert_eq!(lite, pg);
 }
 
 #[tokio::test]
 async fn connect_rejects_a_bad_url() {
     let dir = tempfile::tempdir().unwrap();
     let stray = dir.path().join("postgres:");
-    let url = format!("postgres:/{}/trellis", dir.path().display());
-    for bad in [url.as_str(), "postgres://localhost/trellis", "sqlite://", "sqlite:"] {
+    let url = format!("postgres:{}/trellis", dir.path().display());
+    for bad in [url.as_str(), "mysql://localhost/trellis", "postgres//localhost/trellis", "sqlite://", "sqlite:"] {
         let err = Store::connect(bad).await.unwrap_err();
         assert!(matches!(err, StoreError::Url { .. }), "{bad}: {err}");
-        assert!(err.to_string().contains("sqlite://data/trellis.db"), "say what is expected: {err}");
+        let line = err.to_string();
+        assert!(line.contains("sqlite://data/trellis.db"), "say what is expected: {line}");
+        if !bad.starts_with("sqlite:") {
+            assert!(line.contains("postgres://"), "name both accepted forms: {line}");
+        }
     }
     assert!(!stray.exists(), "a refused URL must not create anything");
     assert!(!std::path::Path::new("postgres:").exists());
+    assert!(!std::path::Path::new("mysql:").exists());
     // In-memory databases are fine.
     let mem = Store::connect("sqlite::memory:").await.unwrap();
     mem.migrate().await.unwrap();
 }
 
+/// A PostgreSQL server that cannot be reached is named in the error, without the password.
 #[tokio::test]
-async fn cohorts_round_trip() {
-    let (_db, store) = temp_store().await;
+async fn an_unreachable_postgres_server_is_named_without_its_password() {
+    let started = std::time::Instant::now();
+    // Port 1: nothing listens there, the connection is refused at once.
+    let err = Store::connect("postgres://trellis:s3cret-pw@127.0.0.1:1/trellis").await.unwrap_err();
+    assert!(matches!(err, StoreError::Connect { .. }), "{err}");
+    let line = format!("{err}: {:?}", std::error::Error::source(&err));
+    assert!(line.contains("postgres://trellis:***@127.0.0.1:1/trellis"), "{line}");
+    assert!(!line.contains("s3cret-pw"), "never show the password: {line}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "gave up in {:?}", started.elapsed());
+}
+
+async fn cohorts_round_trip(backend: Backend) {
+    let (_db, store) = temp_store_on(backend).await;
     let t0 = utc(T0);
     let mut s = spec("staff-path", CHANNEL, "0 0 9 * * Mon", "Europe/Berlin");
     s.reminder_after = Some(std::time::Duration::from_secs(48 * 3600));
@@ -162,10 +205,10 @@ async fn cohorts_round_trip() {
         Err(StoreError::NameTaken { .. })
     ));
 }
+on_both_backends!(cohorts_round_trip);
 
-#[tokio::test]
-async fn members_join_leave_rejoin() {
-    let (_db, store) = temp_store().await;
+async fn members_join_leave_rejoin(backend: Backend) {
+    let (_db, store) = temp_store_on(backend).await;
     let t0 = utc(T0);
     let c = store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
 
@@ -194,10 +237,10 @@ async fn members_join_leave_rejoin() {
     store.deactivate_cohort(c.id, t2).await.unwrap();
     assert!(store.memberships_of(ALICE).await.unwrap().is_empty());
 }
+on_both_backends!(members_join_leave_rejoin);
 
-#[tokio::test]
-async fn pauses_and_resume() {
-    let (_db, store) = temp_store().await;
+async fn pauses_and_resume(backend: Backend) {
+    let (_db, store) = temp_store_on(backend).await;
     let t0 = utc(T0);
     let c = store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
     store.join(c.id, ALICE, t0).await.unwrap();
@@ -222,10 +265,10 @@ async fn pauses_and_resume() {
     assert_eq!(store.pauses(c.id, ALICE).await.unwrap().last().unwrap().ends_at, t2);
     assert!(store.pauses(c.id, BOB).await.unwrap().is_empty());
 }
+on_both_backends!(pauses_and_resume);
 
-#[tokio::test]
-async fn checkins_record_claim_post_miss_open() {
-    let (_db, store) = temp_store().await;
+async fn checkins_record_claim_post_miss_open(backend: Backend) {
+    let (_db, store) = temp_store_on(backend).await;
     let t0 = utc(T0);
     let c = store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
     let week = Duration::weeks(1);
@@ -314,10 +357,10 @@ async fn checkins_record_claim_post_miss_open() {
     // The rotation history counts what was posted, not what was never shown.
     assert_eq!(store.prompt_history(c.id).await.unwrap(), vec!["scope-01".to_string()]);
 }
+on_both_backends!(checkins_record_claim_post_miss_open);
 
-#[tokio::test]
-async fn replies_upsert_and_keep_history() {
-    let (_db, store) = temp_store().await;
+async fn replies_upsert_and_keep_history(backend: Backend) {
+    let (_db, store) = temp_store_on(backend).await;
     let (cohort_id, k) = with_checkin(&store).await;
     let t0 = utc(T0);
 
@@ -361,10 +404,10 @@ async fn replies_upsert_and_keep_history() {
     assert_eq!(store.reply(k, CAROL).await.unwrap().unwrap().answer, text);
     assert_eq!(r.answer, text);
 }
+on_both_backends!(replies_upsert_and_keep_history);
 
-#[tokio::test]
-async fn impact_entries_round_trip() {
-    let (_db, store) = temp_store().await;
+async fn impact_entries_round_trip(backend: Backend) {
+    let (_db, store) = temp_store_on(backend).await;
     let (cohort_id, _) = with_checkin(&store).await;
     let t0 = utc(T0);
     let input = ImpactInput::parse("p99 down", "820ms → 310ms", "checkout team", "https://x.test/1").unwrap();
@@ -385,10 +428,10 @@ async fn impact_entries_round_trip() {
     assert_eq!(store.impact_of_member(cohort_id, ALICE, 1).await.unwrap().len(), 1);
     assert_eq!(store.impact_of_member(cohort_id, BOB, 10).await.unwrap().len(), 1);
 }
+on_both_backends!(impact_entries_round_trip);
 
-#[tokio::test]
-async fn reminders_are_claimed_once() {
-    let (_db, store) = temp_store().await;
+async fn reminders_are_claimed_once(backend: Backend) {
+    let (_db, store) = temp_store_on(backend).await;
     let (cohort_id, k) = with_checkin(&store).await;
     let t0 = utc(T0);
     for u in [ALICE, BOB, CAROL] {
@@ -414,15 +457,14 @@ async fn reminders_are_claimed_once() {
     let later = t0 + Duration::weeks(1);
     assert_eq!(store.members_to_remind(cohort_id, k, later).await.unwrap(), vec![CAROL]);
 }
+on_both_backends!(reminders_are_claimed_once);
 
-#[tokio::test]
-async fn rows_mentioning_user_covers_every_table_with_a_user_id() {
-    let (db, store) = temp_store().await;
-    let pool = db.raw().await;
+async fn rows_mentioning_user_covers_every_table_with_a_user_id(backend: Backend) {
+    let (db, store) = temp_store_on(backend).await;
     let counted: HashSet<&str> = store.rows_mentioning_user(ALICE).await.unwrap().into_iter().map(|(t, _)| t).collect();
     let mut with_user = Vec::new();
     for table in store.table_names().await.unwrap() {
-        let cols = trellis_testkit::table_columns(&pool, &table).await;
+        let cols = db.columns(&table).await;
         if cols.iter().any(|c| c == "user_id" || c.ends_with("_user_id")) {
             with_user.push(table.clone());
             assert!(counted.contains(table.as_str()), "rows_mentioning_user misses table {table}");
@@ -430,10 +472,10 @@ async fn rows_mentioning_user_covers_every_table_with_a_user_id() {
     }
     assert!(with_user.len() >= 6, "{with_user:?}");
 }
+on_both_backends!(rows_mentioning_user_covers_every_table_with_a_user_id);
 
-#[tokio::test]
-async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
-    let (db, store) = temp_store().await;
+async fn forget_user_leaves_nothing_about_them_and_keeps_others(backend: Backend) {
+    let (db, store) = temp_store_on(backend).await;
     let (cohort_id, k) = with_checkin(&store).await;
     let t0 = utc(T0);
     let other = store
@@ -500,11 +542,11 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others() {
     assert!(store.reply(k, BOB).await.unwrap().is_some());
     assert!(store.forget_user(ALICE).await.unwrap().iter().all(|(_, n)| *n == 0), "forgetting twice is harmless");
 }
+on_both_backends!(forget_user_leaves_nothing_about_them_and_keeps_others);
 
 /// Two processes (two pools on one file) racing to record the same occurrence.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_record_checkin_makes_one_row() {
-    let (db, store) = temp_store().await;
+async fn concurrent_record_checkin_makes_one_row(backend: Backend) {
+    let (db, store) = temp_store_on(backend).await;
     let t0 = utc(T0);
     let c = store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
     let stores = [db.connect().await, db.connect().await];
@@ -554,10 +596,10 @@ async fn concurrent_record_checkin_makes_one_row() {
     }
     assert_eq!(wins, 1, "exactly one claim wins");
 }
+on_both_backends!(concurrent_record_checkin_makes_one_row, (flavor = "multi_thread", worker_threads = 2));
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_upsert_reply_keeps_one_current_and_the_rest_in_history() {
-    let (db, store) = temp_store().await;
+async fn concurrent_upsert_reply_keeps_one_current_and_the_rest_in_history(backend: Backend) {
+    let (db, store) = temp_store_on(backend).await;
     let (_, k) = with_checkin(&store).await;
     let t0 = utc(T0);
     let mut tasks = Vec::new();
@@ -580,25 +622,32 @@ async fn concurrent_upsert_reply_keeps_one_current_and_the_rest_in_history() {
     all.insert(current.answer.clone());
     assert_eq!(all.len(), 100, "no version lost");
 
-    let pool = db.raw().await;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM replies").fetch_one(&pool).await.unwrap();
-    assert_eq!(n, 1, "one current reply");
+    assert_eq!(db.count("SELECT COUNT(*) FROM replies").await, 1, "one current reply");
 }
+on_both_backends!(
+    concurrent_upsert_reply_keeps_one_current_and_the_rest_in_history,
+    (flavor = "multi_thread", worker_threads = 2)
+);
 
-#[tokio::test]
-async fn backup_is_a_consistent_copy() {
-    let (db, store) = temp_store().await;
+async fn backup_is_a_consistent_copy(backend: Backend) {
+    let (db, store) = temp_store_on(backend).await;
     let (cohort_id, _) = with_checkin(&store).await;
     let target = db.dir.path().join("backup.db");
+    if backend == Backend::Postgres {
+        let err = store.backup_to(&target).await.unwrap_err();
+        assert!(matches!(err, StoreError::Unsupported(_)) && err.to_string().contains("pg_dump"), "{err}");
+        assert!(!target.exists());
+        return;
+    }
     store.backup_to(&target).await.unwrap();
     let copy = Store::connect(&format!("sqlite://{}", target.display())).await.unwrap();
     copy.migrate().await.unwrap();
     assert_eq!(copy.checkins_of_cohort(cohort_id).await.unwrap().len(), 1);
 }
+on_both_backends!(backup_is_a_consistent_copy);
 
-#[tokio::test]
-async fn a_note_is_one_per_mentor_per_answer_and_an_edit_keeps_history_and_is_unseen_again() {
-    let (_db, store) = temp_store().await;
+async fn a_note_is_one_per_mentor_per_answer_and_an_edit_keeps_history_and_is_unseen_again(backend: Backend) {
+    let (_db, store) = temp_store_on(backend).await;
     let (cohort_id, k) = with_checkin(&store).await;
     let t0 = utc(T0);
     store.join(cohort_id, ALICE, t0).await.unwrap();
@@ -639,10 +688,10 @@ async fn a_note_is_one_per_mentor_per_answer_and_an_edit_keeps_history_and_is_un
     let m = store.cohort_mentoring(cohort_id).await.unwrap();
     assert_eq!(m.noted.into_iter().collect::<Vec<_>>(), [(k, ALICE)], "one answer noted, whatever the notes on it");
 }
+on_both_backends!(a_note_is_one_per_mentor_per_answer_and_an_edit_keeps_history_and_is_unseen_again);
 
-#[tokio::test]
-async fn path_steps_keep_their_first_date_and_their_history() {
-    let (_db, store) = temp_store().await;
+async fn path_steps_keep_their_first_date_and_their_history(backend: Backend) {
+    let (_db, store) = temp_store_on(backend).await;
     let (cohort_id, _) = with_checkin(&store).await;
     let t0 = utc(T0);
     let later = t0 + Duration::days(10);
@@ -674,10 +723,10 @@ async fn path_steps_keep_their_first_date_and_their_history() {
     let (projects, steps) = store.paths_of_cohort(cohort_id).await.unwrap();
     assert_eq!((projects.len(), steps.len()), (1, 3));
 }
+on_both_backends!(path_steps_keep_their_first_date_and_their_history);
 
-#[tokio::test]
-async fn forgetting_a_mentor_removes_the_notes_they_wrote_and_keeps_the_answers() {
-    let (db, store) = temp_store().await;
+async fn forgetting_a_mentor_removes_the_notes_they_wrote_and_keeps_the_answers(backend: Backend) {
+    let (db, store) = temp_store_on(backend).await;
     let (cohort_id, k) = with_checkin(&store).await;
     let t0 = utc(T0);
     let mut replies = Vec::new();
@@ -700,10 +749,10 @@ async fn forgetting_a_mentor_removes_the_notes_they_wrote_and_keeps_the_answers(
     assert_eq!(left.iter().map(|n| n.author_id).collect::<Vec<_>>(), [BOB], "other mentors' notes stay");
     assert!(store.reply(k, ALICE).await.unwrap().is_some() && store.reply(k, BOB).await.unwrap().is_some());
 }
+on_both_backends!(forgetting_a_mentor_removes_the_notes_they_wrote_and_keeps_the_answers);
 
-#[tokio::test]
-async fn the_earlier_answer_to_the_same_prompt_is_found_for_then_and_now() {
-    let (_db, store) = temp_store().await;
+async fn the_earlier_answer_to_the_same_prompt_is_found_for_then_and_now(backend: Backend) {
+    let (_db, store) = temp_store_on(backend).await;
     let t0 = utc(T0);
     let cohort =
         store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
@@ -730,3 +779,141 @@ async fn the_earlier_answer_to_the_same_prompt_is_found_for_then_and_now() {
     assert!(store.earlier_reply(cohort.id, ALICE, "scope-01", before(0)).await.unwrap().is_none());
     assert!(store.earlier_reply(cohort.id, CAROL, "scope-01", before(3)).await.unwrap().is_none());
 }
+on_both_backends!(the_earlier_answer_to_the_same_prompt_is_found_for_then_and_now);
+
+/// N processes (separate pools) race for every kind of claim at the same
+/// instant, several rounds: each claim has exactly one winner. On
+/// PostgreSQL this is the claim scheme under READ COMMITTED (module docs of
+/// `trellis::store`); on SQLite, under its single writer.
+async fn racing_claimers_on_separate_pools_have_one_winner_per_claim(backend: Backend) {
+    use std::sync::Arc;
+    use tokio::sync::Barrier;
+    use trellis::domain::{Instance, Slot};
+
+    const N: usize = 6;
+    const ROUNDS: usize = 5;
+    let (db, store) = temp_store_on(backend).await;
+    let t0 = utc(T0);
+    let lease = Duration::minutes(2);
+    let mut stores = Vec::with_capacity(N);
+    for _ in 0..N {
+        stores.push(db.connect().await);
+    }
+    let cohort =
+        store.insert_cohort(&spec("c", CHANNEL, "0 0 9 * * Mon", "UTC"), CohortSource::Discord, t0).await.unwrap();
+    let members: Vec<UserId> = (1..=20).map(|i| UserId::new(500_000_000_000_000_000 + i)).collect();
+    for &u in &members {
+        store.join(cohort.id, u, t0).await.unwrap();
+    }
+
+    /// Runs `claim(store, racer)` on every racer at once; returns the racers' results.
+    async fn race<T, F, Fut>(stores: &[Store], claim: F) -> Vec<T>
+    where
+        T: Send + 'static,
+        F: Fn(Store, usize) -> Fut,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+    {
+        let barrier = Arc::new(Barrier::new(stores.len()));
+        let tasks: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let barrier = barrier.clone();
+                let claim = claim(s.clone(), i);
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    claim.await
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            out.push(t.await.expect("racer panicked"));
+        }
+        out
+    }
+    let winners = |won: &[bool]| won.iter().filter(|w| **w).count();
+
+    for round in 0..ROUNDS {
+        let at = t0 + Duration::weeks(round as i64);
+        // Recording the occurrence: one row.
+        let new = NewCheckIn {
+            cohort_id: cohort.id,
+            occurrence_at: at,
+            closes_at: at + Duration::weeks(1),
+            prompt: prompt("p"),
+        };
+        let recorded = race(&stores, |s, _| {
+            let new = new.clone();
+            async move { s.record_checkin(&new).await.expect("record").map(|k| k.id) }
+        })
+        .await;
+        let ids: Vec<CheckInId> = recorded.iter().flatten().copied().collect();
+        assert_eq!(ids.len(), 1, "round {round}: one recorder");
+        let k = ids[0];
+
+        // The post: one claimer; then, after the claim went stale, one taker.
+        let won = race(&stores, |s, _| async move { s.claim_post(k, at, at - lease).await.expect("claim") }).await;
+        assert_eq!(winners(&won), 1, "round {round}: one post claim");
+        let later = at + lease + Duration::seconds(1);
+        let won =
+            race(&stores, |s, _| async move { s.claim_post(k, later, later - lease).await.expect("claim") }).await;
+        assert_eq!(winners(&won), 1, "round {round}: one takeover of a stale post claim");
+        store.mark_posted(k, MessageId::new(9_000 + round as u64), later).await.unwrap();
+
+        // Reminders: every racer claims the whole batch, each in its own
+        // order (locks taken in different orders must not deadlock).
+        let batches = race(&stores, |s, i| {
+            let mut batch = members.clone();
+            batch.rotate_left(i * 3 % members.len());
+            if i % 2 == 1 {
+                batch.reverse();
+            }
+            async move { s.claim_reminders(k, &batch, at).await.expect("claim reminders") }
+        })
+        .await;
+        let mut claimed: Vec<UserId> = batches.into_iter().flatten().collect();
+        claimed.sort_unstable();
+        assert_eq!(claimed, members, "round {round}: every member's reminder claimed exactly once");
+        let u = members[round];
+        store.release_reminder(k, u).await.unwrap();
+        let won = race(&stores, |s, _| async move { s.claim_reminder(k, u, at).await.expect("claim reminder") }).await;
+        assert_eq!(winners(&won), 1, "round {round}: one claimer of a single reminder");
+
+        // The digest: one claimer.
+        let won = race(&stores, |s, _| async move { s.claim_digest(k, later).await.expect("claim digest") }).await;
+        assert_eq!(winners(&won), 1, "round {round}: one digest claim");
+    }
+    let ledger = store.checkins_of_cohort(cohort.id).await.unwrap();
+    assert_eq!(ledger.len(), ROUNDS);
+    let open = |at| ledger.iter().filter(|k| k.occurrence_at <= at && at < k.closes_at).count();
+    assert!((0..ROUNDS).all(|r| open(t0 + Duration::weeks(r as i64)) == 1), "one open check-in at a time");
+
+    // The instance lease: one taker of a free slot, one taker of a stale one.
+    let racer = |i: usize, at| Instance {
+        holder: format!("racer-{i}"),
+        host: "box".into(),
+        host_key: String::new(),
+        pid: 1000 + i as u32,
+        started_at: at,
+        heartbeat_at: at,
+    };
+    let won =
+        race(&stores, |s, i| async move { s.insert_instance(Slot::ALL, &racer(i, t0)).await.expect("insert") }).await;
+    assert_eq!(winners(&won), 1, "one taker of a free slot");
+    let held = store.instance(Slot::ALL).await.unwrap().unwrap();
+    let later = t0 + Duration::minutes(1);
+    let won = race(&stores, |s, i| {
+        let held = held.clone();
+        async move { s.replace_instance(Slot::ALL, &held, &racer(i + N, later)).await.expect("replace") }
+    })
+    .await;
+    assert_eq!(winners(&won), 1, "one taker of a stale lease");
+    let now_held = store.instance(Slot::ALL).await.unwrap().unwrap();
+    assert_ne!(now_held.holder, held.holder);
+    assert!(!store.renew_instance(Slot::ALL, &held.holder, later).await.unwrap(), "the old holder lost it");
+}
+on_both_backends!(
+    racing_claimers_on_separate_pools_have_one_winner_per_claim,
+    (flavor = "multi_thread", worker_threads = 4)
+);

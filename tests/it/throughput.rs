@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use trellis::domain::{AnswerInput, ChannelId, CheckInId, CohortId, ReplySource, UserId};
 use trellis::store::{NewAnswer, Store, StoreError};
 use trellis_testkit::bot::{Bot, WAIT, button_custom_id, member};
-use trellis_testkit::{BOB, BOT, CHANNEL, TempDb, USER0, seed_open_checkin};
+use trellis_testkit::{BOB, BOT, Backend, CHANNEL, TempDb, USER0, on_both_backends, seed_open_checkin};
 
 fn answer(cohort_id: CohortId, checkin_id: CheckInId, user: u64, text: &str) -> NewAnswer {
     NewAnswer {
@@ -32,9 +32,8 @@ async fn open(db: &TempDb) -> (Store, CohortId, CheckInId) {
     (db.store().await, cohort, checkin)
 }
 
-#[tokio::test]
-async fn a_failed_answer_leaves_no_membership_behind() {
-    let db = TempDb::new();
+async fn a_failed_answer_leaves_no_membership_behind(backend: Backend) {
+    let db = TempDb::migrated(backend).await;
     let (store, cohort, checkin) = open(&db).await;
     let err = store.save_answer(answer(cohort, NO_SUCH_CHECKIN, USER0, "orphan")).await.unwrap_err();
     assert!(matches!(err, StoreError::Sqlx(_)), "{err:?}");
@@ -45,12 +44,14 @@ async fn a_failed_answer_leaves_no_membership_behind() {
     let member = store.member(cohort, UserId::new(USER0)).await.unwrap().expect("joined with the answer");
     assert!(member.left_at.is_none());
 }
+on_both_backends!(a_failed_answer_leaves_no_membership_behind);
 
 /// On a current-thread runtime the 200 tasks below all queue their answer
-/// before the writer task runs again, so they share one or two commits.
-#[tokio::test]
-async fn answers_arriving_together_share_a_commit_and_a_bad_one_fails_alone() {
-    let db = TempDb::new();
+/// before the writer task runs again, so they share one or two commits (on
+/// PostgreSQL too: a failed answer's savepoint is rolled back, and the
+/// transaction goes on).
+async fn answers_arriving_together_share_a_commit_and_a_bad_one_fails_alone(backend: Backend) {
+    let db = TempDb::migrated(backend).await;
     let (store, cohort, checkin) = open(&db).await;
     let tasks: Vec<_> = (0..200u64)
         .map(|i| {
@@ -82,6 +83,7 @@ async fn answers_arriving_together_share_a_commit_and_a_bad_one_fails_alone() {
     }
     assert_eq!(store.replies_of_cohort(cohort).await.unwrap().len(), 180);
 }
+on_both_backends!(answers_arriving_together_share_a_commit_and_a_bad_one_fails_alone);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_under_a_held_write_lock_fail_as_locked_within_the_busy_timeout() {
@@ -113,9 +115,8 @@ async fn answers_under_a_held_write_lock_fail_as_locked_within_the_busy_timeout(
 
 // ---- DM channels remembered ---------------------------------------------------
 
-#[tokio::test]
-async fn a_dm_channel_is_remembered_replaced_and_forgotten_only_while_it_is_current() {
-    let db = TempDb::new();
+async fn a_dm_channel_is_remembered_replaced_and_forgotten_only_while_it_is_current(backend: Backend) {
+    let db = TempDb::migrated(backend).await;
     let (store, cohort, checkin) = open(&db).await;
     let (alice, old, new) = (UserId::new(USER0), ChannelId::new(77), ChannelId::new(78));
     store.save_answer(answer(cohort, checkin, USER0, "joined")).await.unwrap();
@@ -132,6 +133,7 @@ async fn a_dm_channel_is_remembered_replaced_and_forgotten_only_while_it_is_curr
     store.forget_user(alice).await.unwrap();
     assert_eq!(store.dm_channel(alice).await.unwrap(), None, "forget-me forgets the DM channel too");
 }
+on_both_backends!(a_dm_channel_is_remembered_replaced_and_forgotten_only_while_it_is_current);
 
 /// The bot's reminder DMs in `channel`.
 fn nudges(fake: &fake_discord::FakeDiscord, channel: u64) -> usize {

@@ -46,7 +46,7 @@ fn help_lists_the_subcommands() {
     let out = trellis(dir.path(), &["--help"], &[]);
     assert!(out.status.success(), "{out:?}");
     let help = text(&out.stdout);
-    for sub in ["run", "check-config", "migrate", "backup", "export", "forget-user"] {
+    for sub in ["run", "check-config", "migrate", "migrate-to", "backup", "export", "forget-user"] {
         assert!(help.lines().any(|l| l.trim_start().starts_with(sub)), "--help lacks {sub}:\n{help}");
     }
     assert!(help.contains("--config"), "{help}");
@@ -330,15 +330,18 @@ fn the_config_flag_wins_over_trellis_config() {
 }
 
 #[test]
-fn a_database_url_that_is_not_sqlite_is_refused_without_side_effects() {
+fn a_database_url_that_is_neither_sqlite_nor_postgres_is_refused_without_side_effects() {
     let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
-    for url in ["postgres://localhost/trellis", "sqlite://", "data/trellis.db"] {
+    for url in ["mysql://localhost/trellis", "postgres:/localhost/trellis", "sqlite://", "data/trellis.db"] {
         let out = trellis(dir.path(), &["migrate"], &[("DATABASE_URL", url)]);
         assert_no_panic(&out);
         assert!(!out.status.success(), "{url} should be refused");
         let stderr = text(&out.stderr);
         assert!(stderr.contains(url) && stderr.contains("sqlite://"), "{stderr}");
+        if url != "sqlite://" {
+            assert!(stderr.contains("postgres://"), "name both accepted forms: {stderr}");
+        }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{url} created files");
     }
 }

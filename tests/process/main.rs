@@ -16,6 +16,7 @@ mod field;
 mod instances;
 mod load;
 mod operations;
+mod postgres;
 mod shards;
 
 use std::sync::{Condvar, Mutex};

@@ -8,11 +8,11 @@ use trellis::domain::PromptLibrary;
 use trellis::engine::{Clock, Engine, ManualClock};
 
 use crate::chat::FakeChat;
-use crate::db::{TempDb, temp_store};
+use crate::db::{Backend, TempDb, temp_store_on};
 
 /// An engine on a manual clock and a fake chat, over a fresh database.
 pub struct Harness {
-    /// The database file, for more connections and raw checks.
+    /// The database, for more connections and raw checks.
     pub db: TempDb,
     /// The engine's time; see [`Harness::set`].
     pub clock: Arc<ManualClock>,
@@ -23,16 +23,21 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// The clock starts at `start`.
+    /// The clock starts at `start`; the database is a SQLite file.
     pub async fn new(start: DateTime<Utc>) -> Self {
-        let (db, store) = temp_store().await;
+        Self::on(Backend::Sqlite, start).await
+    }
+
+    /// The clock starts at `start`; the database is a fresh one on `backend`.
+    pub async fn on(backend: Backend, start: DateTime<Utc>) -> Self {
+        let (db, store) = temp_store_on(backend).await;
         let clock = Arc::new(ManualClock::new(start));
         let chat = Arc::new(FakeChat::new(clock.clone()));
         let engine = Engine::new(store, PromptLibrary::builtin(), clock.clone(), chat.clone());
         Harness { db, clock, chat, engine }
     }
 
-    /// Another engine over the same database file (its own connection pool),
+    /// Another engine over the same database (its own connection pool),
     /// sharing the clock and the chat: a second instance, or a restart.
     pub async fn another_engine(&self) -> Engine {
         let store = self.db.connect().await;

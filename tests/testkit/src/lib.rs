@@ -2,8 +2,11 @@
 //! `tests/process`) and the benches:
 //!
 //! - [`ids`]: the one set of guild, channel, role and user ids;
-//! - [`db`] and [`seed`]: temporary SQLite files, cohort declarations and
-//!   rows put straight into a store;
+//! - [`db`] and [`seed`]: temporary databases (SQLite files, PostgreSQL
+//!   databases when `TRELLIS_TEST_POSTGRES_URL` is set; [`on_both_backends!`]
+//!   runs a test on each), cohort declarations and rows put straight into a store;
+//! - [`every_table`]: a row in every table, and a fingerprint of a database
+//!   (for `trellis migrate-to` round trips);
 //! - [`harness`] and [`chat`]: the engine on a manual clock with an
 //!   in-memory chat platform that fails on request;
 //! - [`bot`]: the real bot in this process against the fake Discord;
@@ -18,6 +21,7 @@ pub mod bot;
 pub mod chat;
 pub mod clock;
 pub mod db;
+pub mod every_table;
 pub mod harness;
 pub mod ids;
 pub mod process;
@@ -25,7 +29,10 @@ pub mod rng;
 pub mod seed;
 
 pub use chat::{FakeChat, SeenPost};
-pub use db::{TempDb, rows_holding, rows_holding_in, table_columns, temp_store, url_of};
+pub use db::{
+    Backend, POSTGRES_ENV, Schema, TempDb, pg_pool, postgres_admin_url, postgres_enabled, rows_holding,
+    rows_holding_in, schema_of, table_columns, temp_store, temp_store_on, url_of,
+};
 pub use harness::Harness;
 pub use ids::*;
 pub use process::TrellisProcess;
