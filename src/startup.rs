@@ -153,14 +153,15 @@ impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let http_client = http_client()?;
         let http = http(&settings.discord, http_client.clone())?;
+        // Errors name the database; a PostgreSQL password never reaches the log.
+        let shown_url = crate::store::redacted_url(&settings.database_url);
         let store = Store::connect(&settings.database_url)
             .await
-            .with_context(|| format!("opening the database {}", settings.database_url))?;
+            .with_context(|| format!("opening the database {shown_url}"))?;
         store.migrate().await.context("applying migrations")?;
         // Before anything is written: a second copy changes nothing.
         let shards = settings.discord.shards;
-        let lease =
-            Lease::take(&store, &settings.database_url, shards, &ThisProcess::detect(), Utc::now()).await?.keep();
+        let lease = Lease::take(&store, &shown_url, shards, &ThisProcess::detect(), Utc::now()).await?.keep();
         // Said only for a sharded bot: an unsharded one runs everything, and
         // an operator's failing start stays one line.
         if shards.total() > 1 {

@@ -6,8 +6,8 @@
 //! posting all cohorts, and a restart of the killed one takes its shards
 //! over at once.
 //!
-//! The database comes from [`shared_database`] only: SQLite here, and the
-//! same test runs on PostgreSQL by returning a PostgreSQL URL there.
+//! It runs on SQLite (both processes on one file) and on PostgreSQL (with
+//! `TRELLIS_TEST_POSTGRES_URL`; skipped with one line without it).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -18,7 +18,9 @@ use serde_json::Value;
 use trellis::domain::{CheckInStatus, CohortDraft, CohortId, CohortSource, UserId};
 use trellis::store::Store;
 use trellis_testkit::process::TrellisProcess;
-use trellis_testkit::{APP, BOT, SHARD_CHANNEL, SHARD_GUILDS, SHARD_MENTOR_ROLE, USER0};
+use trellis_testkit::{
+    APP, BOT, Backend, SHARD_CHANNEL, SHARD_GUILDS, SHARD_MENTOR_ROLE, TempDb, USER0, on_both_backends,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
 const WAIT: Duration = Duration::from_secs(30);
@@ -27,18 +29,20 @@ const SCHEDULE: &str = "*/4 * * * * *";
 const PERIOD: chrono::Duration = chrono::Duration::seconds(4);
 const MEMBERS: u64 = 2;
 
-/// Where both processes keep their data: the URL they get as
-/// `DATABASE_URL`, and a migrated store on it for seeding and checks. A
-/// SQLite file in `dir` (two processes on one host may share one: each
-/// waits out the other's writes within its busy timeout). The one place
-/// this suite names a backend: a PostgreSQL run returns a fresh PostgreSQL
-/// database's URL here instead.
-async fn shared_database(dir: &std::path::Path) -> (String, Store) {
-    let url = trellis_testkit::url_of(&dir.join("trellis.db"));
-    let store = Store::connect(&url).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    (url, store)
+/// Where both processes keep their data: a migrated database on `backend`
+/// (its URL is their `DATABASE_URL`; its folder their working directory)
+/// and a store on it for seeding and checks. On SQLite both share one file
+/// (two processes on one host may: each waits out the other's writes within
+/// its busy timeout); on PostgreSQL a fresh database.
+async fn shared_database(backend: Backend) -> (TempDb, Store) {
+    let db = TempDb::migrated(backend).await;
+    let store = db.store().await;
+    (db, store)
 }
+
+/// One backend's run at a time: each starts two bots that post every 4 s,
+/// and the two runs side by side would share two cores four ways.
+static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A fake Discord of 4 shards with the four guilds of `SHARD_GUILDS`, guild
 /// `i` on shard `i`.
@@ -156,11 +160,18 @@ fn reminders(fake: &FakeDiscord, user: u64, cohort: &str, closes: DateTime<Utc>)
     fake.messages_in(dm).iter().filter(|m| m.content.contains(&name) && m.content.contains(&until)).count()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_over_four_shards_answer_their_guilds_and_post_everything_once_through_a_sigkill() {
+on_both_backends!(
+    two_processes_over_four_shards_answer_their_guilds_and_post_everything_once_through_a_sigkill,
+    (flavor = "multi_thread", worker_threads = 2)
+);
+
+async fn two_processes_over_four_shards_answer_their_guilds_and_post_everything_once_through_a_sigkill(
+    backend: Backend,
+) {
     let _suite = crate::suite(module_path!());
-    let dir = tempfile::tempdir().unwrap();
-    let (url, store) = shared_database(dir.path()).await;
+    let _alone = ONE_RUN_AT_A_TIME.lock().await;
+    let (db, store) = shared_database(backend).await;
+    let (url, dir) = (db.url.clone(), &db.dir);
     let cohorts = seed(&store).await;
     let fake = four_shards().await;
 
