@@ -42,6 +42,12 @@ impl TryFrom<InstanceRow> for Instance {
     }
 }
 
+/// A lease row for a slot nobody holds; binds slot, holder, host,
+/// host_key, pid, started_at, heartbeat_at (seconds, UTC). Inserts nothing
+/// when the slot is held: the unique key decides between racing takers.
+const INSERT_INSTANCE: &str = "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slot) DO NOTHING";
+
 impl Store {
     /// Who holds `slot`, if anyone.
     pub async fn instance(&self, slot: Slot) -> Result<Option<Instance>> {
@@ -55,26 +61,25 @@ impl Store {
     }
 
     /// Takes `slot` for `me` if nobody holds it; false if someone does.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn insert_instance(&self, slot: Slot, me: &Instance) -> Result<bool> {
-        let done = on_db!(&self.db, |pool| sqlx::query(
-            "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slot) DO NOTHING",
-        )
-        .bind(slot.to_string())
-        .bind(&me.holder)
-        .bind(&me.host)
-        .bind(&me.host_key)
-        .bind(i64::from(me.pid))
-        .bind(unix(me.started_at))
-        .bind(unix(me.heartbeat_at))
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
+        let done = on_db!(&self.db, |pool| sqlx::query(INSERT_INSTANCE)
+            .bind(slot.to_string())
+            .bind(&me.holder)
+            .bind(&me.host)
+            .bind(&me.host_key)
+            .bind(i64::from(me.pid))
+            .bind(unix(me.started_at))
+            .bind(unix(me.heartbeat_at))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(done == 1)
     }
 
     /// Takes `slot` over from `previous` for `me`, only if the row is still
     /// exactly `previous`'s (same holder, not renewed since it was read).
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn replace_instance(&self, slot: Slot, previous: &Instance, me: &Instance) -> Result<bool> {
         let done = on_db!(&self.db, |pool| {
             sqlx::query(
@@ -98,6 +103,7 @@ impl Store {
 
     /// Renews `holder`'s lease on `slot` at `now`; false if it no longer
     /// holds it (another process took it over, or the row is gone).
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn renew_instance(&self, slot: Slot, holder: &str, now: DateTime<Utc>) -> Result<bool> {
         let done = on_db!(&self.db, |pool| sqlx::query(
             "UPDATE instances SET heartbeat_at = $1 WHERE slot = $2 AND holder = $3"
@@ -112,6 +118,7 @@ impl Store {
     }
 
     /// Gives `slot` up if `holder` still holds it; returns whether it did.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn release_instance(&self, slot: Slot, holder: &str) -> Result<bool> {
         let done = on_db!(&self.db, |pool| sqlx::query("DELETE FROM instances WHERE slot = $1 AND holder = $2")
             .bind(slot.to_string())
@@ -201,19 +208,16 @@ impl Store {
                 }
             }
             for shard in shards {
-                let done = sqlx::query(
-                    "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slot) DO NOTHING",
-                )
-                .bind(shard.to_string())
-                .bind(&me.holder)
-                .bind(&me.host)
-                .bind(&me.host_key)
-                .bind(i64::from(me.pid))
-                .bind(unix(me.started_at))
-                .bind(unix(me.heartbeat_at))
-                .execute(&mut *tx)
-                .await?;
+                let done = sqlx::query(INSERT_INSTANCE)
+                    .bind(shard.to_string())
+                    .bind(&me.holder)
+                    .bind(&me.host)
+                    .bind(&me.host_key)
+                    .bind(i64::from(me.pid))
+                    .bind(unix(me.started_at))
+                    .bind(unix(me.heartbeat_at))
+                    .execute(&mut *tx)
+                    .await?;
                 if done.rows_affected() != 1 {
                     return Ok(ShardClaim::Raced);
                 }
