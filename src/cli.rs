@@ -192,7 +192,7 @@ pub async fn main(cli: Cli) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::telemetry::ErrorChain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

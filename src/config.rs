@@ -347,10 +347,25 @@ impl Settings {
             None => PromptLibrary::builtin(),
         };
 
+        let from_environment = sources.database_url.is_some();
         let database_url = sources
             .database_url
             .or(file.database.and_then(|d| d.url))
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        // The scheme here, so that `check-config` catches a typo; the store
+        // checks the rest when it opens the database.
+        if crate::store::Backend::of_url(&database_url).is_none() {
+            let reason = format!(
+                "`{}` is neither a SQLite nor a PostgreSQL URL; expected sqlite://PATH (e.g. sqlite://data/trellis.db) \
+                 or postgres://USER@HOST/DATABASE",
+                crate::store::redacted_url(&database_url)
+            );
+            return Err(if from_environment {
+                ConfigError::in_environment("DATABASE_URL", reason)
+            } else {
+                ConfigError::new(&file_path, "database.url", reason)
+            });
+        }
 
         let api_base = sources.discord_api_base.as_deref().map(ApiBase::parse).transpose()?;
         let global_rate_limit = sources.global_rate_limit.as_deref().map(GlobalRateLimit::parse).transpose()?;

@@ -33,17 +33,55 @@ pub fn init_for_tests() {
 }
 
 /// An error and every cause under it on one line (`outer: cause: root`), for
-/// logs: `tracing::error!(error = %ErrorChain(&e), "…")`.
+/// logs, `tracing::error!(error = %ErrorChain(&e), "…")`, and the CLI's
+/// `error: …` line. A cause whose text the line already holds is left out:
+/// sqlx's errors (and the database's under them) repeat their source in
+/// their own message, which printed "refused: refused" otherwise.
 pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
 
 impl std::fmt::Display for ErrorChain<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
+        let mut line = self.0.to_string();
         let mut cause = self.0.source();
         while let Some(e) = cause {
-            write!(f, ": {e}")?;
+            let text = e.to_string();
+            if !line.contains(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
             cause = e.source();
         }
-        Ok(())
+        f.write_str(&line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorChain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{text}")]
+    struct Layer {
+        text: &'static str,
+        #[source]
+        source: Option<Box<Layer>>,
+    }
+
+    fn layer(text: &'static str, source: Option<Layer>) -> Layer {
+        Layer { text, source: source.map(Box::new) }
+    }
+
+    #[test]
+    fn a_cause_is_said_once_even_when_its_parent_repeats_it() {
+        let root = layer("Connection refused (os error 111)", None);
+        let io = layer("error communicating with database: Connection refused (os error 111)", Some(root));
+        let top = layer("cannot connect to the PostgreSQL database postgres://db/x", Some(io));
+        assert_eq!(
+            ErrorChain(&top).to_string(),
+            "cannot connect to the PostgreSQL database postgres://db/x: \
+             error communicating with database: Connection refused (os error 111)"
+        );
+        let distinct = layer("opening the database", Some(layer("locked", Some(layer("busy", None)))));
+        assert_eq!(ErrorChain(&distinct).to_string(), "opening the database: locked: busy");
     }
 }

@@ -359,6 +359,14 @@ impl Store {
         let mut options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Url { url: shown.clone(), reason: e.to_string() })?
             .application_name("trellis");
+        // Without a name the server picks the database named after the
+        // user (often the `postgres` maintenance database): never that.
+        if options.get_database().is_none_or(str::is_empty) {
+            return Err(StoreError::Url {
+                url: shown,
+                reason: "the URL names no database; expected e.g. postgres://trellis@db.example/trellis".into(),
+            });
+        }
         if read_only {
             options = options.options([("default_transaction_read_only", "on")]);
         }

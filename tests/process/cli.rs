@@ -177,6 +177,30 @@ fn validation_error_exits_2_with_file_key_and_reason() {
 }
 
 #[test]
+fn check_config_refuses_a_database_url_of_another_kind_naming_where_it_came_from() {
+    let _suite = crate::suite(module_path!());
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["mysql://u:s3cret@db/trellis", "postgress://db/trellis", "data/trellis.db"] {
+        let out = trellis(dir.path(), &["check-config"], &[("DATABASE_URL", url)]);
+        assert_no_panic(&out);
+        assert_eq!(out.status.code(), Some(2), "{url}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("environment") && stderr.contains("DATABASE_URL"), "{stderr}");
+        assert!(
+            stderr.contains("sqlite://") && stderr.contains("postgres://") && !stderr.contains("s3cret"),
+            "{stderr}"
+        );
+    }
+    let path = dir.path().join("db.toml");
+    std::fs::write(&path, "[database]\nurl = \"mysql://db/trellis\"\n").unwrap();
+    let out = trellis(dir.path(), &["check-config"], &[("TRELLIS_CONFIG", path.to_str().unwrap())]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("db.toml") && stderr.contains("database.url") && stderr.contains("mysql://"), "{stderr}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing but the config file");
+}
+
+#[test]
 fn explicit_missing_config_exits_2() {
     let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();

@@ -131,6 +131,19 @@ fn bad_urls_get_one_clear_line_without_the_password() {
     let err = failed(&trellis(cwd, &["migrate"], &pg_source));
     assert!(err.contains("cannot connect to the PostgreSQL database postgres://u:***@127.0.0.1:1/trellis"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
+    // The cause once, not once per layer of sqlx's error.
+    assert_eq!(err.matches("Connection refused").count(), 1, "{err}");
+
+    // No database name: the server would pick the one named after the user
+    // (the maintenance database); refused before any connection.
+    for url in [
+        "postgres://u:s3cret@127.0.0.1:1/",
+        "postgres://u:s3cret@127.0.0.1:1",
+        "postgresql://127.0.0.1:1/?sslmode=disable",
+    ] {
+        let err = failed(&trellis(cwd, &["migrate"], &[("DATABASE_URL", url)]));
+        assert!(err.contains("the URL names no database") && !err.contains("s3cret"), "{url}: {err}");
+    }
 }
 
 #[tokio::test]
