@@ -20,6 +20,11 @@ pub fn init() {
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
+        // A log line that cannot be written (the log shipper's pipe closed, a
+        // full disk) is dropped: by default the subscriber reports it with
+        // `eprintln!`, which panics on that same broken stderr and would
+        // take the bot down with its lease held.
+        .log_internal_errors(false)
         .try_init();
 }
 

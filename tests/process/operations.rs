@@ -294,3 +294,42 @@ async fn locked_database_member_is_told_to_try_again_within_three_seconds() {
     bot.sigterm();
     assert!(bot.wait(WAIT).await.expect("stops").success());
 }
+
+/// A log shipper that goes away (its pipe closes) must not take the bot down:
+/// every later log line fails to write, and the bot goes on answering, then
+/// stops cleanly on SIGTERM and frees its lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_log_pipe_does_not_stop_the_bot() {
+    let _suite = crate::suite(module_path!());
+    let db = TempDb::new();
+    let (_cohort, checkin) = seed_open_checkin(&db).await;
+    let fake = process::fake().await;
+    let mut bot = tokio::process::Command::new(BIN)
+        .arg("run")
+        .current_dir(db.dir.path())
+        .env_clear()
+        .env("DISCORD_TOKEN", trellis_testkit::TOKEN)
+        .env("DISCORD_API_BASE", fake.api_base())
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "debug")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn trellis");
+    // The reading end closes at once: every write to stderr is EPIPE from here on.
+    drop(bot.stderr.take());
+    wait_identified(&fake, 1, WAIT).await;
+    let h = submit(&fake, checkin, USER0 + 7, &text_of(USER0 + 7));
+    fake.wait_interaction_response(&h, WAIT).await;
+    assert!(confirmed(&fake, &h), "the answer was confirmed while no log line could be written");
+    assert!(bot.try_wait().unwrap().is_none(), "the bot is still running");
+
+    let pid = bot.id().expect("pid").to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(WAIT, bot.wait()).await.expect("stops").unwrap();
+    assert!(status.success(), "{status:?}");
+    let store = db.store().await;
+    assert_eq!(store.instance(trellis::domain::Slot::ALL).await.unwrap(), None, "the lease was released");
+}
