@@ -146,6 +146,20 @@ const SAVE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(2500
 const SAVE_TIMED_OUT: &str = "Trellis is busy and could not confirm your submission in time. Please submit it again in a moment; \
      submitting twice is harmless.";
 
+/// A submitted form's save, bounded by [`SAVE_DEADLINE`], as the reply the
+/// member reads: `saved` of what was committed, the engine error's text, or
+/// [`SAVE_TIMED_OUT`].
+pub(super) async fn save_reply<T>(
+    save: impl Future<Output = Result<T, EngineError>>,
+    saved: impl FnOnce(T) -> serenity::CreateInteractionResponseMessage,
+) -> serenity::CreateInteractionResponseMessage {
+    match tokio::time::timeout(SAVE_DEADLINE, save).await {
+        Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
+        Ok(Ok(value)) => saved(value),
+        Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
+    }
+}
+
 async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) -> Result<(), Error> {
     let respond = async |http: &serenity::Http, r| click.create_response(http, r).await;
     let id = click.data.custom_id.as_str();
@@ -251,32 +265,19 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
         CustomId::Answer(checkin_id) => {
             let answer = field(submit, render::FIELD_ANSWER);
             let confidence = field(submit, render::FIELD_CONFIDENCE);
-            let saved =
-                tokio::time::timeout(SAVE_DEADLINE, engine.submit_answer(&who, checkin_id, answer, confidence)).await;
-            match saved {
-                Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
-                Ok(Ok(saved)) => render::answer_saved(&saved),
-                Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
-            }
+            save_reply(engine.submit_answer(&who, checkin_id, answer, confidence), |saved| render::answer_saved(&saved))
+                .await
         }
         CustomId::Impact(cohort_id) => {
-            let saved = tokio::time::timeout(
-                SAVE_DEADLINE,
-                engine.submit_impact(
-                    &who,
-                    cohort_id,
-                    field(submit, render::FIELD_WHAT),
-                    field(submit, render::FIELD_EVIDENCE),
-                    field(submit, render::FIELD_WHO),
-                    field(submit, render::FIELD_LINK),
-                ),
-            )
-            .await;
-            match saved {
-                Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
-                Ok(Ok(entry)) => render::impact_saved(&entry),
-                Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
-            }
+            let save = engine.submit_impact(
+                &who,
+                cohort_id,
+                field(submit, render::FIELD_WHAT),
+                field(submit, render::FIELD_EVIDENCE),
+                field(submit, render::FIELD_WHO),
+                field(submit, render::FIELD_LINK),
+            );
+            save_reply(save, |entry| render::impact_saved(&entry)).await
         }
         CustomId::ForgetConfirm | CustomId::DmAnswer(..) | CustomId::Unknown => {
             tracing::warn!(custom_id = %render::truncate(id, 100), "unknown modal");

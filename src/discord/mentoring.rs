@@ -18,7 +18,7 @@ use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 use serenity::{CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage};
 
-use super::interactions::field;
+use super::interactions::{field, save_reply};
 use super::mentoring_render as view;
 use super::{Context, Data, Error, render, reply_for, viewer, viewer_of};
 use crate::domain::path::UnknownStep;
@@ -29,13 +29,6 @@ use crate::engine::{AnswersView, EngineError};
 pub const MAX_PAGE_BUTTONS: usize = 5;
 /// Widest `week` of `/cohort answers`: ten years of weekly check-ins.
 const MAX_WEEKS_BACK: u32 = 520;
-/// Discord drops an interaction not answered within 3 s; a path form still
-/// saving by then is answered anyway (it may yet commit; saving again is an
-/// idempotent upsert).
-const SAVE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(2500);
-const SAVE_TIMED_OUT: &str = "Trellis is busy and could not confirm your submission in time. Please submit it again in a moment; \
-     submitting twice is harmless.";
-
 const NOTE_PREFIX: &str = "note:";
 const WEEK_PAGE_PREFIX: &str = "answers-week:";
 const MEMBER_PAGE_PREFIX: &str = "answers-member:";
@@ -320,40 +313,25 @@ pub async fn on_modal(
             return Ok(());
         }
         CustomId::PathProject(cohort_id) => {
-            let saved = tokio::time::timeout(
-                SAVE_DEADLINE,
-                engine.submit_project(
-                    &who,
-                    cohort_id,
-                    field(submit, view::FIELD_PROJECT_WHAT),
-                    field(submit, view::FIELD_PROJECT_WHY),
-                    field(submit, view::FIELD_PROJECT_TEAMS),
-                ),
-            )
-            .await;
-            match saved {
-                Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
-                Ok(Ok(saved)) => embed_reply(view::project_saved(&saved)),
-                Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
-            }
+            // Saving again after a timeout is an idempotent upsert.
+            let save = engine.submit_project(
+                &who,
+                cohort_id,
+                field(submit, view::FIELD_PROJECT_WHAT),
+                field(submit, view::FIELD_PROJECT_WHY),
+                field(submit, view::FIELD_PROJECT_TEAMS),
+            );
+            save_reply(save, |saved| embed_reply(view::project_saved(&saved))).await
         }
         CustomId::PathStep(cohort_id, step) => {
-            let saved = tokio::time::timeout(
-                SAVE_DEADLINE,
-                engine.submit_step(
-                    &who,
-                    cohort_id,
-                    step,
-                    field(submit, view::FIELD_STEP_EVIDENCE),
-                    field(submit, view::FIELD_STEP_LINK),
-                ),
-            )
-            .await;
-            match saved {
-                Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
-                Ok(Ok(saved)) => embed_reply(view::step_saved(&saved)),
-                Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
-            }
+            let save = engine.submit_step(
+                &who,
+                cohort_id,
+                step,
+                field(submit, view::FIELD_STEP_EVIDENCE),
+                field(submit, view::FIELD_STEP_LINK),
+            );
+            save_reply(save, |saved| embed_reply(view::step_saved(&saved))).await
         }
         CustomId::WeekPage(..) | CustomId::MemberPage(..) => {
             tracing::warn!(custom_id = %render::truncate(&id.render(), 100), "a button's id on a form");
