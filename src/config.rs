@@ -2,7 +2,7 @@
 //!
 //! [`Sources::from_env`] is the one place Trellis reads its own environment
 //! variables (`TRELLIS_CONFIG`, `DATABASE_URL`, `DISCORD_TOKEN`,
-//! `DISCORD_API_BASE`, `TRELLIS_GLOBAL_RATE_LIMIT`); `main` loads `.env` into the environment before it
+//! `DISCORD_API_BASE`, `TRELLIS_GLOBAL_RATE_LIMIT`, `TRELLIS_WEB_ADDR`, `TRELLIS_PUBLIC_URL`); `main` loads `.env` into the environment before it
 //! ([`load_dotenv`]), and `RUST_LOG` belongs to the log subscriber.
 //! [`Settings::load`] turns the sources into checked [`Settings`].
 
@@ -84,8 +84,16 @@ struct FileConfig {
     /// Path of the prompt library (default `config/prompts.toml`).
     prompts: Option<PathBuf>,
     database: Option<DatabaseSection>,
+    web: Option<WebSection>,
     #[serde(default)]
     cohort: Vec<CohortSection>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct WebSection {
+    addr: Option<String>,
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,6 +125,78 @@ pub struct Settings {
     pub cohorts: Vec<CohortSpec>,
     pub prompts: PromptLibrary,
     pub discord: DiscordSettings,
+    pub web: WebSettings,
+}
+
+/// Where the desk listens (port 0: any free port) and the URL people's
+/// browsers use for it.
+pub const DEFAULT_WEB_ADDR: &str = "127.0.0.1:8080";
+
+/// The desk's settings: `TRELLIS_WEB_ADDR` / `[web] addr` and
+/// `TRELLIS_PUBLIC_URL` / `[web] public_url` (the environment wins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSettings {
+    /// `None`: the desk is off (`off`).
+    pub addr: Option<std::net::SocketAddr>,
+    /// The base URL links are built from, without a trailing slash;
+    /// `None`: `http://` + the address the desk is bound to.
+    pub public_url: Option<String>,
+}
+
+impl WebSettings {
+    /// The desk turned off.
+    pub const OFF: WebSettings = WebSettings { addr: None, public_url: None };
+
+    /// From the raw values, each with the key that names it in errors
+    /// (`TRELLIS_WEB_ADDR` in [`ENVIRONMENT`], or `web.addr` in `file`).
+    fn parse(addr: Option<(&str, Origin<'_>)>, public_url: Option<(&str, Origin<'_>)>) -> Result<Self, ConfigError> {
+        let addr = match addr {
+            None => Some(DEFAULT_WEB_ADDR.parse().expect("the default address parses")),
+            Some((text, _)) if text.trim().eq_ignore_ascii_case("off") => None,
+            Some((text, origin)) => Some(text.trim().parse().map_err(|_| {
+                origin.error(format!(
+                    "`{text}` is not an address to listen on; expected IP:PORT (e.g. 127.0.0.1:8080 or \
+                     0.0.0.0:8080), or `off`"
+                ))
+            })?),
+        };
+        let public_url = match public_url {
+            None => None,
+            Some((text, origin)) => {
+                let url = text.trim().trim_end_matches('/');
+                let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+                if rest.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
+                    return Err(origin.error(format!(
+                        "`{text}` is not a URL people's browsers can open; expected http:// or https:// and a host, \
+                         e.g. https://trellis.example.org"
+                    )));
+                }
+                Some(url.to_string())
+            }
+        };
+        Ok(WebSettings { addr, public_url })
+    }
+
+    /// Whether the cookie must be Secure: the public URL is https.
+    pub fn is_https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+/// Where a raw setting came from, for its error.
+#[derive(Clone, Copy)]
+enum Origin<'a> {
+    Environment(&'static str),
+    File(&'a Path, &'static str),
+}
+
+impl Origin<'_> {
+    fn error(self, reason: String) -> ConfigError {
+        match self {
+            Origin::Environment(variable) => ConfigError::in_environment(variable, reason),
+            Origin::File(path, key) => ConfigError::new(path, key, reason),
+        }
+    }
 }
 
 /// How to reach Discord. Both values come from the environment only: the
@@ -286,6 +366,10 @@ pub struct Sources {
     pub discord_api_base: Option<String>,
     /// `TRELLIS_GLOBAL_RATE_LIMIT`, not checked yet.
     pub global_rate_limit: Option<String>,
+    /// `TRELLIS_WEB_ADDR`, not checked yet.
+    pub web_addr: Option<String>,
+    /// `TRELLIS_PUBLIC_URL`, not checked yet.
+    pub public_url: Option<String>,
 }
 
 impl Sources {
@@ -308,6 +392,8 @@ impl Sources {
             discord_token_source: DOTENV_TOKEN.get().cloned().map_or(TokenSource::Environment, TokenSource::DotEnv),
             discord_api_base: non_blank("DISCORD_API_BASE"),
             global_rate_limit: non_blank("TRELLIS_GLOBAL_RATE_LIMIT"),
+            web_addr: non_blank("TRELLIS_WEB_ADDR"),
+            public_url: non_blank("TRELLIS_PUBLIC_URL"),
         }
     }
 }
@@ -385,8 +471,29 @@ impl Settings {
             shards: Slot::ALL,
         };
 
-        Ok(Settings { config_file, database_url, cohorts, prompts, discord })
+        let web = load_web(&sources.web_addr, &sources.public_url, file.web.unwrap_or_default(), &file_path)?;
+
+        Ok(Settings { config_file, database_url, cohorts, prompts, discord, web })
     }
+}
+
+/// The desk's settings: each environment variable wins over its key in
+/// the file's `[web]` section.
+fn load_web(
+    web_addr: &Option<String>,
+    public_url: &Option<String>,
+    file: WebSection,
+    file_path: &Path,
+) -> Result<WebSettings, ConfigError> {
+    let addr = web_addr
+        .as_deref()
+        .map(|t| (t, Origin::Environment("TRELLIS_WEB_ADDR")))
+        .or(file.addr.as_deref().map(|t| (t, Origin::File(file_path, "web.addr"))));
+    let public_url = public_url
+        .as_deref()
+        .map(|t| (t, Origin::Environment("TRELLIS_PUBLIC_URL")))
+        .or(file.public_url.as_deref().map(|t| (t, Origin::File(file_path, "web.public_url"))));
+    WebSettings::parse(addr, public_url)
 }
 
 /// Read and validate a prompt library file (`config/prompts.toml`).

@@ -33,6 +33,9 @@ pub struct Application {
     discord: DiscordSettings,
     lease: HeldLease,
     in_flight: Arc<InFlight>,
+    /// The desk, bound and not serving yet; `None` when off or its
+    /// address could not be bound.
+    desk: Option<crate::web::Desk>,
 }
 
 /// Why [`Application::run_until_stopped`] stopped the bot on its own: the
@@ -181,11 +184,18 @@ impl Application {
             return Err(anyhow::Error::new(e).context("saving the cohorts of the config file"));
         }
         let in_flight = Arc::new(InFlight::default());
-        Ok(Application { store, engine, chat, http, http_client, discord: settings.discord, lease, in_flight })
+        // A port that cannot be bound is one line; the bot runs on without the desk.
+        let desk = crate::web::Desk::bind(&settings.web).await;
+        Ok(Application { store, engine, chat, http, http_client, discord: settings.discord, lease, in_flight, desk })
     }
 
     pub fn engine(&self) -> Arc<Engine> {
         self.engine.clone()
+    }
+
+    /// The desk's public base URL, when it is on.
+    pub fn desk_url(&self) -> Option<String> {
+        self.desk.as_ref().map(|d| d.public_url().to_string())
     }
 
     /// Wait until Discord answers (and accepts the token), then run the
@@ -200,10 +210,13 @@ impl Application {
     /// a lost lease, or [`SchedulerStopped`] (logged at error with its
     /// cause) when the scheduler ended or panicked, also while stopping.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let Application { store, engine, chat, http, http_client, discord, mut lease, in_flight } = self;
+        let Application { store, engine, chat, http, http_client, discord, mut lease, in_flight, desk } = self;
         tokio::pin!(shutdown);
+        let desk_url = desk.as_ref().map(|d| d.public_url().to_string());
+        let (desk_stop, desk_stopped) = tokio::sync::oneshot::channel::<()>();
+        let desk = desk.map(|d| d.serve(engine.clone(), async move { desk_stopped.await.unwrap_or(()) }));
         let connected = tokio::select! {
-            client = client(http, &discord, engine.clone(), in_flight.clone()) => client.map(Some),
+            client = client(http, &discord, engine.clone(), in_flight.clone(), desk_url) => client.map(Some),
             lost = lease.lost() => Err(lost.into()),
             () = &mut shutdown => {
                 tracing::info!("shutting down");
@@ -213,6 +226,7 @@ impl Application {
         let mut client = match connected {
             Ok(Some(client)) => client,
             stopped => {
+                stop_desk(desk_stop, desk).await;
                 lease.release().await;
                 store.close().await;
                 return stopped.map(|_| ());
@@ -285,9 +299,21 @@ impl Application {
             tracing::error!(error = ?e, "the scheduler failed while stopping");
             result = result.and(Err(e));
         }
+        stop_desk(desk_stop, desk).await;
         lease.release().await;
         store.close().await;
         result
+    }
+}
+
+/// Stop the desk: no new connections; requests in progress finish (up to
+/// the drain limit) before the pool closes under them.
+async fn stop_desk(stop: tokio::sync::oneshot::Sender<()>, desk: Option<tokio::task::JoinHandle<()>>) {
+    let _ = stop.send(());
+    if let Some(mut desk) = desk
+        && tokio::time::timeout(DRAIN_LIMIT, &mut desk).await.is_err()
+    {
+        desk.abort();
     }
 }
 
@@ -298,9 +324,10 @@ async fn client(
     settings: &DiscordSettings,
     engine: Arc<Engine>,
     in_flight: Arc<InFlight>,
+    desk_url: Option<String>,
 ) -> anyhow::Result<serenity::Client> {
     let gateway = discord::connect::wait_for_discord(&http, settings).await?;
-    let framework = DrainTracked { inner: discord::framework(engine), in_flight };
+    let framework = DrainTracked { inner: discord::framework(engine, desk_url), in_flight };
     let client = serenity::ClientBuilder::new_with_http(http, discord::intents())
         .framework(framework)
         .cache_settings({

@@ -16,7 +16,18 @@ use crate::summary::DEFAULT_WINDOW_WEEKS;
 use crate::summary::chart::{self, MAX_CHART_WEEKS};
 
 pub fn all() -> Vec<poise::Command<Data, Error>> {
-    vec![checkin(), impact(), progress(), cohort(), super::mentoring::path(), packet(), pause(), resume(), forget_me()]
+    vec![
+        checkin(),
+        impact(),
+        progress(),
+        cohort(),
+        super::mentoring::path(),
+        packet(),
+        pause(),
+        resume(),
+        forget_me(),
+        desk(),
+    ]
 }
 
 // poise's `#[max]` takes a literal only: the options below repeat these two
@@ -507,5 +518,29 @@ mod tests {
         assert_eq!(registered_max(progress(), "weeks"), Some(f64::from(MAX_PROGRESS_WEEKS)));
         assert_eq!(registered_max(status(), "weeks"), Some(f64::from(MAX_STATUS_WEEKS)));
         assert_eq!(registered_max(pause(), "weeks"), Some(f64::from(MAX_PAUSE_WEEKS)));
+    }
+}
+
+/// Open your record (mentors: your cohort's) on the desk, in a browser.
+#[poise::command(slash_command, guild_only)]
+pub async fn desk(ctx: Context<'_>) -> Result<(), Error> {
+    let Some(base) = ctx.data().desk.clone() else {
+        return say(ctx, "The desk is turned off on this Trellis (its operator set TRELLIS_WEB_ADDR=off).").await;
+    };
+    let who = viewer(ctx)?;
+    let grant = crate::domain::DeskGrant {
+        guild_id: who.guild_id,
+        user_id: who.user_id,
+        user_name: invoker_name(ctx)?,
+        roles: who.roles,
+        can_manage: who.can_manage,
+    };
+    match ctx.data().engine.desk_link(&grant).await {
+        Ok(token) => {
+            let url = format!("{}/signin/{token}", base.trim_end_matches('/'));
+            ctx.send(render::desk_link(&url)).await?;
+            Ok(())
+        }
+        Err(e) => say(ctx, reply_for(&e)).await,
     }
 }

@@ -25,6 +25,9 @@ pub use ratelimit::{ChatHttp, RateLimiter};
 /// What every command and event handler can reach: the engine, nothing else.
 pub struct Data {
     pub engine: Arc<Engine>,
+    /// The desk's public base URL (`TRELLIS_PUBLIC_URL`), under which
+    /// `/desk` builds sign-in links; `None` when the desk is off.
+    pub desk: Option<String>,
 }
 
 pub type Error = anyhow::Error;
@@ -119,7 +122,7 @@ fn interaction_user(i: &serenity::Interaction) -> Option<serenity::UserId> {
 }
 
 /// The poise framework with every command, the event handler and error handling.
-pub fn framework(engine: Arc<Engine>) -> poise::Framework<Data, Error> {
+pub fn framework(engine: Arc<Engine>, desk: Option<String>) -> poise::Framework<Data, Error> {
     let options = poise::FrameworkOptions {
         commands: commands::all(),
         event_handler: |framework, event| Box::pin(interactions::on_event(framework, event)),
@@ -135,7 +138,7 @@ pub fn framework(engine: Arc<Engine>) -> poise::Framework<Data, Error> {
         .setup(move |_ctx, ready, _framework| {
             Box::pin(async move {
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
-                Ok(Data { engine })
+                Ok(Data { engine, desk })
             })
         })
         .build()

@@ -4,6 +4,7 @@
 pub mod checkin;
 pub mod cohort;
 pub mod delivery;
+pub mod desk;
 pub mod id;
 pub mod impact;
 pub mod instance;
@@ -19,6 +20,7 @@ pub mod viewer;
 
 pub use checkin::{CheckIn, CheckInStatus, PostedPrompt, Reply, ReplyEdit, ReplySource, occurrence_nonce};
 pub use cohort::{Cohort, CohortDraft, CohortSource, CohortSpec, FieldError};
+pub use desk::DeskGrant;
 pub use delivery::{ChannelPermissions, ChannelProblem, DeliveryFailure, DeliveryProblems, DeliveryTarget};
 pub use id::{
     ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, NoteId, PathStepId, ReplyId, RoleId, UserId,

@@ -10,6 +10,7 @@ pub mod chat;
 pub mod clock;
 mod cohorts;
 mod delivery;
+pub mod desk;
 mod dms;
 mod guilds;
 mod members;
@@ -108,6 +109,19 @@ pub enum EngineError {
     NoSuchWeek { week: u32, posted: usize },
     #[error("Only this member's mentors can see their Staff path.")]
     NotTheirMentorPath,
+    /// The desk has nothing for this person in this server: they neither
+    /// belong to nor mentor an active cohort here.
+    #[error(
+        "The desk shows the records of a cohort's members and mentors, and you are neither in this server's cohorts."
+    )]
+    NothingOnDesk,
+    /// A desk page of something the session may not see, or that does not
+    /// exist (the two are not told apart, so nothing is revealed).
+    #[error("There is nothing here for you: it does not exist, or it is not yours to see.")]
+    NotOnDesk,
+    /// The OS gave no randomness for a link token or a session id.
+    #[error("no randomness from the operating system: {0}")]
+    NoRandomness(String),
     /// The database failed or holds something unreadable.
     #[error("storage failed")]
     Store(#[source] StoreError),
@@ -156,8 +170,10 @@ impl EngineError {
             | EngineError::UnknownAnswer
             | EngineError::NoCheckInPosted
             | EngineError::NoSuchWeek { .. }
-            | EngineError::NotTheirMentorPath => true,
-            EngineError::Store(_) | EngineError::Chat(_) => false,
+            | EngineError::NotTheirMentorPath
+            | EngineError::NothingOnDesk
+            | EngineError::NotOnDesk => true,
+            EngineError::Store(_) | EngineError::Chat(_) | EngineError::NoRandomness(_) => false,
         }
     }
 

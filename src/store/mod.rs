@@ -101,6 +101,7 @@ mod checkins;
 mod codec;
 mod cohorts;
 mod delivery;
+mod desk;
 mod digest;
 mod dm_channels;
 mod export;
@@ -112,6 +113,7 @@ mod mentoring;
 mod notes;
 mod path;
 mod replies;
+mod search;
 pub mod summary;
 pub mod transfer;
 
@@ -128,7 +130,9 @@ use sqlx::sqlite::{
 pub use answers::NewAnswer;
 pub use checkins::NewCheckIn;
 pub use delivery::NewDeliveryFailure;
+pub use desk::LinkState;
 pub use notes::NewNote;
+pub use search::{HitKind, MATCH_END, MATCH_START, SearchHit, SearchScope};
 
 use crate::domain::UserId;
 
@@ -448,7 +452,7 @@ impl Store {
     /// deleted per table, in the order deleted (every table is listed, 0 included).
     pub async fn forget_user(&self, user_id: UserId) -> Result<Vec<(&'static str, u64)>> {
         // Notes before the replies they hang on; `$1` is the user's id.
-        const DELETES: [(&str, &str); 14] = [
+        const DELETES: [(&str, &str); 16] = [
             ("note_edits", "DELETE FROM note_edits WHERE member_user_id = $1 OR author_user_id = $1"),
             ("notes", "DELETE FROM notes WHERE member_user_id = $1 OR author_user_id = $1"),
             ("path_step_edits", "DELETE FROM path_step_edits WHERE user_id = $1"),
@@ -466,6 +470,10 @@ impl Store {
                 "delivery_failures",
                 "DELETE FROM delivery_failures WHERE target_kind IN ('member_dm', 'guild_member') AND target_id = $1",
             ),
+            // Their desk: signed out everywhere, links dead. (The search
+            // index follows the rows above through its triggers.)
+            ("desk_sessions", "DELETE FROM desk_sessions WHERE user_id = $1"),
+            ("desk_links", "DELETE FROM desk_links WHERE user_id = $1"),
         ];
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
@@ -481,7 +489,7 @@ impl Store {
     /// Rows in each table that mention `user_id` (for forget-me checks).
     #[cfg(any(test, feature = "test-util"))]
     pub async fn rows_mentioning_user(&self, user_id: UserId) -> Result<Vec<(&'static str, i64)>> {
-        const COUNTS: [(&str, &str); 14] = [
+        const COUNTS: [(&str, &str); 16] = [
             ("members", "SELECT COUNT(*) FROM members WHERE user_id = $1"),
             ("pauses", "SELECT COUNT(*) FROM pauses WHERE user_id = $1"),
             ("replies", "SELECT COUNT(*) FROM replies WHERE user_id = $1"),
@@ -501,6 +509,8 @@ impl Store {
             // Notes name two users: the member they are about and the mentor who wrote them.
             ("notes", "SELECT COUNT(*) FROM notes WHERE member_user_id = $1 OR author_user_id = $1"),
             ("note_edits", "SELECT COUNT(*) FROM note_edits WHERE member_user_id = $1 OR author_user_id = $1"),
+            ("desk_sessions", "SELECT COUNT(*) FROM desk_sessions WHERE user_id = $1"),
+            ("desk_links", "SELECT COUNT(*) FROM desk_links WHERE user_id = $1"),
         ];
         on_db!(&self.db, |pool| {
             let mut out = Vec::with_capacity(COUNTS.len());
@@ -508,20 +518,29 @@ impl Store {
                 let (count,): (i64,) = sqlx::query_as(sql).bind(user_id).fetch_one(pool).await?;
                 out.push((table, count));
             }
+            // The search index, whichever form it has here.
+            let sql = self.backend().pick(
+                "SELECT COUNT(*) FROM search_fts WHERE user_id = $1",
+                "SELECT COUNT(*) FROM search_docs WHERE user_id = $1",
+            );
+            let (count,): (i64,) = sqlx::query_as(sql).bind(user_id).fetch_one(pool).await?;
+            out.push(("search index", count));
             Ok(out)
         })
     }
 
-    /// Names of all Trellis tables (not the migrator's), sorted by byte
+    /// Names of all Trellis tables (not the migrator's, nor the search
+    /// index, which each database keeps in its own form and rebuilds from
+    /// the rows through its triggers), sorted by byte
     /// order: SQLite's catalog, or PostgreSQL's `information_schema` for the
     /// connection's schema.
     pub async fn table_names(&self) -> Result<Vec<String>> {
         let sql = self.backend().pick(
             "SELECT name FROM sqlite_master WHERE type = 'table' \
-             AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%'",
+             AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%' AND name NOT LIKE 'search%'",
             "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
-             AND table_name <> '_sqlx_migrations'",
+             AND table_name <> '_sqlx_migrations' AND table_name NOT LIKE 'search%'",
         );
         let mut names: Vec<String> = on_db!(&self.db, |pool| sqlx::query_scalar(sql).fetch_all(pool).await?);
         names.sort_unstable();

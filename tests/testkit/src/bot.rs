@@ -9,7 +9,7 @@ use std::time::Duration;
 use fake_discord::{Actor, FakeConfig, FakeDiscord, GuildSpec, Invocation, OptionValue, StoredMessage, permissions};
 use serde_json::Value;
 use tokio::sync::oneshot;
-use trellis::config::{ApiBase, DiscordSettings, SecretString, Settings};
+use trellis::config::{ApiBase, DiscordSettings, SecretString, Settings, WebSettings};
 pub use trellis::domain::{ChannelId, CheckInId, GuildId, UserId};
 use trellis::domain::{CheckInStatus, MessageId, PromptLibrary};
 use trellis::engine::{Clock, Engine, SystemClock};
@@ -224,6 +224,8 @@ pub fn settings(fake: &FakeDiscord, dir: &Path) -> Settings {
             api_base: Some(ApiBase::parse(&fake.api_base()).expect("the fake's URL")),
             ..DiscordSettings::default()
         },
+        // Any free port: several bots run side by side in one test process.
+        web: WebSettings { addr: Some("127.0.0.1:0".parse().expect("an address")), public_url: None },
     }
 }
 

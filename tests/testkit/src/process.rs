@@ -86,6 +86,8 @@ impl TrellisProcess {
             .env("DISCORD_API_BASE", api_base)
             .env("DATABASE_URL", db_url)
             .env("RUST_LOG", "warn,trellis=info")
+            // Any free port: test processes run side by side.
+            .env("TRELLIS_WEB_ADDR", "127.0.0.1:0")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
