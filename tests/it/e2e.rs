@@ -26,7 +26,7 @@ async fn boots_without_privileged_intents_and_registers_every_command() {
         names.sort();
         assert_eq!(
             names,
-            ["checkin", "cohort", "forget-me", "impact", "packet", "path", "pause", "progress", "resume"]
+            ["checkin", "cohort", "desk", "forget-me", "impact", "packet", "path", "pause", "progress", "resume"]
         );
         let subcommands = |name: &str| {
             let command = bot.fake.registered_commands(guild).into_iter().find(|c| c["name"] == name).unwrap();

@@ -10,6 +10,7 @@
 mod access;
 mod config;
 mod delivery;
+mod desk;
 mod digest;
 mod dm_answers;
 mod e2e;

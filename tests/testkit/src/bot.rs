@@ -28,6 +28,8 @@ pub struct Bot {
     pub fake: FakeDiscord,
     /// The bot's own engine, to look at (or seed) its database.
     pub engine: Arc<Engine>,
+    /// The desk's base URL (on a free port of 127.0.0.1).
+    pub desk: String,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: tempfile::TempDir,
@@ -58,12 +60,13 @@ impl Bot {
         adjust(&mut settings);
         let app = Application::build(settings, clock).await.expect("app builds");
         let engine = app.engine();
+        let desk = app.desk_url().unwrap_or_default();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
         wait_started(&fake).await;
-        Bot { fake, engine, stop: Some(stop), task, _dir: dir }
+        Bot { fake, engine, desk, stop: Some(stop), task, _dir: dir }
     }
 
     /// Graceful shutdown; panics if the bot fails or calls an unknown route.
@@ -84,6 +87,7 @@ impl Bot {
             .await
             .expect("app builds again");
         let engine = app.engine();
+        let desk = app.desk_url().unwrap_or_default();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
@@ -93,7 +97,7 @@ impl Bot {
                 (f.identify_count() > identified && f.connected()).then_some(())
             })
             .await;
-        Bot { fake: self.fake, engine, stop: Some(stop), task, _dir: self._dir }
+        Bot { fake: self.fake, engine, desk, stop: Some(stop), task, _dir: self._dir }
     }
 
     /// `/cohort setup` by an admin in CHANNEL; returns the response text.

@@ -21,6 +21,7 @@ pub mod bot;
 pub mod chat;
 pub mod clock;
 pub mod db;
+pub mod desk;
 pub mod every_table;
 pub mod harness;
 pub mod ids;
