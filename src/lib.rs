@@ -47,7 +47,7 @@ pub mod migrate_to;
 pub mod private_file;
 pub mod shutdown;
 pub mod startup;
-pub mod web;
 pub mod store;
 pub mod summary;
 pub mod telemetry;
+pub mod web;

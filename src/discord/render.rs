@@ -684,4 +684,3 @@ mod tests {
         assert!(!json.contains("Discord refuses"), "{json}");
     }
 }
-

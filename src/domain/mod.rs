@@ -20,8 +20,8 @@ pub mod viewer;
 
 pub use checkin::{CheckIn, CheckInStatus, PostedPrompt, Reply, ReplyEdit, ReplySource, occurrence_nonce};
 pub use cohort::{Cohort, CohortDraft, CohortSource, CohortSpec, FieldError};
-pub use desk::DeskGrant;
 pub use delivery::{ChannelPermissions, ChannelProblem, DeliveryFailure, DeliveryProblems, DeliveryTarget};
+pub use desk::DeskGrant;
 pub use id::{
     ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, NoteId, PathStepId, ReplyId, RoleId, UserId,
 };

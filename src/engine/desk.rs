@@ -21,7 +21,8 @@ use sha2::{Digest as _, Sha256};
 use super::{Engine, EngineError, NotedAnswer, Result, SavedNote, WeekAnswers};
 use crate::domain::desk::{LINK_LIFETIME, SESSION_LIFETIME};
 use crate::domain::{
-    CheckIn, CheckInId, CheckInStatus, Cohort, CohortId, DeskGrant, ImpactEntry, Member, Note, Reply, ReplyId, StaffPath, UserId,
+    CheckIn, CheckInId, CheckInStatus, Cohort, CohortId, DeskGrant, ImpactEntry, Member, Note, Reply, ReplyId,
+    StaffPath, UserId,
 };
 use crate::store::{LinkState, SearchHit, SearchScope};
 use crate::summary::packet::PacketMaterial;
@@ -119,8 +120,10 @@ impl Engine {
     pub async fn desk_sign_in(&self, token: &str) -> Result<Option<(String, DeskGrant)>> {
         let session = new_secret().map_err(|e| EngineError::NoRandomness(e.to_string()))?;
         let now = self.now();
-        let grant =
-            self.store.redeem_desk_link(&secret_hash(token), &secret_hash(&session), now, now + SESSION_LIFETIME).await?;
+        let grant = self
+            .store
+            .redeem_desk_link(&secret_hash(token), &secret_hash(&session), now, now + SESSION_LIFETIME)
+            .await?;
         Ok(grant.map(|g| (session, g)))
     }
 
@@ -245,8 +248,13 @@ impl Engine {
         let h = self.store.member_history(cohort.id, grant.user_id).await?.ok_or(EngineError::NotOnDesk)?;
         let path = self.store.staff_path(cohort.id, grant.user_id).await?;
         let notes = self.store.notes_of_member(cohort.id, grant.user_id).await?;
-        let material =
-            PacketMaterial { checkins: &h.checkins, replies: &h.replies, impact: &h.impact, path: &path, notes: &notes };
+        let material = PacketMaterial {
+            checkins: &h.checkins,
+            replies: &h.replies,
+            impact: &h.impact,
+            path: &path,
+            notes: &notes,
+        };
         let text = summary::packet::render(&cohort, &h.member, &grant.user_name, &material, self.now());
         Ok((cohort, text))
     }

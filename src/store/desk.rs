@@ -30,7 +30,13 @@ impl TryFrom<GrantRow> for DeskGrant {
 
     fn try_from(r: GrantRow) -> Result<Self> {
         let roles = parse_roles(&r.roles).ok_or_else(|| StoreError::Corrupt(format!("desk roles `{}`", r.roles)))?;
-        Ok(DeskGrant { guild_id: r.guild_id, user_id: r.user_id, user_name: r.user_name, roles, can_manage: r.can_manage })
+        Ok(DeskGrant {
+            guild_id: r.guild_id,
+            user_id: r.user_id,
+            user_name: r.user_name,
+            roles,
+            can_manage: r.can_manage,
+        })
     }
 }
 

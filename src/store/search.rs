@@ -166,7 +166,10 @@ mod tests {
     #[test]
     fn typed_text_never_becomes_fts5_syntax() {
         assert_eq!(fts5_query("the migration"), "\"the\" \"migration\"");
-        assert_eq!(fts5_query("\"a\" OR b* NEAR(c) -d ^e col:f"), "\"a\" \"OR\" \"b\" \"NEAR\" \"c\" \"d\" \"e\" \"col\" \"f\"");
+        assert_eq!(
+            fts5_query("\"a\" OR b* NEAR(c) -d ^e col:f"),
+            "\"a\" \"OR\" \"b\" \"NEAR\" \"c\" \"d\" \"e\" \"col\" \"f\""
+        );
         assert_eq!(fts5_query("  ** () \" "), "");
         assert_eq!(fts5_query("移行 のこと"), "\"移行\" \"のこと\"");
     }

@@ -15,7 +15,7 @@ use crate::domain::Track;
 
 /// DejaVu Sans (Bitstream Vera licence, `assets/fonts/LICENSE-DejaVu.txt`).
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
 pub const PROGRESS_SIZE: (u32, u32) = (800, 520);
 /// The widest window a progress chart draws, in weeks (ten years).
@@ -60,7 +60,7 @@ pub enum ChartError {
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Registers the embedded font with plotters, once per process.
-fn ensure_font() -> Result<(), ChartError> {
+pub(crate) fn ensure_font() -> Result<(), ChartError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     REGISTERED
         .get_or_init(|| register_font(FAMILY, FontStyle::Normal, FONT).is_ok())

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use plotters::prelude::*;
 
 use crate::domain::Track;
+use crate::summary::chart::FAMILY;
 
 /// One answer's confidence: when, which track, how confident (1–5).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,6 +46,9 @@ pub fn confidence_svg(points: &[Point], tz: Tz) -> String {
     let first = *first;
     let x: Vec<f64> = days.iter().map(|d| (*d - first).num_days() as f64).collect();
     let span = (*last - first).num_days() as f64;
+    if crate::summary::chart::ensure_font().is_err() {
+        return "<p>The chart could not be drawn.</p>".to_string();
+    }
     let mut svg = String::new();
     if let Err(e) = draw(&mut svg, points, &x, first, -3.0..span + 3.0) {
         tracing::warn!(error = %e, "confidence chart not drawn");
@@ -78,7 +82,7 @@ fn draw<'a>(
         .light_line_style(TRANSPARENT)
         .bold_line_style(RGBColor(0x99, 0x99, 0x99).mix(0.3))
         .axis_style(RGBColor(0x99, 0x99, 0x99))
-        .label_style(("sans-serif", 12).into_font().color(&RGBColor(0x88, 0x88, 0x88)))
+        .label_style((FAMILY, 12).into_font().color(&RGBColor(0x88, 0x88, 0x88)))
         .draw()?;
     for track in Track::ALL {
         let series: Vec<(f64, f64)> = points
@@ -99,7 +103,7 @@ fn draw<'a>(
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
-        .label_font(("sans-serif", 12).into_font().color(&RGBColor(0x88, 0x88, 0x88)))
+        .label_font((FAMILY, 12).into_font().color(&RGBColor(0x88, 0x88, 0x88)))
         .border_style(RGBColor(0x99, 0x99, 0x99).mix(0.4))
         .background_style(TRANSPARENT)
         .draw()?;

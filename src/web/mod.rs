@@ -13,7 +13,7 @@
 //!
 //! Every response carries the security headers of [`security_headers`]: a
 //! Content-Security-Policy that allows no script at all, no framing, no
-//! referrer, no sniffing, no caching of private pages.
+//! referrer to other sites, no sniffing, no caching of private pages.
 
 pub mod chart;
 pub mod pages;
@@ -146,7 +146,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }

@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use serde::Deserialize;
 
 use super::DeskState;

@@ -303,7 +303,10 @@ pub fn answer_view(cohort: &Cohort, a: &NotedAnswer, then: Option<&Reply>, form:
             href: format!("/cohorts/{}/members/{}", cohort.id, a.reply.user_id),
             text: person(a.reply.user_id),
         },
-        checkin: Link { href: format!("/checkins/{}", a.checkin.id), text: format!("Week of {}", day(a.checkin.occurrence_at, tz)) },
+        checkin: Link {
+            href: format!("/checkins/{}", a.checkin.id),
+            text: format!("Week of {}", day(a.checkin.occurrence_at, tz)),
+        },
         track: track_name(prompt.map(|p| p.track)),
         question: prompt.map(|p| p.question.clone()).unwrap_or_default(),
         answered: when(a.reply.created_at, tz),
@@ -334,7 +337,11 @@ mod tests {
     #[test]
     fn markup_in_what_people_wrote_is_escaped() {
         let page = MessagePage {
-            nav: Some(Nav { user_name: "<img src=x onerror=alert(1)>".into(), csrf: "t".into(), query: "\"><script>".into() }),
+            nav: Some(Nav {
+                user_name: "<img src=x onerror=alert(1)>".into(),
+                csrf: "t".into(),
+                query: "\"><script>".into(),
+            }),
             title: "T".into(),
             text: "<script>alert(1)</script></textarea>".into(),
         };
@@ -342,6 +349,6 @@ mod tests {
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(!html.contains("<img src=x"), "{html}");
         assert!(!html.contains("</textarea>"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{html}");
     }
 }

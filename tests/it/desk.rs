@@ -129,7 +129,11 @@ async fn an_expired_link_says_so(backend: Backend) {
     let token = "ab".repeat(32);
     let now = Utc::now();
     let made = now - chrono::TimeDelta::minutes(11);
-    bot.engine.store().insert_desk_link(&secret_hash(&token), &grant, made, made + chrono::TimeDelta::minutes(10)).await.unwrap();
+    bot.engine
+        .store()
+        .insert_desk_link(&secret_hash(&token), &grant, made, made + chrono::TimeDelta::minutes(10))
+        .await
+        .unwrap();
     let b = Browser::new(&bot.desk);
     let page = b.get(&format!("/signin/{token}")).await;
     assert_eq!(page.status, 410, "{}", page.body);
@@ -248,7 +252,11 @@ async fn a_note_from_the_desk_is_a_discord_note_and_forms_need_their_token_and_o
     for (who, status, answer) in [
         ("no token", 403, m.post(&action, &[("note", note), ("back", &back)]).await),
         ("wrong token", 403, m.post(&action, &[("csrf", &"0".repeat(64)), ("note", note), ("back", &back)]).await),
-        ("other origin", 403, m.post_from(&action, &[("csrf", &csrf), ("note", note)], Some("https://evil.example")).await),
+        (
+            "other origin",
+            403,
+            m.post_from(&action, &[("csrf", &csrf), ("note", note)], Some("https://evil.example")).await,
+        ),
         ("no origin", 403, m.post_from(&action, &[("csrf", &csrf), ("note", note)], None).await),
         ("no session", 401, Browser::new(&bot.desk).post(&action, &[("csrf", &csrf), ("note", note)]).await),
         ("the member", 404, alice.post(&action, &[("csrf", &alice_csrf), ("note", note)]).await),
@@ -307,7 +315,7 @@ async fn pages_send_the_security_headers_and_forget_me_ends_the_desk() {
     assert!(csp.contains("script-src 'none'") && !csp.contains("unsafe-inline"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(page.header("x-content-type-options"), "nosniff");
-    assert_eq!(page.header("referrer-policy"), "no-referrer");
+    assert_eq!(page.header("referrer-policy"), "same-origin");
     assert_eq!(page.header("cache-control"), "no-store");
     // /forget-me: the member's sessions and unused links are gone, and their
     // words leave the search index.

@@ -11,6 +11,7 @@ mod access;
 mod config;
 mod delivery;
 mod desk;
+mod desk_browser;
 mod digest;
 mod dm_answers;
 mod e2e;

@@ -68,7 +68,10 @@ fn cohort_page(signed: &Signed, m: &DeskCohort) -> CohortPage {
         unreachable.push(format!("The digest can't be posted in its channel: {}", p.reason));
     }
     for u in &delivery.no_dms {
-        unreachable.push(format!("{} can't receive DMs from Trellis (no reminders, notes only here and in /progress)", person(*u)));
+        unreachable.push(format!(
+            "{} can't receive DMs from Trellis (no reminders, notes only here and in /progress)",
+            person(*u)
+        ));
     }
     for u in &delivery.left {
         unreachable.push(format!("{} left the server", person(*u)));
@@ -80,7 +83,10 @@ fn cohort_page(signed: &Signed, m: &DeskCohort) -> CohortPage {
             .status
             .weeks
             .iter()
-            .map(|w| Link { href: format!("/checkins/{}", w.checkin_id), text: w.occurrence_at.with_timezone(&tz).format("%-d %b").to_string() })
+            .map(|w| Link {
+                href: format!("/checkins/{}", w.checkin_id),
+                text: w.occurrence_at.with_timezone(&tz).format("%-d %b").to_string(),
+            })
             .collect(),
         quiet: m
             .status
@@ -151,7 +157,10 @@ fn checkin_page(signed: &Signed, m: &DeskCheckIn, saved: Option<&str>) -> CheckI
                 back: back.clone(),
                 current: mine.map(|n| n.text.clone()).unwrap_or_default(),
             };
-            views::answer_view(&w.cohort, a, m.earlier.get(&a.reply.id), Some(form))
+            // The page heads with the question: not again under each answer.
+            let mut view = views::answer_view(&w.cohort, a, m.earlier.get(&a.reply.id), Some(form));
+            view.question.clear();
+            view
         })
         .collect();
     let prompt = w.checkin.prompt.as_ref();

@@ -72,7 +72,12 @@ fn member_page(signed: &Signed, m: &DeskMember, q: &MemberQuery) -> MemberPage {
                 action: format!("/answers/{}/note", a.reply.id),
                 csrf: signed.csrf.clone(),
                 back: base.clone(),
-                current: a.notes.iter().find(|n| n.author_id == signed.grant.user_id).map(|n| n.text.clone()).unwrap_or_default(),
+                current: a
+                    .notes
+                    .iter()
+                    .find(|n| n.author_id == signed.grant.user_id)
+                    .map(|n| n.text.clone())
+                    .unwrap_or_default(),
             });
             views::answer_view(&m.cohort, a, m.earlier.get(&a.reply.id), form)
         })
@@ -80,12 +85,21 @@ fn member_page(signed: &Signed, m: &DeskMember, q: &MemberQuery) -> MemberPage {
     let points: Vec<Point> = m
         .answers
         .iter()
-        .filter_map(|a| Some(Point { at: a.checkin.occurrence_at, track: a.checkin.prompt.as_ref()?.track, confidence: a.reply.confidence? }))
+        .filter_map(|a| {
+            Some(Point {
+                at: a.checkin.occurrence_at,
+                track: a.checkin.prompt.as_ref()?.track,
+                confidence: a.reply.confidence?,
+            })
+        })
         .collect();
     let p = &m.progress;
     MemberPage {
         nav: nav(signed, ""),
-        cohort: Link { href: if m.own { "/".into() } else { format!("/cohorts/{}", m.cohort.id) }, text: m.cohort.spec.name.clone() },
+        cohort: Link {
+            href: if m.own { "/".into() } else { format!("/cohorts/{}", m.cohort.id) },
+            text: m.cohort.spec.name.clone(),
+        },
         member: person(m.member.user_id),
         own: m.own,
         figures: format!(
@@ -112,7 +126,9 @@ fn member_page(signed: &Signed, m: &DeskMember, q: &MemberQuery) -> MemberPage {
         project: project_view(m),
         steps: step_views(m, tz),
         notes: m.notes.iter().map(|n| views::note_view(n, tz)).collect(),
-        packet: m.own.then(|| Link { href: format!("/cohorts/{}/packet", m.cohort.id), text: "Your promotion packet".into() }),
+        packet: m
+            .own
+            .then(|| Link { href: format!("/cohorts/{}/packet", m.cohort.id), text: "Your promotion packet".into() }),
         saved: saved_line(q.saved.as_deref()),
     }
 }

@@ -45,9 +45,10 @@ pub async fn search(State(state): State<DeskState>, headers: HeaderMap, Query(qu
             let record = format!("/cohorts/{}/members/{}", h.cohort_id, h.user_id);
             let (href, what) = match h.kind {
                 // A mentor reads the answer with its week; a member on their own record.
-                HitKind::Answer { checkin_id, track } if h.user_id != me => {
-                    (format!("/checkins/{checkin_id}#answer-{}", h.ref_id), format!("answer · {}", views::track_name(track)))
-                }
+                HitKind::Answer { checkin_id, track } if h.user_id != me => (
+                    format!("/checkins/{checkin_id}#answer-{}", h.ref_id),
+                    format!("answer · {}", views::track_name(track)),
+                ),
                 HitKind::Answer { track, .. } => {
                     (format!("{record}#answer-{}", h.ref_id), format!("answer · {}", views::track_name(track)))
                 }

@@ -18,6 +18,7 @@
 //! need (`ManualClock`, `Store::bulk_*`, inspection queries).
 
 pub mod bot;
+pub mod browser;
 pub mod chat;
 pub mod clock;
 pub mod db;
