@@ -21,7 +21,7 @@ use sqlx::{Arguments as _, Row as _};
 use super::{Backend, Db, Store, StoreError};
 
 /// Every Trellis table, each after the tables it references.
-pub const TABLES: [&str; 18] = [
+pub const TABLES: [&str; 20] = [
     "cohorts",
     "members",
     "pauses",
@@ -40,6 +40,8 @@ pub const TABLES: [&str; 18] = [
     "path_steps",
     "path_step_edits",
     "dm_channels",
+    "desk_links",
+    "desk_sessions",
 ];
 
 /// PostgreSQL's limit on bound values in one statement.

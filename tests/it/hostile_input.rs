@@ -125,9 +125,12 @@ async fn open_checkin(h: &Harness) -> (Cohort, CheckIn) {
 async fn rows_containing(db: &TempDb, needle: &str) -> Vec<(String, String, i64)> {
     let pool = db.raw().await;
     // Not sqlx's bookkeeping: a migration's checksum is binary and may hold
-    // any byte, NUL included, without any member text in it.
+    // any byte, NUL included, without any member text in it. Nor FTS5's own
+    // shadow tables of the search index (binary pages of tokens); the index
+    // table `search_fts` itself, which holds the indexed text, is searched.
     let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'",
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND name <> '_sqlx_migrations' AND name NOT LIKE 'search\\_fts\\_%' ESCAPE '\\'",
     )
     .fetch_all(&pool)
     .await

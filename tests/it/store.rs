@@ -7,9 +7,9 @@ use std::collections::HashSet;
 
 use chrono::Duration;
 use trellis::domain::{
-    AnswerInput, ChannelId, CheckInId, CheckInStatus, CohortId, CohortSource, DeliveryTarget, EvidenceInput, GuildId,
-    ImpactInput, MessageId, NoteInput, PathStep, PostedPrompt, ProjectInput, Reply, ReplySource, Schedule, Track,
-    UserId, occurrence_nonce,
+    AnswerInput, ChannelId, CheckInId, CheckInStatus, CohortId, CohortSource, DeliveryTarget, DeskGrant, EvidenceInput,
+    GuildId, ImpactInput, MessageId, NoteInput, PathStep, PostedPrompt, ProjectInput, Reply, ReplySource, Schedule,
+    Track, UserId, occurrence_nonce,
 };
 use trellis::store::{NewCheckIn, NewDeliveryFailure, NewNote, Store, StoreError};
 use trellis_testkit::typed::{ALICE, BOB, CAROL, CHANNEL, GUILD, OTHER_CHANNEL};
@@ -97,7 +97,7 @@ async fn the_two_schemas_match() {
     pg.store().await;
     let (lite, pg) = (trellis_testkit::schema_of(&lite).await, trellis_testkit::schema_of(&pg).await);
     // What is compared is really there (a reader of both would see the same nothing).
-    assert_eq!(lite.tables.len(), 18, "{lite:#?}");
+    assert_eq!(lite.tables.len(), 20, "{lite:#?}");
     assert_eq!((lite.foreign_keys.len(), lite.triggers.len()), (16, 4), "{lite:#?}");
     assert!(lite.unique_keys.len() >= 8 && lite.indexes.len() >= 25, "{lite:#?}");
     assert_eq!(lite, pg);
@@ -508,6 +508,19 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others(backend: Backend
             store.upsert_note(&new_note(&reply, cohort_id, CAROL, &input), t0).await.unwrap();
         }
         store.remember_dm_channel(u, ChannelId::new(u.get() ^ (1 << 62)), t0).await.unwrap();
+        // The desk: a session, and a link not used yet.
+        let grant = DeskGrant {
+            guild_id: trellis::domain::GuildId::new(trellis_testkit::GUILD),
+            user_id: u,
+            user_name: "name".into(),
+            roles: vec![],
+            can_manage: false,
+        };
+        let soon = t0 + Duration::minutes(10);
+        let (a, b) = (format!("a{:063}", u.get()), format!("b{:063}", u.get()));
+        store.insert_desk_link(&a, &grant, t0, soon).await.unwrap();
+        store.insert_desk_link(&b, &grant, t0, soon).await.unwrap();
+        store.redeem_desk_link(&a, &format!("c{:063}", u.get()), t0, soon).await.unwrap();
     }
     let before_bob = rows_holding(&db, BOB.get() as i64).await;
     assert!(store.rows_mentioning_user(ALICE).await.unwrap().iter().all(|(_, n)| *n > 0));
@@ -529,7 +542,9 @@ async fn forget_user_leaves_nothing_about_them_and_keeps_others(backend: Backend
             ("pauses", 1),
             ("members", 2),
             ("dm_channels", 1),
-            ("delivery_failures", 2)
+            ("delivery_failures", 2),
+            ("desk_sessions", 1),
+            ("desk_links", 2)
         ]
     );
     for (table, n) in store.rows_mentioning_user(ALICE).await.unwrap() {

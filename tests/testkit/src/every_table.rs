@@ -131,6 +131,18 @@ pub async fn seed_every_table(store: &Store, t0: DateTime<Utc>) -> CohortId {
     for u in [ALICE, BOB] {
         store.remember_dm_channel(u, ChannelId::new(u.get() ^ (1 << 61)), t0).await.unwrap();
     }
+    // The desk: a link Alice used (now her session) and one she did not.
+    let grant = trellis::domain::DeskGrant {
+        guild_id: trellis::domain::GuildId::new(crate::ids::GUILD),
+        user_id: ALICE,
+        user_name: "Alice".into(),
+        roles: vec![trellis::domain::RoleId::new(crate::ids::MENTOR_ROLE)],
+        can_manage: false,
+    };
+    let soon = t0 + Duration::minutes(10);
+    store.insert_desk_link(&"1".repeat(64), &grant, t0, soon).await.unwrap();
+    store.insert_desk_link(&"2".repeat(64), &grant, t0, soon).await.unwrap();
+    store.redeem_desk_link(&"1".repeat(64), &"3".repeat(64), t0, t0 + Duration::hours(12)).await.unwrap();
     cohort.id
 }
 
