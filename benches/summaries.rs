@@ -407,6 +407,7 @@ async fn run() {
     for t in &timings {
         t.print();
     }
+    desk(&store, &cohort, now).await;
     let png = chart::progress_png(&progress, "bench member · last 12 weeks", tz).unwrap();
     let heatmap = chart::heatmap_png(&status, "bench-cohort · last 12 weeks", tz).unwrap();
     println!(
@@ -417,4 +418,79 @@ async fn run() {
         md.len() / 1024
     );
     store.close().await;
+}
+
+/// The desk's pages over HTTP on loopback, as a mentor of the cohort: the
+/// whole request (session look-up, engine, template) from a client's view.
+/// The targets are on p99.
+async fn desk(store: &Store, cohort: &trellis::domain::Cohort, now: DateTime<Utc>) {
+    use std::sync::Arc;
+    use trellis::config::WebSettings;
+    use trellis::domain::{DeskGrant, GuildId, PromptLibrary, RoleId};
+    use trellis::engine::{Engine, ManualClock};
+
+    let clock = Arc::new(ManualClock::new(now));
+    let chat = Arc::new(trellis_testkit::FakeChat::new(clock.clone()));
+    let engine = Arc::new(Engine::new(store.clone(), PromptLibrary::builtin(), clock, chat));
+    let grant = DeskGrant {
+        guild_id: GuildId::new(111_111_111_111_111_111),
+        user_id: UserId::new(FIRST_MENTOR),
+        user_name: "bench mentor".into(),
+        roles: vec![RoleId::new(333_333_333_333_333_333)],
+        can_manage: false,
+    };
+    let token = engine.desk_link(&grant).await.unwrap();
+    let (session, _) = engine.desk_sign_in(&token).await.unwrap().unwrap();
+    let web = WebSettings { addr: Some("127.0.0.1:0".parse().unwrap()), public_url: None };
+    let desk = trellis::web::Desk::bind(&web).await.expect("the desk binds");
+    let base = desk.public_url().to_string();
+    let _serving = desk.serve(engine.clone(), std::future::pending());
+    let client = reqwest::Client::new();
+    let activity = store.cohort_activity(cohort.id).await.unwrap();
+    let checkins: Vec<_> = activity.checkins.iter().filter(|c| c.occurrence_at <= now).map(|c| c.id).collect();
+    let cookie = format!("trellis_desk={session}");
+    let get = |path: String| {
+        let (client, cookie, url) = (&client, &cookie, format!("{base}{path}"));
+        async move {
+            let r = client.get(url).header("cookie", cookie.as_str()).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{}", r.url());
+            std::hint::black_box(r.text().await.unwrap());
+        }
+    };
+    let id = cohort.id;
+    let pages = [
+        ("desk: cohort page (500 × 12 grid)", 50, 100, time("", None, 100, |_| get(format!("/cohorts/{id}"))).await),
+        (
+            "desk: member page (104 answers, chart)",
+            20,
+            200,
+            time("", None, 200, |i| get(format!("/cohorts/{id}/members/{}", FIRST_USER + (i as u64 * 37) % MEMBERS)))
+                .await,
+        ),
+        (
+            "desk: check-in page (500 answers)",
+            20,
+            200,
+            time("", None, 200, |i| get(format!("/checkins/{}", checkins[i % checkins.len()]))).await,
+        ),
+        (
+            "desk: search, a word in most answers",
+            20,
+            200,
+            time("", None, 200, |i| get(format!("/search?q={}", ["migration", "latency", "platform+team"][i % 3])))
+                .await,
+        ),
+        ("desk: search, no match", 20, 200, time("", None, 200, |_| get("/search?q=kubernetes".into())).await),
+    ];
+    println!();
+    for (name, target, runs, t) in pages {
+        let (median, p99) = (t.percentile(50), t.percentile(99));
+        let ms = |d: StdDuration| d.as_secs_f64() * 1000.0;
+        let verdict = if ms(p99) <= target as f64 { "met" } else { "MISSED" };
+        println!(
+            "{name:<44} median {:>8.3} ms   p99 {:>8.3} ms   runs {runs:>3}   target p99 ≤ {target} ms: {verdict}",
+            ms(median),
+            ms(p99)
+        );
+    }
 }

@@ -34,7 +34,7 @@ pub enum HitKind {
     Step(PathStep),
 }
 
-/// One matching row, best first.
+/// One matching row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchHit {
     pub kind: HitKind,
@@ -91,7 +91,7 @@ const SOURCES: &str = "LEFT JOIN replies r ON h.kind = 'answer' AND r.id = h.ref
      LEFT JOIN checkins c ON c.id = r.checkin_id \
      LEFT JOIN impact_entries i ON h.kind = 'impact' AND i.id = h.ref_id \
      LEFT JOIN path_steps p ON h.kind = 'step' AND p.id = h.ref_id";
-const HIT_COLUMNS: &str = "h.kind, h.ref_id, h.cohort_id, h.user_id, h.snippet, c.id AS checkin_id, c.track, \
+const HIT_COLUMNS: &str = "h.kind, h.ref_id, h.cohort_id, h.user_id, c.id AS checkin_id, c.track, \
      p.step, COALESCE(c.occurrence_at, i.recorded_at, p.done_at) AS at";
 
 /// The words of what a person typed, as an FTS5 query that matches rows
@@ -107,8 +107,11 @@ fn fts5_query(text: &str) -> String {
 }
 
 impl Store {
-    /// Rows in `scope` that hold every word of `text`, best first, at most
-    /// `limit`. Words are matched by stem (`migrations` finds `migration`).
+    /// Rows in `scope` that hold every word of `text`, at most `limit`, in
+    /// the index's own order, descending: by row id, so newest first within
+    /// each kind (a word found in every answer then costs no ranking of
+    /// them all). Words are matched by
+    /// stem (`migrations` finds `migration`).
     pub async fn search(&self, scope: &SearchScope, text: &str, limit: u32) -> Result<Vec<SearchHit>> {
         if fts5_query(text).is_empty() || (scope.mentored.is_empty() && scope.own.is_empty()) {
             return Ok(Vec::new());
@@ -117,12 +120,12 @@ impl Store {
             Db::Sqlite(pool) => {
                 let ids = |c: &[CohortId]| serde_json::to_string(&c.iter().map(|c| c.get()).collect::<Vec<_>>());
                 let sql = format!(
-                    "WITH h AS (SELECT kind, ref_id, cohort_id, user_id, \
-                       snippet(search_fts, 0, char(2), char(3), '…', 24) AS snippet, rank FROM search_fts \
+                    "WITH h AS (SELECT rowid AS doc_id, kind, ref_id, cohort_id, user_id, \
+                       snippet(search_fts, 0, char(2), char(3), '…', 24) AS snippet FROM search_fts \
                      WHERE search_fts MATCH $1 AND (cohort_id IN (SELECT value FROM json_each($2)) \
                        OR (user_id = $4 AND cohort_id IN (SELECT value FROM json_each($3)))) \
-                     ORDER BY rank LIMIT $5) \
-                     SELECT {HIT_COLUMNS} FROM h {SOURCES} ORDER BY h.rank"
+                     ORDER BY rowid DESC LIMIT $5) \
+                     SELECT {HIT_COLUMNS}, h.snippet FROM h {SOURCES} ORDER BY h.doc_id DESC"
                 );
                 sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(fts5_query(text))
@@ -138,12 +141,14 @@ impl Store {
                 let sql = format!(
                     "WITH q AS (SELECT plainto_tsquery('english', $1) AS q), \
                      h AS (SELECT d.kind, d.ref_id, d.cohort_id, d.user_id, \
-                       ts_headline('english', d.body, q.q, 'StartSel=\u{2}, StopSel=\u{3}, MaxWords=30, MinWords=12') \
-                         AS snippet, ts_rank(d.tsv, q.q) AS rank \
+                       d.doc_id, d.body, q.q \
                      FROM search_docs d, q WHERE d.tsv @@ q.q AND (d.cohort_id = ANY($2) \
                        OR (d.user_id = $4 AND d.cohort_id = ANY($3))) \
-                     ORDER BY rank DESC, d.doc_id DESC LIMIT $5) \
-                     SELECT {HIT_COLUMNS} FROM h {SOURCES} ORDER BY h.rank DESC, h.ref_id DESC"
+                     ORDER BY d.doc_id DESC LIMIT $5) \
+                     SELECT {HIT_COLUMNS}, \
+                       ts_headline('english', h.body, h.q, 'StartSel=\u{2}, StopSel=\u{3}, MaxWords=30, MinWords=12') \
+                         AS snippet \
+                     FROM h {SOURCES} ORDER BY h.doc_id DESC"
                 );
                 sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(text)
