@@ -137,7 +137,10 @@ pub fn framework(engine: Arc<Engine>, desk: Option<String>) -> poise::Framework<
         .initialize_owners(false)
         .setup(move |_ctx, ready, _framework| {
             Box::pin(async move {
-                tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+                // The desk's address with it: said once Discord took the
+                // token, so that a refused start stays one line.
+                let shown = desk.as_deref().unwrap_or("off");
+                tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), desk = %shown, "connected to Discord");
                 Ok(Data { engine, desk })
             })
         })

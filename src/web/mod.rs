@@ -62,7 +62,6 @@ impl Desk {
             Ok(listener) => {
                 let bound = listener.local_addr().unwrap_or(addr);
                 let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
-                tracing::info!(addr = %bound, url = %public_url, "the desk listens");
                 Some(Desk { listener, public_url, secure: settings.is_https() })
             }
             Err(e) => {

@@ -470,6 +470,8 @@ async fn forget_user_deletes_every_row_about_the_user_and_prints_them_per_table(
         ("members", 1),
         ("dm_channels", 0),
         ("delivery_failures", 1),
+        ("desk_sessions", 0),
+        ("desk_links", 0),
         ("total", 7),
     ];
     assert_eq!(counts, expected.map(|(t, n)| (t.to_string(), n)), "{stdout}");

@@ -24,6 +24,8 @@ async fn binary_runs_logs_no_token_and_stops_on_sigterm() {
         .arg("run")
         .current_dir(dir.path())
         .env_clear()
+        // Any free port for the desk: test processes run side by side.
+        .env("TRELLIS_WEB_ADDR", "127.0.0.1:0")
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DISCORD_TOKEN", TOKEN)
         .env("DISCORD_API_BASE", fake.api_base())
@@ -86,6 +88,8 @@ impl Operator {
         cmd.arg("run")
             .current_dir(dir)
             .env_clear()
+            // Any free port for the desk: test processes run side by side.
+            .env("TRELLIS_WEB_ADDR", "127.0.0.1:0")
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DISCORD_API_BASE", api_base)
             .env("DATABASE_URL", format!("sqlite://{}", dir.join("trellis.db").display()))

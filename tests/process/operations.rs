@@ -40,6 +40,8 @@ async fn cli(workdir: &Path, db_url: &str, args: &[&str]) -> (bool, String, Dura
         .args(args)
         .current_dir(workdir)
         .env_clear()
+        // Any free port for the desk: test processes run side by side.
+        .env("TRELLIS_WEB_ADDR", "127.0.0.1:0")
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", db_url)
         .kill_on_drop(true)
@@ -308,6 +310,8 @@ async fn a_closed_log_pipe_does_not_stop_the_bot() {
         .arg("run")
         .current_dir(db.dir.path())
         .env_clear()
+        // Any free port for the desk: test processes run side by side.
+        .env("TRELLIS_WEB_ADDR", "127.0.0.1:0")
         .env("DISCORD_TOKEN", trellis_testkit::TOKEN)
         .env("DISCORD_API_BASE", fake.api_base())
         .env("DATABASE_URL", &db.url)
@@ -332,4 +336,30 @@ async fn a_closed_log_pipe_does_not_stop_the_bot() {
     assert!(status.success(), "{status:?}");
     let store = db.store().await;
     assert_eq!(store.instance(trellis::domain::Slot::ALL).await.unwrap(), None, "the lease was released");
+}
+
+/// The desk's port is taken (another program, a second copy's desk): one
+/// line names the address and the variable, and the bot runs on without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_desk_port_is_one_line_and_the_bot_runs_on() {
+    let _suite = crate::suite(module_path!());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let db = TempDb::new();
+    let (_, checkin) = seed_open_checkin(&db).await;
+    let fake = process::fake().await;
+    let mut bot =
+        TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[("TRELLIS_WEB_ADDR", addr.as_str())]);
+    wait_identified(&fake, 1, WAIT).await;
+    let answered = submit(&fake, checkin, USER0, "saved although the desk could not listen");
+    let r = fake.wait_interaction_response(&answered, WAIT).await;
+    assert_eq!(r.kind, 4, "the bot runs on: {r:?}");
+    bot.sigterm();
+    assert!(bot.wait(WAIT).await.expect("stops").success());
+    let logs = bot.logs();
+    let lines: Vec<&str> = logs.lines().filter(|l| l.contains("ERROR") || l.contains("WARN")).collect();
+    assert_eq!(lines.len(), 1, "one line: {logs}");
+    assert!(logs.contains("desk=off"), "{logs}");
+    assert!(lines[0].contains(&addr) && lines[0].contains("TRELLIS_WEB_ADDR"), "{logs}");
+    assert!(lines[0].contains("runs on without the desk"), "{logs}");
 }
