@@ -171,6 +171,12 @@ impl WebSettings {
                          e.g. https://trellis.example.org"
                     )));
                 }
+                if rest.is_some_and(|r| r.contains(['/', '?', '#'])) {
+                    return Err(origin.error(format!(
+                        "`{text}` has a path; the desk answers at the root of its address, so give scheme and \
+                         host only, e.g. https://desk.example.org"
+                    )));
+                }
                 Some(url.to_string())
             }
         };

@@ -464,3 +464,48 @@ fn the_global_rate_limit_share_is_1_to_50_per_second_and_needs_a_proxy() {
     assert_eq!(e.key, "TRELLIS_GLOBAL_RATE_LIMIT");
     assert!(e.reason.contains("DISCORD_API_BASE"), "{e}");
 }
+
+/// The desk's settings from `[web]` and the environment (which wins).
+fn load_web(file: &str, addr: Option<&str>, public_url: Option<&str>) -> Result<Settings, ConfigError> {
+    let w = write("web.toml", file);
+    Settings::load(Sources {
+        explicit_config: Some(w.path.clone()),
+        web_addr: addr.map(Into::into),
+        public_url: public_url.map(Into::into),
+        ..Sources::default()
+    })
+}
+
+#[test]
+fn the_desk_listens_on_loopback_by_default_and_the_environment_wins_over_the_file() {
+    let s = load_web("", None, None).unwrap();
+    assert_eq!(s.web.addr, Some("127.0.0.1:8080".parse().unwrap()));
+    assert_eq!(s.web.public_url, None);
+    let file = "[web]\naddr = \"0.0.0.0:9000\"\npublic_url = \"https://desk.example.org/\"\n";
+    let s = load_web(file, None, None).unwrap();
+    assert_eq!(s.web.addr, Some("0.0.0.0:9000".parse().unwrap()));
+    assert_eq!(s.web.public_url.as_deref(), Some("https://desk.example.org"));
+    assert!(s.web.is_https());
+    let s = load_web(file, Some("off"), Some("http://10.0.0.5:9000")).unwrap();
+    assert_eq!((s.web.addr, s.web.public_url.as_deref()), (None, Some("http://10.0.0.5:9000")));
+    assert!(!s.web.is_https());
+}
+
+#[test]
+fn a_bad_desk_setting_names_the_variable_or_the_key() {
+    for bad in ["8080", "localhost:8080", "127.0.0.1", "127.0.0.1:99999"] {
+        let e = load_web("", Some(bad), None).expect_err(bad);
+        assert_eq!((e.file.as_path(), e.key.as_str()), (Path::new(ENVIRONMENT), "TRELLIS_WEB_ADDR"), "{e}");
+        assert!(e.reason.contains(bad) && e.reason.contains("off"), "{e}");
+    }
+    for bad in ["desk.example.org", "ftp://desk.example.org", "https://", "https://desk.example.org/desk"] {
+        let e = load_web("", None, Some(bad)).expect_err(bad);
+        assert_eq!(e.key, "TRELLIS_PUBLIC_URL", "{e}");
+        assert!(e.reason.contains(bad), "{e}");
+    }
+    let e = load_web("[web]\naddr = \"nowhere\"\n", None, None).unwrap_err();
+    assert_eq!(e.key, "web.addr", "{e}");
+    assert!(e.file.ends_with("web.toml"), "{e}");
+    let e = load_web("[web]\nport = 8080\n", None, None).unwrap_err();
+    assert!(e.to_string().contains("port"), "unknown keys are errors: {e}");
+}

@@ -344,3 +344,17 @@ async fn someone_outside_every_cohort_gets_no_link() {
     assert!(text.contains("neither"), "{text}");
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_attempts_are_rate_limited() {
+    let bot = Bot::start().await;
+    let b = Browser::new(&bot.desk);
+    let guess = |i: usize| format!("/signin/{:064x}", i);
+    for i in 0..trellis::web::session::ATTEMPTS_PER_WINDOW as usize {
+        assert_eq!(b.get(&guess(i)).await.status, 404, "attempt {i}");
+    }
+    let over = b.get(&guess(999)).await;
+    assert_eq!(over.status, 429, "{}", over.body);
+    assert_eq!(b.post("/signin", &[("token", &"0".repeat(64))]).await.status, 429);
+    bot.stop().await;
+}

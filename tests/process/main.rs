@@ -9,6 +9,7 @@
 //! by side as before.
 
 mod cli;
+mod desk;
 mod durability;
 mod e2e_binary;
 mod export;
