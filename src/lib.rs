@@ -5,7 +5,8 @@
 //! Four layers; each arrow points at what a layer may call, never back:
 //!
 //! ```text
-//!  main ─► cli ─► startup ─► discord ─┐            (the edge: Discord in, Discord out)
+//!  main ─► cli ─► startup ─► discord ─┐            (the edges: Discord in and out,
+//!                   │   └────► web ─────┤             and the desk: HTTP in, HTML out)
 //!                   │                  ▼
 //!                   └──────────────► engine ─► store ─► (SQLite or PostgreSQL)
 //!                                      │         │
@@ -28,6 +29,9 @@
 //! - [`discord`]: the edge. Turns an interaction into a `Viewer` and one engine
 //!   call, and the result into a message ([`discord::render`]); implements
 //!   `ChatEdge` over serenity. It never touches the store.
+//! - [`web`]: the second edge, the desk: a browser session becomes a
+//!   [`DeskGrant`](domain::DeskGrant) and one engine call, the result a page.
+//!   The engine's `desk` methods hold its access rules; it never touches the store.
 //! - [`startup`] wires them (used by `main` and by the end-to-end tests alike),
 //!   [`instance`] keeps it to one `trellis run` per database (the instance
 //!   lease), [`shutdown`] drains in-flight events, [`config`] is the one
