@@ -86,6 +86,16 @@ pub(super) async fn signed(state: &DeskState, headers: &HeaderMap) -> Result<Sig
     }
 }
 
+/// A page's session, as an extractor: a handler that takes a [`Signed`]
+/// runs only for a live session; anyone else gets the sign-in page.
+impl axum::extract::FromRequestParts<DeskState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &DeskState) -> Result<Self, Response> {
+        signed(state, &parts.headers).await
+    }
+}
+
 /// A POST's own checks: from the desk's origin, with the session's form
 /// token. Both failures answer 403 and change nothing.
 pub(super) async fn signed_post(state: &DeskState, headers: &HeaderMap, csrf: &str) -> Result<Signed, Response> {
@@ -225,11 +235,7 @@ pub async fn sign_out(State(state): State<DeskState>, headers: HeaderMap, Form(f
 }
 
 /// `GET /`: the cohorts the session mentors, and its own record.
-pub async fn home(State(state): State<DeskState>, headers: HeaderMap) -> Response {
-    let signed = match signed(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn home(State(state): State<DeskState>, signed: Signed) -> Response {
     let home = match state.engine.desk_home(&signed.grant).await {
         Ok(h) => h,
         Err(e) => return refused(&e, nav(&signed, "")),

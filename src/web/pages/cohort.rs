@@ -1,11 +1,11 @@
 //! The mentors' pages: a cohort, and one of its check-ins.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{checkin_id, cohort_id, nav, page, refused, saved_line, signed};
+use super::{checkin_id, cohort_id, nav, page, refused, saved_line};
 use crate::engine::EngineError;
 use crate::engine::desk::{DeskCheckIn, DeskCohort};
 use crate::summary::Outcome;
@@ -18,11 +18,7 @@ const QUIET_AFTER: u32 = 2;
 
 /// `GET /cohorts/{cohort}`: the grid of recent weeks, who is quiet or out
 /// of reach, and every check-in.
-pub async fn cohort(State(state): State<DeskState>, headers: HeaderMap, Path(raw): Path<String>) -> Response {
-    let signed = match signed(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn cohort(State(state): State<DeskState>, signed: Signed, Path(raw): Path<String>) -> Response {
     let Some(id) = cohort_id(&raw) else { return refused(&EngineError::NotOnDesk, nav(&signed, "")) };
     match state.engine.desk_cohort(&signed.grant, id).await {
         Ok(model) => page(StatusCode::OK, &cohort_page(&signed, &model)),
@@ -126,14 +122,10 @@ pub struct Saved {
 /// with its notes and a note form; who has not answered.
 pub async fn checkin(
     State(state): State<DeskState>,
-    headers: HeaderMap,
+    signed: Signed,
     Path(raw): Path<String>,
     Query(q): Query<Saved>,
 ) -> Response {
-    let signed = match signed(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Some(id) = checkin_id(&raw) else { return refused(&EngineError::NotOnDesk, nav(&signed, "")) };
     match state.engine.desk_checkin(&signed.grant, id).await {
         Ok(model) => page(StatusCode::OK, &checkin_page(&signed, &model, q.saved.as_deref())),

@@ -2,13 +2,13 @@
 //! packet as a printable page and as Markdown.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use super::{cohort_id, nav, page, refused, saved_line, signed, user};
+use super::{cohort_id, nav, page, refused, saved_line, user};
 use crate::domain::{PathStep, Track};
 use crate::engine::desk::DeskMember;
 use crate::engine::{EngineError, NotedAnswer};
@@ -32,14 +32,10 @@ pub struct MemberQuery {
 /// Staff path, notes.
 pub async fn member(
     State(state): State<DeskState>,
-    headers: HeaderMap,
+    signed: Signed,
     Path((raw_cohort, raw_member)): Path<(String, String)>,
     Query(q): Query<MemberQuery>,
 ) -> Response {
-    let signed = match signed(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let (Some(cohort), Some(member)) = (cohort_id(&raw_cohort), user(&raw_member)) else {
         return refused(&EngineError::NotOnDesk, nav(&signed, ""));
     };
@@ -167,11 +163,7 @@ fn step_views(m: &DeskMember, tz: Tz) -> Vec<StepView> {
 
 /// `GET /cohorts/{cohort}/packet`: the member's own packet, as a page that
 /// prints cleanly.
-pub async fn packet(State(state): State<DeskState>, headers: HeaderMap, Path(raw): Path<String>) -> Response {
-    let signed = match signed(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn packet(State(state): State<DeskState>, signed: Signed, Path(raw): Path<String>) -> Response {
     let Some(cohort) = cohort_id(&raw) else { return refused(&EngineError::NotOnDesk, nav(&signed, "")) };
     let m = match state.engine.desk_member(&signed.grant, cohort, signed.grant.user_id).await {
         Ok(m) => m,
@@ -205,11 +197,7 @@ pub async fn packet(State(state): State<DeskState>, headers: HeaderMap, Path(raw
 }
 
 /// `GET /cohorts/{cohort}/packet.md`: the same Markdown `/packet` attaches.
-pub async fn packet_markdown(State(state): State<DeskState>, headers: HeaderMap, Path(raw): Path<String>) -> Response {
-    let signed = match signed(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn packet_markdown(State(state): State<DeskState>, signed: Signed, Path(raw): Path<String>) -> Response {
     let Some(cohort) = cohort_id(&raw) else { return refused(&EngineError::NotOnDesk, nav(&signed, "")) };
     match state.engine.desk_packet(&signed.grant, cohort).await {
         Ok((_, text)) => (

@@ -3,14 +3,15 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{nav, page, refused, signed};
+use super::{nav, page, refused};
 use crate::domain::CohortId;
 use crate::store::HitKind;
 use crate::web::DeskState;
+use crate::web::session::Signed;
 use crate::web::views::{self, HitView, SearchPage, person};
 
 /// The longest search text read, in characters.
@@ -22,11 +23,7 @@ pub struct SearchQuery {
     q: String,
 }
 
-pub async fn search(State(state): State<DeskState>, headers: HeaderMap, Query(query): Query<SearchQuery>) -> Response {
-    let signed = match signed(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn search(State(state): State<DeskState>, signed: Signed, Query(query): Query<SearchQuery>) -> Response {
     let q: String = query.q.trim().chars().take(MAX_QUERY_CHARS).collect();
     let mut hits = Vec::new();
     if !q.is_empty() {
