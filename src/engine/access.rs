@@ -190,9 +190,15 @@ impl Engine {
     #[tracing::instrument(skip_all, fields(guild = %viewer.guild_id, user = %viewer.user_id))]
     pub async fn packet_for(&self, viewer: &Viewer, member_name: &str) -> Result<String> {
         let cohort = self.cohort_for(viewer).await?;
-        let h = self.store.member_history(cohort.id, viewer.user_id).await?.ok_or(EngineError::NotAMember)?;
-        let path = self.store.staff_path(cohort.id, viewer.user_id).await?;
-        let notes = self.store.notes_of_member(cohort.id, viewer.user_id).await?;
+        self.packet(&cohort, viewer.user_id, member_name).await?.ok_or(EngineError::NotAMember)
+    }
+
+    /// The packet of `user_id` in `cohort`, headed with `member_name`;
+    /// `None` when they are not a member of it.
+    pub(super) async fn packet(&self, cohort: &Cohort, user_id: UserId, member_name: &str) -> Result<Option<String>> {
+        let Some(h) = self.store.member_history(cohort.id, user_id).await? else { return Ok(None) };
+        let path = self.store.staff_path(cohort.id, user_id).await?;
+        let notes = self.store.notes_of_member(cohort.id, user_id).await?;
         let material = PacketMaterial {
             checkins: &h.checkins,
             replies: &h.replies,
@@ -200,7 +206,7 @@ impl Engine {
             path: &path,
             notes: &notes,
         };
-        Ok(summary::packet::render(&cohort, &h.member, member_name, &material, self.now()))
+        Ok(Some(summary::packet::render(cohort, &h.member, member_name, &material, self.now())))
     }
 
     /// The notes `/progress` shows (the member's unread ones; marked read

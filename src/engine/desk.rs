@@ -25,7 +25,6 @@ use crate::domain::{
     StaffPath, UserId,
 };
 use crate::store::{LinkState, SearchHit, SearchScope};
-use crate::summary::packet::PacketMaterial;
 use crate::summary::{self, CohortStatus, MemberProgress};
 
 /// Most search results shown at once.
@@ -245,17 +244,7 @@ impl Engine {
     /// The member's own packet, as `/packet` attaches it (Markdown).
     pub async fn desk_packet(&self, grant: &DeskGrant, cohort_id: CohortId) -> Result<(Cohort, String)> {
         let cohort = self.desk_record_cohort(grant, cohort_id, grant.user_id).await?;
-        let h = self.store.member_history(cohort.id, grant.user_id).await?.ok_or(EngineError::NotOnDesk)?;
-        let path = self.store.staff_path(cohort.id, grant.user_id).await?;
-        let notes = self.store.notes_of_member(cohort.id, grant.user_id).await?;
-        let material = PacketMaterial {
-            checkins: &h.checkins,
-            replies: &h.replies,
-            impact: &h.impact,
-            path: &path,
-            notes: &notes,
-        };
-        let text = summary::packet::render(&cohort, &h.member, &grant.user_name, &material, self.now());
+        let text = self.packet(&cohort, grant.user_id, &grant.user_name).await?.ok_or(EngineError::NotOnDesk)?;
         Ok((cohort, text))
     }
 
