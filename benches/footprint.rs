@@ -186,7 +186,10 @@ struct Run {
 
 async fn one_run(db: &TempDb, channels: u64, roles: u64, late: bool) -> Run {
     let fake = process::fake_with_busy_guilds(COHORTS, channels, roles).await;
-    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
+    // The desk listens on a free port, as in production; TRELLIS_BENCH_DESK=off
+    // measures the same binary without it.
+    let desk = if std::env::var("TRELLIS_BENCH_DESK").is_ok_and(|v| v == "off") { "off" } else { "127.0.0.1:0" };
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[("TRELLIS_WEB_ADDR", desk)]);
     fake.wait_until(Duration::from_secs(30), "all guilds registered", |f| {
         (registrations(f) >= COHORTS as usize).then_some(())
     })
