@@ -218,18 +218,7 @@ impl Application {
                 return stopped.map(|_| ());
             }
         };
-        // Behind a proxy serenity's limiter is off: the engine's sends go
-        // through Trellis's own (interaction callbacks never wait behind them).
-        let api = if discord.api_base.is_some() {
-            // This process's share of the global limit when several send
-            // through one proxy (`TRELLIS_GLOBAL_RATE_LIMIT`), else all of it.
-            let per_second = discord.global_rate_limit.map_or(discord::ratelimit::GLOBAL_LIMIT, |l| l.get() as usize);
-            let limiter = Arc::new(RateLimiter::with_global_limit(per_second));
-            ChatHttp::Limited(Arc::new(Limited { http: client.http.clone(), client: http_client, limiter }))
-        } else {
-            ChatHttp::Serenity(client.http.clone())
-        };
-        chat.connect(DiscordChat::new(api));
+        chat.connect(DiscordChat::new(chat_http(&discord, client.http.clone(), http_client)));
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let scheduling = engine.clone();
@@ -289,6 +278,20 @@ impl Application {
         store.close().await;
         result
     }
+}
+
+/// How the engine's chat sends. Behind a proxy serenity's limiter is off:
+/// the engine's sends go through Trellis's own (interaction callbacks never
+/// wait behind them).
+fn chat_http(discord: &DiscordSettings, http: Arc<serenity::Http>, http_client: reqwest::Client) -> ChatHttp {
+    if discord.api_base.is_none() {
+        return ChatHttp::Serenity(http);
+    }
+    // This process's share of the global limit when several send through
+    // one proxy (`TRELLIS_GLOBAL_RATE_LIMIT`), else all of it.
+    let per_second = discord.global_rate_limit.map_or(discord::ratelimit::GLOBAL_LIMIT, |l| l.get() as usize);
+    let limiter = Arc::new(RateLimiter::with_global_limit(per_second));
+    ChatHttp::Limited(Arc::new(Limited { http, client: http_client, limiter }))
 }
 
 /// The gateway client over `http`, with the engine behind poise's framework,
