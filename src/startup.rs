@@ -178,7 +178,13 @@ impl Application {
         let engine = Arc::new(Engine::new(store.clone(), settings.prompts, clock, chat.clone()));
         if let Err(e) = engine.sync_file_cohorts(&settings.cohorts).await {
             lease.release().await;
-            return Err(anyhow::Error::new(e).context("saving the cohorts of the config file"));
+            // A cohort made in Discord holding the file's channel is the
+            // operator's to fix, in Discord's terms; anything else keeps its chain.
+            let e = match e.is_user_error() {
+                true => anyhow::anyhow!(discord::user_error_text(&e)),
+                false => anyhow::Error::new(e),
+            };
+            return Err(e.context("saving the cohorts of the config file"));
         }
         let in_flight = Arc::new(InFlight::default());
         Ok(Application { store, engine, chat, http, http_client, discord: settings.discord, lease, in_flight })
