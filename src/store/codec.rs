@@ -57,17 +57,30 @@ macro_rules! int_column {
 // Snowflakes: validated below 2^63 where they enter (config, /cohort setup) or
 // minted by Discord, which never goes past 63 bits; the casts are lossless.
 int_column! {
-    GuildId: |v: GuildId| v.get() as i64, |raw: i64| GuildId::new(raw as u64);
-    ChannelId: |v: ChannelId| v.get() as i64, |raw: i64| ChannelId::new(raw as u64);
-    UserId: |v: UserId| v.get() as i64, |raw: i64| UserId::new(raw as u64);
-    RoleId: |v: RoleId| v.get() as i64, |raw: i64| RoleId::new(raw as u64);
-    MessageId: |v: MessageId| v.get() as i64, |raw: i64| MessageId::new(raw as u64);
+    GuildId: |v: GuildId| v.get() as i64, |raw: i64| GuildId::new(snowflake(raw));
+    ChannelId: |v: ChannelId| v.get() as i64, |raw: i64| ChannelId::new(snowflake(raw));
+    UserId: |v: UserId| v.get() as i64, |raw: i64| UserId::new(snowflake(raw));
+    RoleId: |v: RoleId| v.get() as i64, |raw: i64| RoleId::new(snowflake(raw));
+    MessageId: |v: MessageId| v.get() as i64, |raw: i64| MessageId::new(snowflake(raw));
     CohortId: CohortId::get, CohortId::new;
     CheckInId: CheckInId::get, CheckInId::new;
     ReplyId: ReplyId::get, ReplyId::new;
     ImpactId: ImpactId::get, ImpactId::new;
     NoteId: NoteId::get, NoteId::new;
     PathStepId: PathStepId::get, PathStepId::new;
+}
+
+/// A stored snowflake (an `i64` column) back as Discord's `u64`, for a
+/// value read outside the id types above (a row's raw column, JSON).
+pub(crate) fn snowflake(raw: i64) -> u64 {
+    raw as u64
+}
+
+/// A member's id written as text by an aggregate (`group_concat`,
+/// `string_agg`) back; `Corrupt`, saying `what` it was, when it is no number.
+pub(crate) fn user_in_text(what: &str, text: &str) -> Result<UserId, StoreError> {
+    let raw = text.parse::<i64>().map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))?;
+    Ok(UserId::new(snowflake(raw)))
 }
 
 /// A time as stored: whole seconds since the Unix epoch, UTC.
@@ -78,4 +91,18 @@ pub(crate) fn unix(t: DateTime<Utc>) -> i64 {
 /// A stored time back; `Corrupt` when the value is no representable time.
 pub(crate) fn from_unix(secs: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp(secs, 0).ok_or_else(|| StoreError::Corrupt(format!("time {secs} is out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snowflake_reads_back_unchanged_and_a_user_in_text_that_is_no_number_is_corrupt() {
+        let big = (1u64 << 62) + 7;
+        assert_eq!(snowflake(big as i64), big);
+        assert_eq!(user_in_text("replier", &big.to_string()).unwrap(), UserId::new(big));
+        let err = user_in_text("replier", "12a").unwrap_err();
+        assert!(matches!(&err, StoreError::Corrupt(m) if m.starts_with("replier: ")), "{err}");
+    }
 }

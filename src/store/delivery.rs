@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::codec::{from_unix, unix};
+use super::codec::{from_unix, snowflake, unix};
 use super::{Result, Store, StoreError};
 use crate::domain::{CohortId, DeliveryFailure, DeliveryTarget, GuildId, UserId};
 
@@ -23,8 +23,7 @@ impl TryFrom<DeliveryFailureRow> for DeliveryFailure {
     type Error = StoreError;
 
     fn try_from(r: DeliveryFailureRow) -> Result<Self> {
-        // Snowflakes are stored as i64 (store/codec.rs); the cast is lossless.
-        let target = DeliveryTarget::from_parts(&r.target_kind, r.target_id as u64)
+        let target = DeliveryTarget::from_parts(&r.target_kind, snowflake(r.target_id))
             .ok_or_else(|| StoreError::Corrupt(format!("delivery target kind `{}`", r.target_kind)))?;
         Ok(DeliveryFailure {
             cohort_id: r.cohort_id,

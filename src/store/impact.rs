@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::codec::{from_unix, unix};
+use super::codec::{from_unix, snowflake, unix};
 use super::{Result, Store, StoreError};
 use crate::domain::track::{join_track_list, parse_track_list};
 use crate::domain::{CohortId, ImpactEntry, ImpactId, ImpactInput, UserId};
@@ -32,7 +32,7 @@ impl TryFrom<ImpactRow> for ImpactEntry {
         Ok(ImpactEntry {
             id: ImpactId::new(r.id),
             cohort_id: CohortId::new(r.cohort_id),
-            user_id: UserId::new(r.user_id as u64),
+            user_id: UserId::new(snowflake(r.user_id)),
             what_changed: r.what_changed,
             evidence: r.evidence,
             who_benefited: r.who_benefited,

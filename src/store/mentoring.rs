@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::codec::unix;
+use super::codec::{unix, user_in_text};
 use super::replies::ReplyRow;
 use super::{Result, Store, StoreError};
 use crate::domain::{CheckInId, CohortId, PathStep, Reply, ReplyId, UserId};
@@ -37,8 +37,7 @@ impl Store {
         let mut out = MentoringActivity::default();
         for (checkin, members) in noted {
             for member in members.split(',') {
-                let member = member.parse::<i64>().map_err(|e| StoreError::Corrupt(format!("noted member: {e}")))?;
-                out.noted.insert((checkin, UserId::new(member as u64)));
+                out.noted.insert((checkin, user_in_text("noted member", member)?));
             }
         }
         for (user, names) in steps {
