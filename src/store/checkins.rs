@@ -14,25 +14,13 @@ pub struct NewCheckIn {
     pub prompt: Option<PostedPrompt>,
 }
 
-/// A column list as one string literal: `columns!(a, b)` is `"a, b"`,
-/// `columns!(k: a, b)` is `"k.a, k.b"` (the table aliased `k`).
-macro_rules! columns {
-    ($t:ident: $first:ident $(, $rest:ident)*) => {
-        concat!(stringify!($t), ".", stringify!($first) $(, ", ", stringify!($t), ".", stringify!($rest))*)
-    };
-    ($first:ident $(, $rest:ident)*) => {
-        concat!(stringify!($first) $(, ", ", stringify!($rest))*)
-    };
-}
-pub(super) use columns;
-
 /// The columns of a [`CheckInRow`], written once: `checkin_columns!()` for
 /// a statement on `checkins` alone, `checkin_columns!(k)` where the table
 /// is aliased `k`. A string literal, so statements stay `&'static str`
 /// (`concat!("SELECT ", checkin_columns!(), " FROM checkins …")`).
 macro_rules! checkin_columns {
     ($($t:ident)?) => {
-        $crate::store::checkins::columns!(
+        $crate::store::codec::columns!(
             $($t:)? id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id
         )
     };

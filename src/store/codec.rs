@@ -83,6 +83,20 @@ pub(crate) fn user_in_text(what: &str, text: &str) -> Result<UserId, StoreError>
     Ok(UserId::new(snowflake(raw)))
 }
 
+/// A column list as one string literal, so that each table's list is
+/// written once (next to its row type) and statements stay `&'static str`:
+/// `columns!(a, b)` is `"a, b"`, `columns!(k: a, b)` is `"k.a, k.b"` (the
+/// table aliased `k`).
+macro_rules! columns {
+    ($t:ident: $first:ident $(, $rest:ident)*) => {
+        concat!(stringify!($t), ".", stringify!($first) $(, ", ", stringify!($t), ".", stringify!($rest))*)
+    };
+    ($first:ident $(, $rest:ident)*) => {
+        concat!(stringify!($first) $(, ", ", stringify!($rest))*)
+    };
+}
+pub(super) use columns;
+
 /// A time as stored: whole seconds since the Unix epoch, UTC.
 pub(crate) fn unix(t: DateTime<Utc>) -> i64 {
     t.timestamp()

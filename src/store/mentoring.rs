@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::{unix, user_in_text};
-use super::replies::ReplyRow;
+use super::replies::{ReplyRow, reply_columns};
 use super::{Result, Store, StoreError};
 use crate::domain::{CheckInId, CohortId, PathStep, Reply, ReplyId, UserId};
 use crate::summary::mentoring::MentoringActivity;
@@ -60,12 +60,13 @@ impl Store {
         prompt_id: &str,
         before: DateTime<Utc>,
     ) -> Result<Option<Reply>> {
-        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT r.id, r.checkin_id, r.user_id, r.answer, r.confidence, r.created_at, r.updated_at \
-             FROM checkins k JOIN replies r ON r.checkin_id = k.id AND r.user_id = $1 \
+        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            reply_columns!(r),
+            " FROM checkins k JOIN replies r ON r.checkin_id = k.id AND r.user_id = $1 \
              WHERE k.cohort_id = $2 AND k.prompt_id = $3 AND k.occurrence_at < $4 \
-             ORDER BY k.occurrence_at DESC LIMIT 1",
-        )
+             ORDER BY k.occurrence_at DESC LIMIT 1"
+        ))
         .bind(user_id)
         .bind(cohort_id)
         .bind(prompt_id)
@@ -77,9 +78,11 @@ impl Store {
 
     /// One answer by its row id.
     pub async fn reply_by_id(&self, reply_id: ReplyId) -> Result<Option<Reply>> {
-        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies WHERE id = $1",
-        )
+        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            reply_columns!(),
+            " FROM replies WHERE id = $1"
+        ))
         .bind(reply_id)
         .fetch_optional(pool)
         .await)?;
@@ -88,10 +91,12 @@ impl Store {
 
     /// Every current answer to one check-in, in the order they were first saved.
     pub async fn replies_to_checkin(&self, checkin_id: CheckInId) -> Result<Vec<Reply>> {
-        let rows: Vec<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies \
-             WHERE checkin_id = $1 ORDER BY created_at, id",
-        )
+        let rows: Vec<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            reply_columns!(),
+            " FROM replies \
+             WHERE checkin_id = $1 ORDER BY created_at, id"
+        ))
         .bind(checkin_id)
         .fetch_all(pool)
         .await)?;
