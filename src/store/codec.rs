@@ -1,4 +1,6 @@
-//! The one place where domain values meet column types.
+//! The one place where domain values meet column types, and the SQL
+//! spellings statements share: column lists written once, and the
+//! aggregates each backend spells its own way (`ids_joined!`, …).
 //!
 //! Ids are stored as `INTEGER` (SQLite) / `BIGINT` (PostgreSQL): Discord's
 //! snowflakes are `u64` on the wire but fit in 63 bits, so they are stored as
@@ -97,6 +99,49 @@ macro_rules! columns {
 }
 pub(super) use columns;
 
+/// The values of a column over the rows, comma-separated (NULL over none),
+/// as each backend spells it: `ids_joined!(sqlite, "r.user_id")`, with
+/// `DISTINCT` before the column to drop repeats. PostgreSQL's `string_agg`
+/// takes text, so an id is cast first.
+macro_rules! ids_joined {
+    (sqlite, DISTINCT $column:literal) => {
+        concat!("group_concat(DISTINCT ", $column, ")")
+    };
+    (sqlite, $column:literal) => {
+        concat!("group_concat(", $column, ")")
+    };
+    (postgres, DISTINCT $column:literal) => {
+        concat!("string_agg(DISTINCT CAST(", $column, " AS TEXT), ',')")
+    };
+    (postgres, $column:literal) => {
+        concat!("string_agg(CAST(", $column, " AS TEXT), ',')")
+    };
+}
+pub(super) use ids_joined;
+
+/// [`ids_joined!`] for a text column.
+macro_rules! text_joined {
+    (sqlite, $column:literal) => {
+        concat!("group_concat(", $column, ")")
+    };
+    (postgres, $column:literal) => {
+        concat!("string_agg(", $column, ", ',')")
+    };
+}
+pub(super) use text_joined;
+
+/// The ids of a JSON array parameter (`$2` holding `[1, 2]`), as a subquery
+/// for `id IN …`: the ids travel as one value, whatever their number.
+macro_rules! ids_in_json {
+    (sqlite, $param:literal) => {
+        concat!("(SELECT value FROM json_each(", $param, "))")
+    };
+    (postgres, $param:literal) => {
+        concat!("(SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(", $param, " AS JSON)))")
+    };
+}
+pub(super) use ids_in_json;
+
 /// A time as stored: whole seconds since the Unix epoch, UTC.
 pub(crate) fn unix(t: DateTime<Utc>) -> i64 {
     t.timestamp()
@@ -110,6 +155,16 @@ pub(crate) fn from_unix(secs: i64) -> Result<DateTime<Utc>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_backend_spells_its_aggregates() {
+        assert_eq!(ids_joined!(sqlite, DISTINCT "m.u"), "group_concat(DISTINCT m.u)");
+        assert_eq!(ids_joined!(postgres, "m.u"), "string_agg(CAST(m.u AS TEXT), ',')");
+        assert_eq!(text_joined!(postgres, "step"), "string_agg(step, ',')");
+        assert_eq!(ids_in_json!(sqlite, "$2"), "(SELECT value FROM json_each($2))");
+        assert_eq!(columns!(k: a, b), "k.a, k.b");
+        assert_eq!(columns!(a, b), "a, b");
+    }
 
     #[test]
     fn a_snowflake_reads_back_unchanged_and_a_user_in_text_that_is_no_number_is_corrupt() {

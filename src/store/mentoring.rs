@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::codec::{unix, user_in_text};
+use super::codec::{ids_joined, text_joined, unix, user_in_text};
 use super::replies::{ReplyRow, reply_columns};
 use super::{Result, Store, StoreError};
 use crate::domain::{CheckInId, CohortId, PathStep, Reply, ReplyId, UserId};
@@ -17,16 +17,27 @@ impl Store {
     /// hundred rows, not one per note.
     pub async fn cohort_mentoring(&self, cohort_id: CohortId) -> Result<MentoringActivity> {
         let backend = self.backend();
-        let noted_sql = backend.pick(
-            "SELECT checkin_id, group_concat(DISTINCT member_user_id) FROM notes WHERE cohort_id = $1 \
-             GROUP BY checkin_id",
-            "SELECT checkin_id, string_agg(DISTINCT CAST(member_user_id AS TEXT), ',') FROM notes \
-             WHERE cohort_id = $1 GROUP BY checkin_id",
-        );
-        let steps_sql = backend.pick(
-            "SELECT user_id, group_concat(step) FROM path_steps WHERE cohort_id = $1 GROUP BY user_id",
-            "SELECT user_id, string_agg(step, ',') FROM path_steps WHERE cohort_id = $1 GROUP BY user_id",
-        );
+        // Each written once, with the backend's spelling of the aggregate.
+        macro_rules! noted_sql {
+            ($db:ident) => {
+                concat!(
+                    "SELECT checkin_id, ",
+                    ids_joined!($db, DISTINCT "member_user_id"),
+                    " FROM notes WHERE cohort_id = $1 GROUP BY checkin_id"
+                )
+            };
+        }
+        macro_rules! steps_sql {
+            ($db:ident) => {
+                concat!(
+                    "SELECT user_id, ",
+                    text_joined!($db, "step"),
+                    " FROM path_steps WHERE cohort_id = $1 GROUP BY user_id"
+                )
+            };
+        }
+        let noted_sql = backend.pick(noted_sql!(sqlite), noted_sql!(postgres));
+        let steps_sql = backend.pick(steps_sql!(sqlite), steps_sql!(postgres));
         let (noted, steps) = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_with(backend.read_tx()).await?;
             let noted: Vec<(CheckInId, String)> = sqlx::query_as(noted_sql).bind(cohort_id).fetch_all(&mut *tx).await?;

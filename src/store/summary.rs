@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use super::checkins::{CheckInRow, checkin_columns};
-use super::codec::{from_unix, user_in_text};
+use super::codec::{from_unix, ids_joined, user_in_text};
 use super::impact::ImpactRow;
 use super::replies::ReplyRow;
 use super::{Result, Store, StoreError};
@@ -148,16 +148,6 @@ macro_rules! json_object {
     };
     (postgres) => {
         "json_build_object"
-    };
-}
-
-/// Comma-separated ids of a column over the rows (NULL over none).
-macro_rules! ids_joined {
-    (sqlite, $column:literal) => {
-        concat!("group_concat(", $column, ")")
-    };
-    (postgres, $column:literal) => {
-        concat!("string_agg(CAST(", $column, " AS TEXT), ',')")
     };
 }
 
