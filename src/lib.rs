@@ -19,15 +19,18 @@
 //!   the [`Viewer`](domain::Viewer) who asks. No I/O; imports nothing else of
 //!   Trellis.
 //! - [`summary`]: pure calculations over rows: progress, cohort status, the
-//!   digest, the packet, the export records, the charts.
+//!   digest, the packet, the export records, the charts. Each builds a model
+//!   first (tested on its own), then writes it section by section.
 //! - [`store`]: every SQL statement, one file per table family; returns domain
 //!   types and facts (`StoreError`), never prose.
 //! - [`engine`]: every rule: who may see and do what, answers, membership,
 //!   cohorts, and the scheduler that posts, reminds and digests exactly once.
 //!   It reaches chat only through the [`ChatEdge`](engine::ChatEdge) seam and
-//!   decides, in one exhaustive match, which errors a user may read.
+//!   decides, in one exhaustive match, which errors a user may read; its
+//!   errors say what went wrong, never which slash command fixes it.
 //! - [`discord`]: the edge. Turns an interaction into a `Viewer` and one engine
-//!   call, and the result into a message ([`discord::render`]); implements
+//!   call, and the result into a message ([`discord::render`]; an error via
+//!   [`discord::reply_for`], which adds the slash command that fixes it); implements
 //!   `ChatEdge` over serenity. It never touches the store.
 //! - [`web`]: the second edge, the desk: a browser session becomes a
 //!   [`DeskGrant`](domain::DeskGrant) and one engine call, the result a page.

@@ -181,7 +181,13 @@ impl Application {
         let engine = Arc::new(Engine::new(store.clone(), settings.prompts, clock, chat.clone()));
         if let Err(e) = engine.sync_file_cohorts(&settings.cohorts).await {
             lease.release().await;
-            return Err(anyhow::Error::new(e).context("saving the cohorts of the config file"));
+            // A cohort made in Discord holding the file's channel is the
+            // operator's to fix, in Discord's terms; anything else keeps its chain.
+            let e = match e.is_user_error() {
+                true => anyhow::anyhow!(discord::user_error_text(&e)),
+                false => anyhow::Error::new(e),
+            };
+            return Err(e.context("saving the cohorts of the config file"));
         }
         let in_flight = Arc::new(InFlight::default());
         // A port that cannot be bound is one line; the bot runs on without the desk.
@@ -212,9 +218,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let Application { store, engine, chat, http, http_client, discord, mut lease, in_flight, desk } = self;
         tokio::pin!(shutdown);
-        let desk_url = desk.as_ref().map(|d| d.public_url().to_string());
-        let (desk_stop, desk_stopped) = tokio::sync::oneshot::channel::<()>();
-        let desk = desk.map(|d| d.serve(engine.clone(), async move { desk_stopped.await.unwrap_or(()) }));
+        let (desk_url, desk) = ServingDesk::start(desk, &engine);
         let connected = tokio::select! {
             client = client(http, &discord, engine.clone(), in_flight.clone(), desk_url) => client.map(Some),
             lost = lease.lost() => Err(lost.into()),
@@ -226,36 +230,20 @@ impl Application {
         let mut client = match connected {
             Ok(Some(client)) => client,
             stopped => {
-                stop_desk(desk_stop, desk).await;
+                desk.stop().await;
                 lease.release().await;
                 store.close().await;
                 return stopped.map(|_| ());
             }
         };
-        // Behind a proxy serenity's limiter is off: the engine's sends go
-        // through Trellis's own (interaction callbacks never wait behind them).
-        let api = if discord.api_base.is_some() {
-            // This process's share of the global limit when several send
-            // through one proxy (`TRELLIS_GLOBAL_RATE_LIMIT`), else all of it.
-            let per_second = discord.global_rate_limit.map_or(discord::ratelimit::GLOBAL_LIMIT, |l| l.get() as usize);
-            let limiter = Arc::new(RateLimiter::with_global_limit(per_second));
-            ChatHttp::Limited(Arc::new(Limited { http: client.http.clone(), client: http_client, limiter }))
-        } else {
-            ChatHttp::Serenity(client.http.clone())
-        };
-        chat.connect(DiscordChat::new(api));
+        chat.connect(DiscordChat::new(chat_http(&discord, client.http.clone(), http_client)));
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let scheduling = engine.clone();
         let mut scheduler = tokio::spawn(async move { scheduling.run_scheduler(stop_rx).await });
         let mut scheduler_running = true;
         let shards = client.shard_manager.clone();
-        let watched = discord::connect::WatchedClient {
-            http: client.http.clone(),
-            ws_url: client.ws_url.clone(),
-            discord: discord.clone(),
-        };
-        let watcher = tokio::spawn(discord::connect::watch_gateway(shards.clone(), watched));
+        let watcher = watch_gateway(&client, &discord);
         // Whether the connection ended by itself (its shards are gone already).
         let mut ended = false;
         let slot = discord.shards;
@@ -299,22 +287,59 @@ impl Application {
             tracing::error!(error = ?e, "the scheduler failed while stopping");
             result = result.and(Err(e));
         }
-        stop_desk(desk_stop, desk).await;
+        desk.stop().await;
         lease.release().await;
         store.close().await;
         result
     }
 }
 
-/// Stop the desk: no new connections; requests in progress finish (up to
-/// the drain limit) before the pool closes under them.
-async fn stop_desk(stop: tokio::sync::oneshot::Sender<()>, desk: Option<tokio::task::JoinHandle<()>>) {
-    let _ = stop.send(());
-    if let Some(mut desk) = desk
-        && tokio::time::timeout(DRAIN_LIMIT, &mut desk).await.is_err()
-    {
-        desk.abort();
+/// The desk serving beside the bot, and how to stop it.
+struct ServingDesk(Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>);
+
+impl ServingDesk {
+    /// Serve `desk` (if it is on); returns its public URL for `/desk` links.
+    fn start(desk: Option<crate::web::Desk>, engine: &Arc<Engine>) -> (Option<String>, ServingDesk) {
+        let Some(desk) = desk else { return (None, ServingDesk(None)) };
+        let url = desk.public_url().to_string();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = desk.serve(engine.clone(), async move { stopped.await.unwrap_or(()) });
+        (Some(url), ServingDesk(Some((stop, task))))
     }
+
+    /// No new connections; requests in progress finish (up to the drain
+    /// limit) before the pool closes under them.
+    async fn stop(self) {
+        let Some((stop, mut task)) = self.0 else { return };
+        let _ = stop.send(());
+        if tokio::time::timeout(DRAIN_LIMIT, &mut task).await.is_err() {
+            task.abort();
+        }
+    }
+}
+
+/// Watch the gateway's shards, saying when they are down and back.
+fn watch_gateway(client: &serenity::Client, discord: &DiscordSettings) -> tokio::task::AbortHandle {
+    let watched = discord::connect::WatchedClient {
+        http: client.http.clone(),
+        ws_url: client.ws_url.clone(),
+        discord: discord.clone(),
+    };
+    tokio::spawn(discord::connect::watch_gateway(client.shard_manager.clone(), watched)).abort_handle()
+}
+
+/// How the engine's chat sends. Behind a proxy serenity's limiter is off:
+/// the engine's sends go through Trellis's own (interaction callbacks never
+/// wait behind them).
+fn chat_http(discord: &DiscordSettings, http: Arc<serenity::Http>, http_client: reqwest::Client) -> ChatHttp {
+    if discord.api_base.is_none() {
+        return ChatHttp::Serenity(http);
+    }
+    // This process's share of the global limit when several send through
+    // one proxy (`TRELLIS_GLOBAL_RATE_LIMIT`), else all of it.
+    let per_second = discord.global_rate_limit.map_or(discord::ratelimit::GLOBAL_LIMIT, |l| l.get() as usize);
+    let limiter = Arc::new(RateLimiter::with_global_limit(per_second));
+    ChatHttp::Limited(Arc::new(Limited { http, client: http_client, limiter }))
 }
 
 /// The gateway client over `http`, with the engine behind poise's framework,

@@ -114,49 +114,8 @@ impl CohortDraft {
             ScheduleError::TimeZone(_) => FieldError::new("timezone", e.to_string()),
             _ => FieldError::new("schedule", e.to_string()),
         })?;
-        let reminder_after = self
-            .reminder_after
-            .as_deref()
-            .map(parse_duration)
-            .transpose()
-            .map_err(|e| FieldError::new("reminder_after", e.to_string()))?;
-        if reminder_after.is_some_and(|d| d > MAX_REMINDER_AFTER) {
-            return Err(FieldError::new(
-                "reminder_after",
-                "must be at most 365d (a nudge later than that never comes)",
-            ));
-        }
-        // A check-in closes when the next one opens: a nudge due at or after
-        // that would never be sent.
-        if let Some(after) = reminder_after
-            && let Some(gap) = schedule.shortest_gap(chrono::Utc::now(), GAP_SAMPLE)
-            && chrono::Duration::from_std(after).is_ok_and(|after| after >= gap)
-        {
-            let gap = format_duration(gap.to_std().unwrap_or_default());
-            return Err(FieldError::new(
-                "reminder_after",
-                format!(
-                    "is {} but this schedule's check-ins can be as little as {gap} apart, and a check-in closes \
-                     when the next opens: the nudge would never be sent; give less than {gap}",
-                    format_duration(after)
-                ),
-            ));
-        }
-        let tracks = match self.tracks {
-            None => Track::ALL.to_vec(),
-            Some(list) => {
-                if list.is_empty() {
-                    return Err(FieldError::new(
-                        "tracks",
-                        format!("is empty; list one or more of: {}", Track::names()),
-                    ));
-                }
-                list.iter()
-                    .map(|t| t.parse::<Track>())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| FieldError::new("tracks", e.to_string()))?
-            }
-        };
+        let reminder_after = parse_reminder_after(self.reminder_after.as_deref(), &schedule)?;
+        let tracks = parse_tracks(self.tracks)?;
         Ok(CohortSpec {
             name,
             guild_id: GuildId::new(self.guild_id),
@@ -168,6 +127,45 @@ impl CohortDraft {
             tracks,
         })
     }
+}
+
+/// `reminder_after`, checked against the schedule: a nudge must come
+/// before the next check-in opens (which closes this one).
+fn parse_reminder_after(raw: Option<&str>, schedule: &Schedule) -> Result<Option<Duration>, FieldError> {
+    let reminder_after =
+        raw.map(parse_duration).transpose().map_err(|e| FieldError::new("reminder_after", e.to_string()))?;
+    if reminder_after.is_some_and(|d| d > MAX_REMINDER_AFTER) {
+        return Err(FieldError::new("reminder_after", "must be at most 365d (a nudge later than that never comes)"));
+    }
+    // A check-in closes when the next one opens: a nudge due at or after
+    // that would never be sent.
+    if let Some(after) = reminder_after
+        && let Some(gap) = schedule.shortest_gap(chrono::Utc::now(), GAP_SAMPLE)
+        && chrono::Duration::from_std(after).is_ok_and(|after| after >= gap)
+    {
+        let gap = format_duration(gap.to_std().unwrap_or_default());
+        return Err(FieldError::new(
+            "reminder_after",
+            format!(
+                "is {} but this schedule's check-ins can be as little as {gap} apart, and a check-in closes \
+                 when the next opens: the nudge would never be sent; give less than {gap}",
+                format_duration(after)
+            ),
+        ));
+    }
+    Ok(reminder_after)
+}
+
+/// The tracks a cohort asks about: all of them unless listed.
+fn parse_tracks(tracks: Option<Vec<String>>) -> Result<Vec<Track>, FieldError> {
+    let Some(list) = tracks else { return Ok(Track::ALL.to_vec()) };
+    if list.is_empty() {
+        return Err(FieldError::new("tracks", format!("is empty; list one or more of: {}", Track::names())));
+    }
+    list.iter()
+        .map(|t| t.parse::<Track>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| FieldError::new("tracks", e.to_string()))
 }
 
 fn check_snowflake(field: &'static str, id: u64) -> Result<(), FieldError> {

@@ -56,7 +56,8 @@ pub enum EngineError {
     NotACohortChannel,
     #[error("You belong to several cohorts on this server. Run the command in the channel of the cohort you mean.")]
     AmbiguousCohort,
-    #[error("You are not a member of a cohort here. Use `/cohort join` in a cohort's channel first.")]
+    /// Not a member of a cohort here (the edge says how to join one).
+    #[error("You are not a member of a cohort here.")]
     NotAMember,
     #[error("There is no open check-in for this cohort right now. The next one is posted at its scheduled time.")]
     NoOpenCheckIn,
@@ -72,8 +73,10 @@ pub enum EngineError {
     NotPaused,
     #[error("A cohort named `{0}` already exists in another channel; pick another name.")]
     NameTaken(String),
+    /// A cohort of the config file names a channel another cohort holds
+    /// (the edge says how that one is removed).
     #[error(
-        "cohort `{cohort}`: channel {channel_id} already belongs to cohort `{owner}`; give `{cohort}` its own channel, or remove `{owner}` (`/cohort remove` in that channel)"
+        "cohort `{cohort}`: channel {channel_id} already belongs to cohort `{owner}`; give `{cohort}` its own channel, or remove `{owner}`"
     )]
     ChannelTaken { cohort: String, channel_id: crate::domain::ChannelId, owner: String },
     #[error("Only members with the Manage Server permission can {action}.")]
@@ -88,12 +91,9 @@ pub enum EngineError {
     NotAMentor,
     #[error("You mentor several cohorts here; run this in the cohort's channel.")]
     SeveralCohortsMentored,
-    /// `/cohort setup` in a channel where the bot cannot post check-ins.
-    #[error(
-        "Trellis can't post check-ins in this channel: it lacks {}. Give Trellis's role View Channel, Send Messages, \
-         Embed Links and Attach Files in this channel (channel settings → Permissions), then run `/cohort setup` again.",
-        .missing.join(", ")
-    )]
+    /// Setting a cohort up in a channel where the bot cannot post check-ins:
+    /// `missing` names the permissions (the edge says how to grant them).
+    #[error("Trellis can't post check-ins in this channel: it lacks {}.", .missing.join(", "))]
     BotCannotPost { missing: Vec<&'static str> },
     #[error("Only this cohort's mentors can read its answers and write notes on them.")]
     AnswersMentorsOnly,

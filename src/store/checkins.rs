@@ -14,6 +14,19 @@ pub struct NewCheckIn {
     pub prompt: Option<PostedPrompt>,
 }
 
+/// The columns of a [`CheckInRow`], written once: `checkin_columns!()` for
+/// a statement on `checkins` alone, `checkin_columns!(k)` where the table
+/// is aliased `k`. A string literal, so statements stay `&'static str`
+/// (`concat!("SELECT ", checkin_columns!(), " FROM checkins …")`).
+macro_rules! checkin_columns {
+    ($($t:ident)?) => {
+        $crate::store::codec::columns!(
+            $($t:)? id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id
+        )
+    };
+}
+pub(super) use checkin_columns;
+
 #[derive(sqlx::FromRow)]
 pub(super) struct CheckInRow {
     pub(super) id: CheckInId,
@@ -76,11 +89,11 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            let row: Option<CheckInRow> = sqlx::query_as(
+            let row: Option<CheckInRow> = sqlx::query_as(concat!(
                 "INSERT INTO checkins (cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING \
-                 RETURNING id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id",
-            )
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING ",
+                checkin_columns!()
+            ))
             .bind(new.cohort_id)
             .bind(unix(new.occurrence_at))
             .bind(unix(new.closes_at))
@@ -155,10 +168,11 @@ impl Store {
 
     /// Check-ins recorded but not yet posted (including claims left by a crash).
     pub async fn unposted_checkins(&self) -> Result<Vec<CheckIn>> {
-        let rows: Vec<CheckInRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \
-             FROM checkins WHERE status IN ('recorded', 'posting') ORDER BY occurrence_at",
-        )
+        let rows: Vec<CheckInRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            checkin_columns!(),
+            " FROM checkins WHERE status IN ('recorded', 'posting') ORDER BY occurrence_at"
+        ))
         .fetch_all(pool)
         .await)?;
         rows.into_iter().map(CheckIn::try_from).collect()
@@ -223,10 +237,11 @@ impl Store {
     }
 
     pub async fn checkin(&self, checkin_id: CheckInId) -> Result<Option<CheckIn>> {
-        let row: Option<CheckInRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \
-             FROM checkins WHERE id = $1",
-        )
+        let row: Option<CheckInRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            checkin_columns!(),
+            " FROM checkins WHERE id = $1"
+        ))
         .bind(checkin_id)
         .fetch_optional(pool)
         .await)?;
@@ -235,11 +250,12 @@ impl Store {
 
     /// The posted check-in of a cohort that is open at `at`.
     pub async fn open_checkin(&self, cohort_id: CohortId, at: DateTime<Utc>) -> Result<Option<CheckIn>> {
-        let row: Option<CheckInRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \
-             FROM checkins WHERE cohort_id = $1 AND status IN ('posting', 'posted') \
-             AND occurrence_at <= $2 AND $3 < closes_at ORDER BY occurrence_at DESC LIMIT 1",
-        )
+        let row: Option<CheckInRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            checkin_columns!(),
+            " FROM checkins WHERE cohort_id = $1 AND status IN ('posting', 'posted') \
+             AND occurrence_at <= $2 AND $3 < closes_at ORDER BY occurrence_at DESC LIMIT 1"
+        ))
         .bind(cohort_id)
         .bind(unix(at))
         .bind(unix(at))
@@ -251,13 +267,14 @@ impl Store {
     /// Open check-ins of active cohorts the user is an active member of.
     pub async fn open_checkins_for_member(&self, user_id: UserId, at: DateTime<Utc>) -> Result<Vec<CheckIn>> {
         let rows: Vec<CheckInRow> = on_db!(&self.db, |pool| {
-            sqlx::query_as(
-            "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, k.question, k.message_id \
-             FROM checkins k \
+            sqlx::query_as(concat!(
+            "SELECT ",
+            checkin_columns!(k),
+            " FROM checkins k \
              JOIN cohorts c ON c.id = k.cohort_id AND c.active = TRUE \
              JOIN members m ON m.cohort_id = k.cohort_id AND m.user_id = $1 AND m.left_at IS NULL \
-             WHERE k.status IN ('posting', 'posted') AND k.occurrence_at <= $2 AND $3 < k.closes_at ORDER BY k.occurrence_at",
-        )
+             WHERE k.status IN ('posting', 'posted') AND k.occurrence_at <= $2 AND $3 < k.closes_at ORDER BY k.occurrence_at"
+        ))
             .bind(user_id)
             .bind(unix(at))
             .bind(unix(at))
@@ -270,13 +287,30 @@ impl Store {
     /// All ledger rows of a cohort, oldest first.
     #[cfg(any(test, feature = "test-util"))]
     pub async fn checkins_of_cohort(&self, cohort_id: CohortId) -> Result<Vec<CheckIn>> {
-        let rows: Vec<CheckInRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id \
-             FROM checkins WHERE cohort_id = $1 ORDER BY occurrence_at",
-        )
+        let rows: Vec<CheckInRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            checkin_columns!(),
+            " FROM checkins WHERE cohort_id = $1 ORDER BY occurrence_at"
+        ))
         .bind(cohort_id)
         .fetch_all(pool)
         .await)?;
         rows.into_iter().map(CheckIn::try_from).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_column_list_is_written_once_with_or_without_an_alias() {
+        assert_eq!(
+            checkin_columns!(),
+            "id, cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question, message_id"
+        );
+        assert_eq!(
+            checkin_columns!(k),
+            "k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, k.question, \
+             k.message_id"
+        );
     }
 }

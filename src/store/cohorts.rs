@@ -7,6 +7,17 @@ use super::{Result, Store, StoreError};
 use crate::domain::track::{join_track_list, parse_track_list};
 use crate::domain::{ChannelId, Cohort, CohortId, CohortSource, CohortSpec, GuildId, RoleId, Schedule};
 
+/// The columns of a [`CohortRow`], in its order, written once for every
+/// statement that reads one.
+macro_rules! cohort_columns {
+    ($($t:ident)?) => {
+        $crate::store::codec::columns!(
+            $($t:)? id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs,
+            digest_channel_id, tracks, source, active, created_at
+        )
+    };
+}
+
 #[derive(sqlx::FromRow)]
 struct CohortRow {
     id: CohortId,
@@ -137,11 +148,11 @@ impl Store {
     }
 
     pub async fn cohort(&self, cohort_id: CohortId) -> Result<Option<Cohort>> {
-        let row: Option<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
-             digest_channel_id, tracks, source, active, created_at \
-             FROM cohorts WHERE id = $1",
-        )
+        let row: Option<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            cohort_columns!(),
+            " FROM cohorts WHERE id = $1"
+        ))
         .bind(cohort_id)
         .fetch_optional(pool)
         .await)?;
@@ -150,11 +161,11 @@ impl Store {
 
     /// The cohort (active or not) whose channel this is.
     pub async fn cohort_by_channel(&self, channel_id: ChannelId) -> Result<Option<Cohort>> {
-        let row: Option<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
-             digest_channel_id, tracks, source, active, created_at \
-             FROM cohorts WHERE channel_id = $1",
-        )
+        let row: Option<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            cohort_columns!(),
+            " FROM cohorts WHERE channel_id = $1"
+        ))
         .bind(channel_id)
         .fetch_optional(pool)
         .await)?;
@@ -162,11 +173,11 @@ impl Store {
     }
 
     pub async fn cohort_by_name(&self, name: &str) -> Result<Option<Cohort>> {
-        let row: Option<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
-             digest_channel_id, tracks, source, active, created_at \
-             FROM cohorts WHERE name = $1",
-        )
+        let row: Option<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            cohort_columns!(),
+            " FROM cohorts WHERE name = $1"
+        ))
         .bind(name)
         .fetch_optional(pool)
         .await)?;
@@ -174,11 +185,11 @@ impl Store {
     }
 
     pub async fn active_cohorts(&self) -> Result<Vec<Cohort>> {
-        let rows: Vec<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
-             digest_channel_id, tracks, source, active, created_at \
-             FROM cohorts WHERE active = TRUE ORDER BY id",
-        )
+        let rows: Vec<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            cohort_columns!(),
+            " FROM cohorts WHERE active = TRUE ORDER BY id"
+        ))
         .fetch_all(pool)
         .await)?;
         rows.into_iter().map(Cohort::try_from).collect()
@@ -187,23 +198,23 @@ impl Store {
     /// The active cohorts the scheduler serves: those of guilds the bot has
     /// not left (see `departed_guilds`).
     pub async fn scheduled_cohorts(&self) -> Result<Vec<Cohort>> {
-        let rows: Vec<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
-             digest_channel_id, tracks, source, active, created_at \
-             FROM cohorts WHERE active = TRUE \
-             AND guild_id NOT IN (SELECT guild_id FROM departed_guilds) ORDER BY id",
-        )
+        let rows: Vec<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            cohort_columns!(),
+            " FROM cohorts WHERE active = TRUE \
+             AND guild_id NOT IN (SELECT guild_id FROM departed_guilds) ORDER BY id"
+        ))
         .fetch_all(pool)
         .await)?;
         rows.into_iter().map(Cohort::try_from).collect()
     }
 
     pub async fn active_cohorts_in_guild(&self, guild_id: GuildId) -> Result<Vec<Cohort>> {
-        let rows: Vec<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, reminder_after_secs, \
-             digest_channel_id, tracks, source, active, created_at \
-             FROM cohorts WHERE active = TRUE AND guild_id = $1 ORDER BY id",
-        )
+        let rows: Vec<CohortRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            cohort_columns!(),
+            " FROM cohorts WHERE active = TRUE AND guild_id = $1 ORDER BY id"
+        ))
         .bind(guild_id)
         .fetch_all(pool)
         .await)?;

@@ -4,9 +4,19 @@
 
 use chrono::{DateTime, Utc};
 
-use super::codec::{from_unix, unix};
+use super::codec::{from_unix, snowflake, unix};
 use super::{Result, Store, StoreError};
 use crate::domain::{CohortId, DeliveryFailure, DeliveryTarget, GuildId, UserId};
+
+/// The columns of a [`DeliveryFailureRow`], in its order, written once for every
+/// statement that reads one.
+macro_rules! failure_columns {
+    ($($t:ident)?) => {
+        $crate::store::codec::columns!(
+            $($t:)? cohort_id, target_kind, target_id, code, reason, first_seen_at, last_seen_at
+        )
+    };
+}
 
 #[derive(sqlx::FromRow)]
 struct DeliveryFailureRow {
@@ -23,8 +33,7 @@ impl TryFrom<DeliveryFailureRow> for DeliveryFailure {
     type Error = StoreError;
 
     fn try_from(r: DeliveryFailureRow) -> Result<Self> {
-        // Snowflakes are stored as i64 (store/codec.rs); the cast is lossless.
-        let target = DeliveryTarget::from_parts(&r.target_kind, r.target_id as u64)
+        let target = DeliveryTarget::from_parts(&r.target_kind, snowflake(r.target_id))
             .ok_or_else(|| StoreError::Corrupt(format!("delivery target kind `{}`", r.target_kind)))?;
         Ok(DeliveryFailure {
             cohort_id: r.cohort_id,
@@ -99,10 +108,11 @@ impl Store {
         cohort_id: CohortId,
         target: DeliveryTarget,
     ) -> Result<Option<DeliveryFailure>> {
-        let row: Option<DeliveryFailureRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT cohort_id, target_kind, target_id, code, reason, first_seen_at, last_seen_at \
-             FROM delivery_failures WHERE cohort_id = $1 AND target_kind = $2 AND target_id = $3",
-        )
+        let row: Option<DeliveryFailureRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            failure_columns!(),
+            " FROM delivery_failures WHERE cohort_id = $1 AND target_kind = $2 AND target_id = $3"
+        ))
         .bind(cohort_id)
         .bind(target.kind())
         .bind(target.id() as i64)
@@ -113,10 +123,11 @@ impl Store {
 
     /// Every recorded refusal of a cohort, oldest first.
     pub async fn delivery_failures(&self, cohort_id: CohortId) -> Result<Vec<DeliveryFailure>> {
-        let rows: Vec<DeliveryFailureRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT cohort_id, target_kind, target_id, code, reason, first_seen_at, last_seen_at \
-             FROM delivery_failures WHERE cohort_id = $1 ORDER BY first_seen_at, target_kind, target_id",
-        )
+        let rows: Vec<DeliveryFailureRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            failure_columns!(),
+            " FROM delivery_failures WHERE cohort_id = $1 ORDER BY first_seen_at, target_kind, target_id"
+        ))
         .bind(cohort_id)
         .fetch_all(pool)
         .await)?;

@@ -4,10 +4,20 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::codec::{from_unix, unix};
+use super::codec::{from_unix, snowflake, unix};
 use super::{Result, Store, StoreError};
 use crate::domain::track::{join_track_list, parse_track_list};
 use crate::domain::{CohortId, ImpactEntry, ImpactId, ImpactInput, UserId};
+
+/// The columns of an [`ImpactRow`], in its order, written once for every
+/// statement that reads one.
+macro_rules! impact_columns {
+    ($($t:ident)?) => {
+        $crate::store::codec::columns!(
+            $($t:)? id, cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at
+        )
+    };
+}
 
 /// A row of `impact_entries`. Also read from JSON, where a member's history
 /// aggregates their entries into one column (`store/summary.rs`).
@@ -32,7 +42,7 @@ impl TryFrom<ImpactRow> for ImpactEntry {
         Ok(ImpactEntry {
             id: ImpactId::new(r.id),
             cohort_id: CohortId::new(r.cohort_id),
-            user_id: UserId::new(r.user_id as u64),
+            user_id: UserId::new(snowflake(r.user_id)),
             what_changed: r.what_changed,
             evidence: r.evidence,
             who_benefited: r.who_benefited,
@@ -52,11 +62,12 @@ impl Store {
         input: &ImpactInput,
         now: DateTime<Utc>,
     ) -> Result<ImpactEntry> {
-        let row: ImpactRow = on_db!(&self.db, |pool| sqlx::query_as(
+        let row: ImpactRow = on_db!(&self.db, |pool| sqlx::query_as(concat!(
             "INSERT INTO impact_entries (cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, \
              recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             RETURNING id, cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at",
-        )
+             RETURNING ",
+            impact_columns!()
+        ))
         .bind(cohort_id)
         .bind(user_id)
         .bind(&input.what_changed)
@@ -73,11 +84,12 @@ impl Store {
     /// A member's impact ledger in one cohort, newest first, at most `limit` entries.
     #[cfg(any(test, feature = "test-util"))]
     pub async fn impact_of_member(&self, cohort_id: CohortId, user_id: UserId, limit: u32) -> Result<Vec<ImpactEntry>> {
-        let rows: Vec<ImpactRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at \
-             FROM impact_entries WHERE cohort_id = $1 AND user_id = $2 \
-             ORDER BY recorded_at DESC, id DESC LIMIT $3",
-        )
+        let rows: Vec<ImpactRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            impact_columns!(),
+            " FROM impact_entries WHERE cohort_id = $1 AND user_id = $2 \
+             ORDER BY recorded_at DESC, id DESC LIMIT $3"
+        ))
         .bind(cohort_id)
         .bind(user_id)
         .bind(i64::from(limit))
@@ -88,10 +100,11 @@ impl Store {
 
     /// Every impact entry of a cohort, oldest first.
     pub async fn impact_of_cohort(&self, cohort_id: CohortId) -> Result<Vec<ImpactEntry>> {
-        let rows: Vec<ImpactRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, cohort_id, user_id, what_changed, evidence, who_benefited, link, tracks, recorded_at \
-             FROM impact_entries WHERE cohort_id = $1 ORDER BY recorded_at, id",
-        )
+        let rows: Vec<ImpactRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            impact_columns!(),
+            " FROM impact_entries WHERE cohort_id = $1 ORDER BY recorded_at, id"
+        ))
         .bind(cohort_id)
         .fetch_all(pool)
         .await)?;

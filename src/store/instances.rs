@@ -8,6 +8,14 @@ use super::codec::{from_unix, unix};
 use super::{Result, Store, StoreError};
 use crate::domain::{Instance, Slot};
 
+/// The columns of an [`InstanceRow`], in its order, written once for every
+/// statement that reads one.
+macro_rules! instance_columns {
+    ($($t:ident)?) => {
+        $crate::store::codec::columns!($($t:)? slot, holder, host, host_key, pid, started_at, heartbeat_at)
+    };
+}
+
 #[derive(sqlx::FromRow)]
 struct InstanceRow {
     holder: String,
@@ -132,9 +140,11 @@ impl Store {
     /// Every lease row, by slot: which processes serve (or served, if
     /// stale) this database.
     pub async fn all_instances(&self) -> Result<Vec<(String, Instance)>> {
-        let rows: Vec<SlotRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT slot, holder, host, host_key, pid, started_at, heartbeat_at FROM instances ORDER BY slot",
-        )
+        let rows: Vec<SlotRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances ORDER BY slot"
+        ))
         .fetch_all(pool)
         .await)?;
         rows.into_iter().map(|r| Ok((r.slot, Instance::try_from(r.instance)?))).collect()
@@ -178,10 +188,12 @@ impl Store {
             .bind(unix(me.heartbeat_at))
             .execute(&mut *tx)
             .await?;
-            let rows: Vec<SlotRow> = sqlx::query_as(
-                "SELECT slot, holder, host, host_key, pid, started_at, heartbeat_at FROM instances \
-                 WHERE slot <> $1 ORDER BY slot",
-            )
+            let rows: Vec<SlotRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                instance_columns!(),
+                " FROM instances \
+                 WHERE slot <> $1 ORDER BY slot"
+            ))
             .bind(SHARD_LEASE_LOCK)
             .fetch_all(&mut *tx)
             .await?;

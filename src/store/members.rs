@@ -4,6 +4,14 @@ use super::codec::{from_unix, unix};
 use super::{Conn, Result, Store};
 use crate::domain::{CheckInId, CohortId, Member, Pause, UserId};
 
+/// The columns of a [`MembershipRow`], in its order, written once for every
+/// statement that reads one (`membership_columns!(m)` where the table is aliased `m`).
+macro_rules! membership_columns {
+    ($($t:ident)?) => {
+        $crate::store::codec::columns!($($t:)? cohort_id, user_id, joined_at, left_at)
+    };
+}
+
 #[derive(sqlx::FromRow)]
 struct MembershipRow {
     cohort_id: CohortId,
@@ -60,9 +68,11 @@ impl Store {
     }
 
     pub async fn member(&self, cohort_id: CohortId, user_id: UserId) -> Result<Option<Member>> {
-        let row: Option<MembershipRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT cohort_id, user_id, joined_at, left_at FROM members WHERE cohort_id = $1 AND user_id = $2",
-        )
+        let row: Option<MembershipRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            membership_columns!(),
+            " FROM members WHERE cohort_id = $1 AND user_id = $2"
+        ))
         .bind(cohort_id)
         .bind(user_id)
         .fetch_optional(pool)
@@ -72,10 +82,12 @@ impl Store {
 
     /// Every member of a cohort, current and former, by join time.
     pub async fn members(&self, cohort_id: CohortId) -> Result<Vec<Member>> {
-        let rows: Vec<MembershipRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT cohort_id, user_id, joined_at, left_at FROM members WHERE cohort_id = $1 \
-             ORDER BY joined_at, user_id",
-        )
+        let rows: Vec<MembershipRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            membership_columns!(),
+            " FROM members WHERE cohort_id = $1 \
+             ORDER BY joined_at, user_id"
+        ))
         .bind(cohort_id)
         .fetch_all(pool)
         .await)?;
@@ -84,11 +96,13 @@ impl Store {
 
     /// Active cohorts the user currently belongs to.
     pub async fn memberships_of(&self, user_id: UserId) -> Result<Vec<Member>> {
-        let rows: Vec<MembershipRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT m.cohort_id, m.user_id, m.joined_at, m.left_at FROM members m \
+        let rows: Vec<MembershipRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            membership_columns!(m),
+            " FROM members m \
              JOIN cohorts c ON c.id = m.cohort_id \
-             WHERE m.user_id = $1 AND m.left_at IS NULL AND c.active = TRUE ORDER BY m.cohort_id",
-        )
+             WHERE m.user_id = $1 AND m.left_at IS NULL AND c.active = TRUE ORDER BY m.cohort_id"
+        ))
         .bind(user_id)
         .fetch_all(pool)
         .await)?;

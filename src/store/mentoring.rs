@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::codec::unix;
-use super::replies::ReplyRow;
+use super::codec::{ids_joined, text_joined, unix, user_in_text};
+use super::replies::{ReplyRow, reply_columns};
 use super::{Result, Store, StoreError};
 use crate::domain::{CheckInId, CohortId, PathStep, Reply, ReplyId, UserId};
 use crate::summary::mentoring::MentoringActivity;
@@ -17,16 +17,27 @@ impl Store {
     /// hundred rows, not one per note.
     pub async fn cohort_mentoring(&self, cohort_id: CohortId) -> Result<MentoringActivity> {
         let backend = self.backend();
-        let noted_sql = backend.pick(
-            "SELECT checkin_id, group_concat(DISTINCT member_user_id) FROM notes WHERE cohort_id = $1 \
-             GROUP BY checkin_id",
-            "SELECT checkin_id, string_agg(DISTINCT CAST(member_user_id AS TEXT), ',') FROM notes \
-             WHERE cohort_id = $1 GROUP BY checkin_id",
-        );
-        let steps_sql = backend.pick(
-            "SELECT user_id, group_concat(step) FROM path_steps WHERE cohort_id = $1 GROUP BY user_id",
-            "SELECT user_id, string_agg(step, ',') FROM path_steps WHERE cohort_id = $1 GROUP BY user_id",
-        );
+        // Each written once, with the backend's spelling of the aggregate.
+        macro_rules! noted_sql {
+            ($db:ident) => {
+                concat!(
+                    "SELECT checkin_id, ",
+                    ids_joined!($db, DISTINCT "member_user_id"),
+                    " FROM notes WHERE cohort_id = $1 GROUP BY checkin_id"
+                )
+            };
+        }
+        macro_rules! steps_sql {
+            ($db:ident) => {
+                concat!(
+                    "SELECT user_id, ",
+                    text_joined!($db, "step"),
+                    " FROM path_steps WHERE cohort_id = $1 GROUP BY user_id"
+                )
+            };
+        }
+        let noted_sql = backend.pick(noted_sql!(sqlite), noted_sql!(postgres));
+        let steps_sql = backend.pick(steps_sql!(sqlite), steps_sql!(postgres));
         let (noted, steps) = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_with(backend.read_tx()).await?;
             let noted: Vec<(CheckInId, String)> = sqlx::query_as(noted_sql).bind(cohort_id).fetch_all(&mut *tx).await?;
@@ -37,8 +48,7 @@ impl Store {
         let mut out = MentoringActivity::default();
         for (checkin, members) in noted {
             for member in members.split(',') {
-                let member = member.parse::<i64>().map_err(|e| StoreError::Corrupt(format!("noted member: {e}")))?;
-                out.noted.insert((checkin, UserId::new(member as u64)));
+                out.noted.insert((checkin, user_in_text("noted member", member)?));
             }
         }
         for (user, names) in steps {
@@ -61,12 +71,13 @@ impl Store {
         prompt_id: &str,
         before: DateTime<Utc>,
     ) -> Result<Option<Reply>> {
-        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT r.id, r.checkin_id, r.user_id, r.answer, r.confidence, r.created_at, r.updated_at \
-             FROM checkins k JOIN replies r ON r.checkin_id = k.id AND r.user_id = $1 \
+        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            reply_columns!(r),
+            " FROM checkins k JOIN replies r ON r.checkin_id = k.id AND r.user_id = $1 \
              WHERE k.cohort_id = $2 AND k.prompt_id = $3 AND k.occurrence_at < $4 \
-             ORDER BY k.occurrence_at DESC LIMIT 1",
-        )
+             ORDER BY k.occurrence_at DESC LIMIT 1"
+        ))
         .bind(user_id)
         .bind(cohort_id)
         .bind(prompt_id)
@@ -78,9 +89,11 @@ impl Store {
 
     /// One answer by its row id.
     pub async fn reply_by_id(&self, reply_id: ReplyId) -> Result<Option<Reply>> {
-        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies WHERE id = $1",
-        )
+        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            reply_columns!(),
+            " FROM replies WHERE id = $1"
+        ))
         .bind(reply_id)
         .fetch_optional(pool)
         .await)?;
@@ -89,10 +102,12 @@ impl Store {
 
     /// Every current answer to one check-in, in the order they were first saved.
     pub async fn replies_to_checkin(&self, checkin_id: CheckInId) -> Result<Vec<Reply>> {
-        let rows: Vec<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies \
-             WHERE checkin_id = $1 ORDER BY created_at, id",
-        )
+        let rows: Vec<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            reply_columns!(),
+            " FROM replies \
+             WHERE checkin_id = $1 ORDER BY created_at, id"
+        ))
         .bind(checkin_id)
         .fetch_all(pool)
         .await)?;

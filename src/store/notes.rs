@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::codec::{from_unix, unix};
+use super::codec::{from_unix, ids_in_json, unix};
 use super::{Result, Store, StoreError};
 #[cfg(any(test, feature = "test-util"))]
 use crate::domain::NoteEdit;
@@ -167,13 +167,16 @@ impl Store {
         let list = serde_json::to_string(&ids.iter().map(|id| id.get()).collect::<Vec<_>>())
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         // The ids travel as one JSON array, whatever their number.
-        let sql = self.backend().pick(
-            "UPDATE notes SET seen_at = $1 WHERE id IN (SELECT value FROM json_each($2)) \
-             AND seen_at IS NULL AND updated_at <= $3",
-            "UPDATE notes SET seen_at = $1 \
-             WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($2 AS JSON))) \
-             AND seen_at IS NULL AND updated_at <= $3",
-        );
+        macro_rules! mark_seen_sql {
+            ($db:ident) => {
+                concat!(
+                    "UPDATE notes SET seen_at = $1 WHERE id IN ",
+                    ids_in_json!($db, "$2"),
+                    " AND seen_at IS NULL AND updated_at <= $3"
+                )
+            };
+        }
+        let sql = self.backend().pick(mark_seen_sql!(sqlite), mark_seen_sql!(postgres));
         let done = on_db!(&self.db, |pool| sqlx::query(sql)
             .bind(unix(now))
             .bind(list)

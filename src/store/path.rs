@@ -12,6 +12,14 @@ use crate::domain::{
     CohortId, EvidenceInput, PathProject, PathStep, PathStepId, ProjectInput, StaffPath, StepEvidence, UserId,
 };
 
+/// The columns of a [`ProjectRow`], in its order, written once for every
+/// statement that reads one.
+macro_rules! project_columns {
+    ($($t:ident)?) => {
+        $crate::store::codec::columns!($($t:)? cohort_id, user_id, what, why, teams, created_at, updated_at)
+    };
+}
+
 #[derive(sqlx::FromRow)]
 struct ProjectRow {
     cohort_id: CohortId,
@@ -37,6 +45,14 @@ impl TryFrom<ProjectRow> for PathProject {
             updated_at: from_unix(r.updated_at)?,
         })
     }
+}
+
+/// The columns of a [`StepRow`], in its order, written once for every
+/// statement that reads one.
+macro_rules! step_columns {
+    ($($t:ident)?) => {
+        $crate::store::codec::columns!($($t:)? id, cohort_id, user_id, step, evidence, link, done_at, updated_at)
+    };
 }
 
 #[derive(sqlx::FromRow)]
@@ -86,13 +102,14 @@ impl Store {
         input: &ProjectInput,
         now: DateTime<Utc>,
     ) -> Result<PathProject> {
-        let row: ProjectRow = on_db!(&self.db, |pool| sqlx::query_as(
+        let row: ProjectRow = on_db!(&self.db, |pool| sqlx::query_as(concat!(
             "INSERT INTO path_projects (cohort_id, user_id, what, why, teams, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (cohort_id, user_id) DO UPDATE SET what = excluded.what, why = excluded.why, \
              teams = excluded.teams, updated_at = excluded.updated_at \
-             RETURNING cohort_id, user_id, what, why, teams, created_at, updated_at",
-        )
+             RETURNING ",
+            project_columns!()
+        ))
         .bind(cohort_id)
         .bind(user_id)
         .bind(&input.what)
@@ -116,13 +133,14 @@ impl Store {
         input: &EvidenceInput,
         now: DateTime<Utc>,
     ) -> Result<StepEvidence> {
-        let row: StepRow = on_db!(&self.db, |pool| sqlx::query_as(
+        let row: StepRow = on_db!(&self.db, |pool| sqlx::query_as(concat!(
             "INSERT INTO path_steps (cohort_id, user_id, step, evidence, link, done_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (cohort_id, user_id, step) DO UPDATE SET evidence = excluded.evidence, \
              link = excluded.link, updated_at = excluded.updated_at \
-             RETURNING id, cohort_id, user_id, step, evidence, link, done_at, updated_at",
-        )
+             RETURNING ",
+            step_columns!()
+        ))
         .bind(cohort_id)
         .bind(user_id)
         .bind(step.as_str())
@@ -141,18 +159,22 @@ impl Store {
         let read_tx = self.backend().read_tx();
         let (project, rows) = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_with(read_tx).await?;
-            let project: Option<ProjectRow> = sqlx::query_as(
-                "SELECT cohort_id, user_id, what, why, teams, created_at, updated_at FROM path_projects \
-                 WHERE cohort_id = $1 AND user_id = $2",
-            )
+            let project: Option<ProjectRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                project_columns!(),
+                " FROM path_projects \
+                 WHERE cohort_id = $1 AND user_id = $2"
+            ))
             .bind(cohort_id)
             .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?;
-            let rows: Vec<StepRow> = sqlx::query_as(
-                "SELECT id, cohort_id, user_id, step, evidence, link, done_at, updated_at FROM path_steps \
-                 WHERE cohort_id = $1 AND user_id = $2",
-            )
+            let rows: Vec<StepRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                step_columns!(),
+                " FROM path_steps \
+                 WHERE cohort_id = $1 AND user_id = $2"
+            ))
             .bind(cohort_id)
             .bind(user_id)
             .fetch_all(&mut *tx)
@@ -169,17 +191,21 @@ impl Store {
         let read_tx = self.backend().read_tx();
         let (project_rows, step_rows) = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_with(read_tx).await?;
-            let project_rows: Vec<ProjectRow> = sqlx::query_as(
-                "SELECT cohort_id, user_id, what, why, teams, created_at, updated_at FROM path_projects \
-                 WHERE cohort_id = $1 ORDER BY user_id",
-            )
+            let project_rows: Vec<ProjectRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                project_columns!(),
+                " FROM path_projects \
+                 WHERE cohort_id = $1 ORDER BY user_id"
+            ))
             .bind(cohort_id)
             .fetch_all(&mut *tx)
             .await?;
-            let step_rows: Vec<StepRow> = sqlx::query_as(
-                "SELECT id, cohort_id, user_id, step, evidence, link, done_at, updated_at FROM path_steps \
-                 WHERE cohort_id = $1 ORDER BY user_id, done_at, id",
-            )
+            let step_rows: Vec<StepRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                step_columns!(),
+                " FROM path_steps \
+                 WHERE cohort_id = $1 ORDER BY user_id, done_at, id"
+            ))
             .bind(cohort_id)
             .fetch_all(&mut *tx)
             .await?;

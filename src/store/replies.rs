@@ -4,6 +4,15 @@ use super::codec::{from_unix, unix};
 use super::{Conn, Result, Store, StoreError};
 use crate::domain::{AnswerInput, CheckInId, CohortId, MessageId, Reply, ReplyEdit, ReplyId, ReplySource, UserId};
 
+/// The columns of a [`ReplyRow`], in its order, written once for every
+/// statement that reads one (`reply_columns!(r)` where the table is aliased `r`).
+macro_rules! reply_columns {
+    ($($t:ident)?) => {
+        $crate::store::codec::columns!($($t:)? id, checkin_id, user_id, answer, confidence, created_at, updated_at)
+    };
+}
+pub(super) use reply_columns;
+
 #[derive(sqlx::FromRow)]
 pub(super) struct ReplyRow {
     pub(super) id: ReplyId,
@@ -105,10 +114,11 @@ impl Store {
 
     /// The answer `user_id`'s DM `dm_message_id` currently holds, if any.
     pub async fn dm_reply(&self, user_id: UserId, dm_message_id: MessageId) -> Result<Option<Reply>> {
-        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at \
-             FROM replies WHERE user_id = $1 AND dm_message_id = $2",
-        )
+        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            reply_columns!(),
+            " FROM replies WHERE user_id = $1 AND dm_message_id = $2"
+        ))
         .bind(user_id)
         .bind(dm_message_id)
         .fetch_optional(pool)
@@ -127,10 +137,11 @@ impl Store {
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Reply>> {
-        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
+        let row: Option<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
             "UPDATE replies SET answer = $1, updated_at = $2 WHERE id = $3 AND dm_message_id = $4 \
-             RETURNING id, checkin_id, user_id, answer, confidence, created_at, updated_at",
-        )
+             RETURNING ",
+            reply_columns!()
+        ))
         .bind(text)
         .bind(unix(now))
         .bind(reply_id)
@@ -142,13 +153,11 @@ impl Store {
 
     pub async fn reply(&self, checkin_id: CheckInId, user_id: UserId) -> Result<Option<Reply>> {
         let row: Option<ReplyRow> = on_db!(&self.db, |pool| {
-            sqlx::query_as(
-            "SELECT id, checkin_id, user_id, answer, confidence, created_at, updated_at FROM replies WHERE checkin_id = $1 AND user_id = $2",
-        )
-            .bind(checkin_id)
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await
+            sqlx::query_as(concat!("SELECT ", reply_columns!(), " FROM replies WHERE checkin_id = $1 AND user_id = $2"))
+                .bind(checkin_id)
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await
         })?;
         row.map(Reply::try_from).transpose()
     }
@@ -167,11 +176,12 @@ impl Store {
 
     /// All current replies to a cohort's check-ins, by check-in then member.
     pub async fn replies_of_cohort(&self, cohort_id: CohortId) -> Result<Vec<Reply>> {
-        let rows: Vec<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT r.id, r.checkin_id, r.user_id, r.answer, r.confidence, r.created_at, r.updated_at \
-             FROM replies r JOIN checkins k ON k.id = r.checkin_id \
-             WHERE k.cohort_id = $1 ORDER BY k.occurrence_at, r.user_id",
-        )
+        let rows: Vec<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            reply_columns!(r),
+            " FROM replies r JOIN checkins k ON k.id = r.checkin_id \
+             WHERE k.cohort_id = $1 ORDER BY k.occurrence_at, r.user_id"
+        ))
         .bind(cohort_id)
         .fetch_all(pool)
         .await)?;
@@ -181,11 +191,12 @@ impl Store {
     /// A member's replies in one cohort, oldest first.
     #[cfg(any(test, feature = "test-util"))]
     pub async fn replies_of_member(&self, cohort_id: CohortId, user_id: UserId) -> Result<Vec<Reply>> {
-        let rows: Vec<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT r.id, r.checkin_id, r.user_id, r.answer, r.confidence, r.created_at, r.updated_at \
-             FROM replies r JOIN checkins k ON k.id = r.checkin_id \
-             WHERE k.cohort_id = $1 AND r.user_id = $2 ORDER BY k.occurrence_at",
-        )
+        let rows: Vec<ReplyRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            reply_columns!(r),
+            " FROM replies r JOIN checkins k ON k.id = r.checkin_id \
+             WHERE k.cohort_id = $1 AND r.user_id = $2 ORDER BY k.occurrence_at"
+        ))
         .bind(cohort_id)
         .bind(user_id)
         .fetch_all(pool)
@@ -230,24 +241,24 @@ pub(super) async fn upsert_reply_on(
     now: DateTime<Utc>,
 ) -> Result<Reply> {
     let row: ReplyRow = on_conn!(conn, |conn| {
-        sqlx::query_as(
-        "INSERT INTO replies (checkin_id, user_id, answer, confidence, source, dm_message_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (checkin_id, user_id) DO UPDATE SET answer = excluded.answer, \
-         confidence = excluded.confidence, source = excluded.source, dm_message_id = excluded.dm_message_id, \
-         updated_at = excluded.updated_at \
-         RETURNING id, checkin_id, user_id, answer, confidence, created_at, updated_at",
-    )
-    .bind(checkin_id)
-    .bind(user_id)
-    .bind(&input.text)
-    .bind(input.confidence.map(i64::from))
-    .bind(source.as_str())
-    .bind(dm_message_id)
-    .bind(unix(now))
-    .bind(unix(now))
-    .fetch_one(conn)
-    .await
+        sqlx::query_as(concat!(
+            "INSERT INTO replies (checkin_id, user_id, answer, confidence, source, dm_message_id, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (checkin_id, user_id) DO UPDATE SET answer = excluded.answer, \
+             confidence = excluded.confidence, source = excluded.source, dm_message_id = excluded.dm_message_id, \
+             updated_at = excluded.updated_at RETURNING ",
+            reply_columns!()
+        ))
+        .bind(checkin_id)
+        .bind(user_id)
+        .bind(&input.text)
+        .bind(input.confidence.map(i64::from))
+        .bind(source.as_str())
+        .bind(dm_message_id)
+        .bind(unix(now))
+        .bind(unix(now))
+        .fetch_one(conn)
+        .await
     })?;
     Reply::try_from(row)
 }

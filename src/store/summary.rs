@@ -11,8 +11,8 @@
 
 use std::collections::HashMap;
 
-use super::checkins::CheckInRow;
-use super::codec::from_unix;
+use super::checkins::{CheckInRow, checkin_columns};
+use super::codec::{from_unix, ids_joined, user_in_text};
 use super::impact::ImpactRow;
 use super::replies::ReplyRow;
 use super::{Result, Store, StoreError};
@@ -120,43 +120,121 @@ fn pauses(json: &str) -> Result<Vec<Pause>> {
     spans.into_iter().map(|(s, e)| Ok(Pause { starts_at: from_unix(s)?, ends_at: from_unix(e)? })).collect()
 }
 
+// The statements below differ between the backends only in how they
+// aggregate (JSON arrays, comma-separated ids) and in one join hint; each is
+// written once, with the backend's spelling picked by these macros
+// (`sqlite` or `postgres`). String literals, so each statement is one
+// `&'static str` per backend, built at compile time.
+
+/// A JSON array of `$item` over the rows, as text; `[]` over no rows
+/// (PostgreSQL's `json_agg` is NULL there, SQLite's `json_group_array` is `[]`).
+macro_rules! json_array_of {
+    (sqlite, $($item:tt)*) => { concat!("json_group_array(", $($item)*, ")") };
+    (postgres, $($item:tt)*) => { concat!("CAST(COALESCE(json_agg(", $($item)*, "), '[]') AS TEXT)") };
+}
+
+/// The function building one JSON array (`json_array!(db)`) or object (`json_object!(db)`).
+macro_rules! json_array {
+    (sqlite) => {
+        "json_array"
+    };
+    (postgres) => {
+        "json_build_array"
+    };
+}
+macro_rules! json_object {
+    (sqlite) => {
+        "json_object"
+    };
+    (postgres) => {
+        "json_build_object"
+    };
+}
+
+/// Member `m`'s pauses that lasted at all, `[[starts_at, ends_at], …]`.
+macro_rules! pauses_of_m {
+    ($db:ident) => {
+        concat!(
+            "(SELECT ",
+            json_array_of!($db, json_array!($db), "(p.starts_at, p.ends_at)"),
+            " FROM pauses p WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) \
+             AS pauses"
+        )
+    };
+}
+
+/// [`Store::member_history`]'s membership row: the member `$2` of cohort `$1`
+/// with their pauses and their impact entries (as [`ImpactRow`]s in JSON).
+macro_rules! member_history_sql {
+    ($db:ident) => {
+        concat!(
+            "SELECT m.joined_at, m.left_at, ",
+            pauses_of_m!($db),
+            ", (SELECT ",
+            json_array_of!(
+                $db,
+                json_object!($db),
+                "('id', e.id, 'cohort_id', e.cohort_id, 'user_id', e.user_id, 'what_changed', e.what_changed, \
+                 'evidence', e.evidence, 'who_benefited', e.who_benefited, 'link', e.link, 'tracks', e.tracks, \
+                 'recorded_at', e.recorded_at)"
+            ),
+            " FROM impact_entries e WHERE e.cohort_id = m.cohort_id AND e.user_id = m.user_id) AS impact \
+             FROM members m WHERE m.cohort_id = $1 AND m.user_id = $2"
+        )
+    };
+}
+
+/// [`Store::cohort_activity`]'s ledger: the check-ins of cohort `$1`, each
+/// with who answered it.
+macro_rules! activity_ledger_sql {
+    ($db:ident) => {
+        concat!(
+            "SELECT ",
+            checkin_columns!(k),
+            ", (SELECT ",
+            ids_joined!($db, "r.user_id"),
+            " FROM replies r WHERE r.checkin_id = k.id) AS repliers \
+             FROM checkins k WHERE k.cohort_id = $1 ORDER BY k.occurrence_at, k.id"
+        )
+    };
+}
+
+/// [`Store::cohort_activity`]'s members of cohort `$1`, with pauses and
+/// their last answer. `$join`: `CROSS JOIN` on SQLite keeps check-ins as the
+/// outer loop (see there); PostgreSQL has no such hint and takes `JOIN`.
+macro_rules! activity_members_sql {
+    ($db:ident, $join:literal) => {
+        concat!(
+            "SELECT m.user_id, m.joined_at, m.left_at, ",
+            pauses_of_m!($db),
+            ", (SELECT r.updated_at FROM checkins k ",
+            $join,
+            " replies r ON r.checkin_id = k.id AND r.user_id = m.user_id \
+              WHERE k.cohort_id = m.cohort_id ORDER BY k.occurrence_at DESC LIMIT 1) AS last_answer \
+             FROM members m WHERE m.cohort_id = $1 ORDER BY m.joined_at, m.user_id"
+        )
+    };
+}
+
 impl Store {
     /// Everything about one member in one cohort, in two statements; `None`
     /// when they never joined it.
     pub async fn member_history(&self, cohort_id: CohortId, user_id: UserId) -> Result<Option<MemberHistory>> {
         let backend = self.backend();
-        let member_sql = backend.pick(
-            "SELECT m.joined_at, m.left_at, \
-             (SELECT json_group_array(json_array(p.starts_at, p.ends_at)) FROM pauses p \
-             WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) AS pauses, \
-             (SELECT json_group_array(json_object('id', e.id, 'cohort_id', e.cohort_id, 'user_id', e.user_id, \
-             'what_changed', e.what_changed, 'evidence', e.evidence, 'who_benefited', e.who_benefited, \
-             'link', e.link, 'tracks', e.tracks, 'recorded_at', e.recorded_at)) FROM impact_entries e \
-             WHERE e.cohort_id = m.cohort_id AND e.user_id = m.user_id) AS impact \
-             FROM members m WHERE m.cohort_id = $1 AND m.user_id = $2",
-            // json_agg is NULL over no rows, where json_group_array is `[]`.
-            "SELECT m.joined_at, m.left_at, \
-             (SELECT CAST(COALESCE(json_agg(json_build_array(p.starts_at, p.ends_at)), '[]') AS TEXT) FROM pauses p \
-             WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) AS pauses, \
-             (SELECT CAST(COALESCE(json_agg(json_build_object('id', e.id, 'cohort_id', e.cohort_id, \
-             'user_id', e.user_id, 'what_changed', e.what_changed, 'evidence', e.evidence, \
-             'who_benefited', e.who_benefited, 'link', e.link, 'tracks', e.tracks, 'recorded_at', e.recorded_at)), \
-             '[]') AS TEXT) FROM impact_entries e \
-             WHERE e.cohort_id = m.cohort_id AND e.user_id = m.user_id) AS impact \
-             FROM members m WHERE m.cohort_id = $1 AND m.user_id = $2",
-        );
+        let member_sql = backend.pick(member_history_sql!(sqlite), member_history_sql!(postgres));
         let (row, rows) = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_with(backend.read_tx()).await?;
             let row: Option<MemberJsonRow> =
                 sqlx::query_as(member_sql).bind(cohort_id).bind(user_id).fetch_optional(&mut *tx).await?;
             let mut rows: Vec<LedgerRow> = Vec::new();
             if row.is_some() {
-                rows = sqlx::query_as(
-                    "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, \
-                     k.question, k.message_id, r.id AS reply_id, r.answer, r.confidence, r.created_at, r.updated_at \
+                rows = sqlx::query_as(concat!(
+                    "SELECT ",
+                    checkin_columns!(k),
+                    ", r.id AS reply_id, r.answer, r.confidence, r.created_at, r.updated_at \
                      FROM checkins k LEFT JOIN replies r ON r.checkin_id = k.id AND r.user_id = $1 \
-                     WHERE k.cohort_id = $2 ORDER BY k.occurrence_at, k.id",
-                )
+                     WHERE k.cohort_id = $2 ORDER BY k.occurrence_at, k.id"
+                ))
                 .bind(user_id)
                 .bind(cohort_id)
                 .fetch_all(&mut *tx)
@@ -192,35 +270,14 @@ impl Store {
         // Who answered each check-in comes from the (checkin_id, user_id)
         // index alone, in ledger order: no reply row is read and nothing is
         // sorted, which keeps a 500-member, two-year cohort in milliseconds.
-        let ledger_sql = backend.pick(
-            "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, \
-             k.question, k.message_id, \
-             (SELECT group_concat(r.user_id) FROM replies r WHERE r.checkin_id = k.id) AS repliers \
-             FROM checkins k WHERE k.cohort_id = $1 ORDER BY k.occurrence_at, k.id",
-            "SELECT k.id, k.cohort_id, k.occurrence_at, k.closes_at, k.nonce, k.status, k.prompt_id, k.track, \
-             k.question, k.message_id, \
-             (SELECT string_agg(CAST(r.user_id AS TEXT), ',') FROM replies r WHERE r.checkin_id = k.id) AS repliers \
-             FROM checkins k WHERE k.cohort_id = $1 ORDER BY k.occurrence_at, k.id",
-        );
+        let ledger_sql = backend.pick(activity_ledger_sql!(sqlite), activity_ledger_sql!(postgres));
         // The last answer is the reply to the newest check-in answered: a reply
         // can only change while its check-in is open, before any later one
         // opens. On SQLite, CROSS JOIN keeps check-ins as the outer loop,
         // newest first, so the search stops at the first reply found;
         // PostgreSQL has no such hint (and no CROSS JOIN … ON) and plans it itself.
-        let members_sql = backend.pick(
-            "SELECT m.user_id, m.joined_at, m.left_at, \
-             (SELECT json_group_array(json_array(p.starts_at, p.ends_at)) FROM pauses p \
-             WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) AS pauses, \
-             (SELECT r.updated_at FROM checkins k CROSS JOIN replies r ON r.checkin_id = k.id AND r.user_id = m.user_id \
-              WHERE k.cohort_id = m.cohort_id ORDER BY k.occurrence_at DESC LIMIT 1) AS last_answer \
-             FROM members m WHERE m.cohort_id = $1 ORDER BY m.joined_at, m.user_id",
-            "SELECT m.user_id, m.joined_at, m.left_at, \
-             (SELECT CAST(COALESCE(json_agg(json_build_array(p.starts_at, p.ends_at)), '[]') AS TEXT) FROM pauses p \
-             WHERE p.cohort_id = m.cohort_id AND p.user_id = m.user_id AND p.ends_at > p.starts_at) AS pauses, \
-             (SELECT r.updated_at FROM checkins k JOIN replies r ON r.checkin_id = k.id AND r.user_id = m.user_id \
-              WHERE k.cohort_id = m.cohort_id ORDER BY k.occurrence_at DESC LIMIT 1) AS last_answer \
-             FROM members m WHERE m.cohort_id = $1 ORDER BY m.joined_at, m.user_id",
-        );
+        let members_sql =
+            backend.pick(activity_members_sql!(sqlite, "CROSS JOIN"), activity_members_sql!(postgres, "JOIN"));
         let (rows, members) = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_with(backend.read_tx()).await?;
             let rows: Vec<LedgerRow> = sqlx::query_as(ledger_sql).bind(cohort_id).fetch_all(&mut *tx).await?;
@@ -233,7 +290,7 @@ impl Store {
         let mut checkins = Vec::with_capacity(rows.len());
         for row in rows {
             for user in row.repliers.as_deref().unwrap_or("").split(',').filter(|s| !s.is_empty()) {
-                let user = UserId::new(or_corrupt(user.parse::<i64>())? as u64);
+                let user = user_in_text("replier", user)?;
                 answered.entry(user).or_default().push(row.checkin.id);
             }
             checkins.push(CheckIn::try_from(row.checkin)?);

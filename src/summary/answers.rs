@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::packet::{neutralize, quote};
+use super::markdown::{neutralize, one_line, quote};
 use super::plural;
 use crate::domain::{CheckIn, Cohort, Note, Reply, UserId};
 
@@ -27,7 +27,7 @@ fn when(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
 }
 
 fn question_of(c: &CheckIn) -> String {
-    c.prompt.as_ref().map(|p| neutralize(&p.question).replace('\n', " ")).unwrap_or_default()
+    c.prompt.as_ref().map(|p| one_line(&p.question)).unwrap_or_default()
 }
 
 fn track_of(c: &CheckIn) -> &'static str {
@@ -59,7 +59,7 @@ fn write_answer(
     }
     let _ = writeln!(out, "{}\n", quote(&r.answer));
     for note in e.notes {
-        let name = neutralize(&note.author_name).replace('\n', " ");
+        let name = one_line(&note.author_name);
         let _ = writeln!(out, "_Note by {name}, {}:_\n\n{}\n", when(note.updated_at, tz), quote(&note.text));
     }
 }

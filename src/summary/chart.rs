@@ -123,136 +123,166 @@ fn short_date(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%b %d").to_string()
 }
 
+/// What the member's progress chart shows, before any pixel: check-ins
+/// per week by outcome and confidence ratings per track, in the buckets the
+/// bars are drawn in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressChart {
+    /// Bars: one per week of the window, at most [`MAX_CHART_WEEKS`].
+    pub weeks: usize,
+    /// Start of the window: week 0's left edge.
+    pub window_start: DateTime<Utc>,
+    /// Per week, how many check-ins had each outcome of [`ProgressChart::STACK`].
+    pub counts: Vec<[u32; 4]>,
+    /// Top of the bars' axis: the most check-ins in a week, at least 1.
+    pub y_max: u32,
+    /// Tracks with a rating in the window, in [`Track::ALL`] order, each
+    /// with its points (mid-week x, confidence).
+    pub confidence: Vec<(Track, Vec<(f64, f64)>)>,
+}
+
+impl ProgressChart {
+    /// The outcomes the bars stack, bottom up (not offered is not drawn).
+    pub const STACK: [Outcome; 4] = [Outcome::Answered, Outcome::Missed, Outcome::Paused, Outcome::Open];
+
+    /// The chart of `p`'s window.
+    pub fn of(p: &MemberProgress) -> Self {
+        // One bar per week; a window longer than ten years would only blur into pixels.
+        let weeks = p.window_weeks.clamp(1, MAX_CHART_WEEKS) as usize;
+        let bucket = |t: DateTime<Utc>| {
+            let i = (t - p.window_start).num_seconds().div_euclid(Duration::weeks(1).num_seconds());
+            i.clamp(0, weeks as i64 - 1) as usize
+        };
+        let mut counts = vec![[0u32; 4]; weeks];
+        for w in &p.weeks {
+            if let Some(k) = Self::STACK.iter().position(|o| *o == w.outcome) {
+                counts[bucket(w.occurrence_at)][k] += 1;
+            }
+        }
+        let y_max = counts.iter().map(|c| c.iter().sum::<u32>()).max().unwrap_or(0).max(1);
+        let confidence = Track::ALL
+            .into_iter()
+            .map(|track| {
+                let points: Vec<(f64, f64)> = p
+                    .weeks
+                    .iter()
+                    .filter(|w| w.track == Some(track))
+                    .filter_map(|w| w.confidence.map(|c| (bucket(w.occurrence_at) as f64 + 0.5, f64::from(c))))
+                    .collect();
+                (track, points)
+            })
+            .filter(|(_, points)| !points.is_empty())
+            .collect();
+        ProgressChart { weeks, window_start: p.window_start, counts, y_max, confidence }
+    }
+}
+
 /// The member's chart: check-ins per week (answered, missed, paused, open)
 /// over the window, and confidence per track below it.
 pub fn progress_png(p: &MemberProgress, title: &str, tz: Tz) -> Result<Vec<u8>, ChartError> {
-    // One bar per week; a window longer than ten years would only blur into pixels.
-    let weeks = p.window_weeks.clamp(1, MAX_CHART_WEEKS) as usize;
-    let bucket = |t: DateTime<Utc>| {
-        let i = (t - p.window_start).num_seconds().div_euclid(Duration::weeks(1).num_seconds());
-        i.clamp(0, weeks as i64 - 1) as usize
-    };
-    // Stacked counts per week, in drawing order.
-    const STACK: [Outcome; 4] = [Outcome::Answered, Outcome::Missed, Outcome::Paused, Outcome::Open];
-    let mut counts = vec![[0u32; 4]; weeks];
-    for w in &p.weeks {
-        if let Some(k) = STACK.iter().position(|o| *o == w.outcome) {
-            counts[bucket(w.occurrence_at)][k] += 1;
-        }
-    }
-    let y_max = counts.iter().map(|c| c.iter().sum::<u32>()).max().unwrap_or(0).max(1);
-    let start = p.window_start;
+    let chart = ProgressChart::of(p);
+    let start = chart.window_start;
     let date_at = move |x: &f64| short_date(start + Duration::seconds((x * 7.0 * 86_400.0) as i64), tz);
-    let x_labels = weeks.clamp(2, 7);
-
     render(PROGRESS_SIZE, |root| {
         let root = root.titled(title, font(22))?;
         let (top, bottom) = root.split_vertically(210);
-        // Panel headings and legends are drawn by hand, left-aligned, so
-        // they never cover the data.
-        top.draw(&Text::new("Check-ins per week", (PLOT_LEFT, 4), font(15)))?;
-        let legend = [
-            (Outcome::Answered, "answered"),
-            (Outcome::Missed, "missed"),
-            (Outcome::Paused, "paused"),
-            (Outcome::Open, "open"),
-        ];
-        for (k, (o, name)) in legend.into_iter().enumerate() {
-            swatch(&top, (PLOT_LEFT + 190 + k as i32 * 100, 6), outcome_colour(o), name)?;
-        }
-        let mut chart = ChartBuilder::on(&top)
-            .margin(8)
-            .margin_top(28)
-            .margin_right(LEGEND_WIDTH)
-            .x_label_area_size(24)
-            .y_label_area_size(36)
-            .build_cartesian_2d(0f64..weeks as f64, 0f64..f64::from(y_max))?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(GRID)
-            .x_labels(x_labels)
-            .x_label_formatter(&date_at)
-            .y_labels(y_max.min(5) as usize + 1)
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .label_style(font(13))
-            .draw()?;
-        chart.draw_series(counts.iter().enumerate().flat_map(|(i, c)| {
-            let mut base = 0u32;
-            c.iter()
-                .zip(STACK)
-                .filter(|(n, _)| **n > 0)
-                .map(|(n, o)| {
-                    let rect = Rectangle::new(
-                        [(i as f64 + 0.12, f64::from(base)), (i as f64 + 0.88, f64::from(base + n))],
-                        outcome_colour(o).filled(),
-                    );
-                    base += n;
-                    rect
-                })
-                .collect::<Vec<_>>()
-        }))?;
-
-        bottom.draw(&Text::new(
-            "Confidence per track, 1 (just starting) to 5 (a strength)",
-            (PLOT_LEFT, 4),
-            font(15),
-        ))?;
-        let mut chart = ChartBuilder::on(&bottom)
-            .margin(8)
-            .margin_top(28)
-            .margin_right(LEGEND_WIDTH)
-            .x_label_area_size(24)
-            .y_label_area_size(36)
-            .build_cartesian_2d(0f64..weeks as f64, 0.5f64..5.5f64)?;
-        chart
-            .configure_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(GRID)
-            .x_labels(x_labels)
-            .x_label_formatter(&date_at)
-            .y_labels(5)
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .label_style(font(13))
-            .draw()?;
-        let (panel_w, panel_h) = bottom.dim_in_pixel();
-        let mut drawn = 0;
-        for track in Track::ALL {
-            let points: Vec<(f64, f64)> = p
-                .weeks
-                .iter()
-                .filter(|w| w.track == Some(track))
-                .filter_map(|w| w.confidence.map(|c| (bucket(w.occurrence_at) as f64 + 0.5, f64::from(c))))
-                .collect();
-            if points.is_empty() {
-                continue;
-            }
-            let colour = track_colour(track);
-            chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?;
-            chart.draw_series(points.into_iter().map(|pt| Circle::new(pt, 4, colour.filled())))?;
-            let x = panel_w as i32 - LEGEND_WIDTH as i32 + 16;
-            swatch(&bottom, (x, 40 + drawn * 22), colour, track.as_str())?;
-            drawn += 1;
-        }
-        if drawn == 0 {
-            bottom.draw(&Text::new(
-                "No confidence ratings in this window",
-                (PLOT_LEFT + 120, panel_h as i32 / 2),
-                font(15).color(&MUTED),
-            ))?;
-        }
-        Ok(())
+        draw_weeks_panel(&top, &chart, &date_at)?;
+        draw_confidence_panel(&bottom, &chart, &date_at)
     })
 }
 
+type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// The upper panel: a stacked bar of check-ins per week.
+fn draw_weeks_panel(top: &Area<'_>, p: &ProgressChart, date_at: &dyn Fn(&f64) -> String) -> DrawResult {
+    // Panel headings and legends are drawn by hand, left-aligned, so
+    // they never cover the data.
+    top.draw(&Text::new("Check-ins per week", (PLOT_LEFT, 4), font(15)))?;
+    let legend = [
+        (Outcome::Answered, "answered"),
+        (Outcome::Missed, "missed"),
+        (Outcome::Paused, "paused"),
+        (Outcome::Open, "open"),
+    ];
+    for (k, (o, name)) in legend.into_iter().enumerate() {
+        swatch(top, (PLOT_LEFT + 190 + k as i32 * 100, 6), outcome_colour(o), name)?;
+    }
+    let mut chart = ChartBuilder::on(top)
+        .margin(8)
+        .margin_top(28)
+        .margin_right(LEGEND_WIDTH)
+        .x_label_area_size(24)
+        .y_label_area_size(36)
+        .build_cartesian_2d(0f64..p.weeks as f64, 0f64..f64::from(p.y_max))?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .x_labels(p.weeks.clamp(2, 7))
+        .x_label_formatter(date_at)
+        .y_labels(p.y_max.min(5) as usize + 1)
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .label_style(font(13))
+        .draw()?;
+    chart.draw_series(p.counts.iter().enumerate().flat_map(|(i, c)| {
+        let mut base = 0u32;
+        c.iter()
+            .zip(ProgressChart::STACK)
+            .filter(|(n, _)| **n > 0)
+            .map(|(n, o)| {
+                let rect = Rectangle::new(
+                    [(i as f64 + 0.12, f64::from(base)), (i as f64 + 0.88, f64::from(base + n))],
+                    outcome_colour(o).filled(),
+                );
+                base += n;
+                rect
+            })
+            .collect::<Vec<_>>()
+    }))?;
+    Ok(())
+}
+
+/// The lower panel: a line of confidence ratings per track, with a legend.
+fn draw_confidence_panel(bottom: &Area<'_>, p: &ProgressChart, date_at: &dyn Fn(&f64) -> String) -> DrawResult {
+    bottom.draw(&Text::new("Confidence per track, 1 (just starting) to 5 (a strength)", (PLOT_LEFT, 4), font(15)))?;
+    let mut chart = ChartBuilder::on(bottom)
+        .margin(8)
+        .margin_top(28)
+        .margin_right(LEGEND_WIDTH)
+        .x_label_area_size(24)
+        .y_label_area_size(36)
+        .build_cartesian_2d(0f64..p.weeks as f64, 0.5f64..5.5f64)?;
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .x_labels(p.weeks.clamp(2, 7))
+        .x_label_formatter(date_at)
+        .y_labels(5)
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .label_style(font(13))
+        .draw()?;
+    let (panel_w, panel_h) = bottom.dim_in_pixel();
+    for (drawn, (track, points)) in p.confidence.iter().enumerate() {
+        let colour = track_colour(*track);
+        chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?;
+        chart.draw_series(points.iter().map(|pt| Circle::new(*pt, 4, colour.filled())))?;
+        let x = panel_w as i32 - LEGEND_WIDTH as i32 + 16;
+        swatch(bottom, (x, 40 + drawn as i32 * 22), colour, track.as_str())?;
+    }
+    if p.confidence.is_empty() {
+        bottom.draw(&Text::new(
+            "No confidence ratings in this window",
+            (PLOT_LEFT + 120, panel_h as i32 / 2),
+            font(15).color(&MUTED),
+        ))?;
+    }
+    Ok(())
+}
+
 /// A legend entry: a colour square and its name.
-fn swatch(
-    area: &DrawingArea<BitMapBackend<'_>, Shift>,
-    (x, y): (i32, i32),
-    colour: RGBColor,
-    name: &str,
-) -> DrawResult {
+fn swatch(area: &Area<'_>, (x, y): (i32, i32), colour: RGBColor, name: &str) -> DrawResult {
     area.draw(&Rectangle::new([(x, y), (x + 12, y + 12)], colour.filled()))?;
     area.draw(&Text::new(name.to_string(), (x + 18, y + 1), font(13).color(&MUTED)))?;
     Ok(())
@@ -328,4 +358,56 @@ pub fn heatmap_png(s: &CohortStatus, title: &str, tz: Tz) -> Result<Vec<u8>, Cha
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::WeekPoint;
+    use crate::summary::fixtures::{ALICE, checkin, member, reply, week};
+
+    fn point(k: i64, outcome: Outcome, track: Option<Track>, confidence: Option<u8>) -> WeekPoint {
+        WeekPoint { checkin_id: crate::domain::CheckInId::new(k), occurrence_at: week(k), track, outcome, confidence }
+    }
+
+    #[test]
+    fn bars_count_outcomes_per_week_and_lines_hold_each_rated_track() {
+        let checkins: Vec<_> = (0..4).map(|k| checkin(k + 1, k, Track::ALL[k as usize % 2], "p")).collect();
+        let replies = [reply(1, &checkins[0], ALICE, Some(2)), reply(3, &checkins[2], ALICE, Some(5))];
+        let mut p = MemberProgress::compute(
+            &member(ALICE, week(0)),
+            &[],
+            &checkins,
+            &replies,
+            &[],
+            4,
+            week(3) + chrono::Duration::days(2),
+        );
+        let c = ProgressChart::of(&p);
+        assert_eq!(c.weeks, 4);
+        assert_eq!(c.counts.iter().map(|w| w.iter().sum::<u32>()).sum::<u32>(), 4, "{c:?}");
+        assert_eq!(c.counts.iter().map(|w| w[0]).sum::<u32>(), 2, "two answered");
+        // The window starts 5 days before week 0: weeks 0 and 2 are bars 0 and 2.
+        assert_eq!(c.confidence, [(Track::Scope, vec![(0.5, 2.0), (2.5, 5.0)])]);
+        assert_eq!(c.y_max, 1);
+
+        // Two check-ins in one week stack; nothing rated leaves no line.
+        p.weeks = vec![point(1, Outcome::Missed, None, None), point(1, Outcome::Open, None, None)];
+        p.window_start = week(0);
+        let c = ProgressChart::of(&p);
+        assert_eq!(c.counts[1], [0, 1, 0, 1]);
+        assert_eq!(c.y_max, 2);
+        assert!(c.confidence.is_empty());
+    }
+
+    #[test]
+    fn an_absurd_window_is_clamped_and_late_points_fall_in_the_last_bar() {
+        let mut p = MemberProgress::compute(&member(ALICE, week(0)), &[], &[], &[], &[], 100_000, week(0));
+        p.window_start = week(0);
+        p.weeks = vec![point(9_999, Outcome::Answered, Some(Track::Impact), Some(3))];
+        let c = ProgressChart::of(&p);
+        assert_eq!(c.weeks, MAX_CHART_WEEKS as usize);
+        assert_eq!(c.counts[MAX_CHART_WEEKS as usize - 1], [1, 0, 0, 0]);
+        assert_eq!(c.y_max, 1);
+    }
 }

@@ -139,114 +139,233 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// The check-in part of an export, gathered and not yet written: the
+/// ledger's posted check-ins in order, the answers to them, and one
+/// outcome per member per check-in that was theirs to answer.
+#[derive(Debug, Clone)]
+pub struct CheckInOutcomes<'a> {
+    /// Posted check-ins with a prompt, oldest first.
+    pub ledger: Vec<&'a CheckIn>,
+    /// Each check-in's place in `ledger`.
+    position: HashMap<CheckInId, usize>,
+    /// The answers to check-ins of `ledger`, by check-in and member.
+    pub replies: HashMap<(CheckInId, UserId), Reply>,
+    /// (place in `ledger`, member, outcome), by check-in then member; an
+    /// answer without a membership row (none should exist) still has one.
+    pub rows: Vec<(usize, UserId, Outcome)>,
+}
+
+impl<'a> CheckInOutcomes<'a> {
+    /// Gathers the outcomes of the members `wanted` (all of them when `None`).
+    pub fn gather(
+        checkins: &'a [CheckIn],
+        members: &[MemberActivity],
+        replies: Vec<Reply>,
+        wanted: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut ledger: Vec<&CheckIn> = checkins
+            .iter()
+            .filter(|c| c.prompt.is_some() && matches!(c.status, CheckInStatus::Posted | CheckInStatus::Posting))
+            .collect();
+        ledger.sort_by_key(|c| (c.occurrence_at, c.id));
+        // Replies to check-ins recorded after the ledger was read (the bot runs on) are left out.
+        let position: HashMap<CheckInId, usize> = ledger.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+        let replies: HashMap<(CheckInId, UserId), Reply> = replies
+            .into_iter()
+            .filter(|r| position.contains_key(&r.checkin_id) && is_wanted(wanted, r.user_id))
+            .map(|r| ((r.checkin_id, r.user_id), r))
+            .collect();
+        let mut rows: Vec<(usize, UserId, Outcome)> = Vec::new();
+        for a in members.iter().filter(|a| is_wanted(wanted, a.member.user_id)) {
+            let user = a.member.user_id;
+            for (i, c) in ledger.iter().enumerate() {
+                let outcome = Outcome::of(c, &a.member, &a.pauses, replies.contains_key(&(c.id, user)), now);
+                if outcome != Outcome::NotOffered {
+                    rows.push((i, user, outcome));
+                }
+            }
+        }
+        // An answer whose author has no membership row (none should exist) is still exported.
+        let emitted: HashSet<(usize, UserId)> = rows.iter().map(|&(i, u, _)| (i, u)).collect();
+        for &(checkin_id, user) in replies.keys() {
+            let i = position[&checkin_id];
+            if !emitted.contains(&(i, user)) {
+                rows.push((i, user, Outcome::Answered));
+            }
+        }
+        rows.sort_by_key(|&(i, u, _)| (i, u));
+        CheckInOutcomes { ledger, position, replies, rows }
+    }
+
+    /// The place of check-in `id` in the ledger, if it is in it.
+    pub fn position(&self, id: CheckInId) -> Option<usize> {
+        self.position.get(&id).copied()
+    }
+}
+
+/// Whether rows of `user` belong in an export of `wanted` (everyone when `None`).
+fn is_wanted(wanted: Option<UserId>, user: UserId) -> bool {
+    wanted.is_none_or(|m| m == user)
+}
+
 /// The cohort's records, optionally of one member only: rows of other
 /// members than `member` (when given) are left out, a note counting as its
 /// member's. Dates are in the cohort's zone.
 pub fn records(cohort: &Cohort, rows: CohortRows<'_>, member: Option<UserId>, now: DateTime<Utc>) -> Vec<Record> {
     let CohortRows { checkins, members, replies, impact, notes, projects, steps } = rows;
-    let wanted = |user: UserId| member.is_none_or(|m| m == user);
-    let tz = cohort.timezone();
-    let date = |t: DateTime<Utc>| local_date(t, tz);
-
-    let mut ledger: Vec<&CheckIn> = checkins
-        .iter()
-        .filter(|c| c.prompt.is_some() && matches!(c.status, CheckInStatus::Posted | CheckInStatus::Posting))
-        .collect();
-    ledger.sort_by_key(|c| (c.occurrence_at, c.id));
-    // Replies to check-ins recorded after the ledger was read (the bot runs on) are left out.
-    let position: HashMap<CheckInId, usize> = ledger.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-    let replies: HashMap<(CheckInId, UserId), Reply> = replies
-        .into_iter()
-        .filter(|r| position.contains_key(&r.checkin_id) && wanted(r.user_id))
-        .map(|r| ((r.checkin_id, r.user_id), r))
-        .collect();
-
-    let mut rows: Vec<(usize, UserId, Outcome)> = Vec::new();
-    for a in members.iter().filter(|a| wanted(a.member.user_id)) {
-        let user = a.member.user_id;
-        for (i, c) in ledger.iter().enumerate() {
-            let outcome = Outcome::of(c, &a.member, &a.pauses, replies.contains_key(&(c.id, user)), now);
-            if outcome != Outcome::NotOffered {
-                rows.push((i, user, outcome));
-            }
-        }
-    }
-    // An answer whose author has no membership row (none should exist) is still exported.
-    let emitted: HashSet<(usize, UserId)> = rows.iter().map(|&(i, u, _)| (i, u)).collect();
-    for &(checkin_id, user) in replies.keys() {
-        let i = position[&checkin_id];
-        if !emitted.contains(&(i, user)) {
-            rows.push((i, user, Outcome::Answered));
-        }
-    }
-    rows.sort_by_key(|&(i, u, _)| (i, u));
-
-    let mut out = Vec::with_capacity(rows.len() + impact.len() + notes.len() + projects.len() + steps.len());
-    for (i, user, outcome) in rows {
-        let c = ledger[i];
-        let Some(prompt) = &c.prompt else { continue };
-        let reply = replies.get(&(c.id, user));
-        out.push(Record {
-            track: prompt.track.to_string(),
-            prompt_id: Some(prompt.id.clone()),
-            question: Some(prompt.question.clone()),
-            outcome: Some(outcome.as_str()),
-            answered: Some(reply.is_some()),
-            confidence: reply.and_then(|r| r.confidence),
-            answer: reply.map(|r| r.answer.clone()),
-            written_at: reply.map(|r| rfc3339(r.updated_at)),
-            ..Record::empty(RecordKind::CheckIn, cohort, user, date(c.occurrence_at))
-        });
-    }
-    for e in impact.into_iter().filter(|e| wanted(e.user_id)) {
-        out.push(Record {
-            track: e.tracks.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","),
-            written_at: Some(rfc3339(e.recorded_at)),
-            what_changed: Some(e.what_changed),
-            evidence: Some(e.evidence),
-            who_benefited: Some(e.who_benefited),
-            link: e.link,
-            ..Record::empty(RecordKind::Impact, cohort, e.user_id, date(e.recorded_at))
-        });
-    }
-    // Notes on answers to check-ins of the ledger read, in ledger order.
-    let mut notes: Vec<(usize, Note)> = notes
-        .into_iter()
-        .filter(|n| wanted(n.member_id))
-        .filter_map(|n| Some((*position.get(&n.checkin_id)?, n)))
-        .collect();
-    notes.sort_by_key(|(i, n)| (*i, n.member_id, n.created_at, n.id));
-    for (i, n) in notes {
-        let prompt = ledger[i].prompt.as_ref();
-        out.push(Record {
-            track: prompt.map(|p| p.track.to_string()).unwrap_or_default(),
-            prompt_id: prompt.map(|p| p.id.clone()),
-            question: prompt.map(|p| p.question.clone()),
-            written_at: Some(rfc3339(n.updated_at)),
-            author_id: Some(n.author_id.to_string()),
-            note: Some(n.text),
-            ..Record::empty(RecordKind::Note, cohort, n.member_id, date(n.created_at))
-        });
-    }
-    for p in projects.into_iter().filter(|p| wanted(p.user_id)) {
-        out.push(Record {
-            written_at: Some(rfc3339(p.updated_at)),
-            project: Some(p.what),
-            why_it_matters: Some(p.why),
-            teams_affected: Some(p.teams),
-            ..Record::empty(RecordKind::PathProject, cohort, p.user_id, date(p.created_at))
-        });
-    }
-    let mut steps: Vec<StepEvidence> = steps.into_iter().filter(|s| wanted(s.user_id)).collect();
-    steps.sort_by_key(|s| (s.user_id, s.step));
-    for s in steps {
-        out.push(Record {
-            written_at: Some(rfc3339(s.updated_at)),
-            step: Some(s.step.as_str()),
-            evidence: Some(s.evidence),
-            link: s.link,
-            ..Record::empty(RecordKind::PathStep, cohort, s.user_id, date(s.done_at))
-        });
-    }
+    let outcomes = CheckInOutcomes::gather(checkins, members, replies, member, now);
+    let w = Writer { cohort, tz: cohort.timezone() };
+    let mut out = Vec::with_capacity(outcomes.rows.len() + impact.len() + notes.len() + projects.len() + steps.len());
+    w.checkins(&mut out, &outcomes);
+    w.impact(&mut out, impact.into_iter().filter(|e| is_wanted(member, e.user_id)));
+    w.notes(&mut out, &outcomes, notes.into_iter().filter(|n| is_wanted(member, n.member_id)));
+    w.projects(&mut out, projects.into_iter().filter(|p| is_wanted(member, p.user_id)));
+    w.steps(&mut out, steps.into_iter().filter(|s| is_wanted(member, s.user_id)));
     out
+}
+
+/// Writes records of each kind for one cohort.
+struct Writer<'c> {
+    cohort: &'c Cohort,
+    tz: chrono_tz::Tz,
+}
+
+impl Writer<'_> {
+    fn date(&self, t: DateTime<Utc>) -> String {
+        local_date(t, self.tz)
+    }
+
+    /// One record per member per check-in that was theirs to answer.
+    fn checkins(&self, out: &mut Vec<Record>, o: &CheckInOutcomes<'_>) {
+        for &(i, user, outcome) in &o.rows {
+            let c = o.ledger[i];
+            let Some(prompt) = &c.prompt else { continue };
+            let reply = o.replies.get(&(c.id, user));
+            out.push(Record {
+                track: prompt.track.to_string(),
+                prompt_id: Some(prompt.id.clone()),
+                question: Some(prompt.question.clone()),
+                outcome: Some(outcome.as_str()),
+                answered: Some(reply.is_some()),
+                confidence: reply.and_then(|r| r.confidence),
+                answer: reply.map(|r| r.answer.clone()),
+                written_at: reply.map(|r| rfc3339(r.updated_at)),
+                ..Record::empty(RecordKind::CheckIn, self.cohort, user, self.date(c.occurrence_at))
+            });
+        }
+    }
+
+    fn impact(&self, out: &mut Vec<Record>, impact: impl Iterator<Item = ImpactEntry>) {
+        for e in impact {
+            out.push(Record {
+                track: e.tracks.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","),
+                written_at: Some(rfc3339(e.recorded_at)),
+                what_changed: Some(e.what_changed),
+                evidence: Some(e.evidence),
+                who_benefited: Some(e.who_benefited),
+                link: e.link,
+                ..Record::empty(RecordKind::Impact, self.cohort, e.user_id, self.date(e.recorded_at))
+            });
+        }
+    }
+
+    /// Notes on answers to check-ins of the ledger read, in ledger order.
+    fn notes(&self, out: &mut Vec<Record>, o: &CheckInOutcomes<'_>, notes: impl Iterator<Item = Note>) {
+        let mut notes: Vec<(usize, Note)> = notes.filter_map(|n| Some((o.position(n.checkin_id)?, n))).collect();
+        notes.sort_by_key(|(i, n)| (*i, n.member_id, n.created_at, n.id));
+        for (i, n) in notes {
+            let prompt = o.ledger[i].prompt.as_ref();
+            out.push(Record {
+                track: prompt.map(|p| p.track.to_string()).unwrap_or_default(),
+                prompt_id: prompt.map(|p| p.id.clone()),
+                question: prompt.map(|p| p.question.clone()),
+                written_at: Some(rfc3339(n.updated_at)),
+                author_id: Some(n.author_id.to_string()),
+                note: Some(n.text),
+                ..Record::empty(RecordKind::Note, self.cohort, n.member_id, self.date(n.created_at))
+            });
+        }
+    }
+
+    fn projects(&self, out: &mut Vec<Record>, projects: impl Iterator<Item = PathProject>) {
+        for p in projects {
+            out.push(Record {
+                written_at: Some(rfc3339(p.updated_at)),
+                project: Some(p.what),
+                why_it_matters: Some(p.why),
+                teams_affected: Some(p.teams),
+                ..Record::empty(RecordKind::PathProject, self.cohort, p.user_id, self.date(p.created_at))
+            });
+        }
+    }
+
+    /// Path steps by member, then in the path's order.
+    fn steps(&self, out: &mut Vec<Record>, steps: impl Iterator<Item = StepEvidence>) {
+        let mut steps: Vec<StepEvidence> = steps.collect();
+        steps.sort_by_key(|s| (s.user_id, s.step));
+        for s in steps {
+            out.push(Record {
+                written_at: Some(rfc3339(s.updated_at)),
+                step: Some(s.step.as_str()),
+                evidence: Some(s.evidence),
+                link: s.link,
+                ..Record::empty(RecordKind::PathStep, self.cohort, s.user_id, self.date(s.done_at))
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::domain::Pause;
+    use crate::summary::fixtures::{ALICE, BOB, checkin, member, reply, week};
+
+    fn activity(user: UserId, pauses: Vec<Pause>) -> MemberActivity {
+        MemberActivity {
+            member: member(user, week(0) - Duration::days(1)),
+            pauses,
+            answered: vec![],
+            last_answer: None,
+        }
+    }
+
+    #[test]
+    fn outcomes_are_one_per_member_per_offered_check_in_in_ledger_order() {
+        use crate::domain::Track::Scope;
+        let mut checkins = vec![checkin(2, 1, Scope, "b"), checkin(1, 0, Scope, "a"), checkin(3, 2, Scope, "c")];
+        checkins[2].status = CheckInStatus::Recorded;
+        let carol = UserId::new(33);
+        let replies = vec![
+            reply(1, &checkins[1], ALICE, None),
+            reply(2, &checkins[2], ALICE, None),
+            reply(3, &checkins[0], carol, None),
+        ];
+        let pause = Pause { starts_at: week(1), ends_at: week(2) };
+        let members = [activity(BOB, vec![pause]), activity(ALICE, vec![])];
+        let now = week(3);
+
+        let o = CheckInOutcomes::gather(&checkins, &members, replies.clone(), None, now);
+        assert_eq!(o.ledger.iter().map(|c| c.id.get()).collect::<Vec<_>>(), [1, 2], "posted ones, oldest first");
+        assert_eq!(o.position(CheckInId::new(2)), Some(1));
+        assert_eq!(o.position(CheckInId::new(3)), None, "not posted: not in the export");
+        assert_eq!(o.replies.len(), 2, "the answer to the unposted check-in is left out");
+        assert_eq!(
+            o.rows,
+            [
+                (0, ALICE, Outcome::Answered),
+                (0, BOB, Outcome::Missed),
+                (1, ALICE, Outcome::Missed),
+                (1, BOB, Outcome::Paused),
+                (1, carol, Outcome::Answered),
+            ],
+            "by check-in then member; Carol has no membership row and is still exported"
+        );
+
+        let only_bob = CheckInOutcomes::gather(&checkins, &members, replies, Some(BOB), now);
+        assert!(only_bob.rows.iter().all(|(_, u, _)| *u == BOB) && only_bob.replies.is_empty());
+    }
 }

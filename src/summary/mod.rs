@@ -12,6 +12,9 @@ pub mod answers;
 pub mod chart;
 pub mod digest;
 pub mod export;
+#[cfg(test)]
+mod fixtures;
+pub mod markdown;
 pub mod mentoring;
 pub mod packet;
 mod progress;

@@ -211,9 +211,60 @@ impl CohortStatus {
         window_weeks: u32,
         now: DateTime<Utc>,
     ) -> Self {
+        let ledger = StatusLedger::gather(checkins, window_weeks, now);
+        let mut tracks: BTreeMap<Track, TrackCoverage> = Track::ALL.iter().map(|&t| (t, Default::default())).collect();
+        for w in &ledger.weeks {
+            if let Some(t) = w.track {
+                tracks.entry(t).or_default().checkins += 1;
+            }
+        }
+        let mut active: Vec<&MemberActivity> = members.iter().filter(|a| a.member.left_at.is_none()).collect();
+        active.sort_by_key(|a| (a.member.joined_at, a.member.user_id));
+        let mut scratch = RowScratch::default();
+        let rows = active.into_iter().map(|a| ledger.member_row(a, &mut tracks, &mut scratch, now)).collect();
+        CohortStatus {
+            as_of: now,
+            current: ledger.current,
+            window_weeks,
+            weeks: ledger.weeks,
+            members: rows,
+            tracks,
+            delivery: Default::default(),
+            mentoring: Default::default(),
+        }
+    }
+}
+
+/// The cohort's check-ins as the status reads them: the ledger up to `now`
+/// in order, the current one, and the window's columns.
+#[derive(Debug, Clone, PartialEq)]
+struct StatusLedger<'a> {
+    /// Check-ins up to `now`, oldest first.
+    ledger: Vec<&'a CheckIn>,
+    /// The open check-in; with none open, the latest posted one.
+    current: Option<CheckIn>,
+    /// Columns start after this.
+    window_start: DateTime<Utc>,
+    /// The window's posted check-ins, oldest first.
+    weeks: Vec<WeekColumn>,
+}
+
+/// Buffers reused from one member's row to the next (a cohort may have
+/// hundreds of members and years of check-ins).
+#[derive(Debug, Default)]
+struct RowScratch {
+    sorted_ids: Vec<CheckInId>,
+    outcomes: Vec<Outcome>,
+}
+
+fn shown(c: &CheckIn) -> bool {
+    matches!(c.status, CheckInStatus::Posted | CheckInStatus::Posting)
+}
+
+impl<'a> StatusLedger<'a> {
+    fn gather(checkins: &'a [CheckIn], window_weeks: u32, now: DateTime<Utc>) -> Self {
         let mut ledger: Vec<&CheckIn> = checkins.iter().filter(|c| c.occurrence_at <= now).collect();
         ledger.sort_by_key(|c| (c.occurrence_at, c.id));
-        let shown = |c: &CheckIn| matches!(c.status, CheckInStatus::Posted | CheckInStatus::Posting);
         let current = ledger
             .iter()
             .rev()
@@ -221,89 +272,128 @@ impl CohortStatus {
             .or_else(|| ledger.iter().rev().find(|c| shown(c)))
             .map(|c| (*c).clone());
         let window_start = super::window_start(now, window_weeks);
-        let in_window = |c: &CheckIn| shown(c) && c.occurrence_at > window_start;
-        let weeks: Vec<WeekColumn> = ledger
+        let mut status = StatusLedger { ledger, current, window_start, weeks: Vec::new() };
+        status.weeks = status
+            .ledger
             .iter()
-            .filter(|c| in_window(c))
+            .filter(|c| status.in_window(c))
             .map(|c| WeekColumn {
                 checkin_id: c.id,
                 occurrence_at: c.occurrence_at,
                 track: c.prompt.as_ref().map(|p| p.track),
             })
             .collect();
+        status
+    }
 
-        let mut tracks: BTreeMap<Track, TrackCoverage> = Track::ALL.iter().map(|&t| (t, Default::default())).collect();
-        for w in &weeks {
-            if let Some(t) = w.track {
-                tracks.entry(t).or_default().checkins += 1;
-            }
-        }
+    /// Posted within the window: a column of the heatmap.
+    fn in_window(&self, c: &CheckIn) -> bool {
+        shown(c) && c.occurrence_at > self.window_start
+    }
 
-        let mut rows = Vec::new();
-        let mut sorted_ids = Vec::new();
-        let mut outcomes = Vec::with_capacity(ledger.len());
-        let mut active: Vec<&MemberActivity> = members.iter().filter(|a| a.member.left_at.is_none()).collect();
-        active.sort_by_key(|a| (a.member.joined_at, a.member.user_id));
-        for activity in active {
-            let member = &activity.member;
-            let answered: &[CheckInId] = if activity.answered.is_sorted() {
-                &activity.answered
-            } else {
-                sorted_ids.clone_from(&activity.answered);
-                sorted_ids.sort_unstable();
-                &sorted_ids
-            };
-            let mut all_time = Tally::default();
-            let mut streak = Streak::default();
-            let mut recent = Vec::with_capacity(weeks.len());
-            let mut this_week = WeekState::NotYet;
-            outcomes.clear();
-            for checkin in &ledger {
-                let outcome =
-                    Outcome::of(checkin, member, &activity.pauses, answered.binary_search(&checkin.id).is_ok(), now);
-                all_time.add(outcome);
-                streak.add(outcome);
-                outcomes.push(outcome);
-                if in_window(checkin) {
-                    recent.push(outcome);
-                    if let Some(track) = checkin.prompt.as_ref().map(|p| p.track) {
-                        let cov = tracks.entry(track).or_default();
-                        cov.offered += u32::from(outcome.counts_as_offered());
-                        cov.answered += u32::from(outcome == Outcome::Answered);
-                    }
-                }
-                if current.as_ref().is_some_and(|c| c.id == checkin.id) {
-                    this_week = match outcome {
-                        Outcome::Answered => WeekState::Answered,
-                        Outcome::Paused => WeekState::Paused,
-                        Outcome::Missed | Outcome::Open | Outcome::NotOffered => WeekState::NotYet,
-                    };
+    /// One member's row; adds their window outcomes to `tracks`' coverage.
+    fn member_row(
+        &self,
+        activity: &MemberActivity,
+        tracks: &mut BTreeMap<Track, TrackCoverage>,
+        scratch: &mut RowScratch,
+        now: DateTime<Utc>,
+    ) -> MemberRow {
+        let member = &activity.member;
+        let answered: &[CheckInId] = if activity.answered.is_sorted() {
+            &activity.answered
+        } else {
+            scratch.sorted_ids.clone_from(&activity.answered);
+            scratch.sorted_ids.sort_unstable();
+            &scratch.sorted_ids
+        };
+        let mut all_time = Tally::default();
+        let mut streak = Streak::default();
+        let mut recent = Vec::with_capacity(self.weeks.len());
+        let mut this_week = WeekState::NotYet;
+        let outcomes = &mut scratch.outcomes;
+        outcomes.clear();
+        for checkin in &self.ledger {
+            let outcome =
+                Outcome::of(checkin, member, &activity.pauses, answered.binary_search(&checkin.id).is_ok(), now);
+            all_time.add(outcome);
+            streak.add(outcome);
+            outcomes.push(outcome);
+            if self.in_window(checkin) {
+                recent.push(outcome);
+                if let Some(track) = checkin.prompt.as_ref().map(|p| p.track) {
+                    let cov = tracks.entry(track).or_default();
+                    cov.offered += u32::from(outcome.counts_as_offered());
+                    cov.answered += u32::from(outcome == Outcome::Answered);
                 }
             }
-            let missed_in_a_row =
-                outcomes.iter().rev().filter(|o| o.counts_as_offered()).take_while(|o| **o == Outcome::Missed).count()
-                    as u32;
-            rows.push(MemberRow {
-                user_id: member.user_id,
-                joined_at: member.joined_at,
-                this_week,
-                current_streak: streak.current,
-                longest_streak: streak.longest,
-                all_time,
-                last_answer: activity.last_answer,
-                missed_in_a_row,
-                recent,
-            });
+            if self.current.as_ref().is_some_and(|c| c.id == checkin.id) {
+                this_week = match outcome {
+                    Outcome::Answered => WeekState::Answered,
+                    Outcome::Paused => WeekState::Paused,
+                    Outcome::Missed | Outcome::Open | Outcome::NotOffered => WeekState::NotYet,
+                };
+            }
         }
-        CohortStatus {
-            as_of: now,
-            current,
-            window_weeks,
-            weeks,
-            members: rows,
-            tracks,
-            delivery: Default::default(),
-            mentoring: Default::default(),
+        let missed_in_a_row =
+            outcomes.iter().rev().filter(|o| o.counts_as_offered()).take_while(|o| **o == Outcome::Missed).count()
+                as u32;
+        MemberRow {
+            user_id: member.user_id,
+            joined_at: member.joined_at,
+            this_week,
+            current_streak: streak.current,
+            longest_streak: streak.longest,
+            all_time,
+            last_answer: activity.last_answer,
+            missed_in_a_row,
+            recent,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::summary::fixtures::{ALICE, checkin, member, week};
+
+    #[test]
+    fn the_ledger_reads_up_to_now_with_the_open_check_in_current_and_the_window_posted_ones() {
+        let mut checkins: Vec<CheckIn> = (0..5).rev().map(|k| checkin(k + 1, k, Track::Scope, "p")).collect();
+        checkins[2].status = CheckInStatus::Recorded; // week 2: recorded, never posted
+        let now = week(3) + Duration::days(1);
+
+        let l = StatusLedger::gather(&checkins, 2, now);
+        assert_eq!(
+            l.ledger.iter().map(|c| c.id.get()).collect::<Vec<_>>(),
+            [1, 2, 3, 4],
+            "oldest first, none after now"
+        );
+        assert_eq!(l.current.as_ref().map(|c| c.id.get()), Some(4), "the one open at now");
+        assert_eq!(l.weeks.iter().map(|w| w.checkin_id.get()).collect::<Vec<_>>(), [4], "posted in the 2 weeks");
+
+        let between = StatusLedger::gather(&checkins, 2, week(3) - Duration::hours(1));
+        assert_eq!(between.current.as_ref().map(|c| c.id.get()), Some(2), "none open: the latest posted");
+    }
+
+    #[test]
+    fn a_member_row_counts_streaks_quiet_weeks_and_adds_to_the_tracks_coverage() {
+        let checkins: Vec<CheckIn> = (0..4).map(|k| checkin(k + 1, k, Track::ALL[k as usize % 2], "p")).collect();
+        let now = week(3) + Duration::days(1);
+        let l = StatusLedger::gather(&checkins, 12, now);
+        // Unsorted on purpose: the row sorts a copy.
+        let answered = vec![CheckInId::new(2), CheckInId::new(1)];
+        let activity = MemberActivity { member: member(ALICE, week(0)), pauses: vec![], answered, last_answer: None };
+        let mut tracks = BTreeMap::new();
+
+        let row = l.member_row(&activity, &mut tracks, &mut RowScratch::default(), now);
+        assert_eq!(row.recent, [Outcome::Answered, Outcome::Answered, Outcome::Missed, Outcome::Open]);
+        assert_eq!((row.current_streak, row.longest_streak, row.missed_in_a_row), (0, 2, 1));
+        assert_eq!(row.this_week, WeekState::NotYet);
+        assert_eq!(row.all_time, Tally { offered: 3, answered: 2 });
+        let scope = tracks[&Track::ALL[0]];
+        assert_eq!((scope.offered, scope.answered), (2, 1), "weeks 0 (answered) and 2 (missed)");
     }
 }

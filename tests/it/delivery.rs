@@ -257,7 +257,8 @@ async fn setup_is_refused_where_the_bot_cannot_post_embed_and_attach(backend: Ba
     match h.engine.setup_cohort_for(&admin, d(), Some(view_and_send)).await {
         Err(e @ EngineError::BotCannotPost { .. }) => {
             assert!(e.is_user_error());
-            let text = e.to_string();
+            // What the admin reads in Discord (the engine's own message names no command).
+            let text = trellis::discord::reply_for(&e);
             assert!(text.contains("Embed Links, Attach Files") && text.contains("/cohort setup"), "{text}");
             assert!(!text.contains("lacks View Channel"), "{text}");
         }

@@ -1249,3 +1249,38 @@ fn assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<Engine>();
 }
+
+/// The engine says what went wrong; which slash command fixes it is the
+/// Discord edge's to say (a web edge has no slash commands), and what a
+/// Discord user reads is unchanged.
+#[test]
+fn engine_errors_name_no_slash_command_and_the_discord_edge_adds_it() {
+    let cases = [
+        (
+            EngineError::NotAMember,
+            "You are not a member of a cohort here. Use `/cohort join` in a cohort's channel first.".to_string(),
+        ),
+        (
+            EngineError::ChannelTaken { cohort: "a".into(), channel_id: OTHER_CHANNEL, owner: "b".into() },
+            format!(
+                "cohort `a`: channel {OTHER_CHANNEL} already belongs to cohort `b`; give `a` its own channel, or \
+                 remove `b` (`/cohort remove` in that channel)"
+            ),
+        ),
+        (
+            EngineError::BotCannotPost { missing: vec!["Embed Links", "Attach Files"] },
+            "Trellis can't post check-ins in this channel: it lacks Embed Links, Attach Files. Give Trellis's role \
+             View Channel, Send Messages, Embed Links and Attach Files in this channel (channel settings → \
+             Permissions), then run `/cohort setup` again."
+                .to_string(),
+        ),
+    ];
+    for (e, in_discord) in cases {
+        let engine_text = e.to_string();
+        assert!(!engine_text.contains('/'), "{engine_text}");
+        assert!(in_discord.starts_with(&engine_text), "{engine_text}");
+        assert_eq!(trellis::discord::reply_for(&e), in_discord);
+    }
+    let other = EngineError::NoOpenCheckIn;
+    assert_eq!(trellis::discord::reply_for(&other), other.to_string(), "other messages pass through");
+}

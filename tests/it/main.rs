@@ -33,6 +33,7 @@ mod hostile_input;
 mod instances;
 mod mentoring;
 mod migrate_to;
+mod require_postgres;
 mod shared_schedule;
 mod store;
 mod summary;

@@ -234,6 +234,7 @@ fn run_without_a_token_says_how_to_set_it() {
 
 #[test]
 fn a_malformed_discord_api_base_exits_2_naming_the_variable() {
+    let _suite = crate::suite(module_path!());
     let dir = tempfile::tempdir().unwrap();
     let bad = ("DISCORD_API_BASE", "proxy.example:8080");
     let out = trellis(dir.path(), &["check-config"], &[bad]);

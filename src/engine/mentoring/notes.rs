@@ -78,7 +78,7 @@ impl Engine {
         let delivery = match self.chat.send_note(&dm).await {
             Ok(()) => NoteDelivery::Sent,
             Err(e) => {
-                tracing::warn!(note = %note.id, member = %note.member_id, error = %ErrorChain(&e), "note DM not delivered; the member finds it in /progress");
+                tracing::warn!(note = %note.id, member = %note.member_id, error = %ErrorChain(&e), "note DM not delivered; the member finds it with their progress");
                 if e.is_permanent() { NoteDelivery::Refused } else { NoteDelivery::Failed }
             }
         };

@@ -9,7 +9,8 @@
 //! ~200 ms). Databases of test processes that are gone (the template of
 //! the last run, or those of a killed run) are dropped by the next one.
 //! Without the variable the PostgreSQL variants of the tests skip, and each
-//! suite says so once on stderr.
+//! suite says so once on stderr; with `TRELLIS_REQUIRE_POSTGRES=1` (CI) they
+//! fail instead, saying why ([`postgres_enabled`]).
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -27,18 +28,63 @@ use trellis::store::Store;
 /// `postgres://postgres@127.0.0.1:5432/postgres`.
 pub const POSTGRES_ENV: &str = "TRELLIS_TEST_POSTGRES_URL";
 
+/// The environment variable that makes a PostgreSQL variant that cannot run
+/// fail instead of skipping (CI sets it to `1`): with runtime SQL, running a
+/// statement is its only check, so a run that skipped them proves nothing.
+pub const REQUIRE_POSTGRES_ENV: &str = "TRELLIS_REQUIRE_POSTGRES";
+
 /// The PostgreSQL admin URL from [`POSTGRES_ENV`], if set (and not empty).
 pub fn postgres_admin_url() -> Option<String> {
     std::env::var(POSTGRES_ENV).ok().filter(|u| !u.trim().is_empty())
 }
 
+/// Whether [`REQUIRE_POSTGRES_ENV`] is set to anything but empty, `0` or `false`.
+pub fn postgres_required() -> bool {
+    std::env::var(REQUIRE_POSTGRES_ENV).is_ok_and(|v| is_required(&v))
+}
+
+fn is_required(value: &str) -> bool {
+    !matches!(value.trim().to_ascii_lowercase().as_str(), "" | "0" | "false")
+}
+
+/// What a PostgreSQL variant does, from the two variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostgresPlan {
+    /// The server is named: run (and fail, saying why, if it cannot be used).
+    Run,
+    /// Not named and not required: pass without running, saying so once per suite.
+    Skip,
+    /// Not named but required: fail with this reason.
+    Fail(String),
+}
+
+impl PostgresPlan {
+    /// The plan for a server URL (`None` when unset or blank) and whether
+    /// [`REQUIRE_POSTGRES_ENV`] is on.
+    pub fn of(admin_url: Option<&str>, required: bool) -> Self {
+        match (admin_url, required) {
+            (Some(_), _) => PostgresPlan::Run,
+            (None, false) => PostgresPlan::Skip,
+            (None, true) => PostgresPlan::Fail(format!(
+                "{REQUIRE_POSTGRES_ENV} is set, so the PostgreSQL variants must run, but {POSTGRES_ENV} is not \
+                 set: set it to a server where the user may create databases, e.g. \
+                 {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/postgres"
+            )),
+        }
+    }
+}
+
 /// Whether the PostgreSQL variant of a test should run. When the variable
 /// is unset, says once per suite (the first two segments of `module_path`,
-/// e.g. `it::store`) that its PostgreSQL tests were skipped, and why.
+/// e.g. `it::store`) that its PostgreSQL tests were skipped, and why; or,
+/// with [`REQUIRE_POSTGRES_ENV`] set, panics with the reason. (A server that
+/// is named but cannot be used fails the test where it connects.)
 pub fn postgres_enabled(module_path: &str) -> bool {
     static TOLD: Mutex<Option<HashSet<String>>> = Mutex::new(None);
-    if postgres_admin_url().is_some() {
-        return true;
+    match PostgresPlan::of(postgres_admin_url().as_deref(), postgres_required()) {
+        PostgresPlan::Run => return true,
+        PostgresPlan::Fail(reason) => panic!("{reason}"),
+        PostgresPlan::Skip => {}
     }
     let suite: String = module_path.split("::").take(2).collect::<Vec<_>>().join("::");
     let mut told = TOLD.lock().unwrap_or_else(|p| p.into_inner());
@@ -57,7 +103,8 @@ pub fn postgres_enabled(module_path: &str) -> bool {
 /// Generates, for `async fn name(backend: Backend)` in scope, a module
 /// `name` with two tests: `name::sqlite` and `name::postgres` (skipped,
 /// with a line on stderr, when [`POSTGRES_ENV`] is unset; failing when it
-/// is set and the server cannot be used). An optional second argument is
+/// is set and the server cannot be used, or when it is unset and
+/// [`REQUIRE_POSTGRES_ENV`] is set). An optional second argument is
 /// the arguments of `#[tokio::test]`, e.g. `(flavor = "multi_thread")`.
 #[macro_export]
 macro_rules! on_both_backends {

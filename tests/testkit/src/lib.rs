@@ -32,8 +32,9 @@ pub mod seed;
 
 pub use chat::{FakeChat, SeenPost};
 pub use db::{
-    Backend, POSTGRES_ENV, Schema, TempDb, pg_pool, postgres_admin_url, postgres_enabled, rows_holding,
-    rows_holding_in, schema_of, table_columns, temp_store, temp_store_on, url_of,
+    Backend, POSTGRES_ENV, PostgresPlan, REQUIRE_POSTGRES_ENV, Schema, TempDb, pg_pool, postgres_admin_url,
+    postgres_enabled, postgres_required, rows_holding, rows_holding_in, schema_of, table_columns, temp_store,
+    temp_store_on, url_of,
 };
 pub use harness::Harness;
 pub use ids::*;
