@@ -18,14 +18,14 @@ use std::collections::HashMap;
 
 use sha2::{Digest as _, Sha256};
 
-use super::{Engine, EngineError, NotedAnswer, Result, SavedNote, WeekAnswers};
+use super::{Engine, EngineError, NotedAnswer, Result, SavedNote};
 use crate::domain::desk::{LINK_LIFETIME, SESSION_LIFETIME};
 use crate::domain::{
     CheckIn, CheckInId, CheckInStatus, Cohort, CohortId, DeskGrant, ImpactEntry, Member, Note, Reply, ReplyId,
     StaffPath, UserId,
 };
 use crate::store::{LinkState, SearchHit, SearchScope};
-use crate::summary::{self, CohortStatus, MemberProgress};
+use crate::summary::{self, CohortStatus, MemberProgress, Outcome};
 
 /// Most search results shown at once.
 pub const SEARCH_LIMIT: u32 = 50;
@@ -66,12 +66,20 @@ pub struct DeskCohort {
     pub checkins: Vec<CheckIn>,
 }
 
-/// One check-in for its cohort's mentors, with each answer's "then" (the
-/// member's latest earlier answer to the same prompt), by answer.
+/// One check-in for its cohort's mentors: every answer with its notes, each
+/// answer's "then" (the member's latest earlier answer to the same prompt),
+/// and who has not answered.
 #[derive(Debug, Clone)]
 pub struct DeskCheckIn {
-    pub week: WeekAnswers,
+    pub cohort: Cohort,
+    pub checkin: CheckIn,
+    /// In the order they were first saved.
+    pub answers: Vec<NotedAnswer>,
     pub earlier: HashMap<ReplyId, Reply>,
+    /// Current members it counts for who have not answered (yet, if open).
+    pub not_answered: Vec<UserId>,
+    /// Current members who were paused while it was open and did not answer.
+    pub paused: Vec<UserId>,
 }
 
 /// One member's whole record in one cohort.
@@ -189,24 +197,49 @@ impl Engine {
     }
 
     /// One check-in with every answer in full (mentors of its cohort only).
+    /// Reads the check-in's own rows, not the cohort's whole history.
     #[tracing::instrument(skip_all, fields(checkin = %checkin_id, user = %grant.user_id))]
     pub async fn desk_checkin(&self, grant: &DeskGrant, checkin_id: CheckInId) -> Result<DeskCheckIn> {
-        let week = match self.week_answers_of(&grant.viewer(), checkin_id).await {
-            Err(e) if e.is_user_error() => return Err(EngineError::NotOnDesk),
-            other => other?,
-        };
-        let mut earlier = HashMap::new();
-        if let Some(prompt) = &week.checkin.prompt {
-            let then =
-                self.store.earlier_replies_to_prompt(week.cohort.id, &prompt.id, week.checkin.occurrence_at).await?;
-            let latest: HashMap<UserId, Reply> = then.into_iter().map(|r| (r.user_id, r)).collect();
-            for a in &week.answers {
-                if let Some(r) = latest.get(&a.reply.user_id) {
-                    earlier.insert(a.reply.id, r.clone());
-                }
-            }
+        let checkin = self.store.checkin(checkin_id).await?.ok_or(EngineError::NotOnDesk)?;
+        let cohort = self.desk_mentored(grant, checkin.cohort_id).await?;
+        let now = self.now();
+        let posted = matches!(checkin.status, CheckInStatus::Posted | CheckInStatus::Posting);
+        if !posted || checkin.prompt.is_none() || checkin.occurrence_at > now {
+            return Err(EngineError::NotOnDesk);
         }
-        Ok(DeskCheckIn { week, earlier })
+        let replies = self.store.replies_to_checkin(checkin.id).await?;
+        let mut notes = by_reply(self.store.notes_of_checkin(checkin.id).await?);
+        let members = self.store.members(cohort.id).await?;
+        let mut pauses: HashMap<UserId, Vec<crate::domain::Pause>> = HashMap::new();
+        for (user, pause) in self.store.pauses_of_cohort(cohort.id).await? {
+            pauses.entry(user).or_default().push(pause);
+        }
+        let answered: Vec<UserId> = replies.iter().map(|r| r.user_id).collect();
+        let (not_answered, paused) = unanswered(&checkin, &members, &pauses, &answered, now);
+        let earlier = self.earlier_replies(&cohort, &checkin, &replies).await?;
+        let answers = replies
+            .into_iter()
+            .map(|reply| NotedAnswer {
+                notes: notes.remove(&reply.id).unwrap_or_default(),
+                checkin: checkin.clone(),
+                reply,
+            })
+            .collect();
+        Ok(DeskCheckIn { cohort, checkin, answers, earlier, not_answered, paused })
+    }
+
+    /// Then and now for a whole check-in: each answer's member's latest
+    /// earlier answer to the same prompt, by answer.
+    async fn earlier_replies(
+        &self,
+        cohort: &Cohort,
+        checkin: &CheckIn,
+        replies: &[Reply],
+    ) -> Result<HashMap<ReplyId, Reply>> {
+        let Some(prompt) = &checkin.prompt else { return Ok(HashMap::new()) };
+        let then = self.store.earlier_replies_to_prompt(cohort.id, &prompt.id, checkin.occurrence_at).await?;
+        let latest: HashMap<UserId, Reply> = then.into_iter().map(|r| (r.user_id, r)).collect();
+        Ok(replies.iter().filter_map(|r| Some((r.id, latest.get(&r.user_id)?.clone()))).collect())
     }
 
     /// The cohort `cohort_id` if the grant may read `member`'s record there:
@@ -268,6 +301,36 @@ impl Engine {
             other => other,
         }
     }
+}
+
+/// Notes grouped by the answer they are on.
+fn by_reply(notes: Vec<Note>) -> HashMap<ReplyId, Vec<Note>> {
+    let mut out: HashMap<ReplyId, Vec<Note>> = HashMap::new();
+    for n in notes {
+        out.entry(n.reply_id).or_default().push(n);
+    }
+    out
+}
+
+/// Of a check-in's current members who did not answer: those it counts
+/// against (not answered, or open), and those paused while it was open.
+fn unanswered(
+    checkin: &CheckIn,
+    members: &[Member],
+    pauses: &HashMap<UserId, Vec<crate::domain::Pause>>,
+    answered: &[UserId],
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Vec<UserId>, Vec<UserId>) {
+    let (mut not_answered, mut paused) = (Vec::new(), Vec::new());
+    for m in members.iter().filter(|m| m.left_at.is_none() && !answered.contains(&m.user_id)) {
+        let theirs = pauses.get(&m.user_id).map_or(&[][..], Vec::as_slice);
+        match Outcome::of(checkin, m, theirs, false, now) {
+            Outcome::Missed | Outcome::Open => not_answered.push(m.user_id),
+            Outcome::Paused => paused.push(m.user_id),
+            Outcome::Answered | Outcome::NotOffered => {}
+        }
+    }
+    (not_answered, paused)
 }
 
 /// A member's answers, newest first, each with its notes, and each one's

@@ -194,3 +194,30 @@ impl Store {
         rows.into_iter().map(crate::domain::Reply::try_from).collect()
     }
 }
+
+impl Store {
+    /// Every pause of a cohort's members, as (member, pause): a check-in's
+    /// "paused" and "not answered" in one statement, not one per member.
+    pub async fn pauses_of_cohort(
+        &self,
+        cohort_id: crate::domain::CohortId,
+    ) -> Result<Vec<(UserId, crate::domain::Pause)>> {
+        let rows: Vec<(UserId, i64, i64)> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT user_id, starts_at, ends_at FROM pauses WHERE cohort_id = $1 ORDER BY user_id, starts_at"
+        )
+        .bind(cohort_id)
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter()
+            .map(|(user, starts, ends)| {
+                Ok((
+                    user,
+                    crate::domain::Pause {
+                        starts_at: super::codec::from_unix(starts)?,
+                        ends_at: super::codec::from_unix(ends)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+}

@@ -134,7 +134,7 @@ pub async fn checkin(
 }
 
 fn checkin_page(signed: &Signed, m: &DeskCheckIn, saved: Option<&str>) -> CheckInPage {
-    let w = &m.week;
+    let w = m;
     let tz = w.cohort.spec.schedule.timezone();
     let back = format!("/checkins/{}", w.checkin.id);
     let member_link = |user| Link { href: format!("/cohorts/{}/members/{user}", w.cohort.id), text: person(user) };
