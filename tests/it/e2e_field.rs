@@ -15,7 +15,7 @@ use trellis::domain::{CheckIn, ReplyId};
 use trellis::engine::{Clock, SystemClock};
 use trellis_testkit::bot::*;
 use trellis_testkit::ids::*;
-use trellis_testkit::{Backend, TempDb, on_both_backends};
+use trellis_testkit::{Backend, TempDb, answer_id, on_both_backends};
 
 /// A schedule that never fires during a test.
 const QUIET: &str = "0 0 9 29 2 *";
@@ -366,5 +366,133 @@ async fn a_panic_in_a_button_a_form_a_dm_or_a_command_is_answered_with_the_apolo
     let store = bot.engine.store();
     assert_eq!(store.reply(checkin.id, UserId::new(BOB)).await.unwrap().unwrap().answer, "after the panics");
     assert_eq!(store.reply(checkin.id, UserId::new(ALICE)).await.unwrap().unwrap().answer, "saved");
+    bot.stop().await;
+}
+
+/// Text in any script, as people type it: CJK, emoji ZWJ sequences, flags,
+/// skin tones, right-to-left text and marks, combining accents and stacks,
+/// lone joiners and selectors, mention syntax, digits and separators that
+/// look like times, offsets and durations. Long enough, at times, to pass a
+/// limit in characters while a byte index would fall inside a character.
+fn any_script() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let piece = prop_oneof![
+        Just("漢字かなカナ한글".to_string()),
+        Just("👩\u{200D}👩\u{200D}👧\u{200D}👦".to_string()),
+        Just("🇩🇪🇯🇵".to_string()),
+        Just("👍🏽".to_string()),
+        Just("\u{200F}\u{202E}".to_string()),
+        Just("مرحبا بالعالم".to_string()),
+        Just("שלום".to_string()),
+        Just("e\u{301}".to_string()),
+        Just("Z\u{324}\u{354}\u{367}\u{311}\u{313}".to_string()),
+        Just("\u{200D}".to_string()),
+        Just("\u{FE0F}".to_string()),
+        Just("@everyone <@300000000000000004>".to_string()),
+        Just(" ".to_string()),
+        Just("\n".to_string()),
+        Just("+1é1".to_string()),
+        Just("09:3é".to_string()),
+        Just("4８h".to_string()),
+        "[\\PC]{1,3}",
+    ];
+    prop_oneof![
+        proptest::collection::vec(piece.clone(), 1..12).prop_map(|v| v.concat()),
+        (proptest::collection::vec(piece, 1..6), 50usize..400).prop_map(|(v, n)| v.concat().repeat(n)),
+    ]
+}
+
+/// Every text-taking entry point with `text`: none answers with the apology
+/// (a panic) or leaves the member without an answer; a saved answer reads
+/// back as validated.
+async fn every_entry_point_takes(bot: &Bot, checkin: &CheckIn, text: &str) {
+    let short = trellis::discord::render::prefix(text, 100);
+    let no_apology = |what: &str, r: &InteractionResponse| {
+        assert!(!shown(&r.data).contains(APOLOGY), "{what} with {text:?}: {r:?}");
+    };
+    let setup = || admin(GUILD, OTHER_CHANNEL).command("cohort").subcommand("setup");
+    let h = bot.fake.autocomplete(setup().option("timezone", short), "timezone");
+    assert_eq!(respond(bot, &h).await.kind, 8, "timezone autocomplete with {text:?}");
+    let invocations = [
+        setup()
+            .option("timezone", "UTC")
+            .option("mentor_role", OptionValue::Role(MENTOR_ROLE))
+            .option("cron", QUIET)
+            .option("name", short),
+        setup().option("timezone", short).option("mentor_role", OptionValue::Role(MENTOR_ROLE)).option("cron", short),
+        setup()
+            .option("timezone", "UTC")
+            .option("mentor_role", OptionValue::Role(MENTOR_ROLE))
+            .option("day", 0)
+            .option("time", short)
+            .option("reminder_after", short),
+    ];
+    for inv in invocations {
+        no_apology("setup", &respond(bot, &bot.fake.slash_command(inv)).await);
+    }
+    let confidence = trellis::discord::render::prefix(text, 2);
+    let custom_id = answer_id(checkin.id);
+    let h = bot.fake.modal_submit(&member(ALICE), &custom_id, &[("answer", text), ("confidence", confidence)]);
+    no_apology("answer", &respond(bot, &h).await);
+    let stored = bot.engine.store().reply(checkin.id, UserId::new(ALICE)).await.unwrap().map(|r| r.answer);
+    if let Ok(input) = trellis::domain::AnswerInput::parse(text, confidence) {
+        assert_eq!(stored.as_deref(), Some(input.text.as_str()), "the answer reads back as written");
+    }
+    let cohort = checkin.cohort_id;
+    let forms = [
+        (format!("impact:{cohort}"), vec!["what_changed", "evidence", "who_benefited", "link"]),
+        (format!("path-project:{cohort}"), vec!["what", "why", "teams"]),
+        (format!("path-step:{cohort}:plan"), vec!["evidence", "link"]),
+    ];
+    for (id, fields) in forms {
+        let values: Vec<(&str, &str)> = fields.iter().map(|f| (*f, text)).collect();
+        no_apology(&id, &respond(bot, &bot.fake.modal_submit(&member(ALICE), &id, &values)).await);
+    }
+    for inv in [
+        member(ALICE).command("progress"),
+        member(ALICE).command("packet"),
+        mentor().command("cohort").subcommand("answers"),
+        mentor().command("cohort").subcommand("status"),
+    ] {
+        let h = bot.fake.slash_command(inv);
+        let first = respond(bot, &h).await;
+        no_apology("command", &first);
+        if first.kind == 5 {
+            let m = bot.fake.wait_followup(&h, WAIT).await;
+            assert!(!m.content.contains(APOLOGY), "command with {text:?}: {m:?}");
+        }
+    }
+    if let Some(reply) = bot.engine.store().reply(checkin.id, UserId::new(ALICE)).await.unwrap() {
+        let h = bot.fake.modal_submit(&mentor(), &format!("note:{}", reply.id), &[("note", text)]);
+        assert_eq!(respond(bot, &h).await.kind, 5);
+        let m = bot.fake.wait_followup(&h, WAIT).await;
+        assert!(!m.content.contains(APOLOGY), "note with {text:?}: {m:?}");
+    }
+    let dm = bot.fake.dm_channel_for(BOB);
+    let before = bot.fake.messages_in(dm).len();
+    bot.fake.dm_message(BOB, dm, text);
+    let replies = bot.fake.wait_messages(dm, before + 1, WAIT).await;
+    assert!(!replies[before].content.contains(APOLOGY), "DM {text:?}: {:?}", replies[before]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_in_any_script_works_in_every_input() {
+    use proptest::test_runner::{Config, TestRunner};
+    let bot = Bot::start().await;
+    bot.setup(QUIET, None).await;
+    let (checkin, custom_id) = bot.open_checkin(CHANNEL).await;
+    assert_eq!(answer(&bot, BOB, &custom_id, "Bob is a member").await.kind, 4);
+    let config = Config { cases: 24, failure_persistence: None, max_shrink_iters: 32, ..Config::default() };
+    let mut runner = TestRunner::new(config);
+    let handle = tokio::runtime::Handle::current();
+    let result = tokio::task::block_in_place(|| {
+        runner.run(&any_script(), |text| {
+            handle.block_on(every_entry_point_takes(&bot, &checkin, &text));
+            Ok(())
+        })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
     bot.stop().await;
 }
