@@ -496,3 +496,67 @@ async fn text_in_any_script_works_in_every_input() {
     }
     bot.stop().await;
 }
+
+/// Migration 0007 on a SQLite database that has rows (and a deleted answer
+/// at the top): every row, history, foreign key, index and trigger is kept,
+/// and no id deleted before or after the upgrade is handed out again.
+#[tokio::test]
+async fn migration_0007_keeps_every_row_and_never_hands_out_a_deleted_id_again() {
+    let db = TempDb::new();
+    let store = db.connect().await;
+    store.close().await;
+    let pool = db.raw().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    let mut before = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    before.migrations = before.migrations.iter().filter(|m| m.version < 7).cloned().collect::<Vec<_>>().into();
+    before.run(&pool).await.unwrap();
+    for sql in [
+        "PRAGMA foreign_keys = ON",
+        "INSERT INTO cohorts (id, name, guild_id, channel_id, mentor_role_id, schedule, timezone, tracks, source, created_at, updated_at) \
+         VALUES (1, 'c', 1, 2, 3, '0 0 9 * * Mon', 'UTC', '[]', 'discord', 0, 0)",
+        "INSERT INTO checkins (id, cohort_id, occurrence_at, closes_at, nonce, status) VALUES (1, 1, 0, 10, 'n', 'posted')",
+        "INSERT INTO replies (id, checkin_id, user_id, answer, source, created_at, updated_at) VALUES \
+         (1, 1, 10, 'a', 'modal', 0, 0), (2, 1, 11, 'b', 'modal', 0, 0)",
+        "UPDATE replies SET answer = 'a2' WHERE id = 1",
+        "INSERT INTO notes (reply_id, checkin_id, cohort_id, member_user_id, author_user_id, author_name, body, created_at, updated_at) \
+         VALUES (1, 1, 1, 10, 99, 'm', 'n', 0, 0)",
+        // The answer with the largest id is deleted before the upgrade.
+        "DELETE FROM replies WHERE id = 2",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let store = db.store().await;
+    store.close().await;
+    let pool = db.raw().await;
+    let one = async |sql: &'static str| -> i64 { sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap() };
+    assert_eq!(one("SELECT COUNT(*) FROM replies").await, 1);
+    assert_eq!(one("SELECT COUNT(*) FROM reply_edits").await, 1, "the history is kept");
+    assert_eq!(one("SELECT COUNT(*) FROM notes WHERE reply_id = 1").await, 1);
+    assert_eq!(one("SELECT COUNT(*) FROM pragma_foreign_key_check").await, 0);
+    assert_eq!(one("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'").await, 4);
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
+    assert_eq!(check, "ok");
+    for sql in [
+        "PRAGMA foreign_keys = ON",
+        "UPDATE replies SET answer = 'a3' WHERE id = 1",
+        "INSERT INTO replies (checkin_id, user_id, answer, source, created_at, updated_at) VALUES (1, 12, 'c', 'modal', 0, 0)",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+    }
+    assert_eq!(one("SELECT COUNT(*) FROM reply_edits").await, 2, "the history trigger works");
+    let new_id = one("SELECT MAX(id) FROM replies").await;
+    assert!(new_id > 2, "the id deleted before the upgrade is not handed out: {new_id}");
+    sqlx::query("DELETE FROM replies WHERE id = $1").bind(new_id).execute(&pool).await.unwrap();
+    sqlx::query(
+        "INSERT INTO replies (checkin_id, user_id, answer, source, created_at, updated_at) VALUES (1, 13, 'd', 'modal', 0, 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(one("SELECT MAX(id) FROM replies").await > new_id, "nor one deleted after it");
+    let err = sqlx::query("DELETE FROM checkins WHERE id = 1").execute(&pool).await;
+    assert!(err.is_err(), "foreign keys are enforced");
+    pool.close().await;
+}
