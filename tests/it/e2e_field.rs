@@ -560,3 +560,31 @@ async fn migration_0007_keeps_every_row_and_never_hands_out_a_deleted_id_again()
     assert!(err.is_err(), "foreign keys are enforced");
     pool.close().await;
 }
+
+/// `trellis migrate-to` keeps the promise across the move: an id SQLite
+/// handed out and then deleted (the largest one) is not handed out again by
+/// PostgreSQL.
+#[tokio::test]
+async fn an_id_deleted_before_migrate_to_is_not_handed_out_again_on_postgres() {
+    if !trellis_testkit::postgres_enabled(module_path!()) {
+        return;
+    }
+    let now = trellis_testkit::utc("2027-01-25T08:00:00Z");
+    let source = TempDb::on(Backend::Sqlite).await;
+    let store = source.store().await;
+    trellis_testkit::every_table::seed_every_table(&store, trellis_testkit::utc("2027-01-04T08:00:00Z")).await;
+    let cohort = store.cohort_by_name(trellis_testkit::every_table::COHORTS[0]).await.unwrap().unwrap();
+    let deleted = store.impact_of_cohort(cohort.id).await.unwrap().iter().map(|e| e.id.get()).max().unwrap();
+    store.close().await;
+    let pool = source.raw().await;
+    sqlx::query("DELETE FROM impact_entries WHERE id = $1").bind(deleted).execute(&pool).await.unwrap();
+    pool.close().await;
+
+    let target = TempDb::on(Backend::Postgres).await;
+    trellis::migrate_to::run(&source.url, &target.url, now).await.expect("copy");
+    let pg = target.store().await;
+    let input = trellis::domain::ImpactInput::parse("after the move", "e", "w", "").unwrap();
+    let new = pg.insert_impact(cohort.id, UserId::new(ALICE), &input, now).await.unwrap();
+    assert!(new.id.get() > deleted, "PostgreSQL handed out {} again", new.id);
+    pg.close().await;
+}
