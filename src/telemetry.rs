@@ -162,7 +162,13 @@ pub fn init() {
 pub fn log_panics() {
     std::panic::set_hook(Box::new(|info| {
         let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())).unwrap_or_default();
-        tracing::error!(%location, "panicked (the message is left out: it may quote what a member typed); answered with an apology if someone was waiting");
+        // A backtrace holds code locations only; shown as Rust's own hook does.
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            tracing::error!(%location, %backtrace, "panicked (the message is left out: it may quote what a member typed); answered with an apology if someone was waiting");
+        } else {
+            tracing::error!(%location, "panicked (the message is left out: it may quote what a member typed); answered with an apology if someone was waiting");
+        }
     }));
 }
 
@@ -200,7 +206,37 @@ impl std::fmt::Display for ErrorChain<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::ErrorChain;
+    use super::{ErrorChain, cap_of, keep_secret, scrub};
+    use tracing::level_filters::LevelFilter;
+
+    #[test]
+    fn tokens_in_a_line_are_written_as_stars() {
+        keep_secret("Bot s3cr3t-t0ken.abc");
+        let line = "error sending request for url (https://discord.com/api/v10/interactions/123/aW50ZXJhY3Rpb24.xyz/callback): \
+                    timed out; POST /webhooks/456/dG9rZW4?wait=true; {\"token\":\"abc.def\"}; auth Bot s3cr3t-t0ken.abc; \
+                    /interactions/notanid/keep";
+        assert_eq!(
+            scrub(line),
+            "error sending request for url (https://discord.com/api/v10/interactions/123/***/callback): \
+             timed out; POST /webhooks/456/***?wait=true; {\"token\":\"***\"}; auth ***; /interactions/notanid/keep"
+        );
+        let plain = "answer saved: checkin=4 user=300000000000000003";
+        assert!(matches!(scrub(plain), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn dependencies_are_capped_and_trellis_is_not() {
+        assert_eq!(cap_of("trellis"), LevelFilter::TRACE);
+        assert_eq!(cap_of("trellis::discord::interactions"), LevelFilter::TRACE);
+        assert_eq!(cap_of("serenity::gateway::ws"), LevelFilter::OFF);
+        assert_eq!(cap_of("tokio_tungstenite"), LevelFilter::OFF);
+        assert_eq!(cap_of("serenity::http::client"), LevelFilter::ERROR);
+        assert_eq!(cap_of("serenity_extra"), LevelFilter::WARN);
+        assert_eq!(cap_of("trellisx"), LevelFilter::WARN);
+        for other in ["poise", "sqlx::query", "hyper", "h2", "reqwest", "rustls"] {
+            assert_eq!(cap_of(other), LevelFilter::WARN, "{other}");
+        }
+    }
 
     #[derive(Debug, thiserror::Error)]
     #[error("{text}")]

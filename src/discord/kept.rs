@@ -139,3 +139,33 @@ pub fn draft_of(message: &serenity::Message) -> Option<(String, String)> {
         .unwrap_or_default();
     Some((answer, confidence))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(kept: Kept) -> serde_json::Value {
+        serde_json::to_value(kept.message()).unwrap()
+    }
+
+    #[test]
+    fn the_text_comes_back_whole_in_embeds_or_else_in_a_file() {
+        let answer = "é".repeat(4000);
+        let v = json(Kept::closed_answer(&answer, "4", Some(CheckInId::new(7))));
+        assert_eq!(v["embeds"][0]["description"], answer.as_str());
+        assert_eq!(v["embeds"][0]["footer"]["text"], "Confidence: 4");
+        assert_eq!(v["components"][0]["components"][0]["custom_id"], "answer-draft:7");
+        assert!(v["content"].as_str().unwrap().chars().count() <= 2000);
+
+        // Only a hand-made submit is longer than an embed holds: a file then.
+        let long = "x".repeat(5000);
+        let v = json(Kept::new("Not saved.", &[("Evidence", &long), ("Link", "")]));
+        assert!(v["embeds"].as_array().unwrap().is_empty(), "{v}");
+        let v = json(Kept::closed_answer(&long, "", Some(CheckInId::new(7))));
+        assert!(v.get("components").is_none_or(|c| c.as_array().unwrap().is_empty()), "no button without the text");
+
+        // Nothing typed: the reason alone.
+        let v = json(Kept::new("Not saved.", &[("Evidence", "  ")]));
+        assert_eq!(v["content"], "Not saved.");
+    }
+}

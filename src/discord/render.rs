@@ -643,6 +643,39 @@ mod tests {
     use crate::domain::{ChannelId, ChannelProblem, CheckInId, UserId};
     use crate::summary::digest::Digest;
 
+    #[test]
+    fn a_cut_never_splits_what_reads_as_one_character() {
+        let family = "👩\u{200D}👩\u{200D}👧";
+        assert_eq!(prefix(family, 2), "");
+        assert_eq!(prefix(&format!("ab{family}"), 3), "ab");
+        assert_eq!(prefix("cafe\u{301}!", 4), "caf");
+        assert_eq!(prefix("👍🏽x", 1), "");
+        assert_eq!(prefix("漢字かな", 2), "漢字");
+        assert_eq!(prefix("abc", 10), "abc");
+        assert_eq!(truncate("漢字かなカナ", 4), "漢字か…");
+    }
+
+    fn hard_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let c = prop_oneof![any::<char>(), Just('\u{200D}'), Just('\u{301}'), Just('\u{FE0F}'), Just('\u{1F3FD}')];
+        proptest::collection::vec(c, 0..40).prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_prefix_is_a_start_of_at_most_max_chars(s in hard_text(), max in 0usize..50) {
+            let p = prefix(&s, max);
+            proptest::prop_assert!(s.starts_with(p));
+            proptest::prop_assert!(p.chars().count() <= max);
+            // What is cut off (if anything) starts a new character.
+            if !p.is_empty() && p.len() < s.len() {
+                let ends_in_joiner = p.ends_with('\u{200D}');
+                proptest::prop_assert!(!ends_in_joiner);
+                proptest::prop_assert!(!continues_cluster(s[p.len()..].chars().next().unwrap()));
+            }
+        }
+    }
+
     fn at() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap()
     }
