@@ -451,6 +451,9 @@ mod tests {
     fn only_what_render_writes_is_known() {
         assert_eq!(parse_custom_id("answer:42"), CustomId::Answer(CheckInId::new(42)));
         assert_eq!(parse_custom_id("impact:7"), CustomId::Impact(CohortId::new(7)));
+        assert_eq!(parse_custom_id("answer-draft:9"), CustomId::AnswerDraft(CheckInId::new(9)));
+        assert_eq!(parse_custom_id("answer-draft:09"), CustomId::Unknown);
+        assert_eq!(parse_custom_id("answer-draft:"), CustomId::Unknown);
         assert_eq!(parse_custom_id(render::FORGET_CONFIRM), CustomId::ForgetConfirm);
         let max = format!("answer:{}", i64::MAX);
         assert_eq!(parse_custom_id(&max), CustomId::Answer(CheckInId::new(i64::MAX)));
@@ -525,13 +528,16 @@ mod tests {
 
         #[test]
         fn prefixed_noise_is_unknown_or_canonical(
-            prefix in prop_oneof![Just("answer:"), Just("impact:"), Just("forget:"), Just("dm-answer:"), Just("")],
+            prefix in prop_oneof![
+                Just("answer:"), Just("impact:"), Just("forget:"), Just("dm-answer:"), Just("answer-draft:"), Just("")
+            ],
             tail in "[-+0-9: a-z\\x00\\u{660}-\\u{669}]{0,48}",
         ) {
             let s = format!("{prefix}{tail}");
             match parse_custom_id(&s) {
                 CustomId::Answer(n) => prop_assert!(n.get() > 0),
                 CustomId::Impact(n) => prop_assert!(n.get() > 0),
+                CustomId::AnswerDraft(n) => prop_assert!(n.get() > 0),
                 CustomId::DmAnswer(k, m) => prop_assert!(k.get() > 0 && m.get() > 0),
                 _ => {}
             }

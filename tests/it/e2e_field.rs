@@ -448,6 +448,8 @@ async fn every_entry_point_takes(bot: &Bot, checkin: &CheckIn, text: &str) {
         let values: Vec<(&str, &str)> = fields.iter().map(|f| (*f, text)).collect();
         no_apology(&id, &respond(bot, &bot.fake.modal_submit(&member(ALICE), &id, &values)).await);
     }
+    let h = bot.fake.slash_command(member(ALICE).command("path").subcommand("done").option("step", short));
+    no_apology("/path done step", &respond(bot, &h).await);
     for inv in [
         member(ALICE).command("progress"),
         member(ALICE).command("packet"),
@@ -470,9 +472,13 @@ async fn every_entry_point_takes(bot: &Bot, checkin: &CheckIn, text: &str) {
     }
     let dm = bot.fake.dm_channel_for(BOB);
     let before = bot.fake.messages_in(dm).len();
-    bot.fake.dm_message(BOB, dm, text);
+    let sent = bot.fake.dm_message(BOB, dm, text);
     let replies = bot.fake.wait_messages(dm, before + 1, WAIT).await;
     assert!(!replies[before].content.contains(APOLOGY), "DM {text:?}: {:?}", replies[before]);
+    // An edit of that DM: answered only when it changes a saved answer.
+    bot.fake.edit_dm_message(sent, &format!("{text} ✏️"));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(bot.fake.messages_in(dm).iter().all(|m| !m.content.contains(APOLOGY)), "DM edit {text:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
