@@ -30,17 +30,17 @@ impl Waiting {
     /// Who waits for `event`.
     pub(crate) fn of(event: &FullEvent) -> Waiting {
         match event {
-            // Autocompletes cannot show a message; commands are poise's.
-            FullEvent::InteractionCreate { interaction: i @ (Interaction::Component(_) | Interaction::Modal(_)) } => {
-                Waiting::Interaction(Box::new(i.clone()))
-            }
-            FullEvent::InteractionCreate { interaction: i @ Interaction::Command(_) } => {
-                Waiting::Interaction(Box::new(i.clone()))
-            }
+            // Autocompletes cannot show a message. Commands' panics are
+            // poise's (`on_error`); this catches those of its dispatch.
+            FullEvent::InteractionCreate {
+                interaction: i @ (Interaction::Component(_) | Interaction::Modal(_) | Interaction::Command(_)),
+            } => Waiting::Interaction(Box::new(i.clone())),
             FullEvent::Message { new_message } if new_message.guild_id.is_none() && !new_message.author.bot => {
                 Waiting::Dm { channel: new_message.channel_id }
             }
-            FullEvent::MessageUpdate { event, .. } if event.guild_id.is_none() => {
+            FullEvent::MessageUpdate { event, .. }
+                if event.guild_id.is_none() && event.author.as_ref().is_some_and(|a| !a.bot) =>
+            {
                 Waiting::Dm { channel: event.channel_id }
             }
             _ => Waiting::Nobody,

@@ -662,6 +662,11 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
         #[test]
         fn a_prefix_is_a_start_of_at_most_max_chars(s in hard_text(), max in 0usize..50) {
             let p = prefix(&s, max);
