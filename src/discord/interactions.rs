@@ -316,7 +316,8 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
         return super::mentoring::on_modal(ctx, data, submit, mentoring).await;
     }
     let Some(who) = viewer_of(submit.guild_id, submit.channel_id, submit.member.as_ref(), &submit.user) else {
-        return reply_ephemeral(ctx, respond, "Use this form from your cohort's server.".into()).await;
+        let r = Kept::of_form("Use this form from your cohort's server.", submit).message();
+        return Ok(respond(&ctx.http, CreateInteractionResponse::Message(r)).await?);
     };
     // The answer is committed before its confirmation goes out.
     let response = match parse_custom_id(id) {
@@ -337,7 +338,7 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
         }
         CustomId::ForgetConfirm | CustomId::DmAnswer(..) | CustomId::AnswerDraft(_) | CustomId::Unknown => {
             tracing::warn!(custom_id = %render::truncate(id, 100), "unknown modal");
-            render::ephemeral_text("This form is no longer in use.")
+            super::kept::Kept::of_form("This form is no longer in use.", submit).message()
         }
     };
     submit.create_response(&ctx.http, CreateInteractionResponse::Message(response)).await?;

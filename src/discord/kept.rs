@@ -68,6 +68,22 @@ impl Kept {
         kept
     }
 
+    /// `reason`, and every field of the submitted form `submit` (a form
+    /// refused before its kind is known), labelled by its field id.
+    pub fn of_form(reason: &str, submit: &serenity::ModalInteraction) -> Kept {
+        let fields: Vec<(&str, &str)> = submit
+            .data
+            .components
+            .iter()
+            .flat_map(|row| row.components.iter())
+            .filter_map(|c| match c {
+                serenity::ActionRowComponent::InputText(t) => Some((t.custom_id.as_str(), t.value.as_deref()?)),
+                _ => None,
+            })
+            .collect();
+        Kept::new(reason, &fields)
+    }
+
     /// An answer to check-in that closed while it was typed; with a button
     /// for `open`, the check-in open now, if there is one.
     pub fn closed_answer(answer: &str, confidence: &str, open: Option<CheckInId>) -> Kept {

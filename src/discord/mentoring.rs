@@ -291,7 +291,7 @@ pub async fn on_modal(
 ) -> Result<(), Error> {
     let engine = &data.engine;
     let Some(who) = viewer_of(submit.guild_id, submit.channel_id, submit.member.as_ref(), &submit.user) else {
-        let r = render::ephemeral_text("Use this form from your cohort's server.");
+        let r = super::kept::Kept::of_form("Use this form from your cohort's server.", submit).message();
         submit.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
         return Ok(());
     };
@@ -335,7 +335,7 @@ pub async fn on_modal(
         }
         CustomId::WeekPage(..) | CustomId::MemberPage(..) => {
             tracing::warn!(custom_id = %render::truncate(&id.render(), 100), "a button's id on a form");
-            render::ephemeral_text("This form is no longer in use.")
+            super::kept::Kept::of_form("This form is no longer in use.", submit).message()
         }
     };
     submit.create_response(&ctx.http, CreateInteractionResponse::Message(response)).await?;
