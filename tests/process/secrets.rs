@@ -13,7 +13,7 @@ use std::time::Duration;
 use fake_discord::{Actor, FakeDiscord, InteractionHandle};
 use serde_json::json;
 use trellis::domain::{CheckInId, UserId};
-use trellis_testkit::process::{self, TrellisProcess, wait_identified};
+use trellis_testkit::process::{self, wait_identified};
 use trellis_testkit::{ALICE, CHANNEL, GUILD, MENTOR, MENTOR_ROLE, TOKEN, TempDb, answer_id, seed_open_checkin};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
@@ -32,7 +32,7 @@ async fn run_under(rust_log: &str, n: usize) -> (String, Vec<String>) {
     let db = TempDb::new();
     let (_cohort, checkin) = seed_open_checkin(&db).await;
     let fake = process::fake().await;
-    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[("RUST_LOG", rust_log)]);
+    let mut bot = spawn(&db, &fake, rust_log);
     wait_identified(&fake, 1, WAIT).await;
     let answer = format!("MARKER-ANSWER-{n} shipped the parser");
     let note = format!("MARKER-NOTE-{n} bring the platform team in");
@@ -69,13 +69,37 @@ async fn run_under(rust_log: &str, n: usize) -> (String, Vec<String>) {
     handles.push(h);
 
     tokio::time::sleep(Duration::from_millis(300)).await;
-    bot.sigterm();
-    assert!(bot.wait(WAIT).await.is_some_and(|s| s.success()), "stops cleanly");
+    let pid = bot.id().expect("pid").to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let out = tokio::time::timeout(WAIT, bot.wait_with_output()).await.expect("stops").unwrap();
+    assert!(out.status.success(), "stops cleanly: {:?}", out.status);
     let mut secrets = vec![answer, note, dm_text, frame, TOKEN.to_string()];
     // The token without its `Bot ` prefix, as serenity sends it.
     secrets.push(TOKEN.trim_start_matches("Bot ").to_string());
     secrets.extend(handles.iter().map(|h| h.token.clone()));
-    (bot.logs(), secrets)
+    // Both streams: `run` writes nothing to stdout, and must not start to.
+    let written = format!("{}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    (written, secrets)
+}
+
+/// `trellis run` as a deployment starts it, under `rust_log`, with stdout
+/// and stderr both captured.
+fn spawn(db: &TempDb, fake: &FakeDiscord, rust_log: &str) -> tokio::process::Child {
+    tokio::process::Command::new(BIN)
+        .arg("run")
+        .current_dir(db.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("DISCORD_API_BASE", fake.api_base())
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", rust_log)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn trellis")
 }
 
 async fn reply_id(db: &TempDb, checkin: CheckInId) -> i64 {
