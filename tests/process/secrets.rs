@@ -32,7 +32,7 @@ async fn run_under(rust_log: &str, n: usize) -> (String, Vec<String>) {
     let db = TempDb::new();
     let (_cohort, checkin) = seed_open_checkin(&db).await;
     let fake = process::fake().await;
-    let mut bot = spawn(&db, &fake, rust_log);
+    let bot = spawn(&db, &fake, rust_log);
     wait_identified(&fake, 1, WAIT).await;
     let answer = format!("MARKER-ANSWER-{n} shipped the parser");
     let note = format!("MARKER-NOTE-{n} bring the platform team in");
