@@ -16,9 +16,10 @@
 -- crash before sqlx recorded it) rebuilds again and keeps everything.
 --
 -- AUTOINCREMENT starts from the largest id a table holds now; an id deleted
--- from the top before this upgrade would still be handed out again once. So
--- the counter of each table that has rows moves 1,000,000 past its largest
--- id: old buttons naming ids deleted before the upgrade find nothing too.
+-- from the top before this upgrade (or every id of a table emptied) would
+-- still be handed out again. So in a database in use each counter moves
+-- 1,000,000 past its largest id: old buttons naming ids deleted before the
+-- upgrade find nothing too.
 PRAGMA foreign_keys = OFF;
 BEGIN IMMEDIATE;
 
@@ -273,10 +274,15 @@ BEGIN
     VALUES (OLD.id, OLD.user_id, OLD.answer, OLD.confidence, OLD.updated_at);
 END;
 
-UPDATE sqlite_sequence SET seq = seq + 1000000 WHERE name IN
-    ('cohorts', 'pauses', 'checkins', 'replies', 'reply_edits', 'impact_entries', 'notes', 'note_edits',
-     'path_project_edits', 'path_steps', 'path_step_edits')
-    AND seq > 0;
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT column1, 0 FROM (VALUES ('cohorts'), ('pauses'), ('checkins'), ('replies'), ('reply_edits'),
+        ('impact_entries'), ('notes'), ('note_edits'), ('path_project_edits'), ('path_steps'), ('path_step_edits'))
+    WHERE column1 NOT IN (SELECT name FROM sqlite_sequence);
+-- Only a database in use (it has a cohort): a new one starts at 1.
+UPDATE sqlite_sequence SET seq = seq + 1000000
+    WHERE name IN ('cohorts', 'pauses', 'checkins', 'replies', 'reply_edits', 'impact_entries', 'notes',
+        'note_edits', 'path_project_edits', 'path_steps', 'path_step_edits')
+    AND EXISTS (SELECT 1 FROM cohorts);
 
 COMMIT;
 PRAGMA foreign_keys = ON;

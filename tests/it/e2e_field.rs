@@ -526,8 +526,11 @@ async fn migration_0007_keeps_every_row_and_never_hands_out_a_deleted_id_again()
         "UPDATE replies SET answer = 'a2' WHERE id = 1",
         "INSERT INTO notes (reply_id, checkin_id, cohort_id, member_user_id, author_user_id, author_name, body, created_at, updated_at) \
          VALUES (1, 1, 1, 10, 99, 'm', 'n', 0, 0)",
-        // The answer with the largest id is deleted before the upgrade.
+        // The answer with the largest id is deleted before the upgrade, and
+        // every pause (a table emptied).
         "DELETE FROM replies WHERE id = 2",
+        "INSERT INTO pauses (id, cohort_id, user_id, starts_at, ends_at) VALUES (1, 1, 10, 0, 1)",
+        "DELETE FROM pauses",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
     }
@@ -562,6 +565,11 @@ async fn migration_0007_keeps_every_row_and_never_hands_out_a_deleted_id_again()
     .await
     .unwrap();
     assert!(one("SELECT MAX(id) FROM replies").await > new_id, "nor one deleted after it");
+    sqlx::query("INSERT INTO pauses (cohort_id, user_id, starts_at, ends_at) VALUES (1, 10, 0, 1)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(one("SELECT MAX(id) FROM pauses").await > 1, "nor one of a table emptied before it");
     let err = sqlx::query("DELETE FROM checkins WHERE id = 1").execute(&pool).await;
     assert!(err.is_err(), "foreign keys are enforced");
     pool.close().await;
