@@ -254,11 +254,6 @@ async fn backup(settings: &Settings, path: &std::path::Path) -> anyhow::Result<(
     let store = Store::connect(&settings.database_url).await?;
     store.backup_to(path).await.with_context(|| format!("backing up to {}", path.display()))?;
     store.close().await;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
     println!("backup written to {} (restore: point DATABASE_URL at it)", path.display());
     Ok(())
 }

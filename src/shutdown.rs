@@ -95,7 +95,11 @@ impl<F: serenity::Framework> serenity::Framework for DrainTracked<F> {
         // Every log line of this event, down to the engine and the store,
         // carries the interaction's ids.
         let span = crate::discord::event_span(&event);
-        self.inner.dispatch(ctx, event).instrument(span).await;
+        // A panic anywhere in the handling is answered, not left to Discord's
+        // "This interaction failed" (see `discord::panics`).
+        let http = ctx.http.clone();
+        let waiting = crate::discord::panics::Waiting::of(&event);
+        crate::discord::panics::caught(&http, waiting, self.inner.dispatch(ctx, event)).instrument(span).await;
     }
 }
 

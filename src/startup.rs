@@ -66,6 +66,8 @@ impl From<Result<(), JoinError>> for SchedulerStopped {
 /// of its own.
 fn http(discord: &DiscordSettings, client: reqwest::Client) -> anyhow::Result<serenity::Http> {
     let token = discord.require_token()?;
+    // Should any text ever carry it into a log line, it is written as `***`.
+    crate::telemetry::keep_secret(token.expose_secret());
     let mut builder = serenity::HttpBuilder::new(token.expose_secret()).client(client);
     if let Some(base) = &discord.api_base {
         // serenity honours a proxy only with its rate limiter off, so the

@@ -332,6 +332,9 @@ pub async fn setup(
             return say(ctx, format!("`{option}` is {len} characters long; a valid value has at most {max}.")).await;
         }
     }
+    if let Err(text) = named_here(ctx, &who, &mentor_role, digest_channel.as_ref()).await {
+        return say(ctx, text).await;
+    }
     let schedule = match (cron, day, time) {
         (Some(c), None, None) => c,
         (None, Some(d), Some(t)) => match parse_time_of_day(&t) {
@@ -395,6 +398,32 @@ pub async fn setup(
         }
         Err(EngineError::Field(f)) => say(ctx, format!("`{}`: {}", option_name(f.field), f.reason)).await,
         Err(e) => say(ctx, reply_for(&e)).await,
+    }
+}
+
+/// What the options name must be of this server: the digest channel as
+/// Discord returned it (poise fetched it by id; its `guild_id` is Discord's,
+/// not the client's), and the mentor role among the server's roles (a
+/// resolved role carries no server of its own: serenity stamps the
+/// interaction's on it). Otherwise digests would go to, or mentors be
+/// chosen by, a channel or role of another server.
+async fn named_here(
+    ctx: Context<'_>,
+    who: &Viewer,
+    mentor_role: &serenity::Role,
+    digest_channel: Option<&serenity::GuildChannel>,
+) -> Result<(), String> {
+    if digest_channel.is_some_and(|c| c.guild_id.get() != who.guild_id.get()) {
+        return Err("`digest_channel` is not a channel of this server; pick one of this server's channels.".into());
+    }
+    match ctx.http().get_guild_roles(serenity::GuildId::new(who.guild_id.get())).await {
+        Ok(roles) if roles.iter().any(|r| r.id == mentor_role.id) => Ok(()),
+        Ok(_) => Err("`mentor_role` is not a role of this server; pick one of this server's roles.".into()),
+        Err(e) => {
+            let e = super::chat::chat_err(e);
+            tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "the server's roles could not be read");
+            Err("Trellis could not check `mentor_role` with Discord just now; nothing was saved. Please try again in a minute.".into())
+        }
     }
 }
 

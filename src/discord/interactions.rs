@@ -5,6 +5,7 @@
 use poise::serenity_prelude as serenity;
 use serenity::{CreateInteractionResponse, FullEvent, Interaction};
 
+use super::kept::Kept;
 use super::{Data, Error, render, reply_for, viewer_of};
 use crate::domain::{ChannelId, CheckInId, CohortId, GuildId, MessageId, UserId};
 use crate::engine::{DirectMessage, DmAnswer, DmEdit, EngineError, ShardOf};
@@ -147,17 +148,69 @@ const SAVE_TIMED_OUT: &str = "Trellis is busy and could not confirm your submiss
      submitting twice is harmless.";
 
 /// A submitted form's save, bounded by [`SAVE_DEADLINE`], as the reply the
-/// member reads: `saved` of what was committed, the engine error's text, or
-/// [`SAVE_TIMED_OUT`].
+/// member reads: `saved` of what was committed; else the engine error's
+/// text or [`SAVE_TIMED_OUT`], with what they `typed` (label, text) given
+/// back ([`Kept`]).
 pub(super) async fn save_reply<T>(
     save: impl Future<Output = Result<T, EngineError>>,
     saved: impl FnOnce(T) -> serenity::CreateInteractionResponseMessage,
+    typed: &[(&str, &str)],
 ) -> serenity::CreateInteractionResponseMessage {
-    match tokio::time::timeout(SAVE_DEADLINE, save).await {
-        Err(_) => render::ephemeral_text(SAVE_TIMED_OUT),
-        Ok(Ok(value)) => saved(value),
-        Ok(Err(e)) => render::ephemeral_text(reply_for(&e)),
-    }
+    let refused = match tokio::time::timeout(SAVE_DEADLINE, save).await {
+        Err(_) => SAVE_TIMED_OUT.to_string(),
+        Ok(Ok(value)) => return saved(value),
+        Ok(Err(e)) => reply_for(&e),
+    };
+    Kept::new(&refused, typed).message()
+}
+
+/// A submitted answer form, as the reply. An answer to a check-in that
+/// closed while it was typed is saved nowhere (not to the next check-in
+/// unasked) and comes back with a button for the check-in open now.
+async fn answer_reply(
+    engine: &crate::engine::Engine,
+    who: &crate::domain::Viewer,
+    checkin_id: CheckInId,
+    answer: &str,
+    confidence: &str,
+) -> serenity::CreateInteractionResponseMessage {
+    let save = engine.submit_answer(who, checkin_id, answer, confidence);
+    let refused = match tokio::time::timeout(SAVE_DEADLINE, save).await {
+        Ok(Ok(saved)) => return render::answer_saved(&saved),
+        Ok(Err(EngineError::CheckInClosed)) => {
+            let open = engine.answer_form(who).await.ok().map(|f| f.checkin.id).filter(|id| *id != checkin_id);
+            return Kept::closed_answer(answer, confidence, open).message();
+        }
+        Ok(Err(e)) => reply_for(&e),
+        Err(_) => SAVE_TIMED_OUT.to_string(),
+    };
+    Kept::new(&refused, &[(super::kept::YOUR_ANSWER, answer), ("Confidence", confidence)]).message()
+}
+
+/// The "Use for this week's check-in" button under a returned answer: the
+/// open check-in's form, pre-filled with the answer the message holds.
+async fn on_draft(
+    ctx: &serenity::Context,
+    data: &Data,
+    click: &serenity::ComponentInteraction,
+    checkin_id: CheckInId,
+) -> Result<(), Error> {
+    let Some((answer, confidence)) = super::kept::draft_of(&click.message) else {
+        let r = render::ephemeral_text("This button is no longer in use.");
+        return Ok(click.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?);
+    };
+    let form = match viewer_of(click.guild_id, click.channel_id, click.member.as_ref(), &click.user) {
+        Some(who) => data.engine.answer_form_of(&who, checkin_id).await,
+        None => Err(EngineError::UnknownCheckIn),
+    };
+    let response = match form {
+        Ok(form) => CreateInteractionResponse::Modal(render::answer_modal_with(&form.checkin, &answer, &confidence)),
+        Err(e) => CreateInteractionResponse::Message(
+            Kept::new(&reply_for(&e), &[(super::kept::YOUR_ANSWER, &answer), ("Confidence", &confidence)]).message(),
+        ),
+    };
+    click.create_response(&ctx.http, response).await?;
+    Ok(())
 }
 
 async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::ComponentInteraction) -> Result<(), Error> {
@@ -175,6 +228,7 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
             return reply_ephemeral(ctx, respond, text).await;
         }
         CustomId::Answer(checkin_id) => checkin_id,
+        CustomId::AnswerDraft(checkin_id) => return on_draft(ctx, data, click, checkin_id).await,
         CustomId::DmAnswer(checkin_id, message_id) => {
             return on_dm_choice(ctx, data, click, checkin_id, message_id).await;
         }
@@ -202,6 +256,8 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CustomId {
     Answer(CheckInId),
+    /// "Use for this week's check-in" under an answer given back ([`Kept`]).
+    AnswerDraft(CheckInId),
     /// A cohort button under the member's DM `MessageId`.
     DmAnswer(CheckInId, MessageId),
     Impact(CohortId),
@@ -229,6 +285,8 @@ pub(crate) fn parse_custom_id(id: &str) -> CustomId {
         parsed
     } else if let Some(n) = id.strip_prefix(render::ANSWER_PREFIX).and_then(row_id) {
         CustomId::Answer(CheckInId::new(n))
+    } else if let Some(n) = id.strip_prefix(super::kept::DRAFT_PREFIX).and_then(row_id) {
+        CustomId::AnswerDraft(CheckInId::new(n))
     } else if let Some(n) = id.strip_prefix(render::IMPACT_PREFIX).and_then(row_id) {
         CustomId::Impact(CohortId::new(n))
     } else {
@@ -258,30 +316,29 @@ async fn on_modal(ctx: &serenity::Context, data: &Data, submit: &serenity::Modal
         return super::mentoring::on_modal(ctx, data, submit, mentoring).await;
     }
     let Some(who) = viewer_of(submit.guild_id, submit.channel_id, submit.member.as_ref(), &submit.user) else {
-        return reply_ephemeral(ctx, respond, "Use this form from your cohort's server.".into()).await;
+        let r = Kept::of_form("Use this form from your cohort's server.", submit).message();
+        return Ok(respond(&ctx.http, CreateInteractionResponse::Message(r)).await?);
     };
     // The answer is committed before its confirmation goes out.
     let response = match parse_custom_id(id) {
         CustomId::Answer(checkin_id) => {
             let answer = field(submit, render::FIELD_ANSWER);
             let confidence = field(submit, render::FIELD_CONFIDENCE);
-            save_reply(engine.submit_answer(&who, checkin_id, answer, confidence), |saved| render::answer_saved(&saved))
-                .await
+            answer_reply(engine, &who, checkin_id, answer, confidence).await
         }
         CustomId::Impact(cohort_id) => {
-            let save = engine.submit_impact(
-                &who,
-                cohort_id,
-                field(submit, render::FIELD_WHAT),
-                field(submit, render::FIELD_EVIDENCE),
-                field(submit, render::FIELD_WHO),
-                field(submit, render::FIELD_LINK),
-            );
-            save_reply(save, |entry| render::impact_saved(&entry)).await
+            let typed = [
+                ("What changed?", field(submit, render::FIELD_WHAT)),
+                ("Evidence or metric", field(submit, render::FIELD_EVIDENCE)),
+                ("Who benefited?", field(submit, render::FIELD_WHO)),
+                ("Link", field(submit, render::FIELD_LINK)),
+            ];
+            let save = engine.submit_impact(&who, cohort_id, typed[0].1, typed[1].1, typed[2].1, typed[3].1);
+            save_reply(save, |entry| render::impact_saved(&entry), &typed).await
         }
-        CustomId::ForgetConfirm | CustomId::DmAnswer(..) | CustomId::Unknown => {
+        CustomId::ForgetConfirm | CustomId::DmAnswer(..) | CustomId::AnswerDraft(_) | CustomId::Unknown => {
             tracing::warn!(custom_id = %render::truncate(id, 100), "unknown modal");
-            render::ephemeral_text("This form is no longer in use.")
+            super::kept::Kept::of_form("This form is no longer in use.", submit).message()
         }
     };
     submit.create_response(&ctx.http, CreateInteractionResponse::Message(response)).await?;
@@ -395,6 +452,9 @@ mod tests {
     fn only_what_render_writes_is_known() {
         assert_eq!(parse_custom_id("answer:42"), CustomId::Answer(CheckInId::new(42)));
         assert_eq!(parse_custom_id("impact:7"), CustomId::Impact(CohortId::new(7)));
+        assert_eq!(parse_custom_id("answer-draft:9"), CustomId::AnswerDraft(CheckInId::new(9)));
+        assert_eq!(parse_custom_id("answer-draft:09"), CustomId::Unknown);
+        assert_eq!(parse_custom_id("answer-draft:"), CustomId::Unknown);
         assert_eq!(parse_custom_id(render::FORGET_CONFIRM), CustomId::ForgetConfirm);
         let max = format!("answer:{}", i64::MAX);
         assert_eq!(parse_custom_id(&max), CustomId::Answer(CheckInId::new(i64::MAX)));
@@ -449,6 +509,7 @@ mod tests {
     fn rendered(id: CustomId) -> Option<String> {
         match id {
             CustomId::Answer(n) => Some(format!("{}{n}", render::ANSWER_PREFIX)),
+            CustomId::AnswerDraft(n) => Some(format!("{}{n}", super::super::kept::DRAFT_PREFIX)),
             CustomId::DmAnswer(k, m) => Some(format!("{}{k}:{m}", render::DM_ANSWER_PREFIX)),
             CustomId::Impact(n) => Some(format!("{}{n}", render::IMPACT_PREFIX)),
             CustomId::ForgetConfirm => Some(render::FORGET_CONFIRM.to_string()),
@@ -468,13 +529,16 @@ mod tests {
 
         #[test]
         fn prefixed_noise_is_unknown_or_canonical(
-            prefix in prop_oneof![Just("answer:"), Just("impact:"), Just("forget:"), Just("dm-answer:"), Just("")],
+            prefix in prop_oneof![
+                Just("answer:"), Just("impact:"), Just("forget:"), Just("dm-answer:"), Just("answer-draft:"), Just("")
+            ],
             tail in "[-+0-9: a-z\\x00\\u{660}-\\u{669}]{0,48}",
         ) {
             let s = format!("{prefix}{tail}");
             match parse_custom_id(&s) {
                 CustomId::Answer(n) => prop_assert!(n.get() > 0),
                 CustomId::Impact(n) => prop_assert!(n.get() > 0),
+                CustomId::AnswerDraft(n) => prop_assert!(n.get() > 0),
                 CustomId::DmAnswer(k, m) => prop_assert!(k.get() > 0 && m.get() > 0),
                 _ => {}
             }

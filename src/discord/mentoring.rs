@@ -291,7 +291,7 @@ pub async fn on_modal(
 ) -> Result<(), Error> {
     let engine = &data.engine;
     let Some(who) = viewer_of(submit.guild_id, submit.channel_id, submit.member.as_ref(), &submit.user) else {
-        let r = render::ephemeral_text("Use this form from your cohort's server.");
+        let r = super::kept::Kept::of_form("Use this form from your cohort's server.", submit).message();
         submit.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
         return Ok(());
     };
@@ -306,7 +306,10 @@ pub async fn on_modal(
                         let (text, embed) = view::note_saved(&saved);
                         CreateInteractionResponseFollowup::new().content(text).embed(embed)
                     }
-                    Err(e) => CreateInteractionResponseFollowup::new().content(reply_for(&e)),
+                    Err(e) => {
+                        let typed = field(submit, view::FIELD_NOTE);
+                        super::kept::Kept::new(&reply_for(&e), &[("Your note", typed)]).followup()
+                    }
                 };
             let followup = followup.ephemeral(true).allowed_mentions(render::no_mentions());
             submit.create_followup(&ctx.http, followup).await?;
@@ -314,28 +317,25 @@ pub async fn on_modal(
         }
         CustomId::PathProject(cohort_id) => {
             // Saving again after a timeout is an idempotent upsert.
-            let save = engine.submit_project(
-                &who,
-                cohort_id,
-                field(submit, view::FIELD_PROJECT_WHAT),
-                field(submit, view::FIELD_PROJECT_WHY),
-                field(submit, view::FIELD_PROJECT_TEAMS),
-            );
-            save_reply(save, |saved| embed_reply(view::project_saved(&saved))).await
+            let typed = [
+                ("The problem", field(submit, view::FIELD_PROJECT_WHAT)),
+                ("Why it matters", field(submit, view::FIELD_PROJECT_WHY)),
+                ("Teams affected", field(submit, view::FIELD_PROJECT_TEAMS)),
+            ];
+            let save = engine.submit_project(&who, cohort_id, typed[0].1, typed[1].1, typed[2].1);
+            save_reply(save, |saved| embed_reply(view::project_saved(&saved)), &typed).await
         }
         CustomId::PathStep(cohort_id, step) => {
-            let save = engine.submit_step(
-                &who,
-                cohort_id,
-                step,
-                field(submit, view::FIELD_STEP_EVIDENCE),
-                field(submit, view::FIELD_STEP_LINK),
-            );
-            save_reply(save, |saved| embed_reply(view::step_saved(&saved))).await
+            let typed = [
+                ("Evidence", field(submit, view::FIELD_STEP_EVIDENCE)),
+                ("Link", field(submit, view::FIELD_STEP_LINK)),
+            ];
+            let save = engine.submit_step(&who, cohort_id, step, typed[0].1, typed[1].1);
+            save_reply(save, |saved| embed_reply(view::step_saved(&saved)), &typed).await
         }
         CustomId::WeekPage(..) | CustomId::MemberPage(..) => {
             tracing::warn!(custom_id = %render::truncate(&id.render(), 100), "a button's id on a form");
-            render::ephemeral_text("This form is no longer in use.")
+            super::kept::Kept::of_form("This form is no longer in use.", submit).message()
         }
     };
     submit.create_response(&ctx.http, CreateInteractionResponse::Message(response)).await?;

@@ -48,7 +48,7 @@ const NOT_ANSWERED_CHARS: usize = 700;
 pub(super) fn block_quote(text: &str, max: usize, cut_note: &str) -> String {
     let text = text.trim_end();
     let shown = if text.chars().count() > max {
-        let mut s: String = text.chars().take(max).collect();
+        let mut s = super::render::prefix(text, max).to_string();
         s.push_str("… ");
         s.push_str(cut_note);
         s

@@ -6,8 +6,10 @@ pub mod chat;
 mod commands;
 pub mod connect;
 mod interactions;
+mod kept;
 mod mentoring;
 pub mod mentoring_render;
+pub(crate) mod panics;
 pub mod ratelimit;
 pub mod render;
 
@@ -183,6 +185,17 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
             let _ = poise::Context::Application(ctx)
                 .send(poise::CreateReply::default().content(text).ephemeral(true))
                 .await;
+        }
+        // Logged once already, by the panic hook (`telemetry`), in the
+        // interaction's span and without the message, which may quote text.
+        poise::FrameworkError::CommandPanic { ctx, .. } => {
+            let autocomplete = matches!(
+                ctx,
+                poise::Context::Application(a) if a.interaction_type == poise::CommandInteractionType::Autocomplete
+            );
+            if !autocomplete {
+                let _ = ctx.send(poise::CreateReply::default().content(panics::APOLOGY).ephemeral(true)).await;
+            }
         }
         other => {
             if let Err(e) = poise::builtins::on_error(other).await {

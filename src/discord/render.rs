@@ -164,6 +164,14 @@ pub fn dm_text(text: &str) -> CreateMessage {
 
 /// The answer form; pre-filled with the member's current answer when editing.
 pub fn answer_modal(checkin: &CheckIn, current: Option<&Reply>) -> CreateModal {
+    let confidence = current.and_then(|r| r.confidence).map(|c| c.to_string()).unwrap_or_default();
+    answer_modal_with(checkin, current.map_or("", |r| r.answer.as_str()), &confidence)
+}
+
+/// The answer form of `checkin` pre-filled with `answer` and `confidence`
+/// (left empty when empty): the member's current answer, or a text they
+/// typed for a check-in that closed.
+pub fn answer_modal_with(checkin: &CheckIn, prefilled: &str, prefilled_confidence: &str) -> CreateModal {
     let track = checkin.prompt.as_ref().map(|p| p.track.title()).unwrap_or_default();
     let question = checkin.prompt.as_ref().map(|p| p.question.as_str()).unwrap_or("");
     let mut answer = CreateInputText::new(InputTextStyle::Paragraph, "Your answer", FIELD_ANSWER)
@@ -176,11 +184,11 @@ pub fn answer_modal(checkin: &CheckIn, current: Option<&Reply>) -> CreateModal {
             .max_length(2)
             .required(false)
             .placeholder("1 = just starting, 5 = a strength");
-    if let Some(r) = current {
-        answer = answer.value(&r.answer);
-        if let Some(c) = r.confidence {
-            confidence = confidence.value(c.to_string());
-        }
+    if !prefilled.is_empty() {
+        answer = answer.value(prefix(prefilled, MAX_ANSWER_CHARS));
+    }
+    if !prefilled_confidence.is_empty() {
+        confidence = confidence.value(prefix(prefilled_confidence, 2));
     }
     CreateModal::new(format!("{ANSWER_PREFIX}{}", checkin.id), truncate(&format!("Check-in · {track}"), 45))
         .components(vec![CreateActionRow::InputText(answer), CreateActionRow::InputText(confidence)])
@@ -505,14 +513,44 @@ pub fn delivery_lines(d: &DeliveryProblems, digest_channel: bool) -> String {
     lines_within(&lines, FIELD_MAX, |n| format!("…and {n} more"))
 }
 
-/// Cut to at most `max` characters, marking the cut.
+/// `s` cut to at most `max` characters, ending in `…` when cut.
+/// The cut is [`prefix`]'s: never inside a character or between a letter
+/// and its accent, nor inside an emoji sequence.
 pub fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    let mut out = prefix(s, max.saturating_sub(1)).to_string();
     out.push('…');
     out
+}
+
+/// The longest start of `s` of at most `max` characters that does not
+/// split what a reader sees as one character: the cut is moved back before
+/// a combining mark, a variation selector, an emoji skin tone or tag that
+/// would be left behind, and before a zero-width joiner (ZWJ) that would end
+/// the text. Always a char boundary, so slicing never panics.
+pub fn prefix(s: &str, max: usize) -> &str {
+    let mut ends = s.char_indices().map(|(i, _)| i).chain(std::iter::once(s.len())).skip(max);
+    let Some(mut end) = ends.next() else { return s };
+    loop {
+        let before = s[..end].chars().next_back();
+        let after = s[end..].chars().next();
+        let splits = after.is_some_and(continues_cluster) || before == Some('\u{200D}');
+        if !splits || end == 0 {
+            return &s[..end];
+        }
+        end -= before.map_or(0, char::len_utf8);
+    }
+}
+
+/// A character that belongs to the one before it.
+fn continues_cluster(c: char) -> bool {
+    unicode_normalization::char::is_combining_mark(c)
+        || c == '\u{200D}'
+        || ('\u{FE00}'..='\u{FE0F}').contains(&c)
+        || ('\u{1F3FB}'..='\u{1F3FF}').contains(&c)
+        || ('\u{E0020}'..='\u{E007F}').contains(&c)
 }
 
 /// Discord caps an embed field's value at 1024 characters.
@@ -524,7 +562,7 @@ const DIGEST_COLOUR: u32 = 0x3b5b7d;
 pub fn digest_message(post: &DigestPost) -> serenity::CreateMessage {
     let d = &post.digest;
     let track = d.track.map_or("Check-in", Track::title);
-    let question: String = d.question.chars().take(300).collect();
+    let question = prefix(&d.question, 300);
     let ellipsis = if d.question.chars().count() > 300 { "…" } else { "" };
     let embed = serenity::CreateEmbed::new()
         .title(format!("Check-in digest · {track}"))
@@ -616,6 +654,44 @@ mod tests {
     use super::*;
     use crate::domain::{ChannelId, ChannelProblem, CheckInId, UserId};
     use crate::summary::digest::Digest;
+
+    #[test]
+    fn a_cut_never_splits_what_reads_as_one_character() {
+        let family = "👩\u{200D}👩\u{200D}👧";
+        assert_eq!(prefix(family, 2), "");
+        assert_eq!(prefix(&format!("ab{family}"), 3), "ab");
+        assert_eq!(prefix("cafe\u{301}!", 4), "caf");
+        assert_eq!(prefix("👍🏽x", 1), "");
+        assert_eq!(prefix("漢字かな", 2), "漢字");
+        assert_eq!(prefix("abc", 10), "abc");
+        assert_eq!(truncate("漢字かなカナ", 4), "漢字か…");
+    }
+
+    fn hard_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let c = prop_oneof![any::<char>(), Just('\u{200D}'), Just('\u{301}'), Just('\u{FE0F}'), Just('\u{1F3FD}')];
+        proptest::collection::vec(c, 0..40).prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        #[test]
+        fn a_prefix_is_a_start_of_at_most_max_chars(s in hard_text(), max in 0usize..50) {
+            let p = prefix(&s, max);
+            proptest::prop_assert!(s.starts_with(p));
+            proptest::prop_assert!(p.chars().count() <= max);
+            // What is cut off (if anything) starts a new character.
+            if !p.is_empty() && p.len() < s.len() {
+                let ends_in_joiner = p.ends_with('\u{200D}');
+                proptest::prop_assert!(!ends_in_joiner);
+                proptest::prop_assert!(!continues_cluster(s[p.len()..].chars().next().unwrap()));
+            }
+        }
+    }
 
     fn at() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap()

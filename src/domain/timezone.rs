@@ -85,7 +85,9 @@ fn parse_offset(query: &str) -> Option<i32> {
     };
     let (hours, minutes) = match rest.split_once(':') {
         Some((h, m)) => (h.trim().parse::<i32>().ok()?, m.trim().parse::<i32>().ok()?),
-        None if rest.len() == 4 => (rest[..2].parse().ok()?, rest[2..].parse().ok()?),
+        // `0530`: four ASCII digits (a byte index into anything else could
+        // fall inside a character).
+        None if rest.len() == 4 && rest.is_ascii() => (rest[..2].parse().ok()?, rest[2..].parse().ok()?),
         None => (rest.trim().parse().ok()?, 0),
     };
     ((0..=14).contains(&hours) && (0..60).contains(&minutes)).then_some(sign * (hours * 3600 + minutes * 60))

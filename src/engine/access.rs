@@ -122,8 +122,9 @@ impl Engine {
             .store
             .cohort(cohort_id)
             .await?
-            .filter(|c| c.active && c.spec.guild_id == viewer.guild_id)
+            .filter(|c| c.spec.guild_id == viewer.guild_id)
             .ok_or(EngineError::NotACohortChannel)?;
+        let cohort = self.live_cohort(cohort).await?;
         match self.require_reachable(&cohort, viewer).await {
             Err(EngineError::UnknownCheckIn) => Err(EngineError::NotACohortChannel),
             other => other.map(|()| cohort),

@@ -15,14 +15,27 @@ impl Engine {
         self.store.open_checkin(cohort.id, self.clock.now()).await?.ok_or(EngineError::NoOpenCheckIn)
     }
 
-    /// A check-in by id, only if its cohort belongs to `guild_id`.
+    /// A check-in by id, only if its cohort belongs to `guild_id`, and is
+    /// live ([`Engine::live_cohort`]).
     pub async fn checkin_in_guild(&self, checkin_id: CheckInId, guild_id: GuildId) -> Result<(CheckIn, Cohort)> {
         let checkin = self.store.checkin(checkin_id).await?.ok_or(EngineError::UnknownCheckIn)?;
         let cohort = self.store.cohort(checkin.cohort_id).await?.ok_or(EngineError::UnknownCheckIn)?;
         if cohort.spec.guild_id != guild_id {
             return Err(EngineError::UnknownCheckIn);
         }
-        Ok((checkin, cohort))
+        Ok((checkin, self.live_cohort(cohort).await?))
+    }
+
+    /// `cohort` if it still takes answers: active (not removed) and in a
+    /// server the bot has not been removed from. A button, form or DM that
+    /// names anything else is refused with [`EngineError::CohortGone`]: a
+    /// removed cohort, or the cohorts of a server that removed the bot, take
+    /// no answers and show none.
+    pub(super) async fn live_cohort(&self, cohort: Cohort) -> Result<Cohort> {
+        if !cohort.active || self.store.guild_departed(cohort.spec.guild_id).await? {
+            return Err(EngineError::CohortGone);
+        }
+        Ok(cohort)
     }
 
     /// Submit or edit an answer. Validates first (nothing stored on bad input),
@@ -72,6 +85,10 @@ impl Engine {
 
     pub(super) async fn open_checkin_now(&self, checkin_id: CheckInId, now: DateTime<Utc>) -> Result<CheckIn> {
         let checkin = self.store.checkin(checkin_id).await?.ok_or(EngineError::UnknownCheckIn)?;
+        // Re-read with the check-in: the cohort may have been removed (or its
+        // server may have removed the bot) since the caller looked.
+        let cohort = self.store.cohort(checkin.cohort_id).await?.ok_or(EngineError::UnknownCheckIn)?;
+        self.live_cohort(cohort).await?;
         if !checkin.is_open_at(now) {
             return Err(EngineError::CheckInClosed);
         }

@@ -146,7 +146,11 @@ impl Engine {
     }
 
     /// The cohorts of the grant's server it mentors or belongs to.
+    /// Nothing of a server the bot was removed from.
     pub async fn desk_home(&self, grant: &DeskGrant) -> Result<DeskHome> {
+        if self.store.guild_departed(grant.guild_id).await? {
+            return Ok(DeskHome { mentored: Vec::new(), own: Vec::new() });
+        }
         let viewer = grant.viewer();
         let cohorts = self.cohorts_in_guild(grant.guild_id).await?;
         let memberships = self.store.memberships_of(grant.user_id).await?;
@@ -157,12 +161,12 @@ impl Engine {
         })
     }
 
-    /// An active cohort of the grant's server that it mentors; anything
-    /// else is unknown.
+    /// An active cohort of the grant's server that it mentors, in a server
+    /// the bot is still in; anything else is unknown.
     async fn desk_mentored(&self, grant: &DeskGrant, cohort_id: CohortId) -> Result<Cohort> {
         let cohort = self.store.cohort(cohort_id).await?;
         match cohort.filter(|c| c.active && c.spec.guild_id == grant.guild_id) {
-            Some(c) if grant.viewer().is_mentor_of(&c) => Ok(c),
+            Some(c) if grant.viewer().is_mentor_of(&c) && !self.store.guild_departed(c.spec.guild_id).await? => Ok(c),
             _ => Err(EngineError::NotOnDesk),
         }
     }

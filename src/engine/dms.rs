@@ -104,9 +104,9 @@ impl Engine {
         text: &str,
     ) -> Result<(Reply, String, Option<Reply>)> {
         let checkin = self.store.checkin(checkin_id).await?.ok_or(EngineError::UnknownCheckIn)?;
-        let cohort =
-            self.store.cohort(checkin.cohort_id).await?.filter(|c| c.active).ok_or(EngineError::UnknownCheckIn)?;
+        let cohort = self.store.cohort(checkin.cohort_id).await?.ok_or(EngineError::UnknownCheckIn)?;
         self.require_dm_member(&cohort, user_id).await?;
+        let cohort = self.live_cohort(cohort).await?;
         let input = AnswerInput::parse(text, "")?;
         let reply = self.save_dm(&checkin, user_id, dm_message_id, &input).await?;
         let earlier = self.earlier_answer(&checkin, user_id).await;

@@ -65,6 +65,10 @@ pub enum EngineError {
     CheckInClosed,
     #[error("That check-in does not exist here.")]
     UnknownCheckIn,
+    /// A check-in, cohort or form of a cohort that was removed, or of a
+    /// server the bot was removed from: nothing is accepted for it any more.
+    #[error("This cohort was removed and takes no more answers; nothing was saved.")]
+    CohortGone,
     #[error("Cohort `{0}` is declared in the config file; change it there (the file wins over edits made in Discord).")]
     FileManaged(String),
     #[error("Pause for 1 to {MAX_PAUSE_WEEKS} weeks.")]
@@ -99,7 +103,7 @@ pub enum EngineError {
     AnswersMentorsOnly,
     #[error("Only a cohort's mentors can read its answers, and you mentor no cohort on this server.")]
     NoCohortMentored,
-    #[error("That answer does not exist here.")]
+    #[error("That answer does not exist here; it may have been deleted.")]
     UnknownAnswer,
     #[error("This cohort has had no check-in yet; its answers appear here once the first one is posted.")]
     NoCheckInPosted,
@@ -153,6 +157,7 @@ impl EngineError {
             | EngineError::NoOpenCheckIn
             | EngineError::CheckInClosed
             | EngineError::UnknownCheckIn
+            | EngineError::CohortGone
             | EngineError::FileManaged(_)
             | EngineError::PauseWeeks
             | EngineError::NotPaused

@@ -264,17 +264,20 @@ impl Store {
         row.map(CheckIn::try_from).transpose()
     }
 
-    /// Open check-ins of active cohorts the user is an active member of.
+    /// Open check-ins of active cohorts the user is an active member of, in
+    /// servers the bot has not been removed from.
     pub async fn open_checkins_for_member(&self, user_id: UserId, at: DateTime<Utc>) -> Result<Vec<CheckIn>> {
         let rows: Vec<CheckInRow> = on_db!(&self.db, |pool| {
             sqlx::query_as(concat!(
-            "SELECT ",
-            checkin_columns!(k),
-            " FROM checkins k \
+                "SELECT ",
+                checkin_columns!(k),
+                " FROM checkins k \
              JOIN cohorts c ON c.id = k.cohort_id AND c.active = TRUE \
              JOIN members m ON m.cohort_id = k.cohort_id AND m.user_id = $1 AND m.left_at IS NULL \
-             WHERE k.status IN ('posting', 'posted') AND k.occurrence_at <= $2 AND $3 < k.closes_at ORDER BY k.occurrence_at"
-        ))
+             WHERE c.guild_id NOT IN (SELECT guild_id FROM departed_guilds) \
+               AND k.status IN ('posting', 'posted') AND k.occurrence_at <= $2 AND $3 < k.closes_at \
+             ORDER BY k.occurrence_at"
+            ))
             .bind(user_id)
             .bind(unix(at))
             .bind(unix(at))

@@ -422,9 +422,11 @@ impl Store {
         }
     }
 
-    /// `VACUUM INTO`: a consistent copy of the live SQLite database.
+    /// `VACUUM INTO`: a consistent copy of the live SQLite database, in a
+    /// new file `path` created with mode 0600.
     ///
     /// # Errors
+    /// [`StoreError::Create`] when `path` exists or cannot be created.
     /// [`StoreError::Unsupported`] on PostgreSQL, whose own tool (`pg_dump`)
     /// makes consistent copies of a live database.
     pub async fn backup_to(&self, path: &Path) -> Result<()> {
@@ -437,7 +439,17 @@ impl Store {
         let target = path
             .to_str()
             .ok_or_else(|| StoreError::Url { url: path.display().to_string(), reason: "path is not UTF-8".into() })?;
-        sqlx::query("VACUUM INTO $1").bind(target).execute(pool).await?;
+        // Private from its first byte: SQLite would create the copy with mode
+        // 0644 (less the umask). It accepts an existing empty file instead,
+        // so the file is made here, 0600 and new (never an existing one);
+        // the copy's journal takes the same mode from it.
+        crate::private_file::create_new(path)
+            .map_err(|source| StoreError::Create { path: path.to_path_buf(), source })?;
+        if let Err(e) = sqlx::query("VACUUM INTO $1").bind(target).execute(pool).await {
+            // No empty or half-written copy is left to be taken for a backup.
+            let _ = std::fs::remove_file(path);
+            return Err(e.into());
+        }
         Ok(())
     }
 

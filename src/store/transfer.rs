@@ -151,7 +151,18 @@ impl Store {
             }
             copied.push((table, rows));
         }
-        reset_identities(&mut to).await?;
+        // The largest id SQLite ever handed out per table (AUTOINCREMENT,
+        // migration 0007), which may be past the largest one left.
+        let (counted,): (bool,) =
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence')")
+                .fetch_one(&mut *from)
+                .await?;
+        let used: Vec<(String, i64)> = if counted {
+            sqlx::query_as("SELECT name, seq FROM sqlite_sequence").fetch_all(&mut *from).await?
+        } else {
+            Vec::new()
+        };
+        reset_identities(&mut to, &used.into_iter().collect()).await?;
         to.commit().await?;
         from.commit().await?;
         Ok(copied)
@@ -259,9 +270,14 @@ async fn insert_rows(
     Ok(done.rows_affected())
 }
 
-/// Moves every identity column's sequence past the largest id copied, so
-/// the next row PostgreSQL numbers does not collide with a copied one.
-async fn reset_identities(to: &mut sqlx::Transaction<'static, Postgres>) -> Result<(), TransferError> {
+/// Moves every identity column's sequence past the largest id copied, and
+/// past the largest SQLite ever handed out (`used`, per table), so the next
+/// row PostgreSQL numbers neither collides with a copied one nor takes the
+/// id of a row deleted before the copy (an old button may still name it).
+async fn reset_identities(
+    to: &mut sqlx::Transaction<'static, Postgres>,
+    used: &std::collections::BTreeMap<String, i64>,
+) -> Result<(), TransferError> {
     let identities: Vec<(String, String)> = sqlx::query_as(
         "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT) FROM information_schema.columns \
          WHERE table_schema = current_schema() AND is_identity = 'YES'",
@@ -270,11 +286,13 @@ async fn reset_identities(to: &mut sqlx::Transaction<'static, Postgres>) -> Resu
     .await?;
     for (table, column) in identities {
         let sql = format!(
-            "SELECT setval(pg_get_serial_sequence($1, $2), COALESCE(MAX({col}), 0) + 1, false) FROM {table}",
+            "SELECT setval(pg_get_serial_sequence($1, $2), GREATEST(COALESCE(MAX({col}), 0), $3) + 1, false) \
+             FROM {table}",
             col = quoted(&column),
             table = quoted(&table),
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&table).bind(&column).execute(&mut **to).await?;
+        let used = used.get(&table).copied().unwrap_or(0);
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&table).bind(&column).bind(used).execute(&mut **to).await?;
     }
     Ok(())
 }

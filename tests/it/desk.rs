@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use fake_discord::{Actor, OptionValue};
+use fake_discord::Actor;
 use trellis::domain::DeskGrant;
 use trellis::engine::SystemClock;
 use trellis::engine::desk::secret_hash;
@@ -38,15 +38,8 @@ async fn cohort_with_answers(backend: Backend) -> (Bot, i64, TempDb) {
     let bot = Bot::start_configured(Arc::new(SystemClock), move |s| s.database_url = url).await;
     bot.setup(QUIET, None).await;
     bot.setup_in(OTHER_CHANNEL, MENTOR_ROLE2, QUIET, "other-cohort").await;
-    let h = bot.fake.slash_command(
-        admin(GUILD2, CHANNEL2)
-            .command("cohort")
-            .subcommand("setup")
-            .option("timezone", "UTC")
-            .option("mentor_role", OptionValue::Role(MENTOR_ROLE))
-            .option("cron", QUIET),
-    );
-    bot.fake.wait_interaction_response(&h, WAIT).await;
+    // The other server's cohort, mentored by its role GUILD2 + 20.
+    trellis_testkit::seed_cohort(bot.engine.store(), "elsewhere", GUILD2, CHANNEL2, QUIET).await;
     let (checkin, custom_id) = bot.open_checkin(CHANNEL).await;
     for (user, text) in [
         (ALICE, "Alice moved the billing migration forward <script>alert(1)</script>"),
@@ -173,8 +166,8 @@ async fn the_access_matrix_holds_on_every_page(backend: Backend) {
     let mentor_b = signed_in(&bot, mentor()).await;
     let alice = signed_in(&bot, member(ALICE)).await;
     let other_b = signed_in(&bot, other_mentor()).await;
-    // CAROL belongs to the other server's cohort, and holds MENTOR_ROLE there.
-    let carol = signed_in(&bot, Actor::in_guild(GUILD2, CHANNEL2, CAROL).roles(vec![MENTOR_ROLE])).await;
+    // CAROL mentors the other server's cohort.
+    let carol = signed_in(&bot, Actor::in_guild(GUILD2, CHANNEL2, CAROL).roles(vec![GUILD2 + 20])).await;
     let nobody = Browser::new(&bot.desk);
     let mut forged = Browser::new(&bot.desk);
     let mut altered = alice.cookie.clone().unwrap();
@@ -356,5 +349,28 @@ async fn sign_in_attempts_are_rate_limited() {
     let over = b.get(&guess(999)).await;
     assert_eq!(over.status, 429, "{}", over.body);
     assert_eq!(b.post("/signin", &[("token", &"0".repeat(64))]).await.status, 429);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_cohort_shows_nothing_on_the_desk() {
+    let (bot, checkin, _db) = cohort_with_answers(Backend::Sqlite).await;
+    let cohort = dm_cohort(&bot).await;
+    let m = signed_in(&bot, mentor()).await;
+    let alice = signed_in(&bot, member(ALICE)).await;
+    assert_eq!(m.get(&format!("/cohorts/{cohort}")).await.status, 200);
+    let h = bot.fake.slash_command(admin(GUILD, CHANNEL).command("cohort").subcommand("remove"));
+    let removed = bot.fake.wait_interaction_response(&h, WAIT).await;
+    assert!(removed.content().contains("removed"), "{removed:?}");
+    for path in
+        [format!("/cohorts/{cohort}"), format!("/checkins/{checkin}"), format!("/cohorts/{cohort}/members/{ALICE}")]
+    {
+        let r = m.get(&path).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.body);
+        assert!(!r.body.contains("migration"), "{path}");
+    }
+    assert!(!m.get("/").await.body.contains(&format!("/cohorts/{cohort}\"")), "no link to it");
+    assert!(!m.get("/search?q=migration").await.body.contains("Alice moved"));
+    assert_eq!(alice.get(&format!("/cohorts/{cohort}/members/{ALICE}")).await.status, 404);
     bot.stop().await;
 }

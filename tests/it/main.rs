@@ -18,6 +18,7 @@ mod e2e;
 mod e2e_access;
 mod e2e_digest;
 mod e2e_dm;
+mod e2e_field;
 mod e2e_guilds;
 mod e2e_hostile;
 mod e2e_mentoring;

@@ -60,7 +60,9 @@ async fn binary_runs_logs_no_token_and_stops_on_sigterm() {
     let exit = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("stops on SIGTERM").unwrap();
     assert!(exit.success(), "{exit:?}");
     let logs = logs.await.unwrap();
-    assert!(logs.len() > 1000, "trace logs were written");
+    // Trellis's own lines; the libraries' trace lines are capped away
+    // (they carry bodies, URLs and frames: see `telemetry::within_caps`).
+    assert!(logs.contains("connected to Discord"), "the log was written: {logs}");
     for secret in [TOKEN, "c2VjcmV0LXBhcnQ", "dG9rZW4tdGFpbA"] {
         assert!(!logs.contains(secret), "token leaked into logs");
     }

@@ -18,6 +18,7 @@ mod instances;
 mod load;
 mod operations;
 mod postgres;
+mod secrets;
 mod shards;
 
 use std::sync::{Condvar, Mutex};

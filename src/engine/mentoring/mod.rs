@@ -139,6 +139,7 @@ impl Engine {
     async fn cohort_mentored_by(&self, viewer: &Viewer, cohort: Option<Cohort>) -> Result<Cohort> {
         let cohort =
             cohort.filter(|c| c.active && c.spec.guild_id == viewer.guild_id).ok_or(EngineError::UnknownAnswer)?;
+        let cohort = self.live_cohort(cohort).await?;
         if !viewer.is_mentor_of(&cohort) {
             return Err(EngineError::AnswersMentorsOnly);
         }
