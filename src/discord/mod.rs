@@ -73,6 +73,14 @@ pub fn reply_for(e: &EngineError) -> String {
     tracing::error!(error = %ErrorChain(e), "request failed");
     if e.is_busy() {
         "Trellis's database is busy right now; nothing was saved. Please try again in a moment.".into()
+    } else if e.is_unwritable() {
+        "Trellis cannot write to its database right now (its storage is full or failing); nothing was saved. \
+         Please try again in a few minutes."
+            .into()
+    } else if e.is_unreachable() {
+        "Trellis cannot reach its database right now (it may be restarting); nothing was saved. \
+         Please try again in a minute."
+            .into()
     } else {
         "Something went wrong on our side; nothing was saved. Please try again in a minute.".into()
     }

@@ -161,10 +161,21 @@ impl EngineError {
         }
     }
 
-    /// Another process holds the database past the busy timeout: worth
-    /// trying again in a moment.
+    /// Another process holds the database past the busy timeout, or no
+    /// connection or row lock came in time: worth trying again in a moment.
     pub fn is_busy(&self) -> bool {
-        matches!(self, EngineError::Store(StoreError::Locked(_)))
+        matches!(self, EngineError::Store(StoreError::Locked(_) | StoreError::TimedOut(_)))
+    }
+
+    /// The storage cannot be written now (disk full, I/O error, read-only):
+    /// nothing was saved; trying again works once an operator made room.
+    pub fn is_unwritable(&self) -> bool {
+        matches!(self, EngineError::Store(StoreError::Unwritable(_)))
+    }
+
+    /// The database server is restarting or unreachable.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, EngineError::Store(StoreError::Unavailable(_)))
     }
 }
 

@@ -146,6 +146,21 @@ pub enum StoreError {
         BUSY_TIMEOUT.as_secs()
     )]
     Locked(#[source] Arc<sqlx::Error>),
+    /// The storage refused the write for a reason outside Trellis: disk
+    /// full, an I/O error, a read-only file or a file-size limit (SQLite),
+    /// or the PostgreSQL server's disk full or in read-only mode. Nothing
+    /// was saved; the same write works again once the storage does.
+    #[error("the database could not be written (disk full, I/O error or read-only storage); nothing was saved")]
+    Unwritable(#[source] Arc<sqlx::Error>),
+    /// The database could not be reached: PostgreSQL restarting, shutting
+    /// down or unreachable, or no connection free before the deadline.
+    #[error("the database cannot be reached right now (restarting or unreachable)")]
+    Unavailable(#[source] Arc<sqlx::Error>),
+    /// No connection came free within the deadline, or (PostgreSQL) a
+    /// statement waited on a row another transaction holds past
+    /// `lock_timeout`, or was cancelled by `statement_timeout`.
+    #[error("the database did not answer in time (busy, or a row held by another transaction); nothing was saved")]
+    TimedOut(#[source] Arc<sqlx::Error>),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// `url` is shown without its password.
@@ -173,19 +188,91 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if is_busy(&e) { StoreError::Locked(Arc::new(e)) } else { StoreError::Sqlx(Arc::new(e)) }
+        match failure_kind(&e) {
+            Failure::Busy => StoreError::Locked(Arc::new(e)),
+            Failure::Storage => StoreError::Unwritable(Arc::new(e)),
+            Failure::Unreachable => StoreError::Unavailable(Arc::new(e)),
+            Failure::TimedOut => StoreError::TimedOut(Arc::new(e)),
+            Failure::Other => StoreError::Sqlx(Arc::new(e)),
+        }
+    }
+}
+
+impl StoreError {
+    /// A failure outside Trellis that goes away by itself (a lock released,
+    /// disk space freed, the server back): the same call may work later.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Locked(_) | StoreError::Unwritable(_) | StoreError::Unavailable(_) | StoreError::TimedOut(_)
+        )
+    }
+
+    /// The same error again, for each caller that shares one failure.
+    pub(crate) fn shared_copy(&self) -> StoreError {
+        match self {
+            StoreError::Locked(s) => StoreError::Locked(s.clone()),
+            StoreError::Unwritable(s) => StoreError::Unwritable(s.clone()),
+            StoreError::Unavailable(s) => StoreError::Unavailable(s.clone()),
+            StoreError::TimedOut(s) => StoreError::TimedOut(s.clone()),
+            StoreError::Sqlx(s) => StoreError::Sqlx(s.clone()),
+            other => StoreError::Sqlx(Arc::new(sqlx::Error::Protocol(other.to_string()))),
+        }
+    }
+}
+
+/// What kind of failure a database error is, for its honest name.
+enum Failure {
+    /// SQLite: another connection holds the write lock.
+    Busy,
+    /// The storage refused a write (full, I/O, read-only).
+    Storage,
+    /// The server is gone or restarting.
+    Unreachable,
+    /// No connection in time, or PostgreSQL gave up waiting on a lock.
+    TimedOut,
+    Other,
+}
+
+fn failure_kind(e: &sqlx::Error) -> Failure {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => Failure::Unreachable,
+        sqlx::Error::PoolTimedOut => Failure::TimedOut,
+        sqlx::Error::Database(db) if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
+            let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+            // Primary result codes (extended codes share the low byte):
+            // 5 BUSY, 6 LOCKED; 8 READONLY, 10 IOERR, 13 FULL, 14 CANTOPEN.
+            match code & 0xff {
+                5 | 6 => Failure::Busy,
+                8 | 10 | 13 | 14 => Failure::Storage,
+                _ if db.message().contains("database is locked") => Failure::Busy,
+                _ => Failure::Other,
+            }
+        }
+        sqlx::Error::Database(db) => postgres_failure(db.code().as_deref().unwrap_or("")),
+        _ => Failure::Other,
+    }
+}
+
+/// A PostgreSQL SQLSTATE's kind: class 08 (connection), 57P01–57P03
+/// (shutting down, starting up); 53 (disk full, out of memory) and 25006
+/// (read-only, a standby); 55P03 (`lock_timeout`) and 57014
+/// (`statement_timeout`, a cancel).
+fn postgres_failure(sqlstate: &str) -> Failure {
+    match sqlstate {
+        "57P01" | "57P02" | "57P03" => Failure::Unreachable,
+        s if s.starts_with("08") => Failure::Unreachable,
+        "25006" => Failure::Storage,
+        s if s.starts_with("53") => Failure::Storage,
+        "55P03" | "57014" => Failure::TimedOut,
+        _ => Failure::Other,
     }
 }
 
 /// SQLite's SQLITE_BUSY or SQLITE_LOCKED (extended codes share the low
 /// byte). Never a PostgreSQL error, whose SQLSTATE could parse as a number.
 fn is_busy(e: &sqlx::Error) -> bool {
-    let sqlx::Error::Database(db) = e else { return false };
-    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_none() {
-        return false;
-    }
-    let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
-    matches!(code & 0xff, 5 | 6) || db.message().contains("database is locked")
+    matches!(failure_kind(e), Failure::Busy)
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -202,10 +289,18 @@ const MAX_CONNECTIONS: u32 = 2;
 /// a burst of answers, reminders and summaries from queueing behind one
 /// another while a few processes stay far below the server's default of 100.
 const PG_MAX_CONNECTIONS: u32 = 8;
-/// How long a statement waits for a free PostgreSQL connection (and a new
-/// connection for the server) before failing: above a busy moment, below
-/// Discord's patience for a deferred reply.
-const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the first connection to a PostgreSQL server may take at start
+/// (a TLS handshake across a network included).
+const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a statement waits for a free connection (on PostgreSQL: also
+/// for a new one while the server restarts) before failing with
+/// [`StoreError::TimedOut`] or [`StoreError::Unavailable`]: below Discord's
+/// 3 s interaction deadline, so a member is told to try again in time.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(2500);
+/// How long a PostgreSQL statement waits for a row lock another transaction
+/// holds (`lock_timeout`) before failing with [`StoreError::TimedOut`]: the
+/// same bound as SQLite's busy timeout, so a claimer never waits forever.
+const PG_LOCK_TIMEOUT: &str = "2s";
 
 /// Which database a [`Store`] speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -348,8 +443,13 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool =
-            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).min_connections(1).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .min_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_release(|conn, _| Box::pin(fit_for_reuse(conn)))
+            .connect_with(options)
+            .await?;
         Ok(Store::with_db(Db::Sqlite(pool)))
     }
 
@@ -367,6 +467,7 @@ impl Store {
                 reason: "the URL names no database; expected e.g. postgres://trellis@db.example/trellis".into(),
             });
         }
+        options = options.options([("lock_timeout", PG_LOCK_TIMEOUT)]);
         if read_only {
             options = options.options([("default_transaction_read_only", "on")]);
         }
@@ -375,14 +476,15 @@ impl Store {
         // reports only that, where this says why (refused, authentication,
         // no such database).
         use sqlx::Connection as _;
-        let first = tokio::time::timeout(PG_ACQUIRE_TIMEOUT, PgConnection::connect_with(&options))
+        let first = tokio::time::timeout(PG_CONNECT_TIMEOUT, PgConnection::connect_with(&options))
             .await
             .unwrap_or(Err(sqlx::Error::PoolTimedOut))
             .map_err(unreachable)?;
         let _ = first.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(PG_MAX_CONNECTIONS)
-            .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_release(|conn, _| Box::pin(fit_for_reuse(conn)))
             .connect_with(options)
             .await
             .map_err(unreachable)?;
@@ -407,8 +509,17 @@ impl Store {
         use sqlx::migrate::MigrateError;
         let result = match &self.db {
             Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
-            // PostgreSQL's migrator takes an advisory lock: processes starting together take turns.
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            // PostgreSQL's migrator takes an advisory lock: processes starting
+            // together take turns, for as long as a migration takes (no
+            // `lock_timeout` for this wait; it is reset before the
+            // connection goes back to the pool).
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SET lock_timeout = 0").execute(&mut *conn).await?;
+                let result = sqlx::migrate!("./migrations/postgres").run(&mut *conn).await;
+                sqlx::query("RESET lock_timeout").execute(&mut *conn).await?;
+                result
+            }
         };
         match result {
             Err(MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _)) if is_busy(&e) => {
@@ -527,6 +638,27 @@ impl Store {
         names.sort_unstable();
         Ok(names)
     }
+}
+
+/// Whether a connection handed back to the pool may serve again: never one
+/// still inside a transaction. A write that failed half-way (disk full, I/O
+/// error, the server gone) drops its transaction, whose rollback SQLite runs
+/// on the connection's next command; if that rollback fails too (SQLite had
+/// already rolled back on its own, or cannot write), the connection would
+/// stay "inside a transaction" for good and refuse every later `BEGIN`, or
+/// hold the write lock and make the other connection report "locked".
+/// Such a connection is closed instead (the pool opens a fresh one).
+async fn fit_for_reuse<C: sqlx::Connection>(conn: &mut C) -> std::result::Result<bool, sqlx::Error> {
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // Lets a queued rollback run, then looks again.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("a database connection was left inside a failed transaction; closing it");
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// `url` as it may be shown and logged: without its password

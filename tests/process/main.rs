@@ -18,6 +18,7 @@ mod load;
 mod operations;
 mod postgres;
 mod shards;
+mod storage;
 
 use std::sync::{Condvar, Mutex};
 

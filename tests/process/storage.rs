@@ -1,0 +1,139 @@
+//! The real binary when its storage fails for real: a file-size limit of 0
+//! on the running `trellis` (RLIMIT_FSIZE through `prlimit`, so every write
+//! that grows a file fails with EFBIG, as on a full disk), then lifted. The
+//! member hears an honest "nothing was saved", nothing is half-written, and
+//! the bot heals by itself: answers are saved again on every connection and
+//! the check-in that fell due meanwhile is posted once.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use fake_discord::{Actor, FakeDiscord, InteractionHandle};
+use sqlx::Connection as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use trellis::domain::{CheckInId, UserId};
+use trellis_testkit::process::{self, TrellisProcess, wait_identified};
+use trellis_testkit::{CHANNEL, GUILD, TempDb, USER0, answer_id, seed_cohort, seed_open_checkin};
+
+const BIN: &str = env!("CARGO_BIN_EXE_trellis");
+const WAIT: Duration = Duration::from_secs(20);
+/// A second cohort, posting every 15 s, in a channel of its own (the first
+/// extra channel of [`process::fake_with_busy_guilds`]).
+const TICKING: u64 = GUILD + 100;
+
+fn submit(fake: &FakeDiscord, checkin: CheckInId, user: u64, text: &str) -> InteractionHandle {
+    fake.modal_submit(
+        &Actor::in_guild(GUILD, CHANNEL, user),
+        &answer_id(checkin),
+        &[("answer", text), ("confidence", "4")],
+    )
+}
+
+/// `prlimit --fsize=LIMIT:` (the soft limit, which an unprivileged owner may
+/// raise again up to the hard one) on the running bot: `0` makes every write that
+/// grows a file fail (EFBIG; the bot ignores SIGXFSZ), `unlimited` lifts it.
+fn limit_file_size(pid: u32, limit: &str) {
+    let ok = std::process::Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--fsize={limit}:")])
+        .status()
+        .expect("prlimit(1)")
+        .success();
+    assert!(ok, "prlimit --fsize={limit} on {pid}");
+}
+
+/// Empties the WAL (another process may checkpoint), so the bot's next
+/// commit must grow the file: under the limit it cannot.
+async fn truncate_wal(path: &Path) {
+    let opts = SqliteConnectOptions::new().filename(path).busy_timeout(Duration::from_secs(5));
+    let mut conn = SqliteConnection::connect_with(&opts).await.expect("raw connection");
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await.expect("checkpoint");
+    conn.close().await.ok();
+    assert_eq!(std::fs::metadata(path.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0), 0, "WAL emptied");
+}
+
+/// Exactly one callback per interaction.
+fn callbacks(fake: &FakeDiscord, h: &InteractionHandle) -> usize {
+    fake.requests_to("POST", &format!("/interactions/{}/", h.id)).len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_is_told_not_saved_and_the_bot_heals_when_writes_work_again() {
+    let _suite = crate::suite(module_path!());
+    let db = TempDb::new();
+    let (_, checkin) = seed_open_checkin(&db).await;
+    let store = db.store().await;
+    seed_cohort(&store, "every-15s", GUILD, TICKING, "*/15 * * * * *").await;
+    store.close().await;
+    let fake = process::fake_with_busy_guilds(1, 1, 0).await;
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
+    wait_identified(&fake, 1, WAIT).await;
+
+    // Right after a post: the next occurrence falls due while writes fail.
+    let first = fake.wait_messages(TICKING, 1, Duration::from_secs(30)).await;
+    let failed_from = Instant::now();
+    truncate_wal(&db.path).await;
+    limit_file_size(bot.pid, "0");
+    let members: Vec<u64> = (0..4).map(|i| USER0 + i).collect();
+    for &user in &members {
+        let h = submit(&fake, checkin, user, &format!("member {user} under a full disk"));
+        let r = fake.wait_interaction_response(&h, Duration::from_secs(10)).await;
+        println!("full disk: member {user} answered after {:?}: {}", r.elapsed, r.content());
+        assert!(r.elapsed < Duration::from_secs(3), "{r:?}");
+        assert!(r.is_ephemeral(), "{r:?}");
+        assert!(r.content().contains("cannot write to its database"), "an honest reason: {r:?}");
+        assert!(r.content().contains("nothing was saved"), "{r:?}");
+        assert_eq!(callbacks(&fake, &h), 1, "answered once");
+    }
+    // Past the occurrence that falls due while writes fail (15 s after the post).
+    tokio::time::sleep(Duration::from_secs(17).saturating_sub(failed_from.elapsed())).await;
+    assert_eq!(fake.messages_in(TICKING).len(), first.len(), "nothing posted while the ledger cannot be written");
+    limit_file_size(bot.pid, "unlimited");
+    println!("writes failed for {:?}", failed_from.elapsed());
+
+    // Healed: every member's answer is saved on the first try, on both connections.
+    let saved_at = Instant::now();
+    for round in 0..3 {
+        let handles: Vec<_> = members
+            .iter()
+            .map(|&u| (u, submit(&fake, checkin, u, &format!("member {u} after the disk was freed, round {round}"))))
+            .collect();
+        for (user, h) in &handles {
+            let r = fake.wait_interaction_response(h, WAIT).await;
+            let title = r.data["embeds"][0]["title"].as_str().unwrap_or_default().to_string();
+            assert!(title.starts_with("Answer"), "member {user} round {round}: {r:?}");
+            assert_eq!(callbacks(&fake, h), 1);
+        }
+    }
+    println!("answers saved again {:?} after the limit was lifted", saved_at.elapsed());
+    let store = db.store().await;
+    for &user in &members {
+        let reply = store.reply(checkin, UserId::new(user)).await.unwrap().expect("saved");
+        assert_eq!(reply.answer, format!("member {user} after the disk was freed, round 2"));
+    }
+
+    // The check-in that fell due meanwhile: posted once, by the scheduler's retry.
+    let posts = fake.wait_messages(TICKING, first.len() + 1, Duration::from_secs(20)).await;
+    let healed_post = posts.last().unwrap();
+    println!(
+        "the missed occurrence was posted {:?} after writes failed (at {})",
+        failed_from.elapsed(),
+        Utc::now().format("%H:%M:%S")
+    );
+    let nonces: Vec<_> = fake.messages_in(TICKING).iter().map(|m| m.nonce.clone()).collect();
+    let mut unique = nonces.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), nonces.len(), "no occurrence posted twice: {nonces:?}");
+    assert_ne!(healed_post.nonce, first[0].nonce);
+    // The tick that posted it says so when it returns.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !bot.logs().contains("scheduler works again") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let logs = bot.logs();
+    assert!(logs.contains("scheduler tick failed; will retry"), "{logs}");
+    assert!(logs.contains("scheduler works again"), "{logs}");
+    assert!(!logs.contains("locked by another process"), "no lock blamed on itself: {logs}");
+    bot.sigterm();
+    assert!(bot.wait(WAIT).await.expect("stops").success(), "{}", bot.logs());
+}
