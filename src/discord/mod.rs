@@ -73,6 +73,10 @@ pub fn reply_for(e: &EngineError) -> String {
     tracing::error!(error = %ErrorChain(e), "request failed");
     if e.is_busy() {
         "Trellis's database is busy right now; nothing was saved. Please try again in a moment.".into()
+    } else if e.is_timed_out() {
+        "Trellis's database did not answer in time (busy or restarting); nothing was saved. \
+         Please try again in a moment."
+            .into()
     } else if e.is_unwritable() {
         "Trellis cannot write to its database right now (its storage is full or failing); nothing was saved. \
          Please try again in a few minutes."

@@ -161,10 +161,16 @@ impl EngineError {
         }
     }
 
-    /// Another process holds the database past the busy timeout, or no
-    /// connection or row lock came in time: worth trying again in a moment.
+    /// Another process holds the database past the busy timeout: worth
+    /// trying again in a moment.
     pub fn is_busy(&self) -> bool {
-        matches!(self, EngineError::Store(StoreError::Locked(_) | StoreError::TimedOut(_)))
+        matches!(self, EngineError::Store(StoreError::Locked(_)))
+    }
+
+    /// No connection, or (PostgreSQL) no row lock, came within the
+    /// deadline: the database is busy or restarting.
+    pub fn is_timed_out(&self) -> bool {
+        matches!(self, EngineError::Store(StoreError::TimedOut(_)))
     }
 
     /// The storage cannot be written now (disk full, I/O error, read-only):

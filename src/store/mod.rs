@@ -159,7 +159,9 @@ pub enum StoreError {
     /// No connection came free within the deadline, or (PostgreSQL) a
     /// statement waited on a row another transaction holds past
     /// `lock_timeout`, or was cancelled by `statement_timeout`.
-    #[error("the database did not answer in time (busy, or a row held by another transaction); nothing was saved")]
+    #[error(
+        "the database did not answer in time (busy, restarting, or a row held by another transaction); nothing was saved"
+    )]
     TimedOut(#[source] Arc<sqlx::Error>),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -294,9 +296,11 @@ const PG_MAX_CONNECTIONS: u32 = 8;
 const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a statement waits for a free connection (on PostgreSQL: also
 /// for a new one while the server restarts) before failing with
-/// [`StoreError::TimedOut`] or [`StoreError::Unavailable`]: below Discord's
-/// 3 s interaction deadline, so a member is told to try again in time.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(2500);
+/// [`StoreError::TimedOut`]: below Discord's 3 s interaction deadline and
+/// the edge's 2.5 s bound on a save, so a member is told why in time. (A
+/// PostgreSQL server that refuses connections while it restarts is retried
+/// until then, so a restart reads as "did not answer in time" too.)
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a PostgreSQL statement waits for a row lock another transaction
 /// holds (`lock_timeout`) before failing with [`StoreError::TimedOut`]: the
 /// same bound as SQLite's busy timeout, so a claimer never waits forever.

@@ -52,6 +52,12 @@ async fn truncate_wal(path: &Path) {
     assert_eq!(std::fs::metadata(path.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0), 0, "WAL emptied");
 }
 
+/// The occurrence (unix seconds) a check-in post's nonce (`t{cohort}-{unix}`) names.
+fn occurrence_of(post: &fake_discord::StoredMessage) -> i64 {
+    let nonce = post.nonce.as_ref().and_then(|n| n.as_str()).expect("a nonce");
+    nonce.rsplit('-').next().unwrap().parse().expect("unix seconds")
+}
+
 /// Exactly one callback per interaction.
 fn callbacks(fake: &FakeDiscord, h: &InteractionHandle) -> usize {
     fake.requests_to("POST", &format!("/interactions/{}/", h.id)).len()
@@ -71,6 +77,8 @@ async fn a_failed_write_is_told_not_saved_and_the_bot_heals_when_writes_work_aga
 
     // Right after a post: the next occurrence falls due while writes fail.
     let first = fake.wait_messages(TICKING, 1, Duration::from_secs(30)).await;
+    // The tick that posted it finishes (reminders, digests) before the outage.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let failed_from = Instant::now();
     truncate_wal(&db.path).await;
     limit_file_size(bot.pid, "0");
@@ -86,7 +94,7 @@ async fn a_failed_write_is_told_not_saved_and_the_bot_heals_when_writes_work_aga
         assert_eq!(callbacks(&fake, &h), 1, "answered once");
     }
     // Past the occurrence that falls due while writes fail (15 s after the post).
-    tokio::time::sleep(Duration::from_secs(17).saturating_sub(failed_from.elapsed())).await;
+    tokio::time::sleep(Duration::from_secs(15).saturating_sub(failed_from.elapsed())).await;
     assert_eq!(fake.messages_in(TICKING).len(), first.len(), "nothing posted while the ledger cannot be written");
     limit_file_size(bot.pid, "unlimited");
     println!("writes failed for {:?}", failed_from.elapsed());
@@ -124,7 +132,7 @@ async fn a_failed_write_is_told_not_saved_and_the_bot_heals_when_writes_work_aga
     let mut unique = nonces.clone();
     unique.dedup();
     assert_eq!(unique.len(), nonces.len(), "no occurrence posted twice: {nonces:?}");
-    assert_ne!(healed_post.nonce, first[0].nonce);
+    assert_eq!(occurrence_of(healed_post), occurrence_of(&first[0]) + 15, "the occurrence that fell due meanwhile");
     // The tick that posted it says so when it returns.
     let deadline = Instant::now() + Duration::from_secs(5);
     while !bot.logs().contains("scheduler works again") && Instant::now() < deadline {
@@ -136,4 +144,178 @@ async fn a_failed_write_is_told_not_saved_and_the_bot_heals_when_writes_work_aga
     assert!(!logs.contains("locked by another process"), "no lock blamed on itself: {logs}");
     bot.sigterm();
     assert!(bot.wait(WAIT).await.expect("stops").success(), "{}", bot.logs());
+}
+
+/// A PostgreSQL cluster of this test's own (initdb + pg_ctl in a temporary
+/// folder, on a free port), so it can be restarted without touching the
+/// shared server. Run as the `postgres` user when the test runs as root
+/// (initdb refuses root). Stopped when dropped.
+struct PrivateCluster {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+}
+
+impl PrivateCluster {
+    fn start() -> PrivateCluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL server binaries in /usr/lib/postgresql/*/bin (initdb, pg_ctl)")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .find(|b| b.join("initdb").exists())
+            .expect("initdb");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let cluster = PrivateCluster { dir, bin, port };
+        if is_root() {
+            let ok = std::process::Command::new("chown").arg("postgres:").arg(cluster.dir.path()).status();
+            assert!(ok.expect("chown").success());
+        }
+        let data = cluster.data();
+        cluster.run("initdb", &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"]);
+        cluster.pg_ctl("start");
+        cluster
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// `pg_ctl start|stop|restart`, fast shutdown, waiting until done.
+    fn pg_ctl(&self, action: &str) {
+        let options =
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.path().display());
+        let log = self.dir.path().join("server.log").display().to_string();
+        self.run("pg_ctl", &["-D", &self.data(), "-o", &options, "-l", &log, "-m", "fast", "-w", action]);
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let tool = self.bin.join(tool);
+        let mut cmd = if is_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&tool);
+            c
+        } else {
+            std::process::Command::new(&tool)
+        };
+        let out = cmd.args(args).current_dir(self.dir.path()).output().expect("run a PostgreSQL tool");
+        assert!(out.status.success(), "{} {args:?}: {}", tool.display(), String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let log = self.dir.path().join("server.log").display().to_string();
+        let mut cmd = if is_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(self.bin.join("pg_ctl"));
+            c
+        } else {
+            std::process::Command::new(self.bin.join("pg_ctl"))
+        };
+        let _ = cmd.args(["-D", &self.data(), "-l", &log, "-m", "immediate", "-w", "stop"]).output();
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgresql_restart_is_told_unreachable_and_the_bot_heals_when_the_server_is_back() {
+    let _suite = crate::suite(module_path!());
+    if !trellis_testkit::postgres_enabled(module_path!()) {
+        return;
+    }
+    let cluster = PrivateCluster::start();
+    let mut admin = sqlx::PgConnection::connect(&cluster.url("postgres")).await.expect("private cluster");
+    sqlx::query("CREATE DATABASE trellis").execute(&mut admin).await.unwrap();
+    admin.close().await.ok();
+    let url = cluster.url("trellis");
+    let store = trellis::store::Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let checkin = seed_posted(&store).await;
+    seed_cohort(&store, "every-15s", GUILD, TICKING, "*/15 * * * * *").await;
+    store.close().await;
+    let fake = process::fake_with_busy_guilds(1, 1, 0).await;
+    let workdir = tempfile::tempdir().unwrap();
+    let mut bot = TrellisProcess::spawn(BIN, workdir.path(), &url, &fake.api_base(), &[]);
+    wait_identified(&fake, 1, WAIT).await;
+
+    let first = fake.wait_messages(TICKING, 1, Duration::from_secs(30)).await;
+    // The tick that posted it finishes (reminders, digests) before the outage.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let down_from = Instant::now();
+    cluster.pg_ctl("stop");
+    let members: Vec<u64> = (0..4).map(|i| USER0 + i).collect();
+    for &user in &members {
+        let h = submit(&fake, checkin, user, &format!("member {user} while the server restarts"));
+        let r = fake.wait_interaction_response(&h, Duration::from_secs(10)).await;
+        println!("server down: member {user} answered after {:?}: {}", r.elapsed, r.content());
+        assert!(r.elapsed < Duration::from_secs(3), "{r:?}");
+        assert!(r.is_ephemeral(), "{r:?}");
+        assert!(r.content().contains("nothing was saved"), "{r:?}");
+        assert!(
+            ["did not answer in time", "cannot reach its database"].iter().any(|t| r.content().contains(t)),
+            "an honest reason: {r:?}"
+        );
+        assert_eq!(callbacks(&fake, &h), 1, "answered once");
+    }
+    tokio::time::sleep(Duration::from_secs(15).saturating_sub(down_from.elapsed())).await;
+    cluster.pg_ctl("start");
+    println!("server down for {:?}", down_from.elapsed());
+
+    let saved_at = Instant::now();
+    for round in 0..3 {
+        let handles: Vec<_> = members
+            .iter()
+            .map(|&u| (u, submit(&fake, checkin, u, &format!("member {u} after the restart, round {round}"))))
+            .collect();
+        for (user, h) in &handles {
+            let r = fake.wait_interaction_response(h, WAIT).await;
+            let title = r.data["embeds"][0]["title"].as_str().unwrap_or_default().to_string();
+            assert!(title.starts_with("Answer"), "member {user} round {round}: {r:?}");
+            assert_eq!(callbacks(&fake, h), 1);
+        }
+    }
+    println!("answers saved again {:?} after the server was back", saved_at.elapsed());
+    let store = trellis::store::Store::connect(&url).await.unwrap();
+    for &user in &members {
+        let reply = store.reply(checkin, UserId::new(user)).await.unwrap().expect("saved");
+        assert_eq!(reply.answer, format!("member {user} after the restart, round 2"));
+    }
+    store.close().await;
+    let posts = fake.wait_messages(TICKING, first.len() + 1, Duration::from_secs(20)).await;
+    println!(
+        "the occurrence that fell due while the server was down was posted {:?} after it stopped",
+        down_from.elapsed()
+    );
+    for line in bot.logs().lines().filter(|l| l.contains("scheduler")) {
+        println!("{line}");
+    }
+    assert_eq!(
+        occurrence_of(&posts[first.len()]),
+        occurrence_of(&first[0]) + 15,
+        "the occurrence that fell due meanwhile"
+    );
+    let nonces: Vec<_> = posts.iter().map(|m| m.nonce.clone()).collect();
+    let mut unique = nonces.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), nonces.len(), "no occurrence posted twice: {nonces:?}");
+    bot.sigterm();
+    assert!(bot.wait(WAIT).await.expect("stops").success(), "{}", bot.logs());
+}
+
+/// One cohort in GUILD/CHANNEL with a posted check-in open for a day.
+async fn seed_posted(store: &trellis::store::Store) -> CheckInId {
+    let cohort = seed_cohort(store, "staff-path", GUILD, CHANNEL, trellis_testkit::YEARLY).await;
+    let now = Utc::now();
+    let at = now - chrono::Duration::hours(1);
+    let id = trellis_testkit::seed_recorded_checkin(store, cohort, at, now + chrono::Duration::days(1)).await;
+    assert!(store.claim_post(id, at, at).await.unwrap());
+    store.mark_posted(id, trellis::domain::MessageId::new(1_000_001), at).await.unwrap();
+    id
 }
