@@ -7,7 +7,7 @@ use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 use serenity::{CreateAttachment, CreateInteractionResponse};
 
-use super::{Context, Data, Error, render, reply_for, viewer};
+use super::{Context, DEFER_AFTER, Data, Error, in_time, render, reply_for, viewer};
 use crate::domain::schedule::{Schedule, format_duration, parse_time_of_day};
 use crate::domain::{ChannelPermissions, CohortDraft};
 use crate::domain::{UserId, Viewer, timezone};
@@ -45,7 +45,18 @@ async fn respond<T>(
     done: impl FnOnce(T) -> String,
 ) -> Result<(), Error> {
     let who = viewer(ctx)?;
-    match call(&ctx.data().engine, &who).await {
+    let work = call(&ctx.data().engine, &who);
+    tokio::pin!(work);
+    // A slow database must not leave the member with "This interaction
+    // failed": past DEFER_AFTER the reply is deferred and follows.
+    let result = tokio::select! {
+        result = &mut work => result,
+        () = tokio::time::sleep(DEFER_AFTER) => {
+            ctx.defer_ephemeral().await?;
+            work.await
+        }
+    };
+    match result {
         Ok(value) => say(ctx, done(value)).await,
         Err(e) => say(ctx, reply_for(&e)).await,
     }
@@ -72,7 +83,7 @@ fn weeks_in_range(weeks: Option<u32>, max: u32) -> Result<u32, String> {
 #[poise::command(slash_command, guild_only)]
 pub async fn checkin(ctx: Context<'_>) -> Result<(), Error> {
     let who = viewer(ctx)?;
-    match ctx.data().engine.answer_form(&who).await {
+    match in_time(ctx.data().engine.answer_form(&who)).await {
         Ok(form) => {
             let modal = render::answer_modal(&form.checkin, form.current.as_ref());
             app(ctx)?.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
@@ -86,7 +97,7 @@ pub async fn checkin(ctx: Context<'_>) -> Result<(), Error> {
 #[poise::command(slash_command, guild_only)]
 pub async fn impact(ctx: Context<'_>) -> Result<(), Error> {
     let who = viewer(ctx)?;
-    match ctx.data().engine.impact_form(&who).await {
+    match in_time(ctx.data().engine.impact_form(&who)).await {
         Ok(cohort) => {
             let modal = render::impact_modal(&cohort);
             app(ctx)?.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;

@@ -186,7 +186,7 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
     let Some(who) = viewer_of(click.guild_id, click.channel_id, click.member.as_ref(), &click.user) else {
         return reply_ephemeral(ctx, respond, reply_for(&EngineError::UnknownCheckIn)).await;
     };
-    match data.engine.answer_form_of(&who, checkin_id).await {
+    match super::in_time(data.engine.answer_form_of(&who, checkin_id)).await {
         Ok(form) => {
             let modal = render::answer_modal(&form.checkin, form.current.as_ref());
             click.create_response(&ctx.http, CreateInteractionResponse::Modal(modal)).await?;

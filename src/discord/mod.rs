@@ -90,6 +90,26 @@ pub fn reply_for(e: &EngineError) -> String {
     }
 }
 
+/// Discord fails an interaction that has no response 3 s after it was
+/// sent. A read that must come before the response (the form a button
+/// opens, the page it turns to) gives up at this bound, and the member is
+/// told to try again instead of seeing "This interaction failed".
+pub(crate) const READ_DEADLINE: std::time::Duration = std::time::Duration::from_millis(2500);
+/// A command whose work is not done by then is deferred (Discord shows
+/// "thinking…") and its answer follows, however long the database takes.
+/// After the store's own bounds (2 s: busy timeout, `lock_timeout`, pool
+/// wait), so one statement that gives up is answered directly.
+pub(crate) const DEFER_AFTER: std::time::Duration = std::time::Duration::from_millis(2300);
+
+/// `read` bounded by [`READ_DEADLINE`]: a read only (cancelling it loses
+/// nothing), whose late answer is a "did not answer in time" error.
+pub(crate) async fn in_time<T>(read: impl Future<Output = Result<T, EngineError>>) -> Result<T, EngineError> {
+    tokio::time::timeout(READ_DEADLINE, read).await.unwrap_or_else(|_| {
+        let late = crate::store::StoreError::TimedOut(Arc::new(sqlx::Error::PoolTimedOut));
+        Err(EngineError::Store(late))
+    })
+}
+
 /// A span for one gateway event, with ids only (never message or answer
 /// text), so every log line of a submit says which interaction it belongs to.
 pub fn event_span(event: &serenity::FullEvent) -> tracing::Span {

@@ -319,3 +319,100 @@ async fn seed_posted(store: &trellis::store::Store) -> CheckInId {
     store.mark_posted(id, trellis::domain::MessageId::new(1_000_001), at).await.unwrap();
     id
 }
+
+/// What `h` was answered with, checked for Discord's deadline and one
+/// callback; the member's text.
+async fn answered_in_time(fake: &FakeDiscord, h: &InteractionHandle, what: &str) -> String {
+    let r = fake.wait_interaction_response(h, Duration::from_secs(10)).await;
+    println!("{what}: answered after {:?} (callback type {}): {}", r.elapsed, r.kind, r.content());
+    assert!(r.elapsed < Duration::from_secs(3), "{what}: {r:?}");
+    assert!(r.is_ephemeral(), "{what}: {r:?}");
+    // Nothing answers it a second time, even once the database is back.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(callbacks(fake, h), 1, "{what}: one initial response");
+    if r.kind == 5 {
+        // Deferred ("thinking…"): the answer is the edit that follows.
+        return fake.wait_original_edit(h, WAIT).await.content;
+    }
+    r.content().to_string()
+}
+
+/// PostgreSQL: a member's save and `/cohort join` that meet rows another
+/// transaction holds (`SELECT … FOR UPDATE`, left open) give up at
+/// `lock_timeout` and are answered "try again" before Discord's deadline;
+/// once the rows are free the same submit is saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_held_by_another_transaction_is_answered_try_again_within_three_seconds() {
+    let _suite = crate::suite(module_path!());
+    if !trellis_testkit::postgres_enabled(module_path!()) {
+        return;
+    }
+    let db = TempDb::migrated(trellis_testkit::Backend::Postgres).await;
+    let (_, checkin) = seed_open_checkin(&db).await;
+    let fake = process::fake().await;
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
+    wait_identified(&fake, 1, WAIT).await;
+    let user = USER0;
+    let h = submit(&fake, checkin, user, "first version");
+    assert!(fake.wait_interaction_response(&h, WAIT).await.data["embeds"][0]["title"] == "Answer saved");
+
+    let mut holder = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    for table in ["replies", "members"] {
+        let sql = format!("SELECT 1 FROM {table} WHERE user_id = $1 FOR UPDATE");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user as i64).fetch_all(&mut holder).await.unwrap();
+    }
+    let edit = submit(&fake, checkin, user, "second version");
+    let text = answered_in_time(&fake, &edit, "answer behind a row lock").await;
+    assert!(text.contains("try again") || text.contains("submit it again"), "{text}");
+    let join = fake.slash_command(Actor::in_guild(GUILD, CHANNEL, user).command("cohort").subcommand("join"));
+    let text = answered_in_time(&fake, &join, "/cohort join behind a row lock").await;
+    assert!(text.contains("did not answer in time") && text.contains("try again"), "{text}");
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+
+    let store = db.store().await;
+    assert_eq!(store.reply(checkin, UserId::new(user)).await.unwrap().unwrap().answer, "first version");
+    let again = submit(&fake, checkin, user, "second version");
+    let r = fake.wait_interaction_response(&again, WAIT).await;
+    assert_eq!(r.data["embeds"][0]["title"], "Answer updated", "{r:?}");
+    assert_eq!(store.reply(checkin, UserId::new(user)).await.unwrap().unwrap().answer, "second version");
+    bot.sigterm();
+    assert!(bot.wait(WAIT).await.expect("stops").success(), "{}", bot.logs());
+}
+
+/// SQLite: another process holds the write lock for 4 s, longer than
+/// Discord waits: a command that writes (`/cohort join`) and a submit are
+/// each answered once, "try again", within 3 s; afterwards both work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_locked_longer_than_the_deadline_is_answered_try_again_within_three_seconds() {
+    let _suite = crate::suite(module_path!());
+    let db = TempDb::new();
+    let (_, checkin) = seed_open_checkin(&db).await;
+    let fake = process::fake().await;
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
+    wait_identified(&fake, 1, WAIT).await;
+
+    let opts = SqliteConnectOptions::new().filename(&db.path);
+    let mut holder = SqliteConnection::connect_with(&opts).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut holder).await.unwrap();
+    let locked_at = Instant::now();
+    let join = fake.slash_command(Actor::in_guild(GUILD, CHANNEL, USER0).command("cohort").subcommand("join"));
+    let answer = submit(&fake, checkin, USER0 + 1, "saved once the lock is gone");
+    let text = answered_in_time(&fake, &join, "/cohort join while locked").await;
+    assert!(text.contains("busy") && text.contains("try again"), "{text}");
+    let text = answered_in_time(&fake, &answer, "answer while locked").await;
+    assert!(text.contains("again"), "{text}");
+    tokio::time::sleep(Duration::from_secs(4).saturating_sub(locked_at.elapsed())).await;
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    holder.close().await.ok();
+
+    let join = fake.slash_command(Actor::in_guild(GUILD, CHANNEL, USER0).command("cohort").subcommand("join"));
+    assert!(answered_in_time(&fake, &join, "/cohort join after").await.contains("Welcome"));
+    let answer = submit(&fake, checkin, USER0 + 1, "saved once the lock is gone");
+    let r = fake.wait_interaction_response(&answer, WAIT).await;
+    // "updated" when the timed-out save committed once the lock went (allowed: its reply did not say "not saved").
+    let title = r.data["embeds"][0]["title"].as_str().unwrap_or_default().to_string();
+    assert!(title == "Answer saved" || title == "Answer updated", "{r:?}");
+    bot.sigterm();
+    assert!(bot.wait(WAIT).await.expect("stops").success(), "{}", bot.logs());
+}
