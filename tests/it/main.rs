@@ -32,6 +32,7 @@ mod instances;
 mod mentoring;
 mod migrate_to;
 mod shared_schedule;
+mod storage_failures;
 mod store;
 mod summary;
 mod throughput;
