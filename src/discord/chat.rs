@@ -113,6 +113,12 @@ impl ChatEdge for DiscordChat {
         Ok(())
     }
 
+    async fn open_dm_channel(&self, user_id: UserId) -> Result<ChannelId, ChatError> {
+        let user = serenity::UserId::new(user_id.get());
+        let channel = self.api.create_dm_channel_quietly(user).await.map_err(chat_err)?;
+        Ok(ChannelId::new(channel.id.get()))
+    }
+
     async fn member_in_guild(&self, guild_id: GuildId, user_id: UserId) -> Result<bool, ChatError> {
         let (guild_id, user_id) = (serenity::GuildId::new(guild_id.get()), serenity::UserId::new(user_id.get()));
         let lookup = Request::new(Route::GuildMember { guild_id, user_id }, LightMethod::Get);

@@ -10,6 +10,7 @@ pub mod chat;
 pub mod clock;
 mod cohorts;
 mod delivery;
+mod dm_warmup;
 mod dms;
 mod guilds;
 mod members;
@@ -198,11 +199,22 @@ pub struct Engine {
     replan: Notify,
     /// Sends that failed for now, and when each may be tried again.
     retries: std::sync::Mutex<retry::Retries>,
+    /// One DM channel opened ahead at a time (`dm_warmup.rs`).
+    warmup: Arc<tokio::sync::Semaphore>,
 }
 
 impl Engine {
     pub fn new(store: Store, prompts: PromptLibrary, clock: Arc<dyn Clock>, chat: Arc<dyn ChatEdge>) -> Self {
-        Engine { store, prompts: Arc::new(prompts), clock, chat, replan: Notify::new(), retries: Default::default() }
+        let warmup = Arc::new(tokio::sync::Semaphore::new(1));
+        Engine {
+            store,
+            prompts: Arc::new(prompts),
+            clock,
+            chat,
+            replan: Notify::new(),
+            retries: Default::default(),
+            warmup,
+        }
     }
 
     /// Retry faster (or slower) than [`RetryPolicy::default`]: for tests
