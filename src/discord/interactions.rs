@@ -104,6 +104,14 @@ async fn noticed(data: &Data, event: &FullEvent) {
         FullEvent::GuildCreate { guild, .. } => engine.guild_available(GuildId::new(guild.id.get())).await,
         FullEvent::ChannelUpdate { new, .. } => engine.permissions_changed(GuildId::new(new.guild_id.get())).await,
         FullEvent::GuildRoleUpdate { new, .. } => engine.permissions_changed(GuildId::new(new.guild_id.get())).await,
+        // A thread reopened (unarchived and unlocked): what it refused may go now.
+        FullEvent::ThreadUpdate { new, .. } if new.thread_metadata.is_some_and(|t| !t.archived && !t.locked) => {
+            engine.permissions_changed(GuildId::new(new.guild_id.get())).await
+        }
+        FullEvent::GuildRoleDelete { guild_id, removed_role_id, .. } => {
+            let guild = GuildId::new(guild_id.get());
+            engine.role_deleted(guild, crate::domain::RoleId::new(removed_role_id.get())).await
+        }
         _ => return,
     };
     if let Err(e) = done {

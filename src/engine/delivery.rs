@@ -120,6 +120,23 @@ impl Engine {
         Ok(())
     }
 
+    /// A role of `guild_id` was deleted: a cohort whose mentor role it was
+    /// has no mentors until it names another one. Logged once per cohort
+    /// (the event comes once). Permissions may have changed too.
+    pub async fn role_deleted(&self, guild_id: GuildId, role_id: crate::domain::RoleId) -> Result<()> {
+        for cohort in self.store.active_cohorts_in_guild(guild_id).await? {
+            if cohort.spec.mentor_role_id == role_id {
+                tracing::warn!(
+                    cohort = %cohort.spec.name,
+                    role = %role_id,
+                    "the cohort's mentor role was deleted; its mentors cannot use mentor commands until \
+                     /cohort setup (or the config file) names another role"
+                );
+            }
+        }
+        self.permissions_changed(guild_id).await
+    }
+
     /// The bot is in `guild_id` (GUILD_CREATE, at start or on joining):
     /// refusals that said it was not (Unknown Guild) are stale. Others stay,
     /// so a restart alone retries nothing.

@@ -17,6 +17,7 @@ mod e2e_access;
 mod e2e_digest;
 mod e2e_dm;
 mod e2e_guilds;
+mod e2e_heal;
 mod e2e_hostile;
 mod e2e_mentoring;
 mod e2e_refusals;

@@ -13,6 +13,7 @@ mod durability;
 mod e2e_binary;
 mod export;
 mod field;
+mod heal;
 mod instances;
 mod load;
 mod operations;
