@@ -146,6 +146,9 @@ pub struct DeliveryProblems {
     pub no_dms: Vec<UserId>,
     /// Members who left the server, by id: not reminded, not counted.
     pub left: Vec<UserId>,
+    /// The cohort's mentor role no longer exists in the server (deleted):
+    /// nobody can use the mentor commands until another role is named.
+    pub mentor_role_gone: Option<crate::domain::RoleId>,
 }
 
 impl DeliveryProblems {
@@ -180,7 +183,11 @@ impl DeliveryProblems {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.channel.is_none() && self.digest_channel.is_none() && self.no_dms.is_empty() && self.left.is_empty()
+        self.channel.is_none()
+            && self.digest_channel.is_none()
+            && self.no_dms.is_empty()
+            && self.left.is_empty()
+            && self.mentor_role_gone.is_none()
     }
 }
 

@@ -177,4 +177,10 @@ pub trait ChatEdge: Send + Sync + 'static {
         let _ = user_id;
         Err(ChatError::temporary("this chat edge does not open DM channels ahead"))
     }
+    /// Whether `role_id` still exists in `guild_id` (a deleted mentor role
+    /// is shown to mentors and admins). An edge that cannot tell says yes.
+    async fn role_exists(&self, guild_id: GuildId, role_id: crate::domain::RoleId) -> Result<bool, ChatError> {
+        let _ = (guild_id, role_id);
+        Ok(true)
+    }
 }

@@ -149,8 +149,21 @@ impl Engine {
         Ok(())
     }
 
-    /// What Discord refuses for this cohort now, for mentors.
+    /// What Discord refuses for this cohort now, for mentors and admins,
+    /// and whether its mentor role still exists (one look at the server's
+    /// roles; not knowing is not evidence).
     pub async fn delivery_problems(&self, cohort: &Cohort) -> Result<DeliveryProblems> {
+        let mut problems = self.refusals_of(cohort).await?;
+        let role = cohort.spec.mentor_role_id;
+        match self.chat.role_exists(cohort.spec.guild_id, role).await {
+            Ok(false) => problems.mentor_role_gone = Some(role),
+            Ok(true) => {}
+            Err(e) => tracing::debug!(cohort = %cohort.spec.name, error = %ErrorChain(&e), "could not read the roles"),
+        }
+        Ok(problems)
+    }
+
+    async fn refusals_of(&self, cohort: &Cohort) -> Result<DeliveryProblems> {
         let failures = self.store.delivery_failures(cohort.id).await?;
         if failures.is_empty() {
             return Ok(DeliveryProblems::default());

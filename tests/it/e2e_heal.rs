@@ -105,3 +105,30 @@ async fn permissions_taken_away_and_given_back_heal_without_setting_up_again() {
     assert_eq!(statuses(&bot.fake.requests_to("POST", &path)), [403, 200]);
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_mentor_role_is_shown_to_the_admin_until_another_role_is_named() {
+    let bot = Bot::start().await;
+    bot.setup(LEAP_DAYS, None).await;
+    assert!(!status_for_admin(&bot).await.contains("mentor role"));
+    bot.fake.delete_role(GUILD, MENTOR_ROLE);
+    // The mentor has lost the role: the admin is who can fix it, and sees why.
+    let status = status_for_admin(&bot).await;
+    println!(
+        "{:?}",
+        bot.fake
+            .requests_to("GET", &format!("/guilds/{GUILD}/roles"))
+            .iter()
+            .map(|r| (r.status, r.error.clone()))
+            .collect::<Vec<_>>()
+    );
+    assert!(status.contains(&format!("The mentor role (`{MENTOR_ROLE}`) was deleted")), "{status}");
+    assert!(status.contains("/cohort setup"), "what fixes it: {status}");
+    let name = bot.engine.store().cohort_by_channel(ChannelId::new(CHANNEL)).await.unwrap().unwrap().spec.name;
+    bot.setup_in(CHANNEL, MENTOR_ROLE2, LEAP_DAYS, &name).await;
+    assert!(!status_for_admin(&bot).await.contains("mentor role"), "healed once another role is named");
+    let mentor = fake_discord::Actor::in_guild(GUILD, CHANNEL, MENTOR).roles(vec![MENTOR_ROLE2]);
+    let h = bot.fake.slash_command(mentor.command("cohort").subcommand("status"));
+    assert_eq!(bot.fake.wait_followup(&h, WAIT).await.embeds.len(), 1, "the new role's mentors read the status");
+    bot.stop().await;
+}

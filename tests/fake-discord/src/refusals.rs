@@ -27,6 +27,8 @@ pub(crate) struct Refusals {
     down_routes: Vec<(String, String, u16)>,
     /// Threads archived (or locked and archived) by a moderator.
     archived_threads: HashSet<u64>,
+    /// Roles an admin deleted: gone from `GET /guilds/{g}/roles`.
+    pub(crate) deleted_roles: HashSet<u64>,
 }
 
 /// How the fake refuses a request: Discord's status, JSON code and message.
@@ -128,6 +130,7 @@ impl super::FakeDiscord {
 
     /// An admin deletes the role `role_id` of `guild_id`: GUILD_ROLE_DELETE.
     pub fn delete_role(&self, guild_id: u64, role_id: u64) {
+        self.shared.lock().refusals.deleted_roles.insert(role_id);
         let data = serde_json::json!({ "guild_id": guild_id.to_string(), "role_id": role_id.to_string() });
         self.dispatch("GUILD_ROLE_DELETE", data);
     }
