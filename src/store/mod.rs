@@ -301,6 +301,10 @@ const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// PostgreSQL server that refuses connections while it restarts is retried
 /// until then, so a restart reads as "did not answer in time" too.)
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// SQLite's: a little past [`BUSY_TIMEOUT`], so a connection that cannot
+/// even open behind another process's lock reports "locked by another
+/// process" (its own busy timeout) rather than a pool timeout.
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(2200);
 /// How long a PostgreSQL statement waits for a row lock another transaction
 /// holds (`lock_timeout`) before failing with [`StoreError::TimedOut`]: the
 /// same bound as SQLite's busy timeout, so a claimer never waits forever.
@@ -450,7 +454,7 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .min_connections(1)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
             .after_release(|conn, _| Box::pin(fit_for_reuse(conn)))
             .connect_with(options)
             .await?;
