@@ -52,7 +52,10 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Locked`] when another process holds the database past
-    /// the busy timeout (nothing saved), or the statement's own failure.
+    /// the busy timeout, [`StoreError::Unwritable`] when the storage refuses
+    /// the write, [`StoreError::TimedOut`] or [`StoreError::Unavailable`]
+    /// when no connection comes in time (nothing saved in each case), or
+    /// the statement's own failure.
     pub async fn save_answer(&self, answer: NewAnswer) -> Result<Reply> {
         self.answers.save(answer).await
     }

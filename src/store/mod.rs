@@ -104,6 +104,7 @@ mod delivery;
 mod digest;
 mod dm_channels;
 mod export;
+mod failure;
 mod guilds;
 mod impact;
 mod instances;
@@ -190,7 +191,8 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        match failure_kind(&e) {
+        use failure::Failure;
+        match failure::kind(&e) {
             Failure::Busy => StoreError::Locked(Arc::new(e)),
             Failure::Storage => StoreError::Unwritable(Arc::new(e)),
             Failure::Unreachable => StoreError::Unavailable(Arc::new(e)),
@@ -200,81 +202,10 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-impl StoreError {
-    /// A failure outside Trellis that goes away by itself (a lock released,
-    /// disk space freed, the server back): the same call may work later.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Locked(_) | StoreError::Unwritable(_) | StoreError::Unavailable(_) | StoreError::TimedOut(_)
-        )
-    }
-
-    /// The same error again, for each caller that shares one failure.
-    pub(crate) fn shared_copy(&self) -> StoreError {
-        match self {
-            StoreError::Locked(s) => StoreError::Locked(s.clone()),
-            StoreError::Unwritable(s) => StoreError::Unwritable(s.clone()),
-            StoreError::Unavailable(s) => StoreError::Unavailable(s.clone()),
-            StoreError::TimedOut(s) => StoreError::TimedOut(s.clone()),
-            StoreError::Sqlx(s) => StoreError::Sqlx(s.clone()),
-            other => StoreError::Sqlx(Arc::new(sqlx::Error::Protocol(other.to_string()))),
-        }
-    }
-}
-
-/// What kind of failure a database error is, for its honest name.
-enum Failure {
-    /// SQLite: another connection holds the write lock.
-    Busy,
-    /// The storage refused a write (full, I/O, read-only).
-    Storage,
-    /// The server is gone or restarting.
-    Unreachable,
-    /// No connection in time, or PostgreSQL gave up waiting on a lock.
-    TimedOut,
-    Other,
-}
-
-fn failure_kind(e: &sqlx::Error) -> Failure {
-    match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => Failure::Unreachable,
-        sqlx::Error::PoolTimedOut => Failure::TimedOut,
-        sqlx::Error::Database(db) if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
-            let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
-            // Primary result codes (extended codes share the low byte):
-            // 5 BUSY, 6 LOCKED; 8 READONLY, 10 IOERR, 13 FULL, 14 CANTOPEN.
-            match code & 0xff {
-                5 | 6 => Failure::Busy,
-                8 | 10 | 13 | 14 => Failure::Storage,
-                _ if db.message().contains("database is locked") => Failure::Busy,
-                _ => Failure::Other,
-            }
-        }
-        sqlx::Error::Database(db) => postgres_failure(db.code().as_deref().unwrap_or("")),
-        _ => Failure::Other,
-    }
-}
-
-/// A PostgreSQL SQLSTATE's kind: class 08 (connection), 57P01–57P03
-/// (shutting down, starting up); 53 (disk full, out of memory) and 25006
-/// (read-only, a standby); 55P03 (`lock_timeout`) and 57014
-/// (`statement_timeout`, a cancel).
-fn postgres_failure(sqlstate: &str) -> Failure {
-    match sqlstate {
-        "57P01" | "57P02" | "57P03" => Failure::Unreachable,
-        s if s.starts_with("08") => Failure::Unreachable,
-        "25006" => Failure::Storage,
-        s if s.starts_with("53") => Failure::Storage,
-        "55P03" | "57014" => Failure::TimedOut,
-        _ => Failure::Other,
-    }
-}
-
 /// SQLite's SQLITE_BUSY or SQLITE_LOCKED (extended codes share the low
 /// byte). Never a PostgreSQL error, whose SQLSTATE could parse as a number.
 fn is_busy(e: &sqlx::Error) -> bool {
-    matches!(failure_kind(e), Failure::Busy)
+    matches!(failure::kind(e), failure::Failure::Busy)
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -455,7 +386,7 @@ impl Store {
             .max_connections(MAX_CONNECTIONS)
             .min_connections(1)
             .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
-            .after_release(|conn, _| Box::pin(fit_for_reuse(conn)))
+            .after_release(|conn, _| Box::pin(failure::fit_for_reuse(conn)))
             .connect_with(options)
             .await?;
         Ok(Store::with_db(Db::Sqlite(pool)))
@@ -492,7 +423,7 @@ impl Store {
         let pool = PgPoolOptions::new()
             .max_connections(PG_MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .after_release(|conn, _| Box::pin(fit_for_reuse(conn)))
+            .after_release(|conn, _| Box::pin(failure::fit_for_reuse(conn)))
             .connect_with(options)
             .await
             .map_err(unreachable)?;
@@ -646,27 +577,6 @@ impl Store {
         names.sort_unstable();
         Ok(names)
     }
-}
-
-/// Whether a connection handed back to the pool may serve again: never one
-/// still inside a transaction. A write that failed half-way (disk full, I/O
-/// error, the server gone) drops its transaction, whose rollback SQLite runs
-/// on the connection's next command; if that rollback fails too (SQLite had
-/// already rolled back on its own, or cannot write), the connection would
-/// stay "inside a transaction" for good and refuse every later `BEGIN`, or
-/// hold the write lock and make the other connection report "locked".
-/// Such a connection is closed instead (the pool opens a fresh one).
-async fn fit_for_reuse<C: sqlx::Connection>(conn: &mut C) -> std::result::Result<bool, sqlx::Error> {
-    if !conn.is_in_transaction() {
-        return Ok(true);
-    }
-    // Lets a queued rollback run, then looks again.
-    conn.ping().await?;
-    if conn.is_in_transaction() {
-        tracing::warn!("a database connection was left inside a failed transaction; closing it");
-        return Ok(false);
-    }
-    Ok(true)
 }
 
 /// `url` as it may be shown and logged: without its password
