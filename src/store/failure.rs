@@ -101,3 +101,35 @@ pub(super) async fn fit_for_reuse<C: sqlx::Connection>(conn: &mut C) -> std::res
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_states_are_named_for_what_they_are() {
+        for (state, unreachable, storage, timed_out) in [
+            ("57P01", true, false, false),  // admin shutdown (a restart)
+            ("57P03", true, false, false),  // cannot connect now (starting up)
+            ("08006", true, false, false),  // connection failure
+            ("53100", false, true, false),  // disk full
+            ("25006", false, true, false),  // read-only transaction (a standby)
+            ("55P03", false, false, true),  // lock_timeout
+            ("57014", false, false, true),  // statement_timeout
+            ("23505", false, false, false), // unique violation: Trellis's own
+        ] {
+            let kind = postgres_failure(state);
+            assert_eq!(matches!(kind, Failure::Unreachable), unreachable, "{state}");
+            assert_eq!(matches!(kind, Failure::Storage), storage, "{state}");
+            assert_eq!(matches!(kind, Failure::TimedOut), timed_out, "{state}");
+        }
+    }
+
+    #[test]
+    fn a_pool_timeout_is_timed_out_and_a_lost_connection_unreachable() {
+        assert!(matches!(kind(&sqlx::Error::PoolTimedOut), Failure::TimedOut));
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(matches!(kind(&sqlx::Error::Io(io)), Failure::Unreachable));
+        assert!(matches!(StoreError::from(sqlx::Error::PoolTimedOut), StoreError::TimedOut(_)));
+    }
+}

@@ -132,3 +132,24 @@ async fn a_deleted_mentor_role_is_shown_to_the_admin_until_another_role_is_named
     assert_eq!(bot.fake.wait_followup(&h, WAIT).await.embeds.len(), 1, "the new role's mentors read the status");
     bot.stop().await;
 }
+
+/// The same for a cohort declared in the config file: no `/cohort setup`
+/// (which a file cohort refuses) is needed to heal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_file_cohort_heals_the_same_way_when_its_thread_is_reopened() {
+    let file_cohort = trellis_testkit::spec("file-cohort", ChannelId::new(CHANNEL), LEAP_DAYS, "UTC");
+    let bot = Bot::start_configured(std::sync::Arc::new(trellis::engine::SystemClock), |s| {
+        s.cohorts = vec![file_cohort];
+    })
+    .await;
+    let path = format!("/channels/{CHANNEL}/messages");
+    bot.fake.archive_thread(GUILD, CHANNEL, true);
+    record_unposted(&bot, 60).await;
+    ticks(&bot, 4).await;
+    assert_eq!(statuses(&bot.fake.requests_to("POST", &path)), [400], "one try over four passes");
+    assert!(status_for_admin(&bot).await.contains("the thread is archived or locked"));
+    bot.fake.reopen_thread(GUILD, CHANNEL);
+    bot.fake.wait_messages(CHANNEL, 1, WAIT).await;
+    assert_eq!(statuses(&bot.fake.requests_to("POST", &path)), [400, 200]);
+    bot.stop().await;
+}
