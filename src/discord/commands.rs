@@ -45,20 +45,23 @@ async fn respond<T>(
     done: impl FnOnce(T) -> String,
 ) -> Result<(), Error> {
     let who = viewer(ctx)?;
-    let work = call(&ctx.data().engine, &who);
-    tokio::pin!(work);
-    // A slow database must not leave the member with "This interaction
-    // failed": past DEFER_AFTER the reply is deferred and follows.
-    let result = tokio::select! {
-        result = &mut work => result,
-        () = tokio::time::sleep(DEFER_AFTER) => {
-            ctx.defer_ephemeral().await?;
-            work.await
-        }
-    };
-    match result {
+    match defer_if_slow(ctx, call(&ctx.data().engine, &who)).await? {
         Ok(value) => say(ctx, done(value)).await,
         Err(e) => say(ctx, reply_for(&e)).await,
+    }
+}
+
+/// `work`, and if it is not done within [`DEFER_AFTER`], an ephemeral
+/// deferral first ("thinking…"), so a slow database never leaves the member
+/// with "This interaction failed"; the reply that follows edits it.
+pub(super) async fn defer_if_slow<T>(ctx: Context<'_>, work: impl Future<Output = T>) -> Result<T, Error> {
+    tokio::pin!(work);
+    tokio::select! {
+        done = &mut work => Ok(done),
+        () = tokio::time::sleep(DEFER_AFTER) => {
+            ctx.defer_ephemeral().await?;
+            Ok(work.await)
+        }
     }
 }
 
@@ -343,17 +346,35 @@ pub async fn setup(
                 .await;
         }
     };
+    let draft =
+        SetupOptions { mentor_role: mentor_role.id.get(), schedule, timezone, reminder_after, digest_channel, name };
+    let text = defer_if_slow(ctx, set_up(ctx, &who, draft)).await??;
+    say(ctx, text).await
+}
+
+/// The options of `/cohort setup` once checked.
+struct SetupOptions {
+    mentor_role: u64,
+    schedule: String,
+    timezone: String,
+    reminder_after: Option<String>,
+    digest_channel: Option<serenity::GuildChannel>,
+    name: Option<String>,
+}
+
+/// `/cohort setup`'s work: the cohort set up (or updated) and the reply.
+async fn set_up(ctx: Context<'_>, who: &Viewer, o: SetupOptions) -> Result<String, Error> {
     let engine = &ctx.data().engine;
-    let existing = engine.cohort_of_channel(who.guild_id, who.channel_id).await;
-    let existing = match existing {
+    let existing = match engine.cohort_of_channel(who.guild_id, who.channel_id).await {
         Ok(c) => c,
-        Err(e) => return say(ctx, reply_for(&e)).await,
+        Err(e) => return Ok(reply_for(&e)),
     };
     let interaction = app(ctx)?.interaction;
     let channel_name = interaction.channel.as_ref().and_then(|c| c.name.clone());
     // What the bot may do here, as Discord computed it: no extra request.
     let bot = interaction.app_permissions.map(|p| ChannelPermissions(p.bits()));
-    let name = name
+    let name = o
+        .name
         .or_else(|| existing.as_ref().map(|c| c.spec.name.clone()))
         .or(channel_name)
         .unwrap_or_else(|| format!("cohort-{}", who.channel_id));
@@ -361,14 +382,14 @@ pub async fn setup(
         name,
         guild_id: who.guild_id.get(),
         channel_id: who.channel_id.get(),
-        mentor_role_id: mentor_role.id.get(),
-        schedule,
-        timezone,
-        reminder_after,
-        digest_channel_id: digest_channel.map(|c| c.id.get()),
+        mentor_role_id: o.mentor_role,
+        schedule: o.schedule,
+        timezone: o.timezone,
+        reminder_after: o.reminder_after,
+        digest_channel_id: o.digest_channel.map(|c| c.id.get()),
         tracks: existing.map(|c| c.spec.tracks.iter().map(|t| t.to_string()).collect()),
     };
-    match engine.setup_cohort_for(&who, draft, bot).await {
+    Ok(match engine.setup_cohort_for(who, draft, bot).await {
         Ok(cohort) => {
             let schedule = cohort.schedule();
             let next = schedule
@@ -382,20 +403,16 @@ pub async fn setup(
                 .reminder_after
                 .map(|d| format!("Reminders after {}.", format_duration(d)))
                 .unwrap_or_else(|| "No reminders.".into());
-            say(
-                ctx,
-                format!(
-                    "**{}** is set up in this channel (schedule `{}`, {}). {reminder}\nNext check-ins:\n{next}",
-                    cohort.spec.name,
-                    schedule.expr(),
-                    schedule.timezone()
-                ),
+            format!(
+                "**{}** is set up in this channel (schedule `{}`, {}). {reminder}\nNext check-ins:\n{next}",
+                cohort.spec.name,
+                schedule.expr(),
+                schedule.timezone()
             )
-            .await
         }
-        Err(EngineError::Field(f)) => say(ctx, format!("`{}`: {}", option_name(f.field), f.reason)).await,
-        Err(e) => say(ctx, reply_for(&e)).await,
-    }
+        Err(EngineError::Field(f)) => format!("`{}`: {}", option_name(f.field), f.reason),
+        Err(e) => reply_for(&e),
+    })
 }
 
 /// Map a domain field to the option the admin typed.

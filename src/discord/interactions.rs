@@ -147,6 +147,39 @@ async fn reply_ephemeral(
     Ok(())
 }
 
+/// The forget-me confirmation: everything about the user deleted, then
+/// said so. Deferred first if the deletion takes longer than
+/// [`super::DEFER_AFTER`], so a slow database never leaves it unanswered.
+async fn forget_confirmed(
+    ctx: &serenity::Context,
+    data: &Data,
+    click: &serenity::ComponentInteraction,
+) -> Result<(), Error> {
+    let forget = data.engine.forget_me(UserId::new(click.user.id.get()));
+    tokio::pin!(forget);
+    let (deferred, result) = tokio::select! {
+        result = &mut forget => (false, result),
+        () = tokio::time::sleep(super::DEFER_AFTER) => {
+            click.defer_ephemeral(&ctx.http).await?;
+            (true, forget.await)
+        }
+    };
+    let text = match result {
+        Ok(n) => format!("Done: everything Trellis stored about you is deleted ({n} records)."),
+        Err(e) => reply_for(&e),
+    };
+    if deferred {
+        let followup = serenity::CreateInteractionResponseFollowup::new()
+            .content(text)
+            .ephemeral(true)
+            .allowed_mentions(render::no_mentions());
+        click.create_followup(&ctx.http, followup).await?;
+        return Ok(());
+    }
+    let respond = async |http: &serenity::Http, r| click.create_response(http, r).await;
+    reply_ephemeral(ctx, respond, text).await
+}
+
 /// Discord drops an interaction not answered within 3 s. A save still waiting
 /// by this deadline (all connections stuck behind a lock) gets an answer
 /// anyway; it may yet commit, so the reply does not claim it was discarded.
@@ -175,13 +208,7 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
         return super::mentoring::on_click(ctx, data, click, mentoring).await;
     }
     let checkin_id = match parse_custom_id(id) {
-        CustomId::ForgetConfirm => {
-            let text = match data.engine.forget_me(UserId::new(click.user.id.get())).await {
-                Ok(n) => format!("Done: everything Trellis stored about you is deleted ({n} records)."),
-                Err(e) => reply_for(&e),
-            };
-            return reply_ephemeral(ctx, respond, text).await;
-        }
+        CustomId::ForgetConfirm => return forget_confirmed(ctx, data, click).await,
         CustomId::Answer(checkin_id) => checkin_id,
         CustomId::DmAnswer(checkin_id, message_id) => {
             return on_dm_choice(ctx, data, click, checkin_id, message_id).await;

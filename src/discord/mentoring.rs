@@ -154,7 +154,7 @@ pub async fn show(
 ) -> Result<(), Error> {
     let who = viewer(ctx)?;
     let target = member.as_ref().map_or(who.user_id, |u| UserId::new(u.id.get()));
-    match ctx.data().engine.path_for(&who, target).await {
+    match super::commands::defer_if_slow(ctx, ctx.data().engine.path_for(&who, target)).await? {
         Ok((cohort, path)) => {
             ctx.send(CreateReply::default().embed(view::path_embed(&cohort, target, &path)).ephemeral(true)).await?;
             Ok(())

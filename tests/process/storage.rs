@@ -331,8 +331,8 @@ async fn answered_in_time(fake: &FakeDiscord, h: &InteractionHandle, what: &str)
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(callbacks(fake, h), 1, "{what}: one initial response");
     if r.kind == 5 {
-        // Deferred ("thinking…"): the answer is the edit that follows.
-        return fake.wait_original_edit(h, WAIT).await.content;
+        // Deferred ("thinking…"): the answer is the follow-up, which Discord shows in its place.
+        return fake.wait_followup(h, WAIT).await.content;
     }
     r.content().to_string()
 }
@@ -413,6 +413,57 @@ async fn a_database_locked_longer_than_the_deadline_is_answered_try_again_within
     // "updated" when the timed-out save committed once the lock went (allowed: its reply did not say "not saved").
     let title = r.data["embeds"][0]["title"].as_str().unwrap_or_default().to_string();
     assert!(title == "Answer saved" || title == "Answer updated", "{r:?}");
+    bot.sigterm();
+    assert!(bot.wait(WAIT).await.expect("stops").success(), "{}", bot.logs());
+}
+
+/// PostgreSQL: more `/cohort join`s than the pool has connections, each
+/// meeting a row another transaction holds, so the last ones wait for a
+/// connection and then for the row (past Discord's 3 s together): each is
+/// answered once within 3 s, directly or deferred ("thinking…") and then
+/// edited with the answer; none is answered twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_queued_behind_row_locks_are_deferred_in_time_and_answered_once() {
+    let _suite = crate::suite(module_path!());
+    if !trellis_testkit::postgres_enabled(module_path!()) {
+        return;
+    }
+    let db = TempDb::migrated(trellis_testkit::Backend::Postgres).await;
+    let (_, checkin) = seed_open_checkin(&db).await;
+    let fake = process::fake().await;
+    let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
+    wait_identified(&fake, 1, WAIT).await;
+    let h = submit(&fake, checkin, USER0, "a member already");
+    fake.wait_interaction_response(&h, WAIT).await;
+
+    let mut holder = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT 1 FROM members WHERE user_id = $1 FOR UPDATE")
+        .bind(USER0 as i64)
+        .fetch_all(&mut holder)
+        .await
+        .unwrap();
+    let joins: Vec<InteractionHandle> = (0..14)
+        .map(|_| fake.slash_command(Actor::in_guild(GUILD, CHANNEL, USER0).command("cohort").subcommand("join")))
+        .collect();
+    let mut deferred = 0;
+    for h in &joins {
+        let r = fake.wait_interaction_response(h, Duration::from_secs(10)).await;
+        assert!(r.elapsed < Duration::from_secs(3), "{r:?}");
+        assert!(r.kind == 4 || r.kind == 5, "{r:?}");
+        deferred += usize::from(r.kind == 5);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    let mut texts = std::collections::BTreeMap::new();
+    for h in &joins {
+        let r = fake.interaction_response(h).unwrap();
+        let text = if r.kind == 5 { fake.wait_followup(h, WAIT).await.content } else { r.content().to_string() };
+        assert!(text.contains("try again") || text.contains("already a member"), "{text}");
+        assert_eq!(callbacks(&fake, h), 1, "one initial response");
+        *texts.entry(text).or_insert(0) += 1;
+    }
+    println!("14 joins behind a row lock: {deferred} deferred; {texts:?}");
     bot.sigterm();
     assert!(bot.wait(WAIT).await.expect("stops").success(), "{}", bot.logs());
 }
