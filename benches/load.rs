@@ -13,7 +13,9 @@
 //! 6. reminder fan-out, each on a fresh bot and database, the fake enforcing
 //!    Discord's global limit (50 requests per second): 50 members and then
 //!    500 members whose DM channels are known, from the reminder time to the
-//!    50th and 500th DM arriving at the fake, and the 429s it served.
+//!    50th and 500th DM arriving at the fake, and the 429s it served; then
+//!    50 members in a cohort's first week (no DM channel known; they join
+//!    over the wire and the bot opens their channels ahead, issue 16).
 //!
 //! Then resident memory after the load. Latencies include the fake's own work
 //! (it runs in this process, on the same 2 cores). Issue 12's targets are
@@ -115,9 +117,13 @@ async fn sequential(fake: &FakeDiscord, checkin: CheckInId, first: u64, n: u64) 
 
 /// A bot whose cohort reminds `members` members, all with a known DM channel,
 /// a few seconds after it starts, against a fake enforcing the global limit.
-/// Prints when the DMs arrived, counted from the reminder time.
-async fn reminders(members: u64, target: &str) {
+/// Prints when the DMs arrived, counted from the reminder time. With
+/// `first_week`, no DM channel is known: the members join over the wire
+/// after the start (`/cohort join`), and the bot opens their DM channels
+/// ahead of the reminder (issue 16), which is due 15 s after seeding.
+async fn reminders(members: u64, first_week: bool, target: &str) {
     const AFTER_SECS: i64 = 60;
+    let lead = if first_week { 15 } else { 5 };
     let db = TempDb::new();
     let fake = process::fake().await;
     fake.enforce_global_limit(50);
@@ -139,16 +145,18 @@ async fn reminders(members: u64, target: &str) {
     let checkin =
         seed_recorded_checkin(&store, cohort.id, now - chrono::Duration::hours(1), now + chrono::Duration::days(1))
             .await;
-    // Posted so that the reminders are due 4-5 s from now (the ledger keeps whole seconds).
-    let posted = DateTime::from_timestamp(now.timestamp() - AFTER_SECS + 5, 0).unwrap();
+    // Posted so that the reminders are due `lead` s from now, less up to a second (the ledger keeps whole seconds).
+    let posted = DateTime::from_timestamp(now.timestamp() - AFTER_SECS + lead, 0).unwrap();
     assert!(store.claim_post(checkin, posted, posted).await.unwrap());
     store.mark_posted(checkin, MessageId::new(1_000_001), posted).await.unwrap();
     let mut dms = Vec::new();
-    for i in 0..members {
-        let user = UserId::new(USER0 + 50_000 + i);
-        store.join(cohort.id, user, now).await.unwrap();
-        let dm = fake.dm_channel_for(user.get());
-        store.remember_dm_channel(user, ChannelId::new(dm), now).await.unwrap();
+    let users: Vec<u64> = (0..members).map(|i| USER0 + 50_000 + i).collect();
+    for &user in &users {
+        let dm = fake.dm_channel_for(user);
+        if !first_week {
+            store.join(cohort.id, UserId::new(user), now).await.unwrap();
+            store.remember_dm_channel(UserId::new(user), ChannelId::new(dm), now).await.unwrap();
+        }
         dms.push(dm);
     }
     store.close().await;
@@ -156,6 +164,13 @@ async fn reminders(members: u64, target: &str) {
 
     let mut bot = TrellisProcess::spawn(BIN, db.dir.path(), &db.url, &fake.api_base(), &[]);
     wait_identified(&fake, 1, Duration::from_secs(20)).await;
+    if first_week {
+        let joins: Vec<InteractionHandle> = users
+            .iter()
+            .map(|&u| fake.slash_command(Actor::in_guild(GUILD, CHANNEL, u).command("cohort").subcommand("join")))
+            .collect();
+        collect(&fake, &joins, Duration::from_secs(20), |f, h| f.interaction_response(h)).await;
+    }
     let sent = |f: &FakeDiscord| -> Vec<Instant> {
         let mut at: Vec<Instant> = dms
             .iter()
@@ -179,9 +194,12 @@ async fn reminders(members: u64, target: &str) {
     let requests =
         dms.iter().map(|dm| fake.requests_to("POST", &format!("/channels/{dm}/messages")).len()).sum::<usize>();
     let opened = fake.requests_to("POST", "/users/@me/channels").len();
+    let known = if first_week { "first week, DM channels opened ahead" } else { "DM channels known" };
+    let opened_late = fake.requests_to("POST", "/users/@me/channels").iter().filter(|r| r.at >= due).count();
     println!(
-        "{members} reminders, DM channels known: first {:.3} s, 50th {:.3} s, last {:.3} s after the reminder time; \
-         {requests} DM requests, {opened} DM channel opens, 429s served: {}  (target: {target})",
+        "{members} reminders, {known}: first {:.3} s, 50th {:.3} s, last {:.3} s after the reminder time; \
+         {requests} DM requests, {opened} DM channel opens ({opened_late} at reminder time), 429s served: {}  \
+         (target: {target})",
         since(&at[0]),
         since(&at[49.min(at.len() - 1)]),
         since(at.last().unwrap()),
@@ -266,7 +284,8 @@ fn main() {
         bot.sigterm();
         assert!(bot.wait(Duration::from_secs(10)).await.expect("stops").success());
 
-        reminders(50, "50th within 0.25 s").await;
-        reminders(500, "500th within 10.5 s, no 429").await;
+        reminders(50, false, "50th within 0.25 s").await;
+        reminders(500, false, "500th within 10.5 s, no 429").await;
+        reminders(50, true, "50th within 0.125 s, no DM channel opened at reminder time").await;
     });
 }

@@ -12,6 +12,7 @@ const WORKER_THREADS: usize = 2;
 const BLOCKING_THREADS: usize = 4;
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(WORKER_THREADS)
         .max_blocking_threads(BLOCKING_THREADS)
@@ -31,4 +32,17 @@ fn main() -> ExitCode {
         trellis::telemetry::init();
         trellis::cli::main(trellis::cli::Cli::parse()).await
     })
+}
+
+/// A write past the process's file-size limit (`ulimit -f`, a container's
+/// quota) raises SIGXFSZ, whose default is to kill the process with a core
+/// dump. Ignored, the write fails with EFBIG instead: the database reports
+/// it like a full disk, the member hears "nothing was saved", and Trellis
+/// goes on and heals once the limit allows writes again.
+fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN, before any other
+    // thread exists; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }

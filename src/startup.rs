@@ -142,6 +142,14 @@ impl ChatEdge for ClientChat {
     async fn send_note(&self, dm: &NoteDm) -> Result<(), ChatError> {
         self.chat()?.send_note(dm).await
     }
+
+    async fn open_dm_channel(&self, user_id: UserId) -> Result<ChannelId, ChatError> {
+        self.chat()?.open_dm_channel(user_id).await
+    }
+
+    async fn role_exists(&self, guild_id: GuildId, role_id: crate::domain::RoleId) -> Result<bool, ChatError> {
+        self.chat()?.role_exists(guild_id, role_id).await
+    }
 }
 
 impl Application {

@@ -113,6 +113,23 @@ impl ChatEdge for DiscordChat {
         Ok(())
     }
 
+    async fn open_dm_channel(&self, user_id: UserId) -> Result<ChannelId, ChatError> {
+        let user = serenity::UserId::new(user_id.get());
+        let channel = self.api.create_dm_channel_quietly(user).await.map_err(chat_err)?;
+        Ok(ChannelId::new(channel.id.get()))
+    }
+
+    async fn role_exists(&self, guild_id: GuildId, role_id: crate::domain::RoleId) -> Result<bool, ChatError> {
+        #[derive(serde::Deserialize)]
+        struct Role {
+            id: serenity::RoleId,
+        }
+        let guild_id = serenity::GuildId::new(guild_id.get());
+        let roles: Vec<Role> =
+            self.api.fire(Request::new(Route::GuildRoles { guild_id }, LightMethod::Get)).await.map_err(chat_err)?;
+        Ok(roles.iter().any(|r| r.id.get() == role_id.get()))
+    }
+
     async fn member_in_guild(&self, guild_id: GuildId, user_id: UserId) -> Result<bool, ChatError> {
         let (guild_id, user_id) = (serenity::GuildId::new(guild_id.get()), serenity::UserId::new(user_id.get()));
         let lookup = Request::new(Route::GuildMember { guild_id, user_id }, LightMethod::Get);

@@ -7,7 +7,7 @@ use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 use serenity::{CreateAttachment, CreateInteractionResponse};
 
-use super::{Context, Data, Error, render, reply_for, viewer};
+use super::{Context, DEFER_AFTER, Data, Error, in_time, render, reply_for, viewer};
 use crate::domain::schedule::{Schedule, format_duration, parse_time_of_day};
 use crate::domain::{ChannelPermissions, CohortDraft};
 use crate::domain::{UserId, Viewer, timezone};
@@ -56,9 +56,23 @@ async fn respond<T>(
     done: impl FnOnce(T) -> String,
 ) -> Result<(), Error> {
     let who = viewer(ctx)?;
-    match call(&ctx.data().engine, &who).await {
+    match defer_if_slow(ctx, call(&ctx.data().engine, &who)).await? {
         Ok(value) => say(ctx, done(value)).await,
         Err(e) => say(ctx, reply_for(&e)).await,
+    }
+}
+
+/// `work`, and if it is not done within [`DEFER_AFTER`], an ephemeral
+/// deferral first ("thinking…"), so a slow database never leaves the member
+/// with "This interaction failed"; the reply that follows edits it.
+pub(super) async fn defer_if_slow<T>(ctx: Context<'_>, work: impl Future<Output = T>) -> Result<T, Error> {
+    tokio::pin!(work);
+    tokio::select! {
+        done = &mut work => Ok(done),
+        () = tokio::time::sleep(DEFER_AFTER) => {
+            ctx.defer_ephemeral().await?;
+            Ok(work.await)
+        }
     }
 }
 
@@ -83,7 +97,7 @@ fn weeks_in_range(weeks: Option<u32>, max: u32) -> Result<u32, String> {
 #[poise::command(slash_command, guild_only)]
 pub async fn checkin(ctx: Context<'_>) -> Result<(), Error> {
     let who = viewer(ctx)?;
-    match ctx.data().engine.answer_form(&who).await {
+    match in_time(ctx.data().engine.answer_form(&who)).await {
         Ok(form) => {
             let modal = render::answer_modal(&form.checkin, form.current.as_ref());
             app(ctx)?.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
@@ -97,7 +111,7 @@ pub async fn checkin(ctx: Context<'_>) -> Result<(), Error> {
 #[poise::command(slash_command, guild_only)]
 pub async fn impact(ctx: Context<'_>) -> Result<(), Error> {
     let who = viewer(ctx)?;
-    match ctx.data().engine.impact_form(&who).await {
+    match in_time(ctx.data().engine.impact_form(&who)).await {
         Ok(cohort) => {
             let modal = render::impact_modal(&cohort);
             app(ctx)?.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
@@ -346,17 +360,35 @@ pub async fn setup(
                 .await;
         }
     };
+    let draft =
+        SetupOptions { mentor_role: mentor_role.id.get(), schedule, timezone, reminder_after, digest_channel, name };
+    let text = defer_if_slow(ctx, set_up(ctx, &who, draft)).await??;
+    say(ctx, text).await
+}
+
+/// The options of `/cohort setup` once checked.
+struct SetupOptions {
+    mentor_role: u64,
+    schedule: String,
+    timezone: String,
+    reminder_after: Option<String>,
+    digest_channel: Option<serenity::GuildChannel>,
+    name: Option<String>,
+}
+
+/// `/cohort setup`'s work: the cohort set up (or updated) and the reply.
+async fn set_up(ctx: Context<'_>, who: &Viewer, o: SetupOptions) -> Result<String, Error> {
     let engine = &ctx.data().engine;
-    let existing = engine.cohort_of_channel(who.guild_id, who.channel_id).await;
-    let existing = match existing {
+    let existing = match engine.cohort_of_channel(who.guild_id, who.channel_id).await {
         Ok(c) => c,
-        Err(e) => return say(ctx, reply_for(&e)).await,
+        Err(e) => return Ok(reply_for(&e)),
     };
     let interaction = app(ctx)?.interaction;
     let channel_name = interaction.channel.as_ref().and_then(|c| c.name.clone());
     // What the bot may do here, as Discord computed it: no extra request.
     let bot = interaction.app_permissions.map(|p| ChannelPermissions(p.bits()));
-    let name = name
+    let name = o
+        .name
         .or_else(|| existing.as_ref().map(|c| c.spec.name.clone()))
         .or(channel_name)
         .unwrap_or_else(|| format!("cohort-{}", who.channel_id));
@@ -364,14 +396,14 @@ pub async fn setup(
         name,
         guild_id: who.guild_id.get(),
         channel_id: who.channel_id.get(),
-        mentor_role_id: mentor_role.id.get(),
-        schedule,
-        timezone,
-        reminder_after,
-        digest_channel_id: digest_channel.map(|c| c.id.get()),
+        mentor_role_id: o.mentor_role,
+        schedule: o.schedule,
+        timezone: o.timezone,
+        reminder_after: o.reminder_after,
+        digest_channel_id: o.digest_channel.map(|c| c.id.get()),
         tracks: existing.map(|c| c.spec.tracks.iter().map(|t| t.to_string()).collect()),
     };
-    match engine.setup_cohort_for(&who, draft, bot).await {
+    Ok(match engine.setup_cohort_for(who, draft, bot).await {
         Ok(cohort) => {
             let schedule = cohort.schedule();
             let next = schedule
@@ -385,20 +417,16 @@ pub async fn setup(
                 .reminder_after
                 .map(|d| format!("Reminders after {}.", format_duration(d)))
                 .unwrap_or_else(|| "No reminders.".into());
-            say(
-                ctx,
-                format!(
-                    "**{}** is set up in this channel (schedule `{}`, {}). {reminder}\nNext check-ins:\n{next}",
-                    cohort.spec.name,
-                    schedule.expr(),
-                    schedule.timezone()
-                ),
+            format!(
+                "**{}** is set up in this channel (schedule `{}`, {}). {reminder}\nNext check-ins:\n{next}",
+                cohort.spec.name,
+                schedule.expr(),
+                schedule.timezone()
             )
-            .await
         }
-        Err(EngineError::Field(f)) => say(ctx, format!("`{}`: {}", option_name(f.field), f.reason)).await,
-        Err(e) => say(ctx, reply_for(&e)).await,
-    }
+        Err(EngineError::Field(f)) => format!("`{}`: {}", option_name(f.field), f.reason),
+        Err(e) => reply_for(&e),
+    })
 }
 
 /// What the options name must be of this server: the digest channel as

@@ -105,6 +105,14 @@ async fn noticed(data: &Data, event: &FullEvent) {
         FullEvent::GuildCreate { guild, .. } => engine.guild_available(GuildId::new(guild.id.get())).await,
         FullEvent::ChannelUpdate { new, .. } => engine.permissions_changed(GuildId::new(new.guild_id.get())).await,
         FullEvent::GuildRoleUpdate { new, .. } => engine.permissions_changed(GuildId::new(new.guild_id.get())).await,
+        // A thread reopened (unarchived and unlocked): what it refused may go now.
+        FullEvent::ThreadUpdate { new, .. } if new.thread_metadata.is_some_and(|t| !t.archived && !t.locked) => {
+            engine.permissions_changed(GuildId::new(new.guild_id.get())).await
+        }
+        FullEvent::GuildRoleDelete { guild_id, removed_role_id, .. } => {
+            let guild = GuildId::new(guild_id.get());
+            engine.role_deleted(guild, crate::domain::RoleId::new(removed_role_id.get())).await
+        }
         _ => return,
     };
     if let Err(e) = done {
@@ -138,6 +146,39 @@ async fn reply_ephemeral(
 ) -> Result<(), Error> {
     respond(&ctx.http, CreateInteractionResponse::Message(render::ephemeral_text(text))).await?;
     Ok(())
+}
+
+/// The forget-me confirmation: everything about the user deleted, then
+/// said so. Deferred first if the deletion takes longer than
+/// [`super::DEFER_AFTER`], so a slow database never leaves it unanswered.
+async fn forget_confirmed(
+    ctx: &serenity::Context,
+    data: &Data,
+    click: &serenity::ComponentInteraction,
+) -> Result<(), Error> {
+    let forget = data.engine.forget_me(UserId::new(click.user.id.get()));
+    tokio::pin!(forget);
+    let (deferred, result) = tokio::select! {
+        result = &mut forget => (false, result),
+        () = tokio::time::sleep(super::DEFER_AFTER) => {
+            click.defer_ephemeral(&ctx.http).await?;
+            (true, forget.await)
+        }
+    };
+    let text = match result {
+        Ok(n) => format!("Done: everything Trellis stored about you is deleted ({n} records)."),
+        Err(e) => reply_for(&e),
+    };
+    if deferred {
+        let followup = serenity::CreateInteractionResponseFollowup::new()
+            .content(text)
+            .ephemeral(true)
+            .allowed_mentions(render::no_mentions());
+        click.create_followup(&ctx.http, followup).await?;
+        return Ok(());
+    }
+    let respond = async |http: &serenity::Http, r| click.create_response(http, r).await;
+    reply_ephemeral(ctx, respond, text).await
 }
 
 /// Discord drops an interaction not answered within 3 s. A save still waiting
@@ -220,13 +261,7 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
         return super::mentoring::on_click(ctx, data, click, mentoring).await;
     }
     let checkin_id = match parse_custom_id(id) {
-        CustomId::ForgetConfirm => {
-            let text = match data.engine.forget_me(UserId::new(click.user.id.get())).await {
-                Ok(n) => format!("Done: everything Trellis stored about you is deleted ({n} records)."),
-                Err(e) => reply_for(&e),
-            };
-            return reply_ephemeral(ctx, respond, text).await;
-        }
+        CustomId::ForgetConfirm => return forget_confirmed(ctx, data, click).await,
         CustomId::Answer(checkin_id) => checkin_id,
         CustomId::AnswerDraft(checkin_id) => return on_draft(ctx, data, click, checkin_id).await,
         CustomId::DmAnswer(checkin_id, message_id) => {
@@ -240,7 +275,7 @@ async fn on_click(ctx: &serenity::Context, data: &Data, click: &serenity::Compon
     let Some(who) = viewer_of(click.guild_id, click.channel_id, click.member.as_ref(), &click.user) else {
         return reply_ephemeral(ctx, respond, reply_for(&EngineError::UnknownCheckIn)).await;
     };
-    match data.engine.answer_form_of(&who, checkin_id).await {
+    match super::in_time(data.engine.answer_form_of(&who, checkin_id)).await {
         Ok(form) => {
             let modal = render::answer_modal(&form.checkin, form.current.as_ref());
             click.create_response(&ctx.http, CreateInteractionResponse::Modal(modal)).await?;

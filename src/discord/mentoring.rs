@@ -154,7 +154,7 @@ pub async fn show(
 ) -> Result<(), Error> {
     let who = viewer(ctx)?;
     let target = member.as_ref().map_or(who.user_id, |u| UserId::new(u.id.get()));
-    match ctx.data().engine.path_for(&who, target).await {
+    match super::commands::defer_if_slow(ctx, ctx.data().engine.path_for(&who, target)).await? {
         Ok((cohort, path)) => {
             ctx.send(CreateReply::default().embed(view::path_embed(&cohort, target, &path)).ephemeral(true)).await?;
             Ok(())
@@ -167,7 +167,7 @@ pub async fn show(
 #[poise::command(slash_command, guild_only)]
 pub async fn project(ctx: Context<'_>) -> Result<(), Error> {
     let who = viewer(ctx)?;
-    match ctx.data().engine.path_form(&who).await {
+    match super::in_time(ctx.data().engine.path_form(&who)).await {
         Ok(form) => open_modal(ctx, view::project_modal(&form)).await,
         Err(e) => say(ctx, reply_for(&e)).await,
     }
@@ -181,7 +181,7 @@ pub async fn done(ctx: Context<'_>, #[description = "The step you did"] step: St
         Err(e) => return say(ctx, format!("{e}.")).await,
     };
     let who = viewer(ctx)?;
-    match ctx.data().engine.path_form(&who).await {
+    match super::in_time(ctx.data().engine.path_form(&who)).await {
         Ok(form) => open_modal(ctx, view::step_modal(&form, step)).await,
         Err(e) => say(ctx, reply_for(&e)).await,
     }
@@ -238,11 +238,11 @@ pub async fn on_click(
         return Ok(());
     };
     let response = match id {
-        CustomId::Note(reply_id) => match engine.note_form(&who, reply_id).await {
+        CustomId::Note(reply_id) => match super::in_time(engine.note_form(&who, reply_id)).await {
             Ok(form) => CreateInteractionResponse::Modal(view::note_modal(&form)),
             Err(e) => return Ok(refuse(e).await?),
         },
-        CustomId::WeekPage(checkin_id, page) => match engine.week_answers_of(&who, checkin_id).await {
+        CustomId::WeekPage(checkin_id, page) => match super::in_time(engine.week_answers_of(&who, checkin_id)).await {
             Ok(v) => {
                 let page = view::week_page(&v, who.user_id, page as usize, engine.now());
                 update(page, view::week_file(&v, engine.now()))
@@ -250,7 +250,7 @@ pub async fn on_click(
             Err(e) => return Ok(refuse(e).await?),
         },
         CustomId::MemberPage(cohort_id, member, week, page) => {
-            match engine.member_answers_of(&who, cohort_id, member, week).await {
+            match super::in_time(engine.member_answers_of(&who, cohort_id, member, week)).await {
                 Ok(v) => update(view::member_page(&v, who.user_id, page as usize), view::member_file(&v, engine.now())),
                 Err(e) => return Ok(refuse(e).await?),
             }

@@ -78,6 +78,18 @@ pub fn reply_for(e: &EngineError) -> String {
     tracing::error!(error = %ErrorChain(e), "request failed");
     if e.is_busy() {
         "Trellis's database is busy right now; nothing was saved. Please try again in a moment.".into()
+    } else if e.is_timed_out() {
+        "Trellis's database did not answer in time (busy or restarting); nothing was saved. \
+         Please try again in a moment."
+            .into()
+    } else if e.is_unwritable() {
+        "Trellis cannot write to its database right now (its storage is full or failing); nothing was saved. \
+         Please try again in a few minutes."
+            .into()
+    } else if e.is_unreachable() {
+        "Trellis cannot reach its database right now (it may be restarting); nothing was saved. \
+         Please try again in a minute."
+            .into()
     } else {
         "Something went wrong on our side; nothing was saved. Please try again in a minute.".into()
     }
@@ -97,6 +109,26 @@ pub fn user_error_text(e: &EngineError) -> String {
         ),
         e => e.to_string(),
     }
+}
+
+/// Discord fails an interaction that has no response 3 s after it was
+/// sent. A read that must come before the response (the form a button
+/// opens, the page it turns to) gives up at this bound, and the member is
+/// told to try again instead of seeing "This interaction failed".
+pub(crate) const READ_DEADLINE: std::time::Duration = std::time::Duration::from_millis(2500);
+/// A command whose work is not done by then is deferred (Discord shows
+/// "thinking…") and its answer follows, however long the database takes.
+/// After the store's own bounds (2 s: busy timeout, `lock_timeout`, pool
+/// wait), so one statement that gives up is answered directly.
+pub(crate) const DEFER_AFTER: std::time::Duration = std::time::Duration::from_millis(2300);
+
+/// `read` bounded by [`READ_DEADLINE`]: a read only (cancelling it loses
+/// nothing), whose late answer is a "did not answer in time" error.
+pub(crate) async fn in_time<T>(read: impl Future<Output = Result<T, EngineError>>) -> Result<T, EngineError> {
+    tokio::time::timeout(READ_DEADLINE, read).await.unwrap_or_else(|_| {
+        let late = crate::store::StoreError::TimedOut(Arc::new(sqlx::Error::PoolTimedOut));
+        Err(EngineError::Store(late))
+    })
 }
 
 /// A span for one gateway event, with ids only (never message or answer

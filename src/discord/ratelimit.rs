@@ -224,6 +224,44 @@ impl RateLimiter {
         }
     }
 
+    /// Waits until the global window is mostly free: at most a fifth of
+    /// the limit in use and no global 429 pending. Low-priority work
+    /// (opening DM channels ahead of reminders, one at a time) goes only
+    /// then, and still takes its place through [`RateLimiter::admit`], so
+    /// it never pushes a post or a reminder burst into a later window by
+    /// more than a place or two.
+    pub async fn quiet(&self) {
+        let spare = (self.limit / 5).max(1);
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            let now = Instant::now();
+            let until = {
+                let mut st = self.lock();
+                match st.global_until.filter(|at| *at > now) {
+                    Some(at) => Some(at),
+                    None => {
+                        st.window.retain(|(_, done)| done.is_none_or(|at| at + GLOBAL_WINDOW > now));
+                        if st.window.len() < spare {
+                            return;
+                        }
+                        st.window.iter().filter_map(|(_, done)| *done).min().map(|at| at + GLOBAL_WINDOW)
+                    }
+                }
+            };
+            match until {
+                Some(at) => {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(at) => {}
+                        () = &mut freed => {}
+                    }
+                }
+                None => freed.await,
+            }
+        }
+    }
+
     /// A 429: nothing on the route (or, when global, nothing at all) until
     /// `wait` has passed.
     fn limited(&self, bucket: &mut Bucket, wait: Duration, global: bool) {
@@ -321,6 +359,19 @@ impl ChatHttp {
                 self.fire(Request::new(Route::UserMeDmChannels, LightMethod::Post).body(Some(body))).await
             }
         }
+    }
+
+    /// [`ChatHttp::create_dm_channel`] at low priority: in proxy mode it
+    /// first waits for a mostly free window ([`RateLimiter::quiet`]);
+    /// without a proxy serenity's limiter paces it like any request.
+    ///
+    /// # Errors
+    /// As [`ChatHttp::send_message`].
+    pub async fn create_dm_channel_quietly(&self, user: serenity::UserId) -> Result<PrivateChannel, serenity::Error> {
+        if let ChatHttp::Limited(limited) = self {
+            limited.limiter.quiet().await;
+        }
+        self.create_dm_channel(user).await
     }
 
     /// Any request, decoded from JSON: for calls serenity has no builder

@@ -494,6 +494,12 @@ pub fn delivery_lines(d: &DeliveryProblems, digest_channel: bool) -> String {
             discord_time(p.since, 'd')
         ));
     }
+    if let Some(role) = d.mentor_role_gone {
+        lines.push(format!(
+            "⛔ The mentor role (`{role}`) was deleted: nobody can use the mentor commands. \
+             Run `/cohort setup` here with another `mentor_role` (or name one in the config file)."
+        ));
+    }
     let people = |ids: &[crate::domain::UserId]| {
         let shown: Vec<String> = ids.iter().take(10).map(|u| format!("<@{u}>")).collect();
         let more =
@@ -699,6 +705,7 @@ mod tests {
 
     fn problems() -> DeliveryProblems {
         DeliveryProblems {
+            mentor_role_gone: None,
             channel: Some(ChannelProblem {
                 channel_id: ChannelId::new(11),
                 code: Some(50001),

@@ -28,6 +28,9 @@ pub mod code {
     pub const CANNOT_DM: u32 = 50007;
     /// Missing Permissions: e.g. Send Messages, Embed Links or Attach Files.
     pub const MISSING_PERMISSIONS: u32 = 50013;
+    /// The thread is archived (a locked thread is archived too): nothing
+    /// can be posted until a moderator reopens it.
+    pub const THREAD_ARCHIVED: u32 = 50083;
 }
 
 /// What a cohort sends something to, as recorded when Discord refuses it.
@@ -103,6 +106,7 @@ pub fn channel_reason(code: Option<u32>, discord_says: &str) -> String {
             "missing permissions (Trellis needs Send Messages, Embed Links and Attach Files there)".into()
         }
         Some(code::UNKNOWN_GUILD) => "Trellis is no longer in this server".into(),
+        Some(code::THREAD_ARCHIVED) => "the thread is archived or locked (reopen it and the check-in is posted)".into(),
         _ if discord_says.is_empty() => "Discord refused the post".into(),
         _ => format!("Discord refused the post: {discord_says}"),
     }
@@ -142,6 +146,9 @@ pub struct DeliveryProblems {
     pub no_dms: Vec<UserId>,
     /// Members who left the server, by id: not reminded, not counted.
     pub left: Vec<UserId>,
+    /// The cohort's mentor role no longer exists in the server (deleted):
+    /// nobody can use the mentor commands until another role is named.
+    pub mentor_role_gone: Option<crate::domain::RoleId>,
 }
 
 impl DeliveryProblems {
@@ -176,7 +183,11 @@ impl DeliveryProblems {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.channel.is_none() && self.digest_channel.is_none() && self.no_dms.is_empty() && self.left.is_empty()
+        self.channel.is_none()
+            && self.digest_channel.is_none()
+            && self.no_dms.is_empty()
+            && self.left.is_empty()
+            && self.mentor_role_gone.is_none()
     }
 }
 

@@ -167,7 +167,9 @@ impl Engine {
         let here = cohorts.iter().find(|c| c.spec.channel_id == viewer.channel_id);
         let mut mine = cohorts.iter().filter(|c| viewer.is_mentor_of(c));
         let cohort = match (here, mine.next(), mine.next()) {
-            (Some(c), _, _) if viewer.is_mentor_of(c) => c.clone(),
+            // An admin sees it too: whoever can fix what Discord refuses
+            // (a mentor who lost their role cannot).
+            (Some(c), _, _) if viewer.is_mentor_of(c) || viewer.can_manage => c.clone(),
             (Some(_), _, _) => return Err(EngineError::NotThisCohortsMentor),
             (None, Some(only), None) => only.clone(),
             (None, None, _) => return Err(EngineError::NotAMentor),

@@ -80,7 +80,9 @@ impl Engine {
             dm_message_id,
             now,
         };
-        Ok(self.store.save_answer(answer).await?)
+        let reply = self.store.save_answer(answer).await?;
+        self.open_dm_channel_ahead(user_id);
+        Ok(reply)
     }
 
     pub(super) async fn open_checkin_now(&self, checkin_id: CheckInId, now: DateTime<Utc>) -> Result<CheckIn> {

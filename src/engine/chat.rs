@@ -170,4 +170,17 @@ pub trait ChatEdge: Send + Sync + 'static {
     async fn member_in_guild(&self, guild_id: GuildId, user_id: UserId) -> Result<bool, ChatError>;
     /// DM a mentor's note to the member it is about, pinging nobody.
     async fn send_note(&self, dm: &NoteDm) -> Result<(), ChatError>;
+    /// Open (or find) `user_id`'s DM channel without sending anything, at
+    /// low priority: ahead of their first reminder. An edge that cannot
+    /// says so, and the reminder opens the channel itself.
+    async fn open_dm_channel(&self, user_id: UserId) -> Result<ChannelId, ChatError> {
+        let _ = user_id;
+        Err(ChatError::temporary("this chat edge does not open DM channels ahead"))
+    }
+    /// Whether `role_id` still exists in `guild_id` (a deleted mentor role
+    /// is shown to mentors and admins). An edge that cannot tell says yes.
+    async fn role_exists(&self, guild_id: GuildId, role_id: crate::domain::RoleId) -> Result<bool, ChatError> {
+        let _ = (guild_id, role_id);
+        Ok(true)
+    }
 }

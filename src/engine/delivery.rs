@@ -120,6 +120,23 @@ impl Engine {
         Ok(())
     }
 
+    /// A role of `guild_id` was deleted: a cohort whose mentor role it was
+    /// has no mentors until it names another one. Logged once per cohort
+    /// (the event comes once). Permissions may have changed too.
+    pub async fn role_deleted(&self, guild_id: GuildId, role_id: crate::domain::RoleId) -> Result<()> {
+        for cohort in self.store.active_cohorts_in_guild(guild_id).await? {
+            if cohort.spec.mentor_role_id == role_id {
+                tracing::warn!(
+                    cohort = %cohort.spec.name,
+                    role = %role_id,
+                    "the cohort's mentor role was deleted; its mentors cannot use mentor commands until \
+                     /cohort setup (or the config file) names another role"
+                );
+            }
+        }
+        self.permissions_changed(guild_id).await
+    }
+
     /// The bot is in `guild_id` (GUILD_CREATE, at start or on joining):
     /// refusals that said it was not (Unknown Guild) are stale. Others stay,
     /// so a restart alone retries nothing.
@@ -132,8 +149,21 @@ impl Engine {
         Ok(())
     }
 
-    /// What Discord refuses for this cohort now, for mentors.
+    /// What Discord refuses for this cohort now, for mentors and admins,
+    /// and whether its mentor role still exists (one look at the server's
+    /// roles; not knowing is not evidence).
     pub async fn delivery_problems(&self, cohort: &Cohort) -> Result<DeliveryProblems> {
+        let mut problems = self.refusals_of(cohort).await?;
+        let role = cohort.spec.mentor_role_id;
+        match self.chat.role_exists(cohort.spec.guild_id, role).await {
+            Ok(false) => problems.mentor_role_gone = Some(role),
+            Ok(true) => {}
+            Err(e) => tracing::debug!(cohort = %cohort.spec.name, error = %ErrorChain(&e), "could not read the roles"),
+        }
+        Ok(problems)
+    }
+
+    async fn refusals_of(&self, cohort: &Cohort) -> Result<DeliveryProblems> {
         let failures = self.store.delivery_failures(cohort.id).await?;
         if failures.is_empty() {
             return Ok(DeliveryProblems::default());

@@ -9,7 +9,9 @@ impl Engine {
     /// Returns false when the user was already an active member.
     #[tracing::instrument(skip_all, fields(cohort = %cohort.id, user = %user_id))]
     pub async fn join(&self, cohort: &Cohort, user_id: UserId) -> Result<bool> {
-        Ok(self.store.join(cohort.id, user_id, self.clock.now()).await?)
+        let joined = self.store.join(cohort.id, user_id, self.clock.now()).await?;
+        self.open_dm_channel_ahead(user_id);
+        Ok(joined)
     }
 
     #[tracing::instrument(skip_all, fields(cohort = %cohort.id, user = %user_id))]

@@ -11,6 +11,7 @@ pub mod clock;
 mod cohorts;
 mod delivery;
 pub mod desk;
+mod dm_warmup;
 mod dms;
 mod guilds;
 mod members;
@@ -187,6 +188,23 @@ impl EngineError {
     pub fn is_busy(&self) -> bool {
         matches!(self, EngineError::Store(StoreError::Locked(_)))
     }
+
+    /// No connection, or (PostgreSQL) no row lock, came within the
+    /// deadline: the database is busy or restarting.
+    pub fn is_timed_out(&self) -> bool {
+        matches!(self, EngineError::Store(StoreError::TimedOut(_)))
+    }
+
+    /// The storage cannot be written now (disk full, I/O error, read-only):
+    /// nothing was saved; trying again works once an operator made room.
+    pub fn is_unwritable(&self) -> bool {
+        matches!(self, EngineError::Store(StoreError::Unwritable(_)))
+    }
+
+    /// The database server is restarting or unreachable.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, EngineError::Store(StoreError::Unavailable(_)))
+    }
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
@@ -202,11 +220,22 @@ pub struct Engine {
     replan: Notify,
     /// Sends that failed for now, and when each may be tried again.
     retries: std::sync::Mutex<retry::Retries>,
+    /// One DM channel opened ahead at a time (`dm_warmup.rs`).
+    warmup: Arc<tokio::sync::Semaphore>,
 }
 
 impl Engine {
     pub fn new(store: Store, prompts: PromptLibrary, clock: Arc<dyn Clock>, chat: Arc<dyn ChatEdge>) -> Self {
-        Engine { store, prompts: Arc::new(prompts), clock, chat, replan: Notify::new(), retries: Default::default() }
+        let warmup = Arc::new(tokio::sync::Semaphore::new(1));
+        Engine {
+            store,
+            prompts: Arc::new(prompts),
+            clock,
+            chat,
+            replan: Notify::new(),
+            retries: Default::default(),
+            warmup,
+        }
     }
 
     /// Retry faster (or slower) than [`RetryPolicy::default`]: for tests

@@ -445,17 +445,28 @@ impl Engine {
     /// re-plan at once when cohorts change here, or within
     /// [`SCHEDULE_POLL`] when they changed through another process.
     pub async fn run_scheduler(&self, mut shutdown: watch::Receiver<bool>) {
+        // Ticks failed in a row (the database refused a write or a read).
+        let mut failed_ticks = 0u32;
         loop {
             if *shutdown.borrow() {
                 break;
             }
             match self.tick().await {
                 // Each failure logged its own line; this is the tick's tally.
-                Ok(r) if r.failures + r.refused > 0 => {
-                    tracing::debug!(failures = r.failures, refused = r.refused, "scheduler tick had failures")
+                Ok(r) => {
+                    if failed_ticks > 0 {
+                        tracing::info!(failed_ticks, "scheduler works again; catching up");
+                        failed_ticks = 0;
+                    }
+                    if r.failures + r.refused > 0 {
+                        tracing::debug!(failures = r.failures, refused = r.refused, "scheduler tick had failures");
+                    }
                 }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %ErrorChain(&e), "scheduler tick failed"),
+                Err(e) => {
+                    failed_ticks += 1;
+                    self.back_off(failed_ticks, &e, &mut shutdown).await;
+                    continue;
+                }
             }
             let (wake, planned) = match self.plan().await {
                 Ok(plan) => plan,
@@ -465,6 +476,22 @@ impl Engine {
                 }
             };
             self.sleep_until(wake, &planned, &mut shutdown).await;
+        }
+    }
+
+    /// After the `failed_ticks`-th failed tick in a row: the same back-off
+    /// as a failed send (`retry.rs`), so a full disk or a restarting server
+    /// is not hammered. What fell due meanwhile is recorded and posted by
+    /// the first tick that works (only a tick writes the ledger).
+    async fn back_off(&self, failed_ticks: u32, e: &super::EngineError, shutdown: &mut watch::Receiver<bool>) {
+        let wait = self.retries().policy().delay(failed_ticks);
+        let next = self.clock.now() + Duration::from_std(wait).unwrap_or(MAX_SLEEP);
+        tracing::warn!(attempt = failed_ticks, next_try = %next, error = %ErrorChain(e), "scheduler tick failed; will retry");
+        // A cohort changed here means the database took a write: try now.
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = self.replan.notified() => {}
+            _ = shutdown.changed() => {}
         }
     }
 

@@ -52,7 +52,10 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Locked`] when another process holds the database past
-    /// the busy timeout (nothing saved), or the statement's own failure.
+    /// the busy timeout, [`StoreError::Unwritable`] when the storage refuses
+    /// the write, [`StoreError::TimedOut`] or [`StoreError::Unavailable`]
+    /// when no connection comes in time (nothing saved in each case), or
+    /// the statement's own failure.
     pub async fn save_answer(&self, answer: NewAnswer) -> Result<Reply> {
         self.answers.save(answer).await
     }
@@ -147,29 +150,21 @@ async fn run(db: Db, mut queue: mpsc::UnboundedReceiver<Job>, commits: Arc<Atomi
                 }
             }
             Err(e) => {
-                let locked = matches!(e, StoreError::Locked(_));
+                let transient = e.is_transient();
                 for job in batch.drain(..) {
-                    let _ = job.done.send(Err(copy_of(&e)));
+                    let _ = job.done.send(Err(e.shared_copy()));
                 }
                 // Those queued meanwhile have waited out most of the busy
-                // timeout already; a second full wait would pass Discord's
-                // 3 s deadline, so they hear "try again" now.
-                if locked {
+                // timeout (or the pool's) already; a second full wait would
+                // pass Discord's 3 s deadline, and a full disk is still full:
+                // they hear "try again" now.
+                if transient {
                     while let Ok(job) = queue.try_recv() {
-                        let _ = job.done.send(Err(copy_of(&e)));
+                        let _ = job.done.send(Err(e.shared_copy()));
                     }
                 }
             }
         }
-    }
-}
-
-/// The same failure for every answer of a batch that could not commit.
-fn copy_of(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Locked(source) => StoreError::Locked(source.clone()),
-        StoreError::Sqlx(source) => StoreError::Sqlx(source.clone()),
-        other => StoreError::Sqlx(Arc::new(sqlx::Error::Protocol(other.to_string()))),
     }
 }
 

@@ -24,7 +24,6 @@ impl Store {
     }
 
     /// The remembered DM channel of `user_id`, if any.
-    #[cfg(any(test, feature = "test-util"))]
     pub async fn dm_channel(&self, user_id: UserId) -> Result<Option<ChannelId>> {
         let row: Option<(ChannelId,)> =
             on_db!(&self.db, |pool| sqlx::query_as("SELECT channel_id FROM dm_channels WHERE user_id = $1")

@@ -105,6 +105,7 @@ mod desk;
 mod digest;
 mod dm_channels;
 mod export;
+mod failure;
 mod guilds;
 mod impact;
 mod instances;
@@ -150,6 +151,23 @@ pub enum StoreError {
         BUSY_TIMEOUT.as_secs()
     )]
     Locked(#[source] Arc<sqlx::Error>),
+    /// The storage refused the write for a reason outside Trellis: disk
+    /// full, an I/O error, a read-only file or a file-size limit (SQLite),
+    /// or the PostgreSQL server's disk full or in read-only mode. Nothing
+    /// was saved; the same write works again once the storage does.
+    #[error("the database could not be written (disk full, I/O error or read-only storage); nothing was saved")]
+    Unwritable(#[source] Arc<sqlx::Error>),
+    /// The database could not be reached: PostgreSQL restarting, shutting
+    /// down or unreachable, or no connection free before the deadline.
+    #[error("the database cannot be reached right now (restarting or unreachable)")]
+    Unavailable(#[source] Arc<sqlx::Error>),
+    /// No connection came free within the deadline, or (PostgreSQL) a
+    /// statement waited on a row another transaction holds past
+    /// `lock_timeout`, or was cancelled by `statement_timeout`.
+    #[error(
+        "the database did not answer in time (busy, restarting, or a row held by another transaction); nothing was saved"
+    )]
+    TimedOut(#[source] Arc<sqlx::Error>),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// `url` is shown without its password.
@@ -177,19 +195,21 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if is_busy(&e) { StoreError::Locked(Arc::new(e)) } else { StoreError::Sqlx(Arc::new(e)) }
+        use failure::Failure;
+        match failure::kind(&e) {
+            Failure::Busy => StoreError::Locked(Arc::new(e)),
+            Failure::Storage => StoreError::Unwritable(Arc::new(e)),
+            Failure::Unreachable => StoreError::Unavailable(Arc::new(e)),
+            Failure::TimedOut => StoreError::TimedOut(Arc::new(e)),
+            Failure::Other => StoreError::Sqlx(Arc::new(e)),
+        }
     }
 }
 
 /// SQLite's SQLITE_BUSY or SQLITE_LOCKED (extended codes share the low
 /// byte). Never a PostgreSQL error, whose SQLSTATE could parse as a number.
 fn is_busy(e: &sqlx::Error) -> bool {
-    let sqlx::Error::Database(db) = e else { return false };
-    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_none() {
-        return false;
-    }
-    let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
-    matches!(code & 0xff, 5 | 6) || db.message().contains("database is locked")
+    matches!(failure::kind(e), failure::Failure::Busy)
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -206,10 +226,24 @@ const MAX_CONNECTIONS: u32 = 2;
 /// a burst of answers, reminders and summaries from queueing behind one
 /// another while a few processes stay far below the server's default of 100.
 const PG_MAX_CONNECTIONS: u32 = 8;
-/// How long a statement waits for a free PostgreSQL connection (and a new
-/// connection for the server) before failing: above a busy moment, below
-/// Discord's patience for a deferred reply.
-const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the first connection to a PostgreSQL server may take at start
+/// (a TLS handshake across a network included).
+const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a statement waits for a free connection (on PostgreSQL: also
+/// for a new one while the server restarts) before failing with
+/// [`StoreError::TimedOut`]: below Discord's 3 s interaction deadline and
+/// the edge's 2.5 s bound on a save, so a member is told why in time. (A
+/// PostgreSQL server that refuses connections while it restarts is retried
+/// until then, so a restart reads as "did not answer in time" too.)
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// SQLite's: a little past [`BUSY_TIMEOUT`], so a connection that cannot
+/// even open behind another process's lock reports "locked by another
+/// process" (its own busy timeout) rather than a pool timeout.
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(2200);
+/// How long a PostgreSQL statement waits for a row lock another transaction
+/// holds (`lock_timeout`) before failing with [`StoreError::TimedOut`]: the
+/// same bound as SQLite's busy timeout, so a claimer never waits forever.
+const PG_LOCK_TIMEOUT: &str = "2s";
 
 /// Which database a [`Store`] speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,8 +386,13 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool =
-            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).min_connections(1).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .min_connections(1)
+            .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
+            .after_release(|conn, _| Box::pin(failure::fit_for_reuse(conn)))
+            .connect_with(options)
+            .await?;
         Ok(Store::with_db(Db::Sqlite(pool)))
     }
 
@@ -371,6 +410,7 @@ impl Store {
                 reason: "the URL names no database; expected e.g. postgres://trellis@db.example/trellis".into(),
             });
         }
+        options = options.options([("lock_timeout", PG_LOCK_TIMEOUT)]);
         if read_only {
             options = options.options([("default_transaction_read_only", "on")]);
         }
@@ -379,14 +419,15 @@ impl Store {
         // reports only that, where this says why (refused, authentication,
         // no such database).
         use sqlx::Connection as _;
-        let first = tokio::time::timeout(PG_ACQUIRE_TIMEOUT, PgConnection::connect_with(&options))
+        let first = tokio::time::timeout(PG_CONNECT_TIMEOUT, PgConnection::connect_with(&options))
             .await
             .unwrap_or(Err(sqlx::Error::PoolTimedOut))
             .map_err(unreachable)?;
         let _ = first.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(PG_MAX_CONNECTIONS)
-            .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_release(|conn, _| Box::pin(failure::fit_for_reuse(conn)))
             .connect_with(options)
             .await
             .map_err(unreachable)?;
@@ -411,8 +452,17 @@ impl Store {
         use sqlx::migrate::MigrateError;
         let result = match &self.db {
             Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
-            // PostgreSQL's migrator takes an advisory lock: processes starting together take turns.
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            // PostgreSQL's migrator takes an advisory lock: processes starting
+            // together take turns, for as long as a migration takes (no
+            // `lock_timeout` for this wait; it is reset before the
+            // connection goes back to the pool).
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SET lock_timeout = 0").execute(&mut *conn).await?;
+                let result = sqlx::migrate!("./migrations/postgres").run(&mut *conn).await;
+                sqlx::query("RESET lock_timeout").execute(&mut *conn).await?;
+                result
+            }
         };
         match result {
             Err(MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _)) if is_busy(&e) => {

@@ -168,7 +168,7 @@ fn matrix() -> Vec<(&'static str, [&'static str; 6])> {
                 "cohort-b",
                 "Only this cohort's mentors",
                 "Only a cohort's mentors",
-                "Only this cohort's mentors",
+                "cohort-a",
             ],
         ),
         ("/packet", ["BOB-ANSWER-k2", NOT_MEMBER, NOT_MEMBER, NOT_MEMBER, NOT_MEMBER, NOT_MEMBER]),

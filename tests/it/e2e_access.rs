@@ -112,7 +112,7 @@ fn matrix() -> Vec<(&'static str, Act, [&'static str; 6])> {
                 "cohort-b",
                 "Only this cohort's mentors",
                 "Only a cohort's mentors",
-                "Only this cohort's mentors",
+                "cohort-a",
             ],
         ),
         (

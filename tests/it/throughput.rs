@@ -341,3 +341,82 @@ async fn a_share_of_the_global_limit_keeps_the_process_within_it() {
     assert!(last.duration_since(first) >= Duration::from_secs(2), "three windows at least");
     bot.stop().await;
 }
+
+/// Issue 16, kind 10: in a cohort's first week no member has a DM channel
+/// yet. Each one is opened ahead when the member joins (at low priority,
+/// one at a time, within the global limit), so at reminder time every
+/// reminder is one request and the 50th leaves within the first window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_week_reminders_land_in_the_first_window_because_dm_channels_are_opened_ahead() {
+    let bot = Bot::start().await;
+    bot.fake.enforce_global_limit(50);
+    // Reminders 10 s after each post: the DM channels opened ahead (about
+    // 5 s for 50 at a fifth of the limit) are all open by then.
+    bot.setup("*/30 * * * * *", Some("10s")).await;
+    let users: Vec<u64> = (0..50).map(|i| USER0 + i).collect();
+    let joins: Vec<_> =
+        users.iter().map(|&u| bot.fake.slash_command(member(u).command("cohort").subcommand("join"))).collect();
+    for h in &joins {
+        assert!(bot.fake.wait_interaction_response(h, WAIT).await.content().starts_with("Welcome"));
+    }
+    let store = bot.engine.store();
+    let joined = Instant::now();
+    loop {
+        let mut known = 0;
+        for &u in &users {
+            known += usize::from(store.dm_channel(UserId::new(u)).await.unwrap().is_some());
+        }
+        if known == users.len() {
+            break;
+        }
+        assert!(joined.elapsed() < Duration::from_secs(20), "{known} of 50 DM channels opened ahead");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let warmed = Instant::now();
+    println!("50 DM channels opened ahead in {:?} after the joins", warmed.duration_since(joined));
+    // Opened ahead, not by a reminder: no DM was sent yet.
+    let dms_so_far: usize = users
+        .iter()
+        .map(|u| bot.fake.requests_to("POST", &format!("/channels/{}/messages", bot.fake.dm_channel_for(*u))).len())
+        .sum();
+    assert_eq!(dms_so_far, 0, "the channels were opened ahead, not by reminders");
+    assert_eq!(bot.fake.requests_to("POST", "/users/@me/channels").len(), 50, "one open per member");
+
+    // The first check-in, and its 50 reminders.
+    let post = bot.fake.wait_messages(CHANNEL, 1, Duration::from_secs(35)).await.pop().unwrap();
+    let checkin: i64 = button_custom_id(&post).trim_start_matches("answer:").parse().unwrap();
+    let sends = |f: &fake_discord::FakeDiscord| -> Vec<Instant> {
+        users
+            .iter()
+            .flat_map(|u| f.requests_to("POST", &format!("/channels/{}/messages", f.dm_channel_for(*u))))
+            .filter(|r| r.at > warmed)
+            .map(|r| r.at)
+            .collect()
+    };
+    bot.fake.wait_until(Duration::from_secs(15), "50 reminders", |f| (sends(f).len() >= 50).then_some(())).await;
+    let (anchor_instant, anchor_utc) = (Instant::now(), chrono::Utc::now());
+    let posted_at = store.posted_at(CheckInId::new(checkin)).await.unwrap().expect("posted");
+    let due_utc = posted_at + chrono::Duration::seconds(10);
+    let due = anchor_instant - (anchor_utc - due_utc).to_std().unwrap();
+    let sends = sends(&bot.fake);
+    assert_eq!(sends.len(), 50, "one request per reminder");
+    let (first, last) = (*sends.iter().min().unwrap(), *sends.iter().max().unwrap());
+    let opens_late = bot.fake.requests_to("POST", "/users/@me/channels").iter().filter(|r| r.at > warmed).count();
+    println!(
+        "first week, 50 reminders: first {:?}, 50th {:?} after they fell due; spread {:?}; {opens_late} DM opens at reminder time",
+        first.saturating_duration_since(due),
+        last.saturating_duration_since(due),
+        last.duration_since(first)
+    );
+    assert_eq!(opens_late, 0, "no DM channel opened at reminder time");
+    // Without opening ahead the 50th needs a second window (over 1 s after
+    // it fell due). This debug build measured 111–127 ms on the shared 2-core
+    // machine (the issue's target is 125 ms); the bound leaves room for load.
+    assert!(last.saturating_duration_since(due) <= Duration::from_millis(250), "the 50th within the first window");
+    assert!(
+        bot.fake.rate_limited_requests().is_empty(),
+        "never over the limit: {:?}",
+        bot.fake.rate_limited_requests()
+    );
+    bot.stop().await;
+}

@@ -14,12 +14,14 @@ mod durability;
 mod e2e_binary;
 mod export;
 mod field;
+mod heal;
 mod instances;
 mod load;
 mod operations;
 mod postgres;
 mod secrets;
 mod shards;
+mod storage;
 
 use std::sync::{Condvar, Mutex};
 

@@ -25,6 +25,10 @@ pub(crate) struct Refusals {
     removed_members: HashSet<(u64, u64)>,
     /// (method, path prefix below /api/v10, status): fails until restored.
     down_routes: Vec<(String, String, u16)>,
+    /// Threads archived (or locked and archived) by a moderator.
+    archived_threads: HashSet<u64>,
+    /// Roles an admin deleted: gone from `GET /guilds/{g}/roles`.
+    pub(crate) deleted_roles: HashSet<u64>,
 }
 
 /// How the fake refuses a request: Discord's status, JSON code and message.
@@ -56,6 +60,9 @@ pub(crate) fn refusal(st: &State, req: &RecordedRequest) -> Option<Refusal> {
             let channel: u64 = channel.parse().ok()?;
             if r.deleted_channels.contains(&channel) {
                 return Refusal::new(404, 10003, "Unknown Channel");
+            }
+            if req.method == "POST" && rest == ["messages"] && r.archived_threads.contains(&channel) {
+                return Refusal::new(400, 50083, "Thread is archived");
             }
             if let Some(denied) = r.denied.get(&channel) {
                 if denied & permissions::VIEW_CHANNEL != 0 {
@@ -107,6 +114,35 @@ pub(crate) fn apply_app_permissions(st: &State, channel_id: u64, payload: &mut V
 
 /// Refusals, like a real server's.
 impl super::FakeDiscord {
+    /// A moderator archives (and with `locked`, also locks) the thread
+    /// `thread_id` of `guild_id`: posting there answers 400 with code 50083
+    /// (Thread is archived), and THREAD_UPDATE says so.
+    pub fn archive_thread(&self, guild_id: u64, thread_id: u64, locked: bool) {
+        self.shared.lock().refusals.archived_threads.insert(thread_id);
+        self.dispatch("THREAD_UPDATE", thread_payload(guild_id, thread_id, true, locked));
+    }
+
+    /// The thread is unarchived and unlocked again; THREAD_UPDATE says so.
+    pub fn reopen_thread(&self, guild_id: u64, thread_id: u64) {
+        self.shared.lock().refusals.archived_threads.remove(&thread_id);
+        self.dispatch("THREAD_UPDATE", thread_payload(guild_id, thread_id, false, false));
+    }
+
+    /// An admin deletes the role `role_id` of `guild_id`: GUILD_ROLE_DELETE.
+    pub fn delete_role(&self, guild_id: u64, role_id: u64) {
+        self.shared.lock().refusals.deleted_roles.insert(role_id);
+        let data = serde_json::json!({ "guild_id": guild_id.to_string(), "role_id": role_id.to_string() });
+        self.dispatch("GUILD_ROLE_DELETE", data);
+    }
+
+    /// The admin gave the bot its permissions in `channel_id` of `guild_id`
+    /// back, and CHANNEL_UPDATE says the channel changed, as Discord does.
+    pub fn restore_bot_in_channel(&self, guild_id: u64, channel_id: u64) {
+        self.allow_bot_in_channel(channel_id);
+        let spec = super::config::ChannelSpec { id: channel_id, name: "cohort".into() };
+        self.dispatch("CHANNEL_UPDATE", super::payloads::guild_channel(guild_id, &spec, 0));
+    }
+
     /// `user` closed their DMs to the bot (or blocked it): every message to
     /// their DM channel answers 403 with code 50007. Opening the DM channel
     /// still works, as on Discord.
@@ -173,4 +209,27 @@ impl super::FakeDiscord {
         let prefix = path_prefix.strip_prefix("/api/v10").unwrap_or(path_prefix);
         self.shared.lock().refusals.down_routes.retain(|(m, p, _)| !(m.eq_ignore_ascii_case(method) && p == prefix));
     }
+}
+
+/// A public thread (type 11) as THREAD_UPDATE carries it.
+fn thread_payload(guild_id: u64, thread_id: u64, archived: bool, locked: bool) -> Value {
+    serde_json::json!({
+        "id": thread_id.to_string(),
+        "type": 11,
+        "guild_id": guild_id.to_string(),
+        "parent_id": null,
+        "owner_id": "1",
+        "name": "cohort thread",
+        "last_message_id": null,
+        "rate_limit_per_user": 0,
+        "flags": 0,
+        "message_count": 1,
+        "member_count": 1,
+        "thread_metadata": {
+            "archived": archived,
+            "locked": locked,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": super::payloads::now_timestamp(),
+        },
+    })
 }

@@ -417,7 +417,14 @@ fn route(shared: &Shared, req: &RecordedRequest) -> Reply {
         }
         ("GET", ["guilds", guild, "roles"]) => {
             let guild = tri!(guild_spec(shared, guild));
-            Reply::json(Value::from(payloads::guild_roles(&shared.config, guild)))
+            let deleted = shared.lock().refusals.deleted_roles.clone();
+            let roles = payloads::guild_roles(&shared.config, guild)
+                .into_iter()
+                .filter(|r| {
+                    !r["id"].as_str().and_then(|id| id.parse().ok()).is_some_and(|id: u64| deleted.contains(&id))
+                })
+                .collect::<Vec<_>>();
+            Reply::json(Value::from(roles))
         }
         ("GET", ["guilds", guild, "channels"]) => {
             let guild = tri!(guild_spec(shared, guild));
