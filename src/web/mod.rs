@@ -61,6 +61,14 @@ impl Desk {
         match TcpListener::bind(addr).await {
             Ok(listener) => {
                 let bound = listener.local_addr().unwrap_or(addr);
+                if settings.public_url.is_none() && bound.ip().is_unspecified() {
+                    // A browser cannot open http://0.0.0.0:8080/.
+                    tracing::warn!(
+                        "the desk listens on every interface ({bound}) but TRELLIS_PUBLIC_URL is not set, so /desk \
+                         links name {bound}, which no browser can open; set TRELLIS_PUBLIC_URL (or [web] public_url) \
+                         to the address people use"
+                    );
+                }
                 let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
                 Some(Desk { listener, public_url, secure: settings.is_https() })
             }
