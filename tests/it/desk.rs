@@ -374,3 +374,15 @@ async fn a_removed_cohort_shows_nothing_on_the_desk() {
     assert_eq!(alice.get(&format!("/cohorts/{cohort}/members/{ALICE}")).await.status, 404);
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_desk_off_desk_says_so_and_gives_no_link() {
+    let bot = Bot::start_configured(Arc::new(SystemClock), |s| s.web = trellis::config::WebSettings::OFF).await;
+    bot.setup(QUIET, None).await;
+    assert_eq!(bot.desk, "", "nothing listens");
+    let h = bot.fake.slash_command(member(ALICE).command("desk"));
+    let r = bot.fake.wait_interaction_response(&h, WAIT).await;
+    assert!(r.is_ephemeral() && r.content().contains("turned off"), "{r:?}");
+    assert!(r.data["components"].as_array().is_none_or(|c| c.is_empty()), "no link: {r:?}");
+    bot.stop().await;
+}
