@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::{from_unix, unix};
-use super::{Result, Store, StoreError};
+use super::{Conn, Result, Store, StoreError};
 use crate::domain::{Instance, Slot};
 
 /// The columns of an [`InstanceRow`], in its order, written once for every
@@ -50,18 +50,14 @@ impl TryFrom<InstanceRow> for Instance {
     }
 }
 
-/// A lease row for a slot nobody holds; binds slot, holder, host,
-/// host_key, pid, started_at, heartbeat_at (seconds, UTC). Inserts nothing
-/// when the slot is held: the unique key decides between racing takers.
-const INSERT_INSTANCE: &str = "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slot) DO NOTHING";
-
 impl Store {
     /// Who holds `slot`, if anyone.
     pub async fn instance(&self, slot: Slot) -> Result<Option<Instance>> {
-        let row: Option<InstanceRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT holder, host, host_key, pid, started_at, heartbeat_at FROM instances WHERE slot = $1",
-        )
+        let row: Option<InstanceRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE slot = $1"
+        ))
         .bind(slot.to_string())
         .fetch_optional(pool)
         .await)?;
@@ -71,18 +67,7 @@ impl Store {
     /// Takes `slot` for `me` if nobody holds it; false if someone does.
     #[cfg(any(test, feature = "test-util"))]
     pub async fn insert_instance(&self, slot: Slot, me: &Instance) -> Result<bool> {
-        let done = on_db!(&self.db, |pool| sqlx::query(INSERT_INSTANCE)
-            .bind(slot.to_string())
-            .bind(&me.holder)
-            .bind(&me.host)
-            .bind(&me.host_key)
-            .bind(i64::from(me.pid))
-            .bind(unix(me.started_at))
-            .bind(unix(me.heartbeat_at))
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-        Ok(done == 1)
+        on_db!(&self.db, |pool| insert_lease_on(Conn::from(&mut *pool.acquire().await?), slot, me).await)
     }
 
     /// Takes `slot` over from `previous` for `me`, only if the row is still
@@ -220,17 +205,7 @@ impl Store {
                 }
             }
             for shard in shards {
-                let done = sqlx::query(INSERT_INSTANCE)
-                    .bind(shard.to_string())
-                    .bind(&me.holder)
-                    .bind(&me.host)
-                    .bind(&me.host_key)
-                    .bind(i64::from(me.pid))
-                    .bind(unix(me.started_at))
-                    .bind(unix(me.heartbeat_at))
-                    .execute(&mut *tx)
-                    .await?;
-                if done.rows_affected() != 1 {
+                if !insert_lease_on(Conn::from(&mut *tx), *shard, me).await? {
                     return Ok(ShardClaim::Raced);
                 }
             }
@@ -262,6 +237,26 @@ impl Store {
             .map(|done| done.rows_affected()))?;
         Ok(done)
     }
+}
+
+/// Takes `slot` for `me` if nobody holds it; false (and nothing written)
+/// when the slot is held: the unique key decides between racing takers.
+async fn insert_lease_on(conn: Conn<'_>, slot: Slot, me: &Instance) -> Result<bool> {
+    let done = on_conn!(conn, |conn| sqlx::query(
+        "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slot) DO NOTHING"
+    )
+    .bind(slot.to_string())
+    .bind(&me.holder)
+    .bind(&me.host)
+    .bind(&me.host_key)
+    .bind(i64::from(me.pid))
+    .bind(unix(me.started_at))
+    .bind(unix(me.heartbeat_at))
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// The key of the row [`Store::take_shards`] writes first and deletes
