@@ -16,6 +16,19 @@ macro_rules! instance_columns {
     };
 }
 
+/// Binds `$me`'s holder, host, host_key, pid, started_at and heartbeat_at
+/// (seconds, UTC), in that order, to the query `$q`.
+macro_rules! bind_holder {
+    ($q:expr, $me:expr) => {
+        $q.bind(&$me.holder)
+            .bind(&$me.host)
+            .bind(&$me.host_key)
+            .bind(i64::from($me.pid))
+            .bind(unix($me.started_at))
+            .bind(unix($me.heartbeat_at))
+    };
+}
+
 #[derive(sqlx::FromRow)]
 struct InstanceRow {
     holder: String,
@@ -74,23 +87,16 @@ impl Store {
     /// exactly `previous`'s (same holder, not renewed since it was read).
     #[cfg(any(test, feature = "test-util"))]
     pub async fn replace_instance(&self, slot: Slot, previous: &Instance, me: &Instance) -> Result<bool> {
-        let done = on_db!(&self.db, |pool| {
-            sqlx::query(
-            "UPDATE instances SET holder = $1, host = $2, host_key = $3, pid = $4, started_at = $5, heartbeat_at = $6 \
-             WHERE slot = $7 AND holder = $8 AND heartbeat_at = $9",
-        )
-        .bind(&me.holder)
-        .bind(&me.host)
-        .bind(&me.host_key)
-        .bind(i64::from(me.pid))
-        .bind(unix(me.started_at))
-        .bind(unix(me.heartbeat_at))
-        .bind(slot.to_string())
-        .bind(&previous.holder)
-        .bind(unix(previous.heartbeat_at))
-        .execute(pool)
-        .await.map(|done| done.rows_affected())
-        })?;
+        let update = "UPDATE instances \
+             SET holder = $1, host = $2, host_key = $3, pid = $4, started_at = $5, heartbeat_at = $6 \
+             WHERE slot = $7 AND holder = $8 AND heartbeat_at = $9";
+        let done = on_db!(&self.db, |pool| bind_holder!(sqlx::query(update), me)
+            .bind(slot.to_string())
+            .bind(&previous.holder)
+            .bind(unix(previous.heartbeat_at))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(done == 1)
     }
 
@@ -242,20 +248,14 @@ impl Store {
 /// Takes `slot` for `me` if nobody holds it; false (and nothing written)
 /// when the slot is held: the unique key decides between racing takers.
 async fn insert_lease_on(conn: Conn<'_>, slot: Slot, me: &Instance) -> Result<bool> {
-    let done = on_conn!(conn, |conn| sqlx::query(
-        "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slot) DO NOTHING"
-    )
-    .bind(slot.to_string())
-    .bind(&me.holder)
-    .bind(&me.host)
-    .bind(&me.host_key)
-    .bind(i64::from(me.pid))
-    .bind(unix(me.started_at))
-    .bind(unix(me.heartbeat_at))
-    .execute(conn)
-    .await
-    .map(|done| done.rows_affected()))?;
+    // `bind_holder!` binds $1 to $6; the slot is $7.
+    let insert = "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
+         VALUES ($7, $1, $2, $3, $4, $5, $6) ON CONFLICT (slot) DO NOTHING";
+    let done = on_conn!(conn, |conn| bind_holder!(sqlx::query(insert), me)
+        .bind(slot.to_string())
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(done == 1)
 }
 
