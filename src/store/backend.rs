@@ -15,14 +15,17 @@
 /// [`StoreError`](super::StoreError)); a transaction begun in the body is
 /// then dropped, which rolls it back.
 ///
-/// One convention at every call site: the body evaluates to a `Result`
-/// (one statement's, or `Ok(…)` after the `?`s of several), and the caller
-/// takes it like a function's result: `on_db!(…)?`, `.map_err(…)?`, or as
-/// the method's last expression (a body that cannot fail, such as
-/// `pool.close().await`, is simply its value). Inside the body, `?` is for the
-/// statements before the last (its early return is what the caller's `?`
-/// would do). A caller that handles the error itself (`.map_err` after the
-/// macro) needs a body without `?`, which would skip that handling.
+/// One convention at every call site: the body evaluates to a `Result`,
+/// and the caller takes it like a function's result: `on_db!(…)?`,
+/// `on_db!(…).map_err(…)?`, or as the method's last expression (a body
+/// that cannot fail, such as `pool.close().await`, is simply its value).
+/// A body of one statement is that statement's `Result`; a body of several
+/// uses `?` for all but the last (its early return is what the caller's
+/// `?` would do) and ends with the last one's `Result`: in a transaction
+/// `tx.commit().await.map(|()| value)` (or `Ok(value)` when the macro is the
+/// method's last expression, whose type says what `Ok` is). A caller that
+/// handles the error itself (`.map_err` after the macro) needs a body
+/// without `?`, which would skip that handling.
 /// Where the backends differ, the body does not test the backend: the
 /// statement is chosen before it with [`Backend::pick`], or a function
 /// matches on the [`Conn`].
