@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::{from_unix, unix};
-use super::{Backend, Result, Store, StoreError};
+use super::{Conn, Result, Store, StoreError};
 use crate::domain::{CheckIn, CheckInId, CheckInStatus, CohortId, MessageId, PostedPrompt, UserId, occurrence_nonce};
 
 /// A ledger row to record.
@@ -78,17 +78,9 @@ impl Store {
     /// between), in the same transaction, so a cohort never has two open.
     pub async fn record_checkin(&self, new: &NewCheckIn) -> Result<Option<CheckIn>> {
         let status = if new.prompt.is_some() { CheckInStatus::Recorded } else { CheckInStatus::Missed };
-        let lock_cohort = self.backend() == Backend::Postgres;
         let row = on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            if lock_cohort {
-                // Recordings of one cohort take turns (module docs): the
-                // update below must see a concurrent recording's row.
-                sqlx::query("SELECT id FROM cohorts WHERE id = $1 FOR UPDATE")
-                    .bind(new.cohort_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            recordings_take_turns(Conn::from(&mut *tx), new.cohort_id).await?;
             let row: Option<CheckInRow> = sqlx::query_as(concat!(
                 "INSERT INTO checkins (cohort_id, occurrence_at, closes_at, nonce, status, prompt_id, track, question) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING ",
@@ -115,9 +107,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            tx.commit().await?;
-            row
-        });
+            tx.commit().await.map(|()| row)
+        })?;
         row.map(CheckIn::try_from).transpose()
     }
 
@@ -300,6 +291,18 @@ impl Store {
         .await)?;
         rows.into_iter().map(CheckIn::try_from).collect()
     }
+}
+
+/// Makes recordings of one cohort take turns (module docs), so that
+/// [`Store::record_checkin`]'s update sees a concurrent recording's row.
+/// PostgreSQL: locks the cohort's row until the transaction ends. SQLite:
+/// nothing to do, its one writer already makes them take turns (and a read
+/// first would start the transaction as a reader).
+async fn recordings_take_turns(conn: Conn<'_>, cohort_id: CohortId) -> Result<()> {
+    if let Conn::Postgres(conn) = conn {
+        sqlx::query("SELECT id FROM cohorts WHERE id = $1 FOR UPDATE").bind(cohort_id).execute(conn).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -96,9 +96,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            tx.commit().await?;
-            inserted
-        });
+            tx.commit().await.map(|()| inserted)
+        })?;
         Ok(inserted)
     }
 

@@ -66,6 +66,12 @@ pub(super) fn kind(e: &sqlx::Error) -> Failure {
     }
 }
 
+/// SQLite's SQLITE_BUSY or SQLITE_LOCKED (extended codes share the low
+/// byte). Never a PostgreSQL error, whose SQLSTATE could parse as a number.
+pub(super) fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(kind(e), Failure::Busy)
+}
+
 /// A PostgreSQL SQLSTATE's kind: class 08 (connection), 57P01–57P03
 /// (shutting down, starting up); 53 (disk full, out of memory) and 25006
 /// (read-only, a standby); 55P03 (`lock_timeout`) and 57014

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::{from_unix, unix};
-use super::{Result, Store, StoreError};
+use super::{Conn, Result, Store, StoreError};
 use crate::domain::{Instance, Slot};
 
 /// The columns of an [`InstanceRow`], in its order, written once for every
@@ -13,6 +13,19 @@ use crate::domain::{Instance, Slot};
 macro_rules! instance_columns {
     ($($t:ident)?) => {
         $crate::store::codec::columns!($($t:)? slot, holder, host, host_key, pid, started_at, heartbeat_at)
+    };
+}
+
+/// Binds `$me`'s holder, host, host_key, pid, started_at and heartbeat_at
+/// (seconds, UTC), in that order, to the query `$q`.
+macro_rules! bind_holder {
+    ($q:expr, $me:expr) => {
+        $q.bind(&$me.holder)
+            .bind(&$me.host)
+            .bind(&$me.host_key)
+            .bind(i64::from($me.pid))
+            .bind(unix($me.started_at))
+            .bind(unix($me.heartbeat_at))
     };
 }
 
@@ -50,18 +63,14 @@ impl TryFrom<InstanceRow> for Instance {
     }
 }
 
-/// A lease row for a slot nobody holds; binds slot, holder, host,
-/// host_key, pid, started_at, heartbeat_at (seconds, UTC). Inserts nothing
-/// when the slot is held: the unique key decides between racing takers.
-const INSERT_INSTANCE: &str = "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slot) DO NOTHING";
-
 impl Store {
     /// Who holds `slot`, if anyone.
     pub async fn instance(&self, slot: Slot) -> Result<Option<Instance>> {
-        let row: Option<InstanceRow> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT holder, host, host_key, pid, started_at, heartbeat_at FROM instances WHERE slot = $1",
-        )
+        let row: Option<InstanceRow> = on_db!(&self.db, |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE slot = $1"
+        ))
         .bind(slot.to_string())
         .fetch_optional(pool)
         .await)?;
@@ -71,41 +80,23 @@ impl Store {
     /// Takes `slot` for `me` if nobody holds it; false if someone does.
     #[cfg(any(test, feature = "test-util"))]
     pub async fn insert_instance(&self, slot: Slot, me: &Instance) -> Result<bool> {
-        let done = on_db!(&self.db, |pool| sqlx::query(INSERT_INSTANCE)
-            .bind(slot.to_string())
-            .bind(&me.holder)
-            .bind(&me.host)
-            .bind(&me.host_key)
-            .bind(i64::from(me.pid))
-            .bind(unix(me.started_at))
-            .bind(unix(me.heartbeat_at))
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-        Ok(done == 1)
+        on_db!(&self.db, |pool| insert_lease_on(Conn::from(&mut *pool.acquire().await?), slot, me).await)
     }
 
     /// Takes `slot` over from `previous` for `me`, only if the row is still
     /// exactly `previous`'s (same holder, not renewed since it was read).
     #[cfg(any(test, feature = "test-util"))]
     pub async fn replace_instance(&self, slot: Slot, previous: &Instance, me: &Instance) -> Result<bool> {
-        let done = on_db!(&self.db, |pool| {
-            sqlx::query(
-            "UPDATE instances SET holder = $1, host = $2, host_key = $3, pid = $4, started_at = $5, heartbeat_at = $6 \
-             WHERE slot = $7 AND holder = $8 AND heartbeat_at = $9",
-        )
-        .bind(&me.holder)
-        .bind(&me.host)
-        .bind(&me.host_key)
-        .bind(i64::from(me.pid))
-        .bind(unix(me.started_at))
-        .bind(unix(me.heartbeat_at))
-        .bind(slot.to_string())
-        .bind(&previous.holder)
-        .bind(unix(previous.heartbeat_at))
-        .execute(pool)
-        .await.map(|done| done.rows_affected())
-        })?;
+        let update = "UPDATE instances \
+             SET holder = $1, host = $2, host_key = $3, pid = $4, started_at = $5, heartbeat_at = $6 \
+             WHERE slot = $7 AND holder = $8 AND heartbeat_at = $9";
+        let done = on_db!(&self.db, |pool| bind_holder!(sqlx::query(update), me)
+            .bind(slot.to_string())
+            .bind(&previous.holder)
+            .bind(unix(previous.heartbeat_at))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(done == 1)
     }
 
@@ -220,17 +211,7 @@ impl Store {
                 }
             }
             for shard in shards {
-                let done = sqlx::query(INSERT_INSTANCE)
-                    .bind(shard.to_string())
-                    .bind(&me.holder)
-                    .bind(&me.host)
-                    .bind(&me.host_key)
-                    .bind(i64::from(me.pid))
-                    .bind(unix(me.started_at))
-                    .bind(unix(me.heartbeat_at))
-                    .execute(&mut *tx)
-                    .await?;
-                if done.rows_affected() != 1 {
+                if !insert_lease_on(Conn::from(&mut *tx), *shard, me).await? {
                     return Ok(ShardClaim::Raced);
                 }
             }
@@ -262,6 +243,20 @@ impl Store {
             .map(|done| done.rows_affected()))?;
         Ok(done)
     }
+}
+
+/// Takes `slot` for `me` if nobody holds it; false (and nothing written)
+/// when the slot is held: the unique key decides between racing takers.
+async fn insert_lease_on(conn: Conn<'_>, slot: Slot, me: &Instance) -> Result<bool> {
+    // `bind_holder!` binds $1 to $6; the slot is $7.
+    let insert = "INSERT INTO instances (slot, holder, host, host_key, pid, started_at, heartbeat_at) \
+         VALUES ($7, $1, $2, $3, $4, $5, $6) ON CONFLICT (slot) DO NOTHING";
+    let done = on_conn!(conn, |conn| bind_holder!(sqlx::query(insert), me)
+        .bind(slot.to_string())
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// The key of the row [`Store::take_shards`] writes first and deletes

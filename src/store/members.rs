@@ -184,9 +184,8 @@ impl Store {
                     won.insert(user_id);
                 }
             }
-            tx.commit().await?;
-            won
-        });
+            tx.commit().await.map(|()| won)
+        })?;
         // In the order given, each once.
         Ok(user_ids.iter().copied().filter(|u| won.remove(u)).collect())
     }
@@ -237,8 +236,8 @@ impl Store {
                 .bind(unix(until))
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
-        });
+            tx.commit().await
+        })?;
         Ok(())
     }
 

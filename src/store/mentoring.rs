@@ -42,9 +42,8 @@ impl Store {
             let mut tx = pool.begin_with(backend.read_tx()).await?;
             let noted: Vec<(CheckInId, String)> = sqlx::query_as(noted_sql).bind(cohort_id).fetch_all(&mut *tx).await?;
             let steps: Vec<(UserId, String)> = sqlx::query_as(steps_sql).bind(cohort_id).fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            (noted, steps)
-        });
+            tx.commit().await.map(|()| (noted, steps))
+        })?;
         let mut out = MentoringActivity::default();
         for (checkin, members) in noted {
             for member in members.split(',') {

@@ -179,9 +179,8 @@ impl Store {
             .bind(user_id)
             .fetch_all(&mut *tx)
             .await?;
-            tx.commit().await?;
-            (project, rows)
-        });
+            tx.commit().await.map(|()| (project, rows))
+        })?;
         Ok(StaffPath::of(user_id, project.map(PathProject::try_from).transpose()?, steps(rows)?))
     }
 
@@ -209,9 +208,8 @@ impl Store {
             .bind(cohort_id)
             .fetch_all(&mut *tx)
             .await?;
-            tx.commit().await?;
-            (project_rows, step_rows)
-        });
+            tx.commit().await.map(|()| (project_rows, step_rows))
+        })?;
         let mut steps = steps(step_rows)?;
         steps.sort_by_key(|s| (s.user_id, s.step));
         Ok((projects(project_rows)?, steps))

@@ -240,9 +240,8 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
             }
-            tx.commit().await?;
-            (row, rows)
-        });
+            tx.commit().await.map(|()| (row, rows))
+        })?;
         let Some(member) = row else { return Ok(None) };
 
         let mut checkins = Vec::with_capacity(rows.len());
@@ -282,9 +281,8 @@ impl Store {
             let mut tx = pool.begin_with(backend.read_tx()).await?;
             let rows: Vec<LedgerRow> = sqlx::query_as(ledger_sql).bind(cohort_id).fetch_all(&mut *tx).await?;
             let members: Vec<MemberJsonRow> = sqlx::query_as(members_sql).bind(cohort_id).fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            (rows, members)
-        });
+            tx.commit().await.map(|()| (rows, members))
+        })?;
 
         let mut answered: HashMap<UserId, Vec<CheckInId>> = HashMap::with_capacity(members.len());
         let mut checkins = Vec::with_capacity(rows.len());
