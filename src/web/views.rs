@@ -61,7 +61,7 @@ pub struct Cell {
     pub mark: &'static str,
     /// The CSS class that colours it.
     pub class: &'static str,
-    /// What it means, for the tooltip and screen readers.
+    /// What it means, for the tooltip (the table's caption is the legend).
     pub label: String,
 }
 

@@ -32,7 +32,7 @@ fn cell(outcome: Outcome) -> Cell {
         Outcome::Missed => ("✗", "missed", "missed"),
         Outcome::Paused => ("‖", "paused", "paused"),
         Outcome::Open => ("○", "open", "open, not answered yet"),
-        Outcome::NotOffered => ("·", "none", "not theirs (before they joined)"),
+        Outcome::NotOffered => ("·", "none", "not theirs yet"),
     };
     Cell { mark, class, label: label.to_string() }
 }
