@@ -12,37 +12,24 @@
 //! disk"; only the number of fsyncs changes. PostgreSQL runs the same
 //! writer: one commit (one WAL flush) for a burst, per process.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
+use super::backend::{Conn, Db};
+use super::failure::Result;
+use super::handle::Store;
 use super::members::join_on;
+use super::queue::{AnswerWriter, Job, NewAnswer};
 use super::replies::{release_dm_on, upsert_reply_on};
-use super::{Conn, Db, Result, Store, StoreError};
-use crate::domain::{AnswerInput, CheckInId, CohortId, MessageId, Reply, ReplySource, UserId};
+use crate::domain::Reply;
 
 /// Most answers committed together. A burst larger than this is committed
 /// in several transactions, one after the other; the bound keeps the time
 /// the write lock is held (and the wait of the first answer of a batch)
 /// short.
 const MAX_BATCH: usize = 256;
-
-/// A validated answer to save.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewAnswer {
-    /// The check-in's cohort: the member joins it (again) with this answer.
-    pub cohort_id: CohortId,
-    pub checkin_id: CheckInId,
-    pub user_id: UserId,
-    pub input: AnswerInput,
-    pub source: ReplySource,
-    /// The DM this answer was sent as, which then holds it (an edit of that
-    /// DM edits the answer); `None` for the form, which no DM holds.
-    pub dm_message_id: Option<MessageId>,
-    pub now: DateTime<Utc>,
-}
 
 impl Store {
     /// Join the member to the answer's cohort (re-join if they had left) and
@@ -64,63 +51,13 @@ impl Store {
     /// one or more answers), for tests of group commit.
     #[cfg(any(test, feature = "test-util"))]
     pub fn answer_commits(&self) -> u64 {
-        self.answers.inner.commits.load(Ordering::Relaxed)
+        self.answers.commits().load(Ordering::Relaxed)
     }
 }
 
-/// One caller waiting for its answer's commit.
-struct Job {
-    answer: NewAnswer,
-    done: oneshot::Sender<Result<Reply>>,
-}
-
-/// The queue to the writer task. Cheap to clone.
-#[derive(Clone)]
-pub(super) struct AnswerWriter {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    db: Db,
-    queue: Mutex<mpsc::UnboundedSender<Job>>,
-    /// Committed transactions, shared with every writer task of this store.
-    commits: Arc<AtomicU64>,
-}
-
-impl std::fmt::Debug for AnswerWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnswerWriter").finish_non_exhaustive()
-    }
-}
-
-impl AnswerWriter {
-    /// Starts the writer task on the current tokio runtime.
-    pub(super) fn start(db: Db) -> Self {
-        let commits = Arc::new(AtomicU64::new(0));
-        let queue = Mutex::new(spawn_writer(db.clone(), commits.clone()));
-        AnswerWriter { inner: Arc::new(Inner { db, queue, commits }) }
-    }
-
-    async fn save(&self, answer: NewAnswer) -> Result<Reply> {
-        let (done, committed) = oneshot::channel();
-        {
-            let mut queue = self.inner.queue.lock().unwrap_or_else(|p| p.into_inner());
-            if let Err(mpsc::error::SendError(job)) = queue.send(Job { answer, done }) {
-                // The writer's runtime has shut down (a store opened in one
-                // runtime and used in another, as tests do): start a new one here.
-                *queue = spawn_writer(self.inner.db.clone(), self.inner.commits.clone());
-                if queue.send(job).is_err() {
-                    return Err(gone());
-                }
-            }
-        }
-        committed.await.unwrap_or_else(|_| Err(gone()))
-    }
-}
-
-/// The writer task died (panicked, or its runtime stopped) before answering.
-fn gone() -> StoreError {
-    StoreError::Sqlx(Arc::new(sqlx::Error::WorkerCrashed))
+/// Starts the answer writer of a store on the current tokio runtime.
+pub(super) fn start_writer(db: Db) -> AnswerWriter {
+    AnswerWriter::start(db, spawn_writer)
 }
 
 fn spawn_writer(db: Db, commits: Arc<AtomicU64>) -> mpsc::UnboundedSender<Job> {

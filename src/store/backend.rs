@@ -59,12 +59,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::{Result, StoreError, failure};
-
-/// How long a statement waits for another writer before failing with "locked".
-/// Below Discord's 3 s interaction deadline, so a member whose answer cannot be
-/// written is told to try again instead of seeing "interaction failed".
-pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+use super::failure::{self, BUSY_TIMEOUT, Result, StoreError};
 /// Two connections: one writer (SQLite has one at a time) and one reader. Each
 /// connection is an OS thread plus its own page cache; the third and fourth
 /// measured 0.4 MB of idle memory and no gain under load (docs/benchmarks.md).

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::unix;
-use super::{Result, Store};
+use super::failure::Result;
+use super::handle::Store;
 use crate::domain::track::join_track_list;
 use crate::domain::{
     CheckInId, CohortId, EvidenceInput, ImpactInput, PathStep, Pause, PostedPrompt, ProjectInput, ReplyId, UserId,

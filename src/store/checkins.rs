@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 
+use super::backend::Conn;
 use super::codec::{from_unix, unix};
-use super::{Conn, Result, Store, StoreError};
+use super::failure::{Result, StoreError};
+use super::handle::Store;
 use crate::domain::{CheckIn, CheckInId, CheckInStatus, CohortId, MessageId, PostedPrompt, UserId, occurrence_nonce};
 
 /// A ledger row to record.

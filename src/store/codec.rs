@@ -13,7 +13,7 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
 
-use super::StoreError;
+use super::failure::StoreError;
 use crate::domain::{
     ChannelId, CheckInId, CohortId, GuildId, ImpactId, MessageId, NoteId, PathStepId, ReplyId, RoleId, UserId,
 };

@@ -3,7 +3,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::codec::{from_unix, unix};
-use super::{Result, Store, StoreError};
+use super::failure::{Result, StoreError};
+use super::handle::Store;
 use crate::domain::track::{join_track_list, parse_track_list};
 use crate::domain::{ChannelId, Cohort, CohortId, CohortSource, CohortSpec, GuildId, RoleId, Schedule};
 

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::{from_unix, snowflake, unix};
-use super::{Result, Store, StoreError};
+use super::failure::{Result, StoreError};
+use super::handle::Store;
 use crate::domain::{CohortId, DeliveryFailure, DeliveryTarget, GuildId, UserId};
 
 /// The columns of a [`DeliveryFailureRow`], in its order, written once for every

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::unix;
-use super::{Result, Store, StoreError};
+use super::failure::{Result, StoreError};
+use super::handle::Store;
 use crate::domain::desk::{join_roles, parse_roles};
 use crate::domain::{DeskGrant, GuildId, UserId};
 

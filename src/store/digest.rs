@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 #[cfg(any(test, feature = "test-util"))]
 use super::codec::from_unix;
 use super::codec::unix;
-use super::{Result, Store};
+use super::failure::Result;
+use super::handle::Store;
 use crate::domain::CheckInId;
 
 impl Store {

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::codec::unix;
-use super::{Result, Store};
+use super::failure::Result;
+use super::handle::Store;
 use crate::domain::{ChannelId, CohortId, UserId};
 
 impl Store {

@@ -3,7 +3,11 @@
 //! the writer work at once; PostgreSQL readers never wait for writers) and
 //! the cohort names.
 
-use super::{Db, Result, Store};
+use super::backend::Db;
+
+use super::failure::Result;
+
+use super::handle::Store;
 
 impl Store {
     /// Open an existing database for reading only: never creates, migrates or

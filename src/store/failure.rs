@@ -4,9 +4,84 @@
 //! gone or gave up waiting; and the pool check that never lends out a
 //! connection left inside a failed transaction (issue 16).
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::StoreError;
+/// How long a statement waits for another writer before failing with "locked".
+/// Below Discord's 3 s interaction deadline, so a member whose answer cannot be
+/// written is told to try again instead of seeing "interaction failed".
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What can go wrong in the store. Variants state facts; the engine and the
+/// edges decide what a person reads.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Shared: one failed commit of several answers is each one's failure.
+    #[error("database error")]
+    Sqlx(#[source] Arc<sqlx::Error>),
+    /// SQLite only: another process held the write lock past the busy timeout.
+    #[error(
+        "the database is locked by another process (another trellis, or an open sqlite3 transaction); \
+         gave up after {}s. Stop that process or try again",
+        BUSY_TIMEOUT.as_secs()
+    )]
+    Locked(#[source] Arc<sqlx::Error>),
+    /// The storage refused the write for a reason outside Trellis: disk
+    /// full, an I/O error, a read-only file or a file-size limit (SQLite),
+    /// or the PostgreSQL server's disk full or in read-only mode. Nothing
+    /// was saved; the same write works again once the storage does.
+    #[error("the database could not be written (disk full, I/O error or read-only storage); nothing was saved")]
+    Unwritable(#[source] Arc<sqlx::Error>),
+    /// The database could not be reached: PostgreSQL restarting, shutting
+    /// down or unreachable, or no connection free before the deadline.
+    #[error("the database cannot be reached right now (restarting or unreachable)")]
+    Unavailable(#[source] Arc<sqlx::Error>),
+    /// No connection came free within the deadline, or (PostgreSQL) a
+    /// statement waited on a row another transaction holds past
+    /// `lock_timeout`, or was cancelled by `statement_timeout`.
+    #[error(
+        "the database did not answer in time (busy, restarting, or a row held by another transaction); nothing was saved"
+    )]
+    TimedOut(#[source] Arc<sqlx::Error>),
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// `url` is shown without its password.
+    #[error("`{url}` is not a usable database URL: {reason}")]
+    Url { url: String, reason: String },
+    /// The PostgreSQL server named by `url` (shown without its password)
+    /// could not be reached or refused the connection.
+    #[error("cannot connect to the PostgreSQL database {url}")]
+    Connect {
+        url: String,
+        #[source]
+        source: Arc<sqlx::Error>,
+    },
+    #[error("cannot create the database file {path}: {source}")]
+    Create { path: PathBuf, source: std::io::Error },
+    #[error("the database holds a value Trellis cannot read: {0}")]
+    Corrupt(String),
+    /// The unique index on cohort names refused `name`.
+    #[error("cohort name `{name}` is taken")]
+    NameTaken { name: String },
+    /// What only one backend can do was asked of the other.
+    #[error("{0}")]
+    Unsupported(&'static str),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match kind(&e) {
+            Failure::Busy => StoreError::Locked(Arc::new(e)),
+            Failure::Storage => StoreError::Unwritable(Arc::new(e)),
+            Failure::Unreachable => StoreError::Unavailable(Arc::new(e)),
+            Failure::TimedOut => StoreError::TimedOut(Arc::new(e)),
+            Failure::Other => StoreError::Sqlx(Arc::new(e)),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl StoreError {
     /// A failure outside Trellis that goes away by itself (a lock released,

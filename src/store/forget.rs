@@ -1,7 +1,9 @@
 //! What `/forget-me` and `trellis forget-user` delete: every row about one
 //! person, table by table, and (for the tests) the count of such rows left.
 
-use super::{Result, Store};
+use super::failure::Result;
+
+use super::handle::Store;
 use crate::domain::UserId;
 
 impl Store {

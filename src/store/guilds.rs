@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::{from_unix, unix};
-use super::{Result, Store};
+use super::failure::Result;
+use super::handle::Store;
 use crate::domain::GuildId;
 
 impl Store {

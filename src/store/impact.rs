@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::codec::{from_unix, snowflake, unix};
-use super::{Result, Store, StoreError};
+use super::failure::{Result, StoreError};
+use super::handle::Store;
 use crate::domain::track::{join_track_list, parse_track_list};
 use crate::domain::{CohortId, ImpactEntry, ImpactId, ImpactInput, UserId};
 

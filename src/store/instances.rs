@@ -4,8 +4,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::backend::Conn;
 use super::codec::{from_unix, unix};
-use super::{Conn, Result, Store, StoreError};
+use super::failure::{Result, StoreError};
+use super::handle::Store;
 use crate::domain::{Instance, Slot};
 
 /// The columns of an [`InstanceRow`], in its order, written once for every

@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 
+use super::backend::Conn;
 use super::codec::{from_unix, unix};
-use super::{Conn, Result, Store};
+use super::failure::Result;
+use super::handle::Store;
 use crate::domain::{CheckInId, CohortId, Member, Pause, UserId};
 
 /// The columns of a [`MembershipRow`], in its order, written once for every

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::{ids_joined, text_joined, unix, user_in_text};
+use super::failure::{Result, StoreError};
+use super::handle::Store;
 use super::replies::{ReplyRow, reply_columns};
-use super::{Result, Store, StoreError};
 use crate::domain::{CheckInId, CohortId, PathStep, Reply, ReplyId, UserId};
 use crate::summary::mentoring::MentoringActivity;
 

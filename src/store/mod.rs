@@ -113,109 +113,29 @@ mod export;
 mod failure;
 mod forget;
 mod guilds;
+mod handle;
 mod impact;
 mod instances;
 mod members;
 mod mentoring;
 mod notes;
 mod path;
+mod queue;
 mod replies;
 mod search;
 pub mod summary;
 pub mod transfer;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-pub use answers::NewAnswer;
+pub(crate) use backend::Db;
 pub use backend::{Backend, redacted_url};
-pub(crate) use backend::{Conn, Db};
 pub use checkins::NewCheckIn;
 pub use delivery::NewDeliveryFailure;
 pub use desk::LinkState;
+pub use failure::{Result, StoreError};
+pub use handle::Store;
 pub use notes::NewNote;
+pub use queue::NewAnswer;
 pub use search::{HitKind, MATCH_END, MATCH_START, SearchHit, SearchScope};
-
-use backend::BUSY_TIMEOUT;
-
-/// What can go wrong in the store. Variants state facts; the engine and the
-/// edges decide what a person reads.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Shared: one failed commit of several answers is each one's failure.
-    #[error("database error")]
-    Sqlx(#[source] Arc<sqlx::Error>),
-    /// SQLite only: another process held the write lock past the busy timeout.
-    #[error(
-        "the database is locked by another process (another trellis, or an open sqlite3 transaction); \
-         gave up after {}s. Stop that process or try again",
-        BUSY_TIMEOUT.as_secs()
-    )]
-    Locked(#[source] Arc<sqlx::Error>),
-    /// The storage refused the write for a reason outside Trellis: disk
-    /// full, an I/O error, a read-only file or a file-size limit (SQLite),
-    /// or the PostgreSQL server's disk full or in read-only mode. Nothing
-    /// was saved; the same write works again once the storage does.
-    #[error("the database could not be written (disk full, I/O error or read-only storage); nothing was saved")]
-    Unwritable(#[source] Arc<sqlx::Error>),
-    /// The database could not be reached: PostgreSQL restarting, shutting
-    /// down or unreachable, or no connection free before the deadline.
-    #[error("the database cannot be reached right now (restarting or unreachable)")]
-    Unavailable(#[source] Arc<sqlx::Error>),
-    /// No connection came free within the deadline, or (PostgreSQL) a
-    /// statement waited on a row another transaction holds past
-    /// `lock_timeout`, or was cancelled by `statement_timeout`.
-    #[error(
-        "the database did not answer in time (busy, restarting, or a row held by another transaction); nothing was saved"
-    )]
-    TimedOut(#[source] Arc<sqlx::Error>),
-    #[error("migration failed")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    /// `url` is shown without its password.
-    #[error("`{url}` is not a usable database URL: {reason}")]
-    Url { url: String, reason: String },
-    /// The PostgreSQL server named by `url` (shown without its password)
-    /// could not be reached or refused the connection.
-    #[error("cannot connect to the PostgreSQL database {url}")]
-    Connect {
-        url: String,
-        #[source]
-        source: Arc<sqlx::Error>,
-    },
-    #[error("cannot create the database file {path}: {source}")]
-    Create { path: PathBuf, source: std::io::Error },
-    #[error("the database holds a value Trellis cannot read: {0}")]
-    Corrupt(String),
-    /// The unique index on cohort names refused `name`.
-    #[error("cohort name `{name}` is taken")]
-    NameTaken { name: String },
-    /// What only one backend can do was asked of the other.
-    #[error("{0}")]
-    Unsupported(&'static str),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        use failure::Failure;
-        match failure::kind(&e) {
-            Failure::Busy => StoreError::Locked(Arc::new(e)),
-            Failure::Storage => StoreError::Unwritable(Arc::new(e)),
-            Failure::Unreachable => StoreError::Unavailable(Arc::new(e)),
-            Failure::TimedOut => StoreError::TimedOut(Arc::new(e)),
-            Failure::Other => StoreError::Sqlx(Arc::new(e)),
-        }
-    }
-}
-
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// Handle to the database. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Store {
-    db: Db,
-    /// The one writer of answers (group commit, see `answers.rs`).
-    answers: answers::AnswerWriter,
-}
 
 impl Store {
     /// Open the database at `url`: `sqlite://data/trellis.db` (created,
@@ -233,93 +153,7 @@ impl Store {
 
     /// Must run inside a tokio runtime: it starts the answer writer.
     fn with_db(db: Db) -> Self {
-        let answers = answers::AnswerWriter::start(db.clone());
+        let answers = answers::start_writer(db.clone());
         Store { db, answers }
-    }
-
-    /// The backend this store speaks to.
-    pub fn backend(&self) -> Backend {
-        self.db.backend()
-    }
-
-    /// Apply the backend's migrations (`migrations/sqlite` or
-    /// `migrations/postgres`, both embedded in the binary) that the
-    /// database does not have yet. Several processes may call it at once.
-    pub async fn migrate(&self) -> Result<()> {
-        use sqlx::migrate::MigrateError;
-        let result = match &self.db {
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
-            // PostgreSQL's migrator takes an advisory lock: processes starting
-            // together take turns, for as long as a migration takes (no
-            // `lock_timeout` for this wait; it is reset before the
-            // connection goes back to the pool).
-            Db::Postgres(pool) => {
-                let mut conn = pool.acquire().await?;
-                sqlx::query("SET lock_timeout = 0").execute(&mut *conn).await?;
-                let result = sqlx::migrate!("./migrations/postgres").run(&mut *conn).await;
-                sqlx::query("RESET lock_timeout").execute(&mut *conn).await?;
-                result
-            }
-        };
-        match result {
-            Err(MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _)) if failure::is_busy(&e) => {
-                Err(StoreError::Locked(Arc::new(e)))
-            }
-            other => Ok(other?),
-        }
-    }
-
-    /// `VACUUM INTO`: a consistent copy of the live SQLite database, in a
-    /// new file `path` created with mode 0600.
-    ///
-    /// # Errors
-    /// [`StoreError::Create`] when `path` exists or cannot be created.
-    /// [`StoreError::Unsupported`] on PostgreSQL, whose own tool (`pg_dump`)
-    /// makes consistent copies of a live database.
-    pub async fn backup_to(&self, path: &Path) -> Result<()> {
-        let Db::Sqlite(pool) = &self.db else {
-            return Err(StoreError::Unsupported(
-                "trellis backup copies a SQLite database; back up PostgreSQL with pg_dump \
-                 (e.g. pg_dump --format=custom --file=trellis.dump DBNAME)",
-            ));
-        };
-        let target = path
-            .to_str()
-            .ok_or_else(|| StoreError::Url { url: path.display().to_string(), reason: "path is not UTF-8".into() })?;
-        // Private from its first byte: SQLite would create the copy with mode
-        // 0644 (less the umask). It accepts an existing empty file instead,
-        // so the file is made here, 0600 and new (never an existing one);
-        // the copy's journal takes the same mode from it.
-        crate::private_file::create_new(path)
-            .map_err(|source| StoreError::Create { path: path.to_path_buf(), source })?;
-        if let Err(e) = sqlx::query("VACUUM INTO $1").bind(target).execute(pool).await {
-            // No empty or half-written copy is left to be taken for a backup.
-            let _ = std::fs::remove_file(path);
-            return Err(e.into());
-        }
-        Ok(())
-    }
-
-    /// Close every connection of the pool (waits for those in use).
-    pub async fn close(&self) {
-        on_db!(&self.db, |pool| pool.close().await)
-    }
-
-    /// Names of all Trellis tables (not the migrator's, nor the search
-    /// index, which each database keeps in its own form and rebuilds from
-    /// the rows through its triggers), sorted by byte
-    /// order: SQLite's catalog, or PostgreSQL's `information_schema` for the
-    /// connection's schema.
-    pub async fn table_names(&self) -> Result<Vec<String>> {
-        let sql = self.backend().pick(
-            "SELECT name FROM sqlite_master WHERE type = 'table' \
-             AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%' AND name NOT LIKE 'search%'",
-            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
-             AND table_name <> '_sqlx_migrations' AND table_name NOT LIKE 'search%'",
-        );
-        let mut names: Vec<String> = on_db!(&self.db, |pool| sqlx::query_scalar(sql).fetch_all(pool).await)?;
-        names.sort_unstable();
-        Ok(names)
     }
 }

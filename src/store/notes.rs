@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::{from_unix, ids_in_json, unix};
-use super::{Result, Store, StoreError};
+use super::failure::{Result, StoreError};
+use super::handle::Store;
 #[cfg(any(test, feature = "test-util"))]
 use crate::domain::NoteEdit;
 use crate::domain::{CheckInId, CohortId, Note, NoteId, NoteInput, ReplyId, UserId};

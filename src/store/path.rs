@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::codec::{from_unix, unix};
-use super::{Result, Store, StoreError};
+use super::failure::{Result, StoreError};
+use super::handle::Store;
 #[cfg(any(test, feature = "test-util"))]
 use crate::domain::StepEdit;
 use crate::domain::{

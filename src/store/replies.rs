@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 
+use super::backend::Conn;
 use super::codec::{from_unix, unix};
-use super::{Conn, Result, Store, StoreError};
+use super::failure::{Result, StoreError};
+use super::handle::Store;
 use crate::domain::{AnswerInput, CheckInId, CohortId, MessageId, Reply, ReplyEdit, ReplyId, ReplySource, UserId};
 
 /// The columns of a [`ReplyRow`], in its order, written once for every

@@ -5,8 +5,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::backend::Db;
 use super::codec::from_unix;
-use super::{Db, Result, Store, StoreError};
+use super::failure::{Result, StoreError};
+use super::handle::Store;
 use crate::domain::{CheckInId, CohortId, PathStep, Track, UserId};
 
 /// Marks the start of a matching word in [`SearchHit::snippet`].

@@ -13,9 +13,10 @@ use std::collections::HashMap;
 
 use super::checkins::{CheckInRow, checkin_columns};
 use super::codec::{from_unix, ids_joined, user_in_text};
+use super::failure::{Result, StoreError};
+use super::handle::Store;
 use super::impact::ImpactRow;
 use super::replies::ReplyRow;
-use super::{Result, Store, StoreError};
 use crate::domain::{CheckIn, CheckInId, CohortId, ImpactEntry, Member, Pause, Reply, ReplyId, UserId};
 use crate::summary::MemberActivity;
 

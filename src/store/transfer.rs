@@ -18,7 +18,11 @@ use sqlx::postgres::{PgArguments, Postgres};
 use sqlx::sqlite::{SqliteRow, SqliteTransaction};
 use sqlx::{Arguments as _, Row as _};
 
-use super::{Backend, Db, Store, StoreError};
+use super::backend::{Backend, Db};
+
+use super::failure::StoreError;
+
+use super::handle::Store;
 
 /// Every Trellis table, each after the tables it references.
 pub const TABLES: [&str; 20] = [
