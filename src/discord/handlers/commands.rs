@@ -7,11 +7,13 @@ use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 use serenity::{CreateAttachment, CreateInteractionResponse};
 
-use super::{Context, DEFER_AFTER, Data, Error, in_time, render, reply_for, viewer};
+use crate::discord::context::{Context, Data, Error, defer_if_slow, in_time, respond, say, viewer};
+use crate::discord::custom_id::CustomId;
+use crate::discord::render::{self, reply_for};
 use crate::domain::schedule::{Schedule, format_duration, parse_time_of_day};
 use crate::domain::{ChannelPermissions, CohortDraft};
 use crate::domain::{UserId, Viewer, timezone};
-use crate::engine::{Engine, EngineError};
+use crate::engine::EngineError;
 use crate::summary::DEFAULT_WINDOW_WEEKS;
 use crate::summary::chart::{self, MAX_CHART_WEEKS};
 
@@ -41,40 +43,6 @@ const PROGRESS_PNG: &str = "progress.png";
 const HEATMAP_PNG: &str = "heatmap.png";
 const STATUS_CSV: &str = "cohort-status.csv";
 const PACKET_MD: &str = "packet.md";
-
-/// An ephemeral text reply.
-async fn say(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
-    ctx.send(CreateReply::default().content(render::truncate(&text.into(), 2000)).ephemeral(true)).await?;
-    Ok(())
-}
-
-/// Run `call` with the invoker as a viewer and the engine; say the text
-/// `done` makes of its result, or the reply for its error.
-async fn respond<T>(
-    ctx: Context<'_>,
-    call: impl AsyncFnOnce(&Engine, &Viewer) -> Result<T, EngineError>,
-    done: impl FnOnce(T) -> String,
-) -> Result<(), Error> {
-    let who = viewer(ctx)?;
-    match defer_if_slow(ctx, call(&ctx.data().engine, &who)).await? {
-        Ok(value) => say(ctx, done(value)).await,
-        Err(e) => say(ctx, reply_for(&e)).await,
-    }
-}
-
-/// `work`, and if it is not done within [`DEFER_AFTER`], an ephemeral
-/// deferral first ("thinking…"), so a slow database never leaves the member
-/// with "This interaction failed"; the reply that follows edits it.
-pub(super) async fn defer_if_slow<T>(ctx: Context<'_>, work: impl Future<Output = T>) -> Result<T, Error> {
-    tokio::pin!(work);
-    tokio::select! {
-        done = &mut work => Ok(done),
-        () = tokio::time::sleep(DEFER_AFTER) => {
-            ctx.defer_ephemeral().await?;
-            Ok(work.await)
-        }
-    }
-}
 
 fn app(ctx: Context<'_>) -> Result<poise::ApplicationContext<'_, Data, Error>, Error> {
     match ctx {
@@ -137,7 +105,7 @@ pub async fn progress(
         Err(text) => return say(ctx, text).await,
     };
     let who = viewer(ctx)?;
-    let target = member.as_ref().map_or(who.user_id, |u| UserId::new(u.id.get()));
+    let target = member.as_ref().map_or(who.user_id, |u| UserId::from(u.id));
     let name = match &member {
         Some(u) if u.id.get() != who.user_id.get() => display_name(u),
         _ => invoker_name(ctx)?,
@@ -156,7 +124,7 @@ pub async fn progress(
         reply = reply.attachment(CreateAttachment::bytes(png, PROGRESS_PNG));
     }
     reply = reply.embed(embed);
-    if let Some(notes) = super::mentoring_render::progress_notes_embed(&p.mentoring, target == who.user_id) {
+    if let Some(notes) = render::mentoring::progress_notes_embed(&p.mentoring, target == who.user_id) {
         reply = reply.embed(notes);
     }
     ctx.send(reply).await?;
@@ -444,11 +412,11 @@ async fn named_here(
     if digest_channel.is_some_and(|c| c.guild_id.get() != who.guild_id.get()) {
         return Err("`digest_channel` is not a channel of this server; pick one of this server's channels.".into());
     }
-    match ctx.http().get_guild_roles(serenity::GuildId::new(who.guild_id.get())).await {
+    match ctx.http().get_guild_roles(serenity::GuildId::from(who.guild_id)).await {
         Ok(roles) if roles.iter().any(|r| r.id == mentor_role.id) => Ok(()),
         Ok(_) => Err("`mentor_role` is not a role of this server; pick one of this server's roles.".into()),
         Err(e) => {
-            let e = super::chat::chat_err(e);
+            let e = crate::discord::chat::chat_err(e);
             tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "the server's roles could not be read");
             Err("Trellis could not check `mentor_role` with Discord just now; nothing was saved. Please try again in a minute.".into())
         }
@@ -549,7 +517,7 @@ pub async fn forget_me(ctx: Context<'_>) -> Result<(), Error> {
                 "This deletes **all** your answers, their history, your impact ledger, your Staff path, mentors' notes on your answers and notes you wrote as a mentor, memberships and pauses, in every cohort. It cannot be undone.",
             )
             .components(vec![serenity::CreateActionRow::Buttons(vec![
-                serenity::CreateButton::new(render::FORGET_CONFIRM)
+                serenity::CreateButton::new(CustomId::ForgetConfirm.render())
                     .label("Delete my data")
                     .style(serenity::ButtonStyle::Danger),
             ])])
