@@ -78,6 +78,12 @@ pub async fn say(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error>
     Ok(())
 }
 
+/// The reply for a failed engine call, said: the one place a command turns
+/// an [`EngineError`] into what the member reads ([`reply_for`]).
+pub async fn say_refused(ctx: Context<'_>, e: &EngineError) -> Result<(), Error> {
+    say(ctx, reply_for(e)).await
+}
+
 /// Run `call` with the invoker as a viewer and the engine; say the text
 /// `done` makes of its result, or the reply for its error.
 pub async fn respond<T>(
@@ -88,7 +94,7 @@ pub async fn respond<T>(
     let who = viewer(ctx)?;
     match defer_if_slow(ctx, call(&ctx.data().engine, &who)).await? {
         Ok(value) => say(ctx, done(value)).await,
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 

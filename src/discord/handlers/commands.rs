@@ -7,13 +7,13 @@ use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 use serenity::{CreateAttachment, CreateInteractionResponse};
 
-use crate::discord::context::{Context, Data, Error, defer_if_slow, in_time, respond, say, viewer};
+use crate::discord::context::{Context, Data, Error, defer_if_slow, in_time, respond, say, say_refused, viewer};
 use crate::discord::custom_id::CustomId;
 use crate::discord::render::{self, reply_for};
-use crate::domain::schedule::{Schedule, format_duration, parse_time_of_day};
+use crate::domain::schedule::{Schedule, parse_time_of_day};
 use crate::domain::{ChannelPermissions, CohortDraft};
 use crate::domain::{UserId, Viewer, timezone};
-use crate::engine::EngineError;
+use crate::engine::{Engine, EngineError};
 use crate::summary::DEFAULT_WINDOW_WEEKS;
 use crate::summary::chart::{self, MAX_CHART_WEEKS};
 
@@ -71,7 +71,7 @@ pub async fn checkin(ctx: Context<'_>) -> Result<(), Error> {
             app(ctx)?.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
             Ok(())
         }
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 
@@ -85,7 +85,7 @@ pub async fn impact(ctx: Context<'_>) -> Result<(), Error> {
             app(ctx)?.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
             Ok(())
         }
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 
@@ -112,7 +112,7 @@ pub async fn progress(
     };
     let (cohort, p) = match ctx.data().engine.progress_for(&who, target, weeks).await {
         Ok(found) => found,
-        Err(e) => return say(ctx, reply_for(&e)).await,
+        Err(e) => return say_refused(ctx, &e).await,
     };
     let tz = cohort.timezone();
     let title = format!("{name} · last {} weeks", p.window_weeks);
@@ -190,7 +190,7 @@ pub async fn status(
     let who = viewer(ctx)?;
     let (cohort, s) = match ctx.data().engine.cohort_status_for(&who, weeks).await {
         Ok(found) => found,
-        Err(e) => return say(ctx, reply_for(&e)).await,
+        Err(e) => return say_refused(ctx, &e).await,
     };
     let tz = cohort.timezone();
     let table = s.to_csv(tz);
@@ -298,8 +298,9 @@ pub async fn setup(
     #[description = "Cohort name (default: the channel's name)"] name: Option<String>,
 ) -> Result<(), Error> {
     let who = viewer(ctx)?;
-    if !who.can_manage {
-        return say(ctx, reply_for(&EngineError::NeedsManageServer { action: "set up a cohort" })).await;
+    // Refused before the options are checked (the engine's rule, asked first).
+    if let Err(e) = Engine::may_set_up(&who) {
+        return say_refused(ctx, &e).await;
     }
     // These are echoed in error messages; an overlong one would push the reason
     // out of Discord's 2000 characters. No valid value comes near the limits.
@@ -372,27 +373,8 @@ async fn set_up(ctx: Context<'_>, who: &Viewer, o: SetupOptions) -> Result<Strin
         tracks: existing.map(|c| c.spec.tracks.iter().map(|t| t.to_string()).collect()),
     };
     Ok(match engine.setup_cohort_for(who, draft, bot).await {
-        Ok(cohort) => {
-            let schedule = cohort.schedule();
-            let next = schedule
-                .upcoming(engine.now(), 3)
-                .iter()
-                .map(|t| format!("• {} (<t:{}:F> your time)", t.format("%a %Y-%m-%d %H:%M %Z"), t.timestamp()))
-                .collect::<Vec<_>>()
-                .join("\n");
-            let reminder = cohort
-                .spec
-                .reminder_after
-                .map(|d| format!("Reminders after {}.", format_duration(d)))
-                .unwrap_or_else(|| "No reminders.".into());
-            format!(
-                "**{}** is set up in this channel (schedule `{}`, {}). {reminder}\nNext check-ins:\n{next}",
-                cohort.spec.name,
-                schedule.expr(),
-                schedule.timezone()
-            )
-        }
-        Err(EngineError::Field(f)) => format!("`{}`: {}", option_name(f.field), f.reason),
+        Ok(cohort) => render::cohort_set_up(&cohort, engine.now()),
+        Err(EngineError::Field(f)) => render::setup_field_refused(&f),
         Err(e) => reply_for(&e),
     })
 }
@@ -420,16 +402,6 @@ async fn named_here(
             tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "the server's roles could not be read");
             Err("Trellis could not check `mentor_role` with Discord just now; nothing was saved. Please try again in a minute.".into())
         }
-    }
-}
-
-/// Map a domain field to the option the admin typed.
-fn option_name(field: &str) -> &str {
-    match field {
-        "schedule" => "cron",
-        "mentor_role_id" => "mentor_role",
-        "digest_channel_id" => "digest_channel",
-        other => other,
     }
 }
 
@@ -464,7 +436,7 @@ pub async fn packet(ctx: Context<'_>) -> Result<(), Error> {
             .await?;
             Ok(())
         }
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 
@@ -566,6 +538,6 @@ pub async fn desk(ctx: Context<'_>) -> Result<(), Error> {
             ctx.send(render::desk_link(&url)).await?;
             Ok(())
         }
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }

@@ -18,7 +18,7 @@ use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 use serenity::{CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage};
 
-use crate::discord::context::{Context, Data, Error, defer_if_slow, in_time, say, viewer, viewer_of};
+use crate::discord::context::{Context, Data, Error, defer_if_slow, in_time, say, say_refused, viewer, viewer_of};
 use crate::discord::custom_id::CustomId;
 use crate::discord::forms::{self, field, save_reply};
 use crate::discord::render::kept::Kept;
@@ -57,7 +57,7 @@ pub async fn answers(
             (view::week_page(&v, who.user_id, 0, engine.now()), view::week_file(&v, engine.now()))
         }
         Ok(AnswersView::Member(v)) => (view::member_page(&v, who.user_id, 0), view::member_file(&v, engine.now())),
-        Err(e) => return say(ctx, reply_for(&e)).await,
+        Err(e) => return say_refused(ctx, &e).await,
     };
     let mut reply = CreateReply::default().ephemeral(true).components(page.components).attachment(file);
     for embed in page.embeds {
@@ -86,7 +86,7 @@ pub async fn show(
             ctx.send(CreateReply::default().embed(view::path_embed(&cohort, target, &path)).ephemeral(true)).await?;
             Ok(())
         }
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 
@@ -96,7 +96,7 @@ pub async fn project(ctx: Context<'_>) -> Result<(), Error> {
     let who = viewer(ctx)?;
     match in_time(ctx.data().engine.path_form(&who)).await {
         Ok(form) => open_modal(ctx, view::project_modal(&form)).await,
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 
@@ -110,7 +110,7 @@ pub async fn done(ctx: Context<'_>, #[description = "The step you did"] step: St
     let who = viewer(ctx)?;
     match in_time(ctx.data().engine.path_form(&who)).await {
         Ok(form) => open_modal(ctx, view::step_modal(&form, step)).await,
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 

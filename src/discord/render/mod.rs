@@ -12,6 +12,7 @@ mod error;
 pub mod kept;
 pub mod mentoring;
 mod progress;
+mod setup;
 mod status;
 
 use poise::serenity_prelude as serenity;
@@ -23,6 +24,7 @@ pub use digest::*;
 pub use dm::*;
 pub use error::*;
 pub use progress::*;
+pub use setup::*;
 pub use status::*;
 
 /// What one embed field holds (Discord's limit).
