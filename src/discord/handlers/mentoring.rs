@@ -1,7 +1,7 @@
 //! The mentoring loop at the edge: `/cohort answers`, `/path`, the Note and
 //! page buttons and the note and path forms. Like the rest of the edge, each
 //! turns an interaction into a [`Viewer`](crate::domain::Viewer) and one
-//! engine call, and the result into a message (`mentoring_render`).
+//! engine call, and the result into a message (`render::mentoring`).
 //!
 //! Buttons and forms carry everything they need in their custom_id
 //! (stateless, like the Answer button), so they keep working across restarts:
