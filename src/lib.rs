@@ -29,9 +29,11 @@
 //!   decides, in one exhaustive match, which errors a user may read; its
 //!   errors say what went wrong, never which slash command fixes it.
 //! - [`discord`]: the edge. Turns an interaction into a `Viewer` and one engine
-//!   call, and the result into a message ([`discord::render`]; an error via
-//!   [`discord::reply_for`], which adds the slash command that fixes it); implements
-//!   `ChatEdge` over serenity. It never touches the store.
+//!   call, and the result into a message ([`discord::render`], one file per
+//!   surface; an error via [`discord::reply_for`], which adds the slash command
+//!   that fixes it); implements `ChatEdge` over serenity. Inside, one direction:
+//!   handlers → context and forms → render → custom_id and ids. It never
+//!   touches the store.
 //! - [`web`]: the second edge, the desk: a browser session becomes a
 //!   [`DeskGrant`](domain::DeskGrant) and one engine call, the result a page.
 //!   The engine's `desk` methods hold its access rules; it never touches the store.

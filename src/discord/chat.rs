@@ -70,42 +70,42 @@ pub(crate) fn chat_err(e: serenity::Error) -> ChatError {
 #[async_trait::async_trait]
 impl ChatEdge for DiscordChat {
     async fn post_checkin(&self, post: &CheckInPost) -> Result<MessageId, ChatError> {
-        let channel = serenity::ChannelId::new(post.channel_id.get());
+        let channel = serenity::ChannelId::from(post.channel_id);
         let message = self.api.send_message(channel, render::checkin_message(post)).await.map_err(chat_err)?;
-        Ok(MessageId::new(message.id.get()))
+        Ok(MessageId::from(message.id))
     }
 
     async fn send_reminder(&self, dm: &ReminderDm) -> Result<ChannelId, ChatError> {
         let channel = match dm.dm_channel {
-            Some(known) => serenity::ChannelId::new(known.get()),
+            Some(known) => serenity::ChannelId::from(known),
             None => {
-                let user = serenity::UserId::new(dm.user_id.get());
+                let user = serenity::UserId::from(dm.user_id);
                 self.api.create_dm_channel(user).await.map_err(chat_err)?.id
             }
         };
         self.api.send_message(channel, render::reminder_message(dm)).await.map_err(chat_err)?;
-        Ok(ChannelId::new(channel.get()))
+        Ok(ChannelId::from(channel))
     }
 
     async fn post_digest(&self, post: &DigestPost) -> Result<(), ChatError> {
-        let channel = serenity::ChannelId::new(post.channel_id.get());
+        let channel = serenity::ChannelId::from(post.channel_id);
         self.api.send_message(channel, render::digest_message(post)).await.map_err(chat_err)?;
         Ok(())
     }
 
     async fn send_note(&self, dm: &NoteDm) -> Result<(), ChatError> {
-        let user = serenity::UserId::new(dm.user_id.get());
+        let user = serenity::UserId::from(dm.user_id);
         let channel = self.api.create_dm_channel(user).await.map_err(chat_err)?;
-        let message = super::mentoring_render::note_dm(dm);
+        let message = super::render::mentoring::note_dm(dm);
         self.api.send_message(channel.id, message).await.map_err(chat_err)?;
         Ok(())
     }
 
     async fn send_dm(&self, dm: &DirectMessage) -> Result<(), ChatError> {
         let channel = match dm.channel_id {
-            Some(c) => serenity::ChannelId::new(c.get()),
+            Some(c) => serenity::ChannelId::from(c),
             None => {
-                let user = serenity::UserId::new(dm.user_id.get());
+                let user = serenity::UserId::from(dm.user_id);
                 self.api.create_dm_channel(user).await.map_err(chat_err)?.id
             }
         };
@@ -114,9 +114,9 @@ impl ChatEdge for DiscordChat {
     }
 
     async fn open_dm_channel(&self, user_id: UserId) -> Result<ChannelId, ChatError> {
-        let user = serenity::UserId::new(user_id.get());
+        let user = serenity::UserId::from(user_id);
         let channel = self.api.create_dm_channel_quietly(user).await.map_err(chat_err)?;
-        Ok(ChannelId::new(channel.id.get()))
+        Ok(ChannelId::from(channel.id))
     }
 
     async fn role_exists(&self, guild_id: GuildId, role_id: crate::domain::RoleId) -> Result<bool, ChatError> {
@@ -124,14 +124,14 @@ impl ChatEdge for DiscordChat {
         struct Role {
             id: serenity::RoleId,
         }
-        let guild_id = serenity::GuildId::new(guild_id.get());
+        let guild_id = serenity::GuildId::from(guild_id);
         let roles: Vec<Role> =
             self.api.fire(Request::new(Route::GuildRoles { guild_id }, LightMethod::Get)).await.map_err(chat_err)?;
         Ok(roles.iter().any(|r| r.id.get() == role_id.get()))
     }
 
     async fn member_in_guild(&self, guild_id: GuildId, user_id: UserId) -> Result<bool, ChatError> {
-        let (guild_id, user_id) = (serenity::GuildId::new(guild_id.get()), serenity::UserId::new(user_id.get()));
+        let (guild_id, user_id) = (serenity::GuildId::from(guild_id), serenity::UserId::from(user_id));
         let lookup = Request::new(Route::GuildMember { guild_id, user_id }, LightMethod::Get);
         // Only whether Discord knows the member matters, not the member object.
         match self.api.fire::<serde::de::IgnoredAny>(lookup).await.map_err(chat_err) {

@@ -88,9 +88,7 @@ impl Engine {
         draft: CohortDraft,
         bot: Option<ChannelPermissions>,
     ) -> Result<Cohort> {
-        if !viewer.can_manage {
-            return Err(EngineError::NeedsManageServer { action: "set up a cohort" });
-        }
+        Self::may_set_up(viewer)?;
         if draft.guild_id != viewer.guild_id.get() || draft.channel_id != viewer.channel_id.get() {
             return Err(EngineError::NotACohortChannel);
         }
@@ -99,6 +97,13 @@ impl Engine {
             return Err(EngineError::BotCannotPost { missing });
         }
         self.setup_cohort(draft).await
+    }
+
+    /// Whether `viewer` may set up a cohort (Manage Server): the rule of
+    /// [`Engine::setup_cohort_for`], which an edge may ask first, before it
+    /// checks the rest of a long form.
+    pub fn may_set_up(viewer: &Viewer) -> Result<()> {
+        if viewer.can_manage { Ok(()) } else { Err(EngineError::NeedsManageServer { action: "set up a cohort" }) }
     }
 
     /// `/cohort remove` by `viewer`: needs the Manage Server permission.

@@ -8,6 +8,7 @@
 //! - one still open and not answered yet does not count either, so a streak
 //!   only breaks when a check-in closes unanswered.
 
+mod activity;
 pub mod answers;
 pub mod chart;
 pub mod digest;
@@ -24,8 +25,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{CheckIn, CheckInStatus, Member, Pause};
 
+pub use activity::MemberActivity;
 pub use progress::{LATEST_IMPACT, MemberProgress, TREND_THRESHOLD, TrackFigures, Trend, WeekPoint};
-pub use status::{CohortStatus, MemberActivity, MemberRow, QUIET_AFTER, TrackCoverage, WeekColumn, WeekState};
+pub use status::{CohortStatus, MemberRow, QUIET_AFTER, TrackCoverage, WeekColumn, WeekState};
 
 /// The recent window of `/progress` and `/cohort status` unless asked otherwise.
 pub const DEFAULT_WINDOW_WEEKS: u32 = 12;

@@ -18,6 +18,7 @@
 pub mod chart;
 pub mod pages;
 pub mod session;
+mod state;
 pub mod views;
 
 use std::net::SocketAddr;
@@ -31,19 +32,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
+pub use state::DeskState;
+
 use crate::config::WebSettings;
 use crate::engine::Engine;
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct DeskState {
-    pub engine: Arc<Engine>,
-    /// `scheme://host[:port]`, what a browser sends as `Origin` for this desk.
-    pub origin: String,
-    /// The session cookie is Secure (the public URL is https).
-    pub secure: bool,
-    pub limiter: Arc<session::SignInLimiter>,
-}
 
 /// A desk bound to its address, not serving yet.
 pub struct Desk {

@@ -3,7 +3,7 @@
 //! library parser. Arbitrary input must never panic; accepted input keeps the
 //! invariants the rest of Trellis relies on; refused input says which key and
 //! why. (The custom_id parser is fuzzed beside it, in
-//! `src/discord/interactions.rs`, where it is visible.)
+//! `src/discord/custom_id.rs`, where it is visible.)
 
 use std::path::Path;
 

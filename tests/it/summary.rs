@@ -727,7 +727,7 @@ fn the_progress_embed_fits_discords_limits_with_long_wins() {
 
 #[test]
 fn progress_with_three_long_notes_and_a_whole_path_fits_one_message() {
-    use trellis::discord::mentoring_render::{embed_chars, progress_notes_embed};
+    use trellis::discord::render::mentoring::{embed_chars, progress_notes_embed};
     use trellis::domain::{Note, NoteId, PathProject, PathStep, PathStepId, StepEvidence};
     use trellis::summary::mentoring::{ProgressMentoring, ShownNote};
 

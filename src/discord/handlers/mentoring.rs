@@ -1,7 +1,7 @@
 //! The mentoring loop at the edge: `/cohort answers`, `/path`, the Note and
 //! page buttons and the note and path forms. Like the rest of the edge, each
 //! turns an interaction into a [`Viewer`](crate::domain::Viewer) and one
-//! engine call, and the result into a message (`mentoring_render`).
+//! engine call, and the result into a message (`render::mentoring`).
 //!
 //! Buttons and forms carry everything they need in their custom_id
 //! (stateless, like the Answer button), so they keep working across restarts:
@@ -18,93 +18,20 @@ use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 use serenity::{CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage};
 
-use super::interactions::{field, save_reply};
-use super::mentoring_render as view;
-use super::{Context, Data, Error, render, reply_for, viewer, viewer_of};
+use crate::discord::context::{Context, Data, Error, defer_if_slow, in_time, say, say_refused, viewer, viewer_of};
+use crate::discord::custom_id::CustomId;
+use crate::discord::forms::{self, field, save_reply};
+use crate::discord::render::kept::Kept;
+use crate::discord::render::mentoring as view;
+use crate::discord::render::{self, reply_for};
 use crate::domain::path::UnknownStep;
-use crate::domain::{CheckInId, CohortId, PathStep, ReplyId, UserId};
+use crate::domain::{PathStep, UserId};
 use crate::engine::{AnswersView, EngineError};
 
-/// Note buttons per page: one row of Discord's five buttons.
-pub const MAX_PAGE_BUTTONS: usize = 5;
 /// Widest `week` of `/cohort answers`: ten years of weekly check-ins.
 const MAX_WEEKS_BACK: u32 = 520;
-const NOTE_PREFIX: &str = "note:";
-const WEEK_PAGE_PREFIX: &str = "answers-week:";
-const MEMBER_PAGE_PREFIX: &str = "answers-member:";
-const PROJECT_PREFIX: &str = "path-project:";
-const STEP_PREFIX: &str = "path-step:";
-
-/// A custom_id of the mentoring loop. Only the exact shapes [`CustomId::render`]
-/// writes parse: decimal numbers without sign or leading zero (row and user
-/// ids positive), a known step name, nothing after.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CustomId {
-    Note(ReplyId),
-    WeekPage(CheckInId, u32),
-    MemberPage(CohortId, UserId, u32, u32),
-    PathProject(CohortId),
-    PathStep(CohortId, PathStep),
-}
-
-/// A canonical decimal: no sign, no leading zero, ASCII digits only.
-fn number<T: std::str::FromStr>(digits: &str) -> Option<T> {
-    let canonical =
-        !digits.is_empty() && (digits == "0" || !digits.starts_with('0')) && digits.bytes().all(|b| b.is_ascii_digit());
-    if canonical { digits.parse().ok() } else { None }
-}
-
-/// A positive row id or snowflake.
-fn positive<T: std::str::FromStr + PartialOrd + Default>(digits: &str) -> Option<T> {
-    number::<T>(digits).filter(|n| *n > T::default())
-}
-
-impl CustomId {
-    pub fn render(self) -> String {
-        match self {
-            CustomId::Note(r) => format!("{NOTE_PREFIX}{r}"),
-            CustomId::WeekPage(k, p) => format!("{WEEK_PAGE_PREFIX}{k}:{p}"),
-            CustomId::MemberPage(c, u, w, p) => format!("{MEMBER_PAGE_PREFIX}{c}:{u}:{w}:{p}"),
-            CustomId::PathProject(c) => format!("{PROJECT_PREFIX}{c}"),
-            CustomId::PathStep(c, s) => format!("{STEP_PREFIX}{c}:{s}"),
-        }
-    }
-
-    /// `None` for anything that is not exactly one of the shapes above.
-    pub fn parse(id: &str) -> Option<CustomId> {
-        if let Some(rest) = id.strip_prefix(NOTE_PREFIX) {
-            return Some(CustomId::Note(ReplyId::new(positive(rest)?)));
-        }
-        if let Some(rest) = id.strip_prefix(WEEK_PAGE_PREFIX) {
-            let (k, p) = rest.split_once(':')?;
-            return Some(CustomId::WeekPage(CheckInId::new(positive(k)?), number(p)?));
-        }
-        if let Some(rest) = id.strip_prefix(MEMBER_PAGE_PREFIX) {
-            let mut parts = rest.split(':');
-            let (c, u, w, p) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-            if parts.next().is_some() {
-                return None;
-            }
-            let user: u64 = positive(u)?;
-            return Some(CustomId::MemberPage(CohortId::new(positive(c)?), UserId::new(user), number(w)?, number(p)?));
-        }
-        if let Some(rest) = id.strip_prefix(PROJECT_PREFIX) {
-            return Some(CustomId::PathProject(CohortId::new(positive(rest)?)));
-        }
-        if let Some(rest) = id.strip_prefix(STEP_PREFIX) {
-            let (c, s) = rest.split_once(':')?;
-            return Some(CustomId::PathStep(CohortId::new(positive(c)?), s.parse().ok()?));
-        }
-        None
-    }
-}
 
 // ---- commands -------------------------------------------------------------
-
-async fn say(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
-    ctx.send(CreateReply::default().content(render::truncate(&text.into(), 2000)).ephemeral(true)).await?;
-    Ok(())
-}
 
 /// Mentors: read a check-in's answers (or one member's) and leave notes on them.
 #[poise::command(slash_command, guild_only)]
@@ -124,13 +51,13 @@ pub async fn answers(
     }
     let who = viewer(ctx)?;
     let engine = &ctx.data().engine;
-    let member = member.map(|u| UserId::new(u.id.get()));
+    let member = member.map(|u| UserId::from(u.id));
     let (page, file) = match engine.cohort_answers(&who, week, member).await {
         Ok(AnswersView::Week(v)) => {
             (view::week_page(&v, who.user_id, 0, engine.now()), view::week_file(&v, engine.now()))
         }
         Ok(AnswersView::Member(v)) => (view::member_page(&v, who.user_id, 0), view::member_file(&v, engine.now())),
-        Err(e) => return say(ctx, reply_for(&e)).await,
+        Err(e) => return say_refused(ctx, &e).await,
     };
     let mut reply = CreateReply::default().ephemeral(true).components(page.components).attachment(file);
     for embed in page.embeds {
@@ -153,13 +80,13 @@ pub async fn show(
     #[description = "Mentors: the member to look at (default: you)"] member: Option<serenity::User>,
 ) -> Result<(), Error> {
     let who = viewer(ctx)?;
-    let target = member.as_ref().map_or(who.user_id, |u| UserId::new(u.id.get()));
-    match super::commands::defer_if_slow(ctx, ctx.data().engine.path_for(&who, target)).await? {
+    let target = member.as_ref().map_or(who.user_id, |u| UserId::from(u.id));
+    match defer_if_slow(ctx, ctx.data().engine.path_for(&who, target)).await? {
         Ok((cohort, path)) => {
             ctx.send(CreateReply::default().embed(view::path_embed(&cohort, target, &path)).ephemeral(true)).await?;
             Ok(())
         }
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 
@@ -167,9 +94,9 @@ pub async fn show(
 #[poise::command(slash_command, guild_only)]
 pub async fn project(ctx: Context<'_>) -> Result<(), Error> {
     let who = viewer(ctx)?;
-    match super::in_time(ctx.data().engine.path_form(&who)).await {
+    match in_time(ctx.data().engine.path_form(&who)).await {
         Ok(form) => open_modal(ctx, view::project_modal(&form)).await,
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 
@@ -181,9 +108,9 @@ pub async fn done(ctx: Context<'_>, #[description = "The step you did"] step: St
         Err(e) => return say(ctx, format!("{e}.")).await,
     };
     let who = viewer(ctx)?;
-    match super::in_time(ctx.data().engine.path_form(&who)).await {
+    match in_time(ctx.data().engine.path_form(&who)).await {
         Ok(form) => open_modal(ctx, view::step_modal(&form, step)).await,
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 
@@ -238,11 +165,11 @@ pub async fn on_click(
         return Ok(());
     };
     let response = match id {
-        CustomId::Note(reply_id) => match super::in_time(engine.note_form(&who, reply_id)).await {
+        CustomId::Note(reply_id) => match in_time(engine.note_form(&who, reply_id)).await {
             Ok(form) => CreateInteractionResponse::Modal(view::note_modal(&form)),
             Err(e) => return Ok(refuse(e).await?),
         },
-        CustomId::WeekPage(checkin_id, page) => match super::in_time(engine.week_answers_of(&who, checkin_id)).await {
+        CustomId::WeekPage(checkin_id, page) => match in_time(engine.week_answers_of(&who, checkin_id)).await {
             Ok(v) => {
                 let page = view::week_page(&v, who.user_id, page as usize, engine.now());
                 update(page, view::week_file(&v, engine.now()))
@@ -250,12 +177,12 @@ pub async fn on_click(
             Err(e) => return Ok(refuse(e).await?),
         },
         CustomId::MemberPage(cohort_id, member, week, page) => {
-            match super::in_time(engine.member_answers_of(&who, cohort_id, member, week)).await {
+            match in_time(engine.member_answers_of(&who, cohort_id, member, week)).await {
                 Ok(v) => update(view::member_page(&v, who.user_id, page as usize), view::member_file(&v, engine.now())),
                 Err(e) => return Ok(refuse(e).await?),
             }
         }
-        CustomId::PathProject(_) | CustomId::PathStep(..) => {
+        _ => {
             tracing::warn!(custom_id = %render::truncate(&id.render(), 100), "a form's id on a button");
             let r = render::ephemeral_text("This button is no longer in use.");
             CreateInteractionResponse::Message(r)
@@ -291,7 +218,7 @@ pub async fn on_modal(
 ) -> Result<(), Error> {
     let engine = &data.engine;
     let Some(who) = viewer_of(submit.guild_id, submit.channel_id, submit.member.as_ref(), &submit.user) else {
-        let r = super::kept::Kept::of_form("Use this form from your cohort's server.", submit).message();
+        let r = Kept::of_form("Use this form from your cohort's server.", submit).message();
         submit.create_response(&ctx.http, CreateInteractionResponse::Message(r)).await?;
         return Ok(());
     };
@@ -301,14 +228,14 @@ pub async fn on_modal(
             // confirm once the note is committed and the DM tried.
             submit.defer_ephemeral(&ctx.http).await?;
             let followup =
-                match engine.submit_note(&who, reply_id, &name_of(submit), field(submit, view::FIELD_NOTE)).await {
+                match engine.submit_note(&who, reply_id, &name_of(submit), field(submit, forms::FIELD_NOTE)).await {
                     Ok(saved) => {
                         let (text, embed) = view::note_saved(&saved);
                         CreateInteractionResponseFollowup::new().content(text).embed(embed)
                     }
                     Err(e) => {
-                        let typed = field(submit, view::FIELD_NOTE);
-                        super::kept::Kept::new(&reply_for(&e), &[("Your note", typed)]).followup()
+                        let typed = field(submit, forms::FIELD_NOTE);
+                        Kept::new(&reply_for(&e), &[("Your note", typed)]).followup()
                     }
                 };
             let followup = followup.ephemeral(true).allowed_mentions(render::no_mentions());
@@ -318,24 +245,24 @@ pub async fn on_modal(
         CustomId::PathProject(cohort_id) => {
             // Saving again after a timeout is an idempotent upsert.
             let typed = [
-                ("The problem", field(submit, view::FIELD_PROJECT_WHAT)),
-                ("Why it matters", field(submit, view::FIELD_PROJECT_WHY)),
-                ("Teams affected", field(submit, view::FIELD_PROJECT_TEAMS)),
+                ("The problem", field(submit, forms::FIELD_PROJECT_WHAT)),
+                ("Why it matters", field(submit, forms::FIELD_PROJECT_WHY)),
+                ("Teams affected", field(submit, forms::FIELD_PROJECT_TEAMS)),
             ];
             let save = engine.submit_project(&who, cohort_id, typed[0].1, typed[1].1, typed[2].1);
             save_reply(save, |saved| embed_reply(view::project_saved(&saved)), &typed).await
         }
         CustomId::PathStep(cohort_id, step) => {
             let typed = [
-                ("Evidence", field(submit, view::FIELD_STEP_EVIDENCE)),
-                ("Link", field(submit, view::FIELD_STEP_LINK)),
+                ("Evidence", field(submit, forms::FIELD_STEP_EVIDENCE)),
+                ("Link", field(submit, forms::FIELD_STEP_LINK)),
             ];
             let save = engine.submit_step(&who, cohort_id, step, typed[0].1, typed[1].1);
             save_reply(save, |saved| embed_reply(view::step_saved(&saved)), &typed).await
         }
-        CustomId::WeekPage(..) | CustomId::MemberPage(..) => {
+        _ => {
             tracing::warn!(custom_id = %render::truncate(&id.render(), 100), "a button's id on a form");
-            super::kept::Kept::of_form("This form is no longer in use.", submit).message()
+            Kept::of_form("This form is no longer in use.", submit).message()
         }
     };
     submit.create_response(&ctx.http, CreateInteractionResponse::Message(response)).await?;
@@ -344,81 +271,4 @@ pub async fn on_modal(
 
 fn embed_reply(embed: serenity::CreateEmbed) -> CreateInteractionResponseMessage {
     CreateInteractionResponseMessage::new().embed(embed).ephemeral(true).allowed_mentions(render::no_mentions())
-}
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-
-    #[test]
-    fn only_what_render_writes_is_known() {
-        for id in [
-            CustomId::Note(ReplyId::new(42)),
-            CustomId::WeekPage(CheckInId::new(7), 0),
-            CustomId::WeekPage(CheckInId::new(i64::MAX), u32::MAX),
-            CustomId::MemberPage(CohortId::new(1), UserId::new(300_000_000_000_000_003), 2, 11),
-            CustomId::PathProject(CohortId::new(3)),
-            CustomId::PathStep(CohortId::new(3), PathStep::Stakeholders),
-        ] {
-            assert_eq!(CustomId::parse(&id.render()), Some(id), "{}", id.render());
-            assert!(id.render().len() <= 100);
-        }
-        for bad in [
-            "",
-            "note:",
-            "note:0",
-            "note:-1",
-            "note:01",
-            "note:1 ",
-            "note:1:2",
-            "answers-week:1",
-            "answers-week:1:",
-            "answers-week:1:01",
-            "answers-week:0:1",
-            "answers-week:1:2:3",
-            "answers-member:1:2:3",
-            "answers-member:1:0:0:0",
-            "answers-member:1:2:3:4:5",
-            "path-project:",
-            "path-step:1",
-            "path-step:1:Plan",
-            "path-step:1:plan ",
-            "answer:1",
-            "impact:1",
-        ] {
-            assert_eq!(CustomId::parse(bad), None, "{bad:?}");
-        }
-        // Those of the rest of the edge are not ours.
-        assert_eq!(CustomId::parse(render::FORGET_CONFIRM), None);
-    }
-
-    fn config() -> ProptestConfig {
-        ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
-    }
-
-    proptest! {
-        #![proptest_config(config())]
-
-        #[test]
-        fn any_string_is_unknown_or_canonical(s in any::<String>()) {
-            if let Some(id) = CustomId::parse(&s) {
-                prop_assert_eq!(id.render(), s);
-            }
-        }
-
-        #[test]
-        fn prefixed_noise_is_unknown_or_canonical(
-            prefix in prop_oneof![
-                Just("note:"), Just("answers-week:"), Just("answers-member:"), Just("path-project:"), Just("path-step:")
-            ],
-            tail in "[-+0-9: a-z\\x00\\u{660}-\\u{669}]{0,40}",
-        ) {
-            let s = format!("{prefix}{tail}");
-            if let Some(id) = CustomId::parse(&s) {
-                prop_assert_eq!(id.render(), s);
-            }
-        }
-    }
 }

@@ -21,12 +21,11 @@ use serenity::{
     CreateInteractionResponseMessage,
 };
 
-use super::render::{self, no_mentions, prefix};
+use super::{no_mentions, prefix, truncate};
+use crate::discord::custom_id::CustomId;
 use crate::domain::CheckInId;
 use crate::domain::reply::MAX_ANSWER_CHARS;
 
-/// The custom_id prefix of the "use it for the open check-in" button.
-pub const DRAFT_PREFIX: &str = "answer-draft:";
 /// The title of the embed that holds a returned answer.
 pub const YOUR_ANSWER: &str = "Your answer";
 /// The footer of that embed, before the confidence typed.
@@ -57,7 +56,7 @@ impl Kept {
         };
         let total: usize = typed.iter().map(|(l, t)| l.chars().count() + t.chars().count()).sum();
         let fits = total <= EMBEDS_MAX && typed.iter().all(|(_, t)| t.chars().count() <= DESCRIPTION_MAX);
-        let mut kept = Kept { content: render::truncate(&content, 2000), embeds: vec![], file: None, button: None };
+        let mut kept = Kept { content: truncate(&content, 2000), embeds: vec![], file: None, button: None };
         if fits {
             kept.embeds =
                 typed.iter().map(|(label, text)| CreateEmbed::new().title(*label).description(*text)).collect();
@@ -104,7 +103,7 @@ impl Kept {
             };
             kept.embeds.push(embed);
             kept.button = open.map(|id| {
-                CreateButton::new(format!("{DRAFT_PREFIX}{id}"))
+                CreateButton::new(CustomId::AnswerDraft(id).render())
                     .label("Use for this week's check-in")
                     .style(serenity::ButtonStyle::Primary)
             });

@@ -10,8 +10,11 @@ use serenity::{
     CreateModal, InputTextStyle,
 };
 
-use super::mentoring::{CustomId, MAX_PAGE_BUTTONS};
-use super::render::{discord_time, no_mentions, truncate};
+use super::{discord_time, no_mentions, truncate};
+use crate::discord::custom_id::CustomId;
+use crate::discord::forms::{
+    FIELD_NOTE, FIELD_PROJECT_TEAMS, FIELD_PROJECT_WHAT, FIELD_PROJECT_WHY, FIELD_STEP_EVIDENCE, FIELD_STEP_LINK,
+};
 use crate::domain::note::MAX_NOTE_CHARS;
 use crate::domain::path::{MAX_EVIDENCE_CHARS, MAX_PROJECT_FIELD_CHARS};
 use crate::domain::reply::MAX_LINK_CHARS;
@@ -26,14 +29,10 @@ use crate::summary::mentoring::ProgressMentoring;
 use crate::summary::{CohortStatus, plural};
 
 const COLOUR: u32 = 0x2f7d5b;
+/// Note buttons per page: one row of Discord's five buttons.
+pub const MAX_PAGE_BUTTONS: usize = 5;
 /// The attachment of `/cohort answers`.
 pub const ANSWERS_MD: &str = "answers.md";
-pub const FIELD_NOTE: &str = "note";
-pub const FIELD_PROJECT_WHAT: &str = "what";
-pub const FIELD_PROJECT_WHY: &str = "why";
-pub const FIELD_PROJECT_TEAMS: &str = "teams";
-pub const FIELD_STEP_EVIDENCE: &str = "evidence";
-pub const FIELD_STEP_LINK: &str = "link";
 
 /// Discord: at most 6000 characters over all embeds of a message.
 const MESSAGE_EMBED_CHARS: usize = 6000;
@@ -48,7 +47,7 @@ const NOT_ANSWERED_CHARS: usize = 700;
 pub(super) fn block_quote(text: &str, max: usize, cut_note: &str) -> String {
     let text = text.trim_end();
     let shown = if text.chars().count() > max {
-        let mut s = super::render::prefix(text, max).to_string();
+        let mut s = super::prefix(text, max).to_string();
         s.push_str("… ");
         s.push_str(cut_note);
         s

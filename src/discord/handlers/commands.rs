@@ -7,8 +7,10 @@ use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 use serenity::{CreateAttachment, CreateInteractionResponse};
 
-use super::{Context, DEFER_AFTER, Data, Error, in_time, render, reply_for, viewer};
-use crate::domain::schedule::{Schedule, format_duration, parse_time_of_day};
+use crate::discord::context::{Context, Data, Error, defer_if_slow, in_time, respond, say, say_refused, viewer};
+use crate::discord::custom_id::CustomId;
+use crate::discord::render::{self, reply_for};
+use crate::domain::schedule::{Schedule, parse_time_of_day};
 use crate::domain::{ChannelPermissions, CohortDraft};
 use crate::domain::{UserId, Viewer, timezone};
 use crate::engine::{Engine, EngineError};
@@ -42,40 +44,6 @@ const HEATMAP_PNG: &str = "heatmap.png";
 const STATUS_CSV: &str = "cohort-status.csv";
 const PACKET_MD: &str = "packet.md";
 
-/// An ephemeral text reply.
-async fn say(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
-    ctx.send(CreateReply::default().content(render::truncate(&text.into(), 2000)).ephemeral(true)).await?;
-    Ok(())
-}
-
-/// Run `call` with the invoker as a viewer and the engine; say the text
-/// `done` makes of its result, or the reply for its error.
-async fn respond<T>(
-    ctx: Context<'_>,
-    call: impl AsyncFnOnce(&Engine, &Viewer) -> Result<T, EngineError>,
-    done: impl FnOnce(T) -> String,
-) -> Result<(), Error> {
-    let who = viewer(ctx)?;
-    match defer_if_slow(ctx, call(&ctx.data().engine, &who)).await? {
-        Ok(value) => say(ctx, done(value)).await,
-        Err(e) => say(ctx, reply_for(&e)).await,
-    }
-}
-
-/// `work`, and if it is not done within [`DEFER_AFTER`], an ephemeral
-/// deferral first ("thinking…"), so a slow database never leaves the member
-/// with "This interaction failed"; the reply that follows edits it.
-pub(super) async fn defer_if_slow<T>(ctx: Context<'_>, work: impl Future<Output = T>) -> Result<T, Error> {
-    tokio::pin!(work);
-    tokio::select! {
-        done = &mut work => Ok(done),
-        () = tokio::time::sleep(DEFER_AFTER) => {
-            ctx.defer_ephemeral().await?;
-            Ok(work.await)
-        }
-    }
-}
-
 fn app(ctx: Context<'_>) -> Result<poise::ApplicationContext<'_, Data, Error>, Error> {
     match ctx {
         poise::Context::Application(a) => Ok(a),
@@ -103,7 +71,7 @@ pub async fn checkin(ctx: Context<'_>) -> Result<(), Error> {
             app(ctx)?.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
             Ok(())
         }
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 
@@ -117,7 +85,7 @@ pub async fn impact(ctx: Context<'_>) -> Result<(), Error> {
             app(ctx)?.interaction.create_response(ctx.http(), CreateInteractionResponse::Modal(modal)).await?;
             Ok(())
         }
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 
@@ -137,14 +105,14 @@ pub async fn progress(
         Err(text) => return say(ctx, text).await,
     };
     let who = viewer(ctx)?;
-    let target = member.as_ref().map_or(who.user_id, |u| UserId::new(u.id.get()));
+    let target = member.as_ref().map_or(who.user_id, |u| UserId::from(u.id));
     let name = match &member {
         Some(u) if u.id.get() != who.user_id.get() => display_name(u),
         _ => invoker_name(ctx)?,
     };
     let (cohort, p) = match ctx.data().engine.progress_for(&who, target, weeks).await {
         Ok(found) => found,
-        Err(e) => return say(ctx, reply_for(&e)).await,
+        Err(e) => return say_refused(ctx, &e).await,
     };
     let tz = cohort.timezone();
     let title = format!("{name} · last {} weeks", p.window_weeks);
@@ -156,7 +124,7 @@ pub async fn progress(
         reply = reply.attachment(CreateAttachment::bytes(png, PROGRESS_PNG));
     }
     reply = reply.embed(embed);
-    if let Some(notes) = super::mentoring_render::progress_notes_embed(&p.mentoring, target == who.user_id) {
+    if let Some(notes) = render::mentoring::progress_notes_embed(&p.mentoring, target == who.user_id) {
         reply = reply.embed(notes);
     }
     ctx.send(reply).await?;
@@ -222,7 +190,7 @@ pub async fn status(
     let who = viewer(ctx)?;
     let (cohort, s) = match ctx.data().engine.cohort_status_for(&who, weeks).await {
         Ok(found) => found,
-        Err(e) => return say(ctx, reply_for(&e)).await,
+        Err(e) => return say_refused(ctx, &e).await,
     };
     let tz = cohort.timezone();
     let table = s.to_csv(tz);
@@ -330,8 +298,9 @@ pub async fn setup(
     #[description = "Cohort name (default: the channel's name)"] name: Option<String>,
 ) -> Result<(), Error> {
     let who = viewer(ctx)?;
-    if !who.can_manage {
-        return say(ctx, reply_for(&EngineError::NeedsManageServer { action: "set up a cohort" })).await;
+    // Refused before the options are checked (the engine's rule, asked first).
+    if let Err(e) = Engine::may_set_up(&who) {
+        return say_refused(ctx, &e).await;
     }
     // These are echoed in error messages; an overlong one would push the reason
     // out of Discord's 2000 characters. No valid value comes near the limits.
@@ -404,27 +373,8 @@ async fn set_up(ctx: Context<'_>, who: &Viewer, o: SetupOptions) -> Result<Strin
         tracks: existing.map(|c| c.spec.tracks.iter().map(|t| t.to_string()).collect()),
     };
     Ok(match engine.setup_cohort_for(who, draft, bot).await {
-        Ok(cohort) => {
-            let schedule = cohort.schedule();
-            let next = schedule
-                .upcoming(engine.now(), 3)
-                .iter()
-                .map(|t| format!("• {} (<t:{}:F> your time)", t.format("%a %Y-%m-%d %H:%M %Z"), t.timestamp()))
-                .collect::<Vec<_>>()
-                .join("\n");
-            let reminder = cohort
-                .spec
-                .reminder_after
-                .map(|d| format!("Reminders after {}.", format_duration(d)))
-                .unwrap_or_else(|| "No reminders.".into());
-            format!(
-                "**{}** is set up in this channel (schedule `{}`, {}). {reminder}\nNext check-ins:\n{next}",
-                cohort.spec.name,
-                schedule.expr(),
-                schedule.timezone()
-            )
-        }
-        Err(EngineError::Field(f)) => format!("`{}`: {}", option_name(f.field), f.reason),
+        Ok(cohort) => render::cohort_set_up(&cohort, engine.now()),
+        Err(EngineError::Field(f)) => render::setup_field_refused(&f),
         Err(e) => reply_for(&e),
     })
 }
@@ -444,24 +394,14 @@ async fn named_here(
     if digest_channel.is_some_and(|c| c.guild_id.get() != who.guild_id.get()) {
         return Err("`digest_channel` is not a channel of this server; pick one of this server's channels.".into());
     }
-    match ctx.http().get_guild_roles(serenity::GuildId::new(who.guild_id.get())).await {
+    match ctx.http().get_guild_roles(serenity::GuildId::from(who.guild_id)).await {
         Ok(roles) if roles.iter().any(|r| r.id == mentor_role.id) => Ok(()),
         Ok(_) => Err("`mentor_role` is not a role of this server; pick one of this server's roles.".into()),
         Err(e) => {
-            let e = super::chat::chat_err(e);
+            let e = crate::discord::chat::chat_err(e);
             tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "the server's roles could not be read");
             Err("Trellis could not check `mentor_role` with Discord just now; nothing was saved. Please try again in a minute.".into())
         }
-    }
-}
-
-/// Map a domain field to the option the admin typed.
-fn option_name(field: &str) -> &str {
-    match field {
-        "schedule" => "cron",
-        "mentor_role_id" => "mentor_role",
-        "digest_channel_id" => "digest_channel",
-        other => other,
     }
 }
 
@@ -496,7 +436,7 @@ pub async fn packet(ctx: Context<'_>) -> Result<(), Error> {
             .await?;
             Ok(())
         }
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
 
@@ -549,7 +489,7 @@ pub async fn forget_me(ctx: Context<'_>) -> Result<(), Error> {
                 "This deletes **all** your answers, their history, your impact ledger, your Staff path, mentors' notes on your answers and notes you wrote as a mentor, memberships and pauses, in every cohort. It cannot be undone.",
             )
             .components(vec![serenity::CreateActionRow::Buttons(vec![
-                serenity::CreateButton::new(render::FORGET_CONFIRM)
+                serenity::CreateButton::new(CustomId::ForgetConfirm.render())
                     .label("Delete my data")
                     .style(serenity::ButtonStyle::Danger),
             ])])
@@ -598,6 +538,6 @@ pub async fn desk(ctx: Context<'_>) -> Result<(), Error> {
             ctx.send(render::desk_link(&url)).await?;
             Ok(())
         }
-        Err(e) => say(ctx, reply_for(&e)).await,
+        Err(e) => say_refused(ctx, &e).await,
     }
 }
