@@ -83,10 +83,14 @@
 //!   and connection of either (`Db`, `Conn`), opening them (pool
 //!   options, timeouts, the reuse check on release), [`redacted_url`], and
 //!   the macros [`on_db!`] and [`on_conn!`].
-//! - `mod.rs` (here): [`StoreError`], [`Store`] and what concerns the whole
-//!   database (connect, migrate, backup, close, table names).
-//! - `failure.rs`: what a failed call was (busy, storage, unreachable,
-//!   timed out); `codec.rs`: every value's column form and the SQL
+//! - `mod.rs` (here): opening a [`Store`] (and starting its answer writer)
+//!   and the re-exports; it defines nothing the files below use, so no
+//!   file imports it back (`scripts/import-cycles.py`).
+//! - `handle.rs`: [`Store`] and what concerns the whole database (migrate,
+//!   backup, close, table names); `queue.rs`: the queue to the answer
+//!   writer, whose task is in `answers.rs`.
+//! - `failure.rs`: [`StoreError`] and what a failed call was (busy,
+//!   storage, unreachable, timed out); `codec.rs`: every value's column form and the SQL
 //!   spellings statements share (each row type's column list is written
 //!   once beside it, over codec's `columns!`).
 //! - One file per table family (`checkins.rs`, `replies.rs`, `answers.rs`,
