@@ -13,7 +13,9 @@ use super::activity::MemberActivity;
 use super::mentoring::StatusMentoring;
 use super::progress::Streak;
 use super::{Outcome, Tally};
-use crate::domain::{CheckIn, CheckInId, CheckInStatus, DeliveryProblems, Member, Pause, Reply, Track, UserId};
+use crate::domain::{CheckIn, CheckInId, CheckInStatus, DeliveryProblems, Track, UserId};
+#[cfg(any(test, feature = "test-util"))]
+use crate::domain::{Member, Pause, Reply};
 
 /// A member is flagged as quiet from this many missed check-ins in a row.
 pub const QUIET_AFTER: u32 = 2;
